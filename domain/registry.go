@@ -132,6 +132,21 @@ func DecodePayload(t string, data []byte) (Payload, error) {
 	return p, nil
 }
 
+// DecodeStored decodes the payload of a stored event. Stored events were
+// validated when they were appended; they are decoded leniently (unknown
+// fields ignored) so that a later, stricter validation or an added field
+// never makes history unreadable.
+func DecodeStored(t string, data []byte) (Payload, error) {
+	p, err := NewPayload(t)
+	if err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(data, p); err != nil {
+		return nil, fmt.Errorf("decode stored %s: %w", t, err)
+	}
+	return p, nil
+}
+
 // StrictUnmarshal decodes one JSON value into v, refusing invalid UTF-8,
 // unknown fields and trailing data, and reporting type errors with the
 // JSON field path.
