@@ -209,6 +209,8 @@ func goTypeName(t string) string {
 		return "an integer"
 	case "domain.Points":
 		return "a number with at most two decimals"
+	case "domain.Date":
+		return "a date YYYY-MM-DD"
 	}
 	if len(t) > 2 && t[:2] == "[]" {
 		return "an array"

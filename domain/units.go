@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -123,11 +124,12 @@ func (d Date) MarshalJSON() ([]byte, error) { return json.Marshal(d.String()) }
 func (d *Date) UnmarshalJSON(b []byte) error {
 	var s string
 	if err := json.Unmarshal(b, &s); err != nil {
-		return errors.New("want a date string YYYY-MM-DD")
+		return &json.UnmarshalTypeError{Value: truncate(string(b), 40), Type: reflect.TypeFor[Date]()}
 	}
 	v, err := ParseDate(s)
 	if err != nil {
-		return err
+		// An UnmarshalTypeError gets the field path from the decoder.
+		return &json.UnmarshalTypeError{Value: fmt.Sprintf("%q (%v)", truncate(s, 40), err), Type: reflect.TypeFor[Date]()}
 	}
 	*d = v
 	return nil
@@ -244,7 +246,8 @@ func (p Points) MarshalJSON() ([]byte, error) { return []byte(p.String()), nil }
 func (p *Points) UnmarshalJSON(b []byte) error {
 	v, err := ParsePoints(string(b))
 	if err != nil {
-		return err
+		// An UnmarshalTypeError gets the field path from the decoder.
+		return &json.UnmarshalTypeError{Value: "number " + truncate(string(b), 40), Type: reflect.TypeFor[Points]()}
 	}
 	*p = v
 	return nil

@@ -1,0 +1,782 @@
+package ledger
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"partyledger/domain"
+)
+
+// Stream naming. Organisation and committee streams are named by UUIDs
+// derived (version 5) from fixed namespaces, so the same code always maps
+// to the same stream — in every ledger, across export and import.
+var (
+	nsOrg       = uuid.MustParse("6f1c2a4e-9b0d-5e7a-8c3f-2d4b6a8e0c11")
+	nsCommittee = uuid.MustParse("0b7e3d52-4a1f-5c9e-9d2b-7f6a1e3c5b22")
+	nsEvent     = uuid.MustParse("a3d94c17-2e8b-5f60-b1c4-93e7d2a85f33")
+)
+
+// Stream name prefixes: every stream of the ledger starts with one.
+const (
+	PrefixOrg       = "org-"
+	PrefixCommittee = "committee-"
+	PrefixRulebook  = "rulebook-"
+)
+
+// StreamPrefixes lists the prefixes of the ledger's streams (for stores
+// that share a server with other applications and filter $all).
+var StreamPrefixes = []string{PrefixOrg, PrefixCommittee, PrefixRulebook}
+
+// OrgStream returns the stream of the organisation with code.
+func OrgStream(code string) string {
+	return PrefixOrg + uuid.NewSHA1(nsOrg, []byte(code)).String()
+}
+
+// CommitteeStream is the work committee's stream.
+var CommitteeStream = PrefixCommittee + uuid.NewSHA1(nsCommittee, []byte("work-committee")).String()
+
+// RulebookStream returns the stream of a year's rulebook versions.
+func RulebookStream(year int) string { return PrefixRulebook + strconv.Itoa(year) }
+
+// DerivedID returns a deterministic event id for a name: used where an
+// event must be recorded at most once whoever records it (the built-in
+// rulebook's publication, an import line without an id).
+func DerivedID(name string) uuid.UUID { return uuid.NewSHA1(nsEvent, []byte(name)) }
+
+// Books is the domain-aware face of the ledger: it turns entries into
+// events, checks each against the organisation's current state before
+// anything is stored (a member must belong, a case must exist, a finding
+// must be in the rulebook…), and appends with the exact revision the
+// check saw, so a concurrent writer cannot slip a conflicting event in
+// between.
+type Books struct {
+	L *Ledger
+
+	mu        sync.Mutex
+	orgs      map[string]*orgSlot // by code
+	sched     schedSlot
+	rulebooks map[int]*rbSlot
+}
+
+type orgSlot struct {
+	mu sync.Mutex
+	st *domain.OrgState
+}
+
+type schedSlot struct {
+	mu sync.Mutex
+	st *domain.Schedule
+}
+
+type rbSlot struct {
+	mu       sync.Mutex
+	revision int64
+	versions []PublishedRulebook
+}
+
+// PublishedRulebook is one version recorded in a rulebook stream.
+type PublishedRulebook struct {
+	Rulebook   *domain.Rulebook
+	Reason     string
+	EventID    string
+	RecordedAt time.Time
+	RecordedBy string
+	Builtin    bool // not (yet) recorded: the built-in fallback
+}
+
+// NewBooks returns the domain layer over l.
+func NewBooks(l *Ledger) *Books {
+	return &Books{L: l, orgs: map[string]*orgSlot{}, rulebooks: map[int]*rbSlot{}}
+}
+
+// EntryError is a refused entry: its index in the request and its problems.
+type EntryError struct {
+	Index int
+	Err   error // field errors (domain.FieldErrors) or a ledger error
+}
+
+func (e *EntryError) Error() string { return fmt.Sprintf("entry %d: %v", e.Index, e.Err) }
+func (e *EntryError) Unwrap() error { return e.Err }
+
+// StreamOf returns the stream an entry belongs in.
+func StreamOf(e *domain.Entry) (string, error) {
+	kind, ok := domain.StreamKindOf(e.Type)
+	if !ok {
+		return "", &domain.FieldError{Field: "type", Reason: fmt.Sprintf("unknown event type %q", e.Type)}
+	}
+	switch kind {
+	case domain.StreamOrg:
+		if e.Org == "" {
+			return "", &domain.FieldError{Field: "org", Reason: "required"}
+		}
+		return OrgStream(e.Org), nil
+	case domain.StreamCommittee:
+		return CommitteeStream, nil
+	}
+	rp, ok := e.Payload.(*domain.RulebookPublished)
+	if !ok {
+		return "", &domain.FieldError{Field: "type", Reason: "not a rulebook event"}
+	}
+	return RulebookStream(rp.Year), nil
+}
+
+// EntryOf turns a stored event back into an entry (payload decoded
+// leniently, see domain.DecodeStored).
+func EntryOf(e *Event) (domain.Entry, error) {
+	p, err := domain.DecodeStored(e.Type, e.Data)
+	if err != nil {
+		return domain.Entry{}, fmt.Errorf("ledger: event %s: %w", e.ID, err)
+	}
+	ent := domain.Entry{ID: e.ID.String(), Type: e.Type, Payload: p}
+	if e.OccurredOn != "" {
+		d, err := domain.ParseDate(e.OccurredOn)
+		if err != nil {
+			return domain.Entry{}, fmt.Errorf("ledger: event %s: occurred_on: %w", e.ID, err)
+		}
+		ent.OccurredOn = d
+	}
+	return ent, nil
+}
+
+// Recorded converts a stored event to the form the pure folds take.
+func Recorded(e *Event) (domain.Recorded, error) {
+	ent, err := EntryOf(e)
+	if err != nil {
+		return domain.Recorded{}, err
+	}
+	return domain.Recorded{ID: e.ID.String(), Stream: e.Stream, Type: e.Type, Revision: e.Revision,
+		Position: uint64(e.Position), OccurredOn: ent.OccurredOn, RecordedAt: e.RecordedAt,
+		RecordedBy: e.RecordedBy, Payload: ent.Payload}, nil
+}
+
+func proposedOf(e *domain.Entry, by string) (Proposed, error) {
+	data, err := domain.CanonicalJSON(e.Payload)
+	if err != nil {
+		return Proposed{}, fmt.Errorf("ledger: encode %s: %w", e.Type, err)
+	}
+	p := Proposed{Type: e.Type, OccurredOn: e.OccurredOn.String(), RecordedBy: by, Data: data}
+	if e.ID != "" {
+		id, err := uuid.Parse(e.ID)
+		if err != nil {
+			return Proposed{}, &domain.FieldError{Field: "id", Reason: "want a UUID"}
+		}
+		p.ID = id
+	}
+	return p, nil
+}
+
+// slot returns the (possibly unloaded) state slot of an organisation.
+func (b *Books) slot(code string) *orgSlot {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	s := b.orgs[code]
+	if s == nil {
+		s = &orgSlot{st: domain.NewOrgState()}
+		b.orgs[code] = s
+	}
+	return s
+}
+
+// catchUp folds events another writer may have appended since the state
+// was last folded. Caller holds s.mu.
+func (b *Books) catchUpOrg(ctx context.Context, code string, s *orgSlot) error {
+	for e, err := range b.L.ReadStream(ctx, OrgStream(code), uint64(s.st.Revision+1)) {
+		if errors.Is(err, ErrStreamNotFound) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("ledger: load %s: %w", code, err)
+		}
+		ent, err := EntryOf(&e)
+		if err != nil {
+			return err
+		}
+		s.st.Apply(ent.ID, int64(e.Revision), &ent)
+	}
+	return nil
+}
+
+// Org returns a copy of an organisation's current state, or nil when it
+// is not registered.
+func (b *Books) Org(ctx context.Context, code string) (*domain.OrgState, error) {
+	if domain.OrgCodeProblem(code) != "" {
+		return nil, nil
+	}
+	s := b.slot(code)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := b.catchUpOrg(ctx, code, s); err != nil {
+		return nil, err
+	}
+	if !s.st.Registered() {
+		return nil, nil
+	}
+	return s.st.Clone(), nil
+}
+
+func (b *Books) orgKnown(ctx context.Context, code string) (bool, error) {
+	if domain.OrgCodeProblem(code) != "" {
+		return false, nil
+	}
+	s := b.slot(code)
+	if s.mu.TryLock() {
+		defer s.mu.Unlock()
+		if s.st.Registered() {
+			return true, nil
+		}
+		if err := b.catchUpOrg(ctx, code, s); err != nil {
+			return false, err
+		}
+		return s.st.Registered(), nil
+	}
+	// The slot is busy (an append to it is in flight, possibly ours): ask
+	// the store directly.
+	_, err := b.L.LastEvent(ctx, OrgStream(code))
+	switch {
+	case errors.Is(err, ErrStreamNotFound):
+		return false, nil
+	case err != nil:
+		return false, err
+	}
+	return true, nil
+}
+
+func (b *Books) schedule(ctx context.Context) (*domain.Schedule, error) {
+	b.sched.mu.Lock()
+	defer b.sched.mu.Unlock()
+	if b.sched.st == nil {
+		b.sched.st = domain.NewSchedule()
+	}
+	for e, err := range b.L.ReadStream(ctx, CommitteeStream, uint64(b.sched.st.Revision+1)) {
+		if errors.Is(err, ErrStreamNotFound) {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("ledger: load the committee stream: %w", err)
+		}
+		ent, err := EntryOf(&e)
+		if err != nil {
+			return nil, err
+		}
+		b.sched.st.Apply(ent.ID, int64(e.Revision), &ent)
+	}
+	return b.sched.st.Clone(), nil
+}
+
+// Schedule returns the work committee's scheduled events.
+func (b *Books) Schedule(ctx context.Context) (*domain.Schedule, error) { return b.schedule(ctx) }
+
+// Rulebooks returns every version published for year, in recorded order.
+// When none is recorded and the built-in rulebook is for year, it is
+// returned alone with Builtin set.
+func (b *Books) Rulebooks(ctx context.Context, year int) ([]PublishedRulebook, error) {
+	b.mu.Lock()
+	s := b.rulebooks[year]
+	if s == nil {
+		s = &rbSlot{revision: NoStream}
+		b.rulebooks[year] = s
+	}
+	b.mu.Unlock()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for e, err := range b.L.ReadStream(ctx, RulebookStream(year), uint64(s.revision+1)) {
+		if errors.Is(err, ErrStreamNotFound) {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("ledger: load rulebooks of %d: %w", year, err)
+		}
+		p, err := domain.DecodeStored(e.Type, e.Data)
+		if err != nil {
+			return nil, err
+		}
+		rp, ok := p.(*domain.RulebookPublished)
+		if !ok || rp.Rulebook == nil {
+			return nil, fmt.Errorf("ledger: %s revision %d is a %s, not a rulebook", e.Stream, e.Revision, e.Type)
+		}
+		s.versions = append(s.versions, PublishedRulebook{Rulebook: rp.Rulebook, Reason: rp.Reason,
+			EventID: e.ID.String(), RecordedAt: e.RecordedAt, RecordedBy: e.RecordedBy})
+		s.revision = int64(e.Revision)
+	}
+	if len(s.versions) == 0 {
+		if bi := domain.Builtin2016(); bi.Year == year {
+			return []PublishedRulebook{{Rulebook: bi, Reason: "内置细则", Builtin: true}}, nil
+		}
+		return nil, nil
+	}
+	return append([]PublishedRulebook(nil), s.versions...), nil
+}
+
+// RulebookAt returns the rulebook of year in force at knownAt: the newest
+// version recorded at or before it, or the built-in one when none was.
+// When version is not empty it names the version instead (any recorded
+// version, or the built-in one).
+func (b *Books) RulebookAt(ctx context.Context, year int, knownAt time.Time, version string) (*domain.Rulebook, error) {
+	all, err := b.Rulebooks(ctx, year)
+	if err != nil {
+		return nil, err
+	}
+	bi := domain.Builtin2016()
+	if version != "" {
+		for i := len(all) - 1; i >= 0; i-- {
+			if all[i].Rulebook.Version == version {
+				return all[i].Rulebook, nil
+			}
+		}
+		if bi.Year == year && bi.Version == version {
+			return bi, nil
+		}
+		return nil, &domain.FieldError{Field: "rulebook", Reason: fmt.Sprintf("no rulebook version %q for %d", version, year)}
+	}
+	var in *domain.Rulebook
+	for _, p := range all {
+		if p.Builtin || !p.RecordedAt.After(knownAt) {
+			in = p.Rulebook
+		}
+	}
+	if in == nil && bi.Year == year {
+		in = bi
+	}
+	if in == nil {
+		return nil, &domain.FieldError{Field: "year", Reason: fmt.Sprintf("no rulebook for %d", year)}
+	}
+	return in, nil
+}
+
+// env builds the check environment; forks, when not nil, are the states a
+// dry run has already changed.
+func (b *Books) env(ctx context.Context, forks *dryRun) *domain.CheckEnv {
+	var sched *domain.Schedule
+	return &domain.CheckEnv{
+		Today: domain.DateOf(b.L.peekNow()),
+		OrgKnown: func(code string) bool {
+			if forks != nil {
+				if st, ok := forks.orgs[code]; ok {
+					return st.Registered()
+				}
+			}
+			ok, err := b.orgKnown(ctx, code)
+			return err == nil && ok
+		},
+		Scheduled: func(id string) *domain.RequiredEventScheduled {
+			if forks != nil && forks.sched != nil {
+				return forks.sched.Events[id]
+			}
+			if sched == nil {
+				s, err := b.schedule(ctx)
+				if err != nil {
+					return nil
+				}
+				sched = s
+			}
+			return sched.Events[id]
+		},
+		Rulebook: func(year int) *domain.Rulebook {
+			rb, err := b.RulebookAt(ctx, year, b.L.peekNow(), "")
+			if err != nil {
+				return nil
+			}
+			return rb
+		},
+	}
+}
+
+// peekNow reads the clock without taking a stamp.
+func (l *Ledger) peekNow() time.Time {
+	l.clockMu.Lock()
+	defer l.clockMu.Unlock()
+	t := TruncateTime(l.clock())
+	if t.Before(l.last) {
+		return l.last
+	}
+	return t
+}
+
+// dryRun is the forked state of a Check over many entries.
+type dryRun struct {
+	orgs  map[string]*domain.OrgState
+	sched *domain.Schedule
+}
+
+// Outcome is what Check found for one entry.
+type Outcome int
+
+// Outcomes of Check.
+const (
+	OutcomeNew       Outcome = iota // would be appended
+	OutcomeDuplicate                // already recorded with this id and content
+	OutcomeRefused                  // refused: see the error
+)
+
+// Check validates entries in order as if each earlier one had been
+// appended, without appending anything: the all-or-nothing first pass of
+// an import. It returns one outcome per entry and the errors of refused
+// entries, each an *EntryError. An entry whose id is already stored with
+// the same content is a duplicate (nothing to do); with other content it
+// is refused.
+func (b *Books) Check(ctx context.Context, entries []domain.Entry, by string) ([]Outcome, []error) {
+	out := make([]Outcome, len(entries))
+	var errs []error
+	run := &dryRun{orgs: map[string]*domain.OrgState{}}
+	env := b.env(ctx, run)
+	for i := range entries {
+		e := &entries[i]
+		refuse := func(err error) {
+			out[i] = OutcomeRefused
+			errs = append(errs, &EntryError{Index: i, Err: err})
+		}
+		stream, err := StreamOf(e)
+		if err != nil {
+			refuse(err)
+			continue
+		}
+		p, err := proposedOf(e, by)
+		if err != nil {
+			refuse(err)
+			continue
+		}
+		if p.ID != uuid.Nil {
+			stored, err := b.L.EventByID(ctx, p.ID)
+			switch {
+			case err == nil && sameContent(&stored, stream, &p):
+				out[i] = OutcomeDuplicate
+				continue
+			case err == nil:
+				refuse(&domain.FieldError{Field: "id", Reason: fmt.Sprintf("already recorded with other content (%s)", describeDiff(&stored, stream, &p))})
+				continue
+			case !errors.Is(err, ErrEventNotFound):
+				refuse(err)
+				continue
+			}
+		}
+		id := e.ID
+		if id == "" {
+			id = "dry-run-" + strconv.Itoa(i)
+		}
+		switch kind, _ := domain.StreamKindOf(e.Type); kind {
+		case domain.StreamOrg:
+			st, ok := run.orgs[e.Org]
+			if !ok {
+				cur, err := b.Org(ctx, e.Org)
+				if err != nil {
+					refuse(err)
+					continue
+				}
+				if cur == nil {
+					cur = domain.NewOrgState()
+				}
+				st = cur
+				run.orgs[e.Org] = st
+			}
+			if err := st.Check(e, env); err != nil {
+				refuse(err)
+				continue
+			}
+			st.Apply(id, st.Revision+1, e)
+		case domain.StreamCommittee:
+			if run.sched == nil {
+				s, err := b.schedule(ctx)
+				if err != nil {
+					refuse(err)
+					continue
+				}
+				run.sched = s
+			}
+			if err := run.sched.Check(e, env); err != nil {
+				refuse(err)
+				continue
+			}
+			run.sched.Apply(id, run.sched.Revision+1, e)
+		case domain.StreamRulebook:
+			if err := b.checkRulebook(ctx, e); err != nil {
+				refuse(err)
+				continue
+			}
+		}
+	}
+	return out, errs
+}
+
+func (b *Books) checkRulebook(ctx context.Context, e *domain.Entry) error {
+	rp := e.Payload.(*domain.RulebookPublished)
+	all, err := b.Rulebooks(ctx, rp.Year)
+	if err != nil {
+		return err
+	}
+	for _, p := range all {
+		if !p.Builtin && p.Rulebook.Version == rp.Version {
+			return &domain.FieldError{Field: "data.version", Reason: fmt.Sprintf("version %q of %d is already published", rp.Version, rp.Year)}
+		}
+	}
+	return nil
+}
+
+// RecordOptions tune Record.
+type RecordOptions struct {
+	// Expected, when set, is the revision the (single) stream of the
+	// entries must be at — the API's If-Match.
+	Expected *Expected
+}
+
+// Record checks entries against the current state and appends them. All
+// entries must belong to one stream; they are appended atomically, in
+// order. Entries already recorded (same id, same content) are not written
+// again; their first results are returned with Duplicate set. A refused
+// entry refuses the whole call with an *EntryError and changes nothing.
+func (b *Books) Record(ctx context.Context, entries []domain.Entry, by string, opts RecordOptions) ([]Result, error) {
+	if len(entries) == 0 {
+		return nil, errors.New("ledger: nothing to record")
+	}
+	stream, err := StreamOf(&entries[0])
+	if err != nil {
+		return nil, &EntryError{Index: 0, Err: err}
+	}
+	for i := range entries[1:] {
+		s, err := StreamOf(&entries[i+1])
+		if err != nil {
+			return nil, &EntryError{Index: i + 1, Err: err}
+		}
+		if s != stream {
+			return nil, &EntryError{Index: i + 1, Err: &domain.FieldError{Field: "org", Reason: "all entries of one append must belong to one organisation"}}
+		}
+	}
+	kind, _ := domain.StreamKindOf(entries[0].Type)
+	switch kind {
+	case domain.StreamOrg:
+		return b.recordOrg(ctx, entries[0].Org, stream, entries, by, opts)
+	case domain.StreamCommittee:
+		b.sched.mu.Lock()
+		defer b.sched.mu.Unlock()
+		return b.recordLocked(ctx, stream, entries, by, opts, &committeeTarget{b: b})
+	default:
+		for i := range entries {
+			if err := b.checkRulebook(ctx, &entries[i]); err != nil {
+				return nil, &EntryError{Index: i, Err: err}
+			}
+		}
+		return b.recordLocked(ctx, stream, entries, by, opts, nil)
+	}
+}
+
+// target abstracts the state an append is checked against.
+type target interface {
+	catchUp(ctx context.Context) error
+	revision() int64
+	check(e *domain.Entry, env *domain.CheckEnv, scratch bool) error // scratch: apply to a scratch copy
+	commit(ids []string, first int64, entries []domain.Entry)
+}
+
+type orgTarget struct {
+	b       *Books
+	code    string
+	s       *orgSlot
+	scratch *domain.OrgState
+}
+
+func (t *orgTarget) catchUp(ctx context.Context) error { t.scratch = nil; return t.b.catchUpOrg(ctx, t.code, t.s) }
+func (t *orgTarget) revision() int64                   { return t.s.st.Revision }
+func (t *orgTarget) check(e *domain.Entry, env *domain.CheckEnv, multi bool) error {
+	st := t.s.st
+	if multi {
+		if t.scratch == nil {
+			t.scratch = st.Clone()
+		}
+		st = t.scratch
+	}
+	if err := st.Check(e, env); err != nil {
+		return err
+	}
+	if multi {
+		id := e.ID
+		if id == "" {
+			id = "pending-" + strconv.FormatInt(st.Revision+1, 10)
+		}
+		st.Apply(id, st.Revision+1, e)
+	}
+	return nil
+}
+func (t *orgTarget) commit(ids []string, first int64, entries []domain.Entry) {
+	t.scratch = nil
+	for i := range entries {
+		t.s.st.Apply(ids[i], first+int64(i), &entries[i])
+	}
+}
+
+type committeeTarget struct {
+	b       *Books
+	scratch *domain.Schedule
+}
+
+func (t *committeeTarget) catchUp(ctx context.Context) error {
+	t.scratch = nil
+	st := t.b.sched.st
+	if st == nil {
+		st = domain.NewSchedule()
+		t.b.sched.st = st
+	}
+	for e, err := range t.b.L.ReadStream(ctx, CommitteeStream, uint64(st.Revision+1)) {
+		if errors.Is(err, ErrStreamNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		ent, err := EntryOf(&e)
+		if err != nil {
+			return err
+		}
+		st.Apply(ent.ID, int64(e.Revision), &ent)
+	}
+	return nil
+}
+func (t *committeeTarget) revision() int64 { return t.b.sched.st.Revision }
+func (t *committeeTarget) check(e *domain.Entry, env *domain.CheckEnv, multi bool) error {
+	st := t.b.sched.st
+	if multi {
+		if t.scratch == nil {
+			t.scratch = st.Clone()
+		}
+		st = t.scratch
+	}
+	if err := st.Check(e, env); err != nil {
+		return err
+	}
+	if multi {
+		st.Apply(e.ID, st.Revision+1, e)
+	}
+	return nil
+}
+func (t *committeeTarget) commit(ids []string, first int64, entries []domain.Entry) {
+	t.scratch = nil
+	for i := range entries {
+		t.b.sched.st.Apply(ids[i], first+int64(i), &entries[i])
+	}
+}
+
+func (b *Books) recordOrg(ctx context.Context, code, stream string, entries []domain.Entry, by string, opts RecordOptions) ([]Result, error) {
+	s := b.slot(code)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return b.recordLocked(ctx, stream, entries, by, opts, &orgTarget{b: b, code: code, s: s})
+}
+
+// recordLocked runs the check-then-append loop; the caller holds the
+// target's lock. tgt is nil for streams without state (rulebooks).
+func (b *Books) recordLocked(ctx context.Context, stream string, entries []domain.Entry, by string, opts RecordOptions, tgt target) ([]Result, error) {
+	props := make([]Proposed, len(entries))
+	for i := range entries {
+		p, err := proposedOf(&entries[i], by)
+		if err != nil {
+			return nil, &EntryError{Index: i, Err: err}
+		}
+		if p.ID == uuid.Nil {
+			// Assign the id now, so the state learns the same id the
+			// store keeps.
+			p.ID = uuid.New()
+		}
+		props[i] = p
+	}
+	// Entries already recorded are skipped (import resumed after a
+	// crash); their first results are returned.
+	results := make([]Result, len(entries))
+	var todo []int
+	for i := range props {
+		if entries[i].ID == "" {
+			todo = append(todo, i)
+			continue
+		}
+		stored, err := b.L.EventByID(ctx, props[i].ID)
+		switch {
+		case err == nil && sameContent(&stored, stream, &props[i]):
+			results[i] = ResultOf(&stored, true)
+			continue
+		case err == nil:
+			return nil, &EntryError{Index: i, Err: &IDConflictError{ID: stored.ID, Stream: stored.Stream, Reason: describeDiff(&stored, stream, &props[i])}}
+		case !errors.Is(err, ErrEventNotFound):
+			return nil, err
+		}
+		todo = append(todo, i)
+	}
+	if len(todo) == 0 {
+		return results, nil
+	}
+	for try := 0; ; try++ {
+		expected := Any
+		if tgt != nil {
+			if err := tgt.catchUp(ctx); err != nil {
+				return nil, err
+			}
+			env := b.env(ctx, nil)
+			for _, i := range todo {
+				e := entries[i]
+				e.ID = props[i].ID.String()
+				if err := tgt.check(&e, env, len(todo) > 1); err != nil {
+					return nil, &EntryError{Index: i, Err: err}
+				}
+			}
+			if rev := tgt.revision(); rev == NoStream {
+				expected = ExpectNoStream
+			} else {
+				expected = ExpectRevision(uint64(rev))
+			}
+		}
+		if opts.Expected != nil {
+			if tgt != nil && !opts.Expected.matches(tgt.revision()) {
+				return nil, &WrongRevisionError{Stream: stream, Expected: opts.Expected.asInt(), Actual: tgt.revision()}
+			}
+			expected = *opts.Expected
+		}
+		batch := make([]Proposed, len(todo))
+		for k, i := range todo {
+			batch[k] = props[i]
+		}
+		res, err := b.L.Append(ctx, stream, expected, batch)
+		if err != nil {
+			var wr *WrongRevisionError
+			if errors.As(err, &wr) && opts.Expected == nil && tgt != nil && try < b.L.tries {
+				continue // another process appended: check again against the new state
+			}
+			return nil, err
+		}
+		ids := make([]string, len(todo))
+		es := make([]domain.Entry, len(todo))
+		for k, i := range todo {
+			results[i] = res[k]
+			ids[k] = res[k].ID.String()
+			es[k] = entries[i]
+		}
+		if tgt != nil && !res[0].Duplicate {
+			tgt.commit(ids, int64(res[0].Revision), es)
+		}
+		return results, nil
+	}
+}
+
+// Codes returns the codes of every registered organisation, sorted. It
+// reads the whole ledger once and then follows new registrations.
+func (b *Books) Codes(ctx context.Context) ([]string, error) {
+	var codes []string
+	for e, err := range b.L.ReadAll(ctx, 0) {
+		if err != nil {
+			return nil, err
+		}
+		if e.Type != domain.TypeOrganizationRegistered || !strings.HasPrefix(e.Stream, PrefixOrg) {
+			continue
+		}
+		p, err := domain.DecodeStored(e.Type, e.Data)
+		if err != nil {
+			return nil, err
+		}
+		codes = append(codes, p.(*domain.OrganizationRegistered).Code)
+	}
+	sort.Strings(codes)
+	return codes, nil
+}
