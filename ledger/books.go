@@ -581,8 +581,11 @@ type orgTarget struct {
 	scratch *domain.OrgState
 }
 
-func (t *orgTarget) catchUp(ctx context.Context) error { t.scratch = nil; return t.b.catchUpOrg(ctx, t.code, t.s) }
-func (t *orgTarget) revision() int64                   { return t.s.st.Revision }
+func (t *orgTarget) catchUp(ctx context.Context) error {
+	t.scratch = nil
+	return t.b.catchUpOrg(ctx, t.code, t.s)
+}
+func (t *orgTarget) revision() int64 { return t.s.st.Revision }
 func (t *orgTarget) check(e *domain.Entry, env *domain.CheckEnv, multi bool) error {
 	st := t.s.st
 	if multi {
