@@ -1,0 +1,370 @@
+package filestore
+
+import (
+	"context"
+	"fmt"
+	"iter"
+
+	"github.com/google/uuid"
+
+	"partyledger/ledger"
+)
+
+// ctxCheckEvery is how many events an iterator yields between looks at its
+// context; a look costs little, but not nothing at millions of events a
+// second.
+const ctxCheckEvery = 256
+
+// pread reads exactly len(p) bytes at off of sg, keeping the file open for
+// the duration (Close waits for it).
+func (s *Store) pread(sg *segment, p []byte, off int64) error {
+	s.filesMu.RLock()
+	defer s.filesMu.RUnlock()
+	if s.filesClosed {
+		return errClosed
+	}
+	if _, err := sg.f.ReadAt(p, off); err != nil {
+		return fmt.Errorf("filestore: read %s at %d: %w", sg.name, off, err)
+	}
+	return nil
+}
+
+// segAt returns segment idx and its committed size.
+func (s *Store) segAt(idx uint32) (*segment, int64, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return nil, 0, errClosed
+	}
+	sg := s.segs[idx]
+	return sg, sg.size, nil
+}
+
+// readFrame reads and checks the frame at off of segment idx and returns
+// its body, in a buffer of its own.
+func (s *Store) readFrame(idx uint32, off int64) ([]byte, error) {
+	sg, end, err := s.segAt(idx)
+	if err != nil {
+		return nil, err
+	}
+	if end-off < frameHeaderSize {
+		return nil, &CorruptError{Segment: sg.name, Offset: off, Reason: "indexed frame lies past the committed end"}
+	}
+	buf := make([]byte, min(4096, end-off))
+	if err := s.pread(sg, buf, off); err != nil {
+		return nil, err
+	}
+	n, sum, ok := frameLen(buf)
+	if !ok || off+frameHeaderSize+int64(n) > end {
+		return nil, &CorruptError{Segment: sg.name, Offset: off, Reason: fmt.Sprintf("frame length %d out of range", n)}
+	}
+	if total := frameHeaderSize + n; total > len(buf) {
+		nb := make([]byte, total)
+		copy(nb, buf)
+		if err := s.pread(sg, nb[len(buf):], off+int64(len(buf))); err != nil {
+			return nil, err
+		}
+		buf = nb
+	}
+	buf = buf[:frameHeaderSize+n]
+	if frameCRC(buf[:4], buf[frameHeaderSize:]) != sum {
+		return nil, &CorruptError{Segment: sg.name, Offset: off, Reason: "frame checksum mismatch"}
+	}
+	return buf[frameHeaderSize:], nil
+}
+
+// frameCursor remembers the last frame a point reader decoded, so that
+// reading consecutive revisions of a stream appended in one batch reads the
+// frame once.
+type frameCursor struct {
+	valid bool
+	l     loc
+	dec   frameDecoder
+	in    interner
+}
+
+// eventAt reads the event at committed position p.
+func (s *Store) eventAt(p uint64, c *frameCursor) (ledger.Event, error) {
+	s.mu.RLock()
+	if s.closed {
+		s.mu.RUnlock()
+		return ledger.Event{}, errClosed
+	}
+	if p == 0 || p > s.head {
+		s.mu.RUnlock()
+		return ledger.Event{}, fmt.Errorf("filestore: position %d beyond head: %w", p, ledger.ErrEventNotFound)
+	}
+	l := s.locs[p-1]
+	name := s.segs[l.seg].name
+	s.mu.RUnlock()
+	corrupt := func(reason string) error {
+		c.valid = false
+		return &CorruptError{Segment: name, Offset: int64(l.off), Reason: reason}
+	}
+	if !c.valid || c.l != l || c.dec.next > p {
+		body, err := s.readFrame(l.seg, int64(l.off))
+		if err != nil {
+			return ledger.Event{}, err
+		}
+		if err := c.dec.init(body); err != nil {
+			return ledger.Event{}, corrupt(err.Error())
+		}
+		c.valid, c.l = true, l
+	}
+	var ev rawEvent
+	for {
+		ok, err := c.dec.nextEvent(&ev)
+		if err != nil {
+			return ledger.Event{}, corrupt(err.Error())
+		}
+		if !ok || ev.position > p {
+			return ledger.Event{}, corrupt(fmt.Sprintf("position %d is not in the frame indexed for it", p))
+		}
+		if ev.position == p {
+			return ev.toEvent(&c.in), nil
+		}
+	}
+}
+
+// EventByID implements ledger.Store.
+func (s *Store) EventByID(ctx context.Context, id uuid.UUID) (ledger.Event, error) {
+	if err := ctx.Err(); err != nil {
+		return ledger.Event{}, err
+	}
+	s.mu.RLock()
+	p, ok := s.ids[id]
+	closed := s.closed
+	s.mu.RUnlock()
+	if closed {
+		return ledger.Event{}, errClosed
+	}
+	if !ok {
+		return ledger.Event{}, fmt.Errorf("filestore: event %s: %w", id, ledger.ErrEventNotFound)
+	}
+	var c frameCursor
+	return s.eventAt(p, &c)
+}
+
+// LastEvent implements ledger.Store.
+func (s *Store) LastEvent(ctx context.Context, stream string) (ledger.Event, error) {
+	if err := ctx.Err(); err != nil {
+		return ledger.Event{}, err
+	}
+	s.mu.RLock()
+	st := s.streams[stream]
+	closed := s.closed
+	var p uint64
+	if st != nil {
+		p = st.positions[len(st.positions)-1]
+	}
+	s.mu.RUnlock()
+	if closed {
+		return ledger.Event{}, errClosed
+	}
+	if st == nil {
+		return ledger.Event{}, fmt.Errorf("filestore: stream %q: %w", stream, ledger.ErrStreamNotFound)
+	}
+	var c frameCursor
+	return s.eventAt(p, &c)
+}
+
+// ReadStream implements ledger.Store. It reads the stream as it is when the
+// iteration starts.
+func (s *Store) ReadStream(ctx context.Context, stream string, from uint64) iter.Seq2[ledger.Event, error] {
+	return func(yield func(ledger.Event, error) bool) {
+		if err := ctx.Err(); err != nil {
+			yield(ledger.Event{}, err)
+			return
+		}
+		s.mu.RLock()
+		st := s.streams[stream]
+		closed := s.closed
+		var positions []uint64
+		if st != nil {
+			positions = st.positions // a snapshot: only ever appended to
+		}
+		s.mu.RUnlock()
+		if closed {
+			yield(ledger.Event{}, errClosed)
+			return
+		}
+		if st == nil {
+			yield(ledger.Event{}, fmt.Errorf("filestore: stream %q: %w", stream, ledger.ErrStreamNotFound))
+			return
+		}
+		if from >= uint64(len(positions)) {
+			return
+		}
+		var c frameCursor
+		for i, p := range positions[from:] {
+			if i%ctxCheckEvery == ctxCheckEvery-1 {
+				if err := ctx.Err(); err != nil {
+					yield(ledger.Event{}, err)
+					return
+				}
+			}
+			ev, err := s.eventAt(p, &c)
+			if err != nil {
+				yield(ledger.Event{}, err)
+				return
+			}
+			if !yield(ev, nil) {
+				return
+			}
+		}
+	}
+}
+
+// ReadAll implements ledger.Store. The end is the head when ReadAll is
+// called.
+func (s *Store) ReadAll(ctx context.Context, from ledger.Position) iter.Seq2[ledger.Event, error] {
+	s.mu.RLock()
+	head := s.head
+	s.mu.RUnlock()
+	return func(yield func(ledger.Event, error) bool) {
+		if _, err := s.readRange(ctx, uint64(from), head, yield); err != nil {
+			yield(ledger.Event{}, err)
+		}
+	}
+}
+
+// Subscribe implements ledger.Store.
+func (s *Store) Subscribe(ctx context.Context, from ledger.Position) iter.Seq2[ledger.Event, error] {
+	return func(yield func(ledger.Event, error) bool) {
+		pos := uint64(from)
+		yieldPos := func(ev ledger.Event, err error) bool {
+			pos = uint64(ev.Position)
+			return yield(ev, err)
+		}
+		for {
+			s.mu.RLock()
+			head, notify, closed := s.head, s.notify, s.closed
+			s.mu.RUnlock()
+			if closed {
+				yield(ledger.Event{}, errClosed)
+				return
+			}
+			if head > pos {
+				stopped, err := s.readRange(ctx, pos, head, yieldPos)
+				if err != nil {
+					yield(ledger.Event{}, err)
+					return
+				}
+				if stopped {
+					return
+				}
+				continue
+			}
+			select {
+			case <-ctx.Done():
+				yield(ledger.Event{}, ctx.Err())
+				return
+			case <-s.closing:
+				yield(ledger.Event{}, errClosed)
+				return
+			case <-notify:
+			}
+		}
+	}
+}
+
+// readRange yields the events at positions (from, to] in order, reading the
+// segments sequentially in chunks. Each chunk is a fresh buffer that the
+// yielded events' Data point into, so nothing is copied per event. It
+// reports whether yield asked to stop.
+func (s *Store) readRange(ctx context.Context, from, to uint64, yield func(ledger.Event, error) bool) (bool, error) {
+	next := from + 1
+	var (
+		in    interner
+		dec   frameDecoder
+		ev    rawEvent
+		count int
+	)
+	for next <= to {
+		if err := ctx.Err(); err != nil {
+			return false, err
+		}
+		s.mu.RLock()
+		if s.closed {
+			s.mu.RUnlock()
+			return false, errClosed
+		}
+		l := s.locs[next-1]
+		sg := s.segs[l.seg]
+		end := sg.size
+		s.mu.RUnlock()
+		off := int64(l.off)
+		buf := make([]byte, min(int64(s.opts.ReadChunkSize), end-off))
+		if len(buf) < frameHeaderSize {
+			return false, &CorruptError{Segment: sg.name, Offset: off, Reason: "indexed frame lies past the committed end"}
+		}
+		if err := s.pread(sg, buf, off); err != nil {
+			return false, err
+		}
+		if n, _, ok := frameLen(buf); ok && frameHeaderSize+n > len(buf) && off+int64(frameHeaderSize+n) <= end {
+			// A frame larger than a chunk gets a buffer of its own.
+			nb := make([]byte, frameHeaderSize+n)
+			copy(nb, buf)
+			if err := s.pread(sg, nb[len(buf):], off+int64(len(buf))); err != nil {
+				return false, err
+			}
+			buf = nb
+		}
+		p := 0
+		for next <= to && len(buf)-p >= frameHeaderSize {
+			foff := off + int64(p)
+			corrupt := func(reason string) error {
+				return &CorruptError{Segment: sg.name, Offset: foff, Reason: reason}
+			}
+			n, sum, ok := frameLen(buf[p:])
+			if !ok {
+				return false, corrupt(fmt.Sprintf("frame length %d out of range", n))
+			}
+			if len(buf)-p-frameHeaderSize < n {
+				if p == 0 {
+					return false, corrupt(fmt.Sprintf("frame length %d runs past the committed end", n))
+				}
+				break // the rest comes with the next chunk
+			}
+			body := buf[p+frameHeaderSize : p+frameHeaderSize+n]
+			if frameCRC(buf[p:p+4], body) != sum {
+				return false, corrupt("frame checksum mismatch")
+			}
+			if err := dec.init(body); err != nil {
+				return false, corrupt(err.Error())
+			}
+			for {
+				ok, err := dec.nextEvent(&ev)
+				if err != nil {
+					return false, corrupt(err.Error())
+				}
+				if !ok {
+					break
+				}
+				if ev.position < next {
+					continue // before from, in the first frame
+				}
+				if ev.position != next {
+					return false, corrupt(fmt.Sprintf("position %d where %d was due", ev.position, next))
+				}
+				if next > to {
+					break
+				}
+				if !yield(ev.toEvent(&in), nil) {
+					return true, nil
+				}
+				next++
+				count++
+				if count%ctxCheckEvery == 0 {
+					if err := ctx.Err(); err != nil {
+						return false, err
+					}
+				}
+			}
+			// The chunk never crosses the segment's committed end, so
+			// the next segment is found through locs in the next round.
+			p += frameHeaderSize + n
+		}
+	}
+	return false, nil
+}

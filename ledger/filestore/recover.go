@@ -1,0 +1,387 @@
+package filestore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"os"
+	"strings"
+
+	"partyledger/ledger"
+)
+
+// scanChunkSize is how much the open-time scan and VerifyStorage read at a
+// time.
+const scanChunkSize = 4 << 20
+
+// frameReader reads the frames of one segment sequentially through a
+// reused buffer. Bodies it returns are valid until the next call.
+type frameReader struct {
+	name   string
+	size   int64 // bytes of the segment to read
+	read   func(p []byte, off int64) error
+	buf    []byte
+	bufOff int64
+}
+
+// bytes returns the segment bytes [off, off+n), reading a new chunk when
+// they are not in the buffer.
+func (r *frameReader) bytes(off int64, n int) ([]byte, error) {
+	if off >= r.bufOff && off+int64(n) <= r.bufOff+int64(len(r.buf)) {
+		b := r.buf[off-r.bufOff:]
+		return b[:n], nil
+	}
+	want := int(min(max(int64(scanChunkSize), int64(n)), r.size-off))
+	if cap(r.buf) < want {
+		r.buf = make([]byte, want)
+	}
+	r.buf = r.buf[:want]
+	if err := r.read(r.buf, off); err != nil {
+		r.buf = r.buf[:0]
+		return nil, err
+	}
+	r.bufOff = off
+	return r.buf[:n], nil
+}
+
+// frame returns the checked body of the frame at off, or why it is bad
+// (bad != "").
+func (r *frameReader) frame(off int64) (body []byte, bad string, err error) {
+	if r.size-off < frameHeaderSize {
+		return nil, fmt.Sprintf("%d bytes left, too short for a frame header", r.size-off), nil
+	}
+	hdr, err := r.bytes(off, frameHeaderSize)
+	if err != nil {
+		return nil, "", err
+	}
+	n, sum, ok := frameLen(hdr)
+	if !ok {
+		return nil, fmt.Sprintf("frame length %d out of range", n), nil
+	}
+	if r.size-off-frameHeaderSize < int64(n) {
+		return nil, fmt.Sprintf("frame length %d runs past the end of the segment at %d", n, r.size), nil
+	}
+	b, err := r.bytes(off, frameHeaderSize+n)
+	if err != nil {
+		return nil, "", err
+	}
+	if frameCRC(b[:4], b[frameHeaderSize:]) != sum {
+		return nil, "frame checksum mismatch", nil
+	}
+	return b[frameHeaderSize:], "", nil
+}
+
+// recover scans the directory and rebuilds the indexes (see doc.go,
+// "Recovery").
+func (s *Store) recover() error {
+	names, err := s.fs.ReadDir(s.dir)
+	if err != nil {
+		return fmt.Errorf("filestore: open: list %s: %w", s.dir, err)
+	}
+	var segNames []string
+	removed := false
+	for _, n := range names {
+		if strings.HasPrefix(n, segmentPrefix) && strings.HasSuffix(n, tmpSuffix) {
+			// A segment or side file that never got its final name.
+			if err := s.fs.Remove(s.path(n)); err != nil {
+				return fmt.Errorf("filestore: open: remove leftover %s: %w", n, err)
+			}
+			removed = true
+			continue
+		}
+		if _, ok := parseSegmentName(n); ok {
+			segNames = append(segNames, n)
+		}
+	}
+	if removed {
+		if err := s.fs.SyncDir(s.dir); err != nil {
+			return fmt.Errorf("filestore: open: sync directory: %w", err)
+		}
+	}
+	if len(segNames) == 0 {
+		sg, err := s.createSegment(1)
+		if err != nil {
+			return fmt.Errorf("filestore: open: %w", err)
+		}
+		s.segs = append(s.segs, sg)
+		return nil
+	}
+	for i, name := range segNames {
+		first, _ := parseSegmentName(name)
+		f, err := s.fs.OpenFile(s.path(name), os.O_RDWR, 0)
+		if err != nil {
+			return fmt.Errorf("filestore: open segment: %w", err)
+		}
+		sg := &segment{name: name, first: first, f: f}
+		s.segs = append(s.segs, sg)
+		if err := s.scanSegment(sg, uint32(i), i == len(segNames)-1); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// scanSegment checks every frame of sg and indexes its events. In the last
+// segment a bad frame with no good frame after it is a torn write and is cut
+// off; anywhere else damage is an error.
+func (s *Store) scanSegment(sg *segment, idx uint32, last bool) error {
+	size, err := sg.f.Size()
+	if err != nil {
+		return fmt.Errorf("filestore: open: size of %s: %w", sg.name, err)
+	}
+	corrupt := func(off int64, reason string) error {
+		return &CorruptError{Segment: sg.name, Offset: off, Reason: reason}
+	}
+	if size < segmentHeaderSize {
+		return corrupt(0, fmt.Sprintf("file is %d bytes, shorter than the segment header", size))
+	}
+	if size > 1<<32-1 {
+		return corrupt(0, fmt.Sprintf("file is %d bytes, more than a segment can hold", size))
+	}
+	hdr := make([]byte, segmentHeaderSize)
+	if _, err := sg.f.ReadAt(hdr, 0); err != nil {
+		return fmt.Errorf("filestore: open: read header of %s: %w", sg.name, err)
+	}
+	first, err := checkSegmentHeader(hdr)
+	if err != nil {
+		return corrupt(0, err.Error())
+	}
+	if first != sg.first {
+		return corrupt(0, fmt.Sprintf("header says first position %d, file name says %d", first, sg.first))
+	}
+	if first != s.head+1 {
+		return corrupt(0, fmt.Sprintf("segment starts at position %d, the previous one ends at %d", first, s.head))
+	}
+	r := frameReader{name: sg.name, size: size, read: func(p []byte, off int64) error {
+		_, err := sg.f.ReadAt(p, off)
+		return err
+	}}
+	var (
+		dec        frameDecoder
+		ev         rawEvent
+		lastStream []byte
+		st         *streamState
+	)
+	off := int64(segmentHeaderSize)
+	for off < size {
+		body, bad, err := r.frame(off)
+		if err != nil {
+			return fmt.Errorf("filestore: open: read %s at %d: %w", sg.name, off, err)
+		}
+		if bad != "" {
+			if !last {
+				return corrupt(off, bad)
+			}
+			later, err := s.goodFrameAfter(sg, off, size)
+			if err != nil {
+				return err
+			}
+			if later >= 0 {
+				return corrupt(off, fmt.Sprintf("%s, and a good frame follows at %d", bad, later))
+			}
+			if err := s.cutTail(sg, off, size); err != nil {
+				return err
+			}
+			size = off
+			break
+		}
+		// A frame whose checksum holds but whose content is wrong was
+		// written that way or damaged beyond the checksum's reach:
+		// corruption either way, never a torn write.
+		if err := dec.init(body); err != nil {
+			return corrupt(off, err.Error())
+		}
+		if dec.first != s.head+1 {
+			return corrupt(off, fmt.Sprintf("frame starts at position %d, want %d", dec.first, s.head+1))
+		}
+		l := loc{seg: idx, off: uint32(off)}
+		for {
+			ok, err := dec.nextEvent(&ev)
+			if err != nil {
+				return corrupt(off, err.Error())
+			}
+			if !ok {
+				break
+			}
+			if st == nil || string(ev.stream) != string(lastStream) {
+				st = s.streams[string(ev.stream)]
+				if st == nil {
+					st = &streamState{}
+					s.streams[string(ev.stream)] = st
+				}
+				lastStream = append(lastStream[:0], ev.stream...)
+			}
+			if ev.revision != uint64(len(st.positions)) {
+				return corrupt(off, fmt.Sprintf("event %s of stream %q has revision %d, want %d", ev.id, ev.stream, ev.revision, len(st.positions)))
+			}
+			if _, dup := s.ids[ev.id]; dup {
+				return corrupt(off, fmt.Sprintf("event id %s stored twice", ev.id))
+			}
+			s.ids[ev.id] = ev.position
+			st.positions = append(st.positions, ev.position)
+			s.locs = append(s.locs, l)
+			s.head = ev.position
+		}
+		off += frameHeaderSize + int64(len(body))
+	}
+	sg.size = size
+	return nil
+}
+
+// goodFrameAfter looks for a frame with a valid checksum starting anywhere
+// after the bad frame at bad, and returns its offset or -1. Frames are
+// written one at a time, each synced before the next is written, so a good
+// frame after a bad one proves the bad one was once complete and durable:
+// that is corruption, not a torn write.
+func (s *Store) goodFrameAfter(sg *segment, bad, size int64) (int64, error) {
+	rest := make([]byte, size-bad)
+	if _, err := sg.f.ReadAt(rest, bad); err != nil {
+		return 0, fmt.Errorf("filestore: open: read tail of %s: %w", sg.name, err)
+	}
+	for p := 1; p+frameHeaderSize <= len(rest); p++ {
+		n, sum, ok := frameLen(rest[p:])
+		if !ok || len(rest)-p-frameHeaderSize < n {
+			continue
+		}
+		body := rest[p+frameHeaderSize : p+frameHeaderSize+n]
+		if body[0] == frameKindCommit && frameCRC(rest[p:p+4], body) == sum {
+			return bad + int64(p), nil
+		}
+	}
+	return -1, nil
+}
+
+// cutTail removes a torn final write. Its bytes are first saved beside the
+// segment (segment-….log.torn-<offset>-<crc>) so that nothing is destroyed
+// without trace, then the segment is truncated and synced.
+func (s *Store) cutTail(sg *segment, off, size int64) error {
+	tail := make([]byte, size-off)
+	if _, err := sg.f.ReadAt(tail, off); err != nil {
+		return fmt.Errorf("filestore: open: read torn tail of %s: %w", sg.name, err)
+	}
+	side := fmt.Sprintf("%s.torn-%d-%08x", sg.name, off, crc32.Checksum(tail, castagnoli))
+	if err := s.writeFileAtomic(side, tail); err != nil {
+		return fmt.Errorf("filestore: open: save torn tail of %s: %w", sg.name, err)
+	}
+	if err := sg.f.Truncate(off); err != nil {
+		return fmt.Errorf("filestore: open: truncate torn tail of %s at %d: %w", sg.name, off, err)
+	}
+	if err := sg.f.Sync(); err != nil {
+		return fmt.Errorf("filestore: open: sync %s after truncating: %w", sg.name, err)
+	}
+	return nil
+}
+
+// writeFileAtomic writes a new file under name: temp file, sync, rename,
+// sync directory.
+func (s *Store) writeFileAtomic(name string, data []byte) error {
+	tmp := s.path(name + tmpSuffix)
+	f, err := s.fs.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := f.WriteAt(data, 0); err != nil {
+		f.Close()
+		return fmt.Errorf("write: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("sync: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("close: %w", err)
+	}
+	if err := s.fs.Rename(tmp, s.path(name)); err != nil {
+		return fmt.Errorf("rename: %w", err)
+	}
+	if err := s.fs.SyncDir(s.dir); err != nil {
+		return fmt.Errorf("sync directory: %w", err)
+	}
+	return nil
+}
+
+// VerifyStorage implements ledger.Verifier: it rereads every committed
+// byte of every segment and checks headers, frame lengths, checksums, the
+// encoding of every event, contiguous positions and per-stream revisions.
+// It does not check hash chains (the ledger does that) and does not block
+// appends.
+func (s *Store) VerifyStorage(ctx context.Context) error {
+	s.mu.RLock()
+	if s.closed {
+		s.mu.RUnlock()
+		return errClosed
+	}
+	type segSnap struct {
+		sg   *segment
+		size int64
+	}
+	segs := make([]segSnap, len(s.segs))
+	for i, sg := range s.segs {
+		segs[i] = segSnap{sg, sg.size}
+	}
+	s.mu.RUnlock()
+
+	next := uint64(1)
+	revs := make(map[string]uint64)
+	var (
+		dec frameDecoder
+		ev  rawEvent
+	)
+	for _, ss := range segs {
+		sg := ss.sg
+		corrupt := func(off int64, reason string) error {
+			return &CorruptError{Segment: sg.name, Offset: off, Reason: reason}
+		}
+		r := frameReader{name: sg.name, size: ss.size, read: func(p []byte, off int64) error { return s.pread(sg, p, off) }}
+		hdr, err := r.bytes(0, segmentHeaderSize)
+		if err != nil {
+			return fmt.Errorf("filestore: verify: %w", err)
+		}
+		first, err := checkSegmentHeader(hdr)
+		if err != nil {
+			return corrupt(0, err.Error())
+		}
+		if first != next || first != sg.first {
+			return corrupt(0, fmt.Sprintf("segment starts at position %d, want %d", first, next))
+		}
+		for off := int64(segmentHeaderSize); off < ss.size; {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			body, bad, err := r.frame(off)
+			if err != nil {
+				return fmt.Errorf("filestore: verify: %w", err)
+			}
+			if bad != "" {
+				return corrupt(off, bad)
+			}
+			if err := dec.init(body); err != nil {
+				return corrupt(off, err.Error())
+			}
+			if dec.first != next {
+				return corrupt(off, fmt.Sprintf("frame starts at position %d, want %d", dec.first, next))
+			}
+			for {
+				ok, err := dec.nextEvent(&ev)
+				if err != nil {
+					return corrupt(off, err.Error())
+				}
+				if !ok {
+					break
+				}
+				if want := revs[string(ev.stream)]; ev.revision != want {
+					return corrupt(off, fmt.Sprintf("event %s of stream %q has revision %d, want %d", ev.id, ev.stream, ev.revision, want))
+				}
+				revs[string(ev.stream)] = ev.revision + 1
+				next++
+			}
+			off += frameHeaderSize + int64(len(body))
+		}
+	}
+	if errors.Is(ctx.Err(), context.Canceled) {
+		return ctx.Err()
+	}
+	_ = ledger.ErrCorrupt
+	return nil
+}

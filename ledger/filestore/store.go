@@ -1,0 +1,602 @@
+package filestore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+
+	"github.com/google/uuid"
+
+	"partyledger/ledger"
+)
+
+var (
+	_ ledger.Store    = (*Store)(nil)
+	_ ledger.Verifier = (*Store)(nil)
+)
+
+// Errors of this package; ledger's sentinels cover everything else.
+var (
+	// ErrInvalidAppend reports an Append whose arguments break the Store
+	// contract (revisions not expected+1…, stream mismatch, a limit
+	// exceeded). Nothing is written.
+	ErrInvalidAppend = errors.New("filestore: invalid append")
+	// ErrLocked reports a data directory that another store has open.
+	ErrLocked = errors.New("filestore: data directory is locked by another store")
+	// ErrBadOptions reports Options that cannot work together.
+	ErrBadOptions = errors.New("filestore: bad options")
+)
+
+// CorruptError names the place of damaged stored data. It wraps
+// ledger.ErrCorrupt.
+type CorruptError struct {
+	Segment string // file name of the segment, without directory
+	Offset  int64  // byte offset of the bad frame (or header) in the segment
+	Reason  string
+}
+
+func (e *CorruptError) Error() string {
+	return fmt.Sprintf("filestore: corrupt data in %s at byte offset %d: %s", e.Segment, e.Offset, e.Reason)
+}
+
+// Unwrap lets errors.Is(err, ledger.ErrCorrupt) match.
+func (e *CorruptError) Unwrap() error { return ledger.ErrCorrupt }
+
+// Options tune a Store. The zero value of each field means its default;
+// limits are exported so tests can shrink them.
+type Options struct {
+	// FS is the file system the store goes through. Default: OSFS.
+	FS FS
+	// SegmentSize is the size at which the active segment is sealed and a
+	// new one started (a single frame larger than it still gets a segment
+	// of its own). Default 64 MiB, at most 1 GiB.
+	SegmentSize int64
+	// MaxRecordSize bounds a frame body on write; one Append must fit in
+	// it. Default 8 MiB, at most MaxFrameBytes.
+	MaxRecordSize int
+	// BatchBytes is where group commit stops adding appends to a frame;
+	// the rest wait for the next sync. Default 512 KiB.
+	BatchBytes int
+	// MaxEventsPerAppend bounds the events of one Append. Default 10000.
+	MaxEventsPerAppend int
+	// MaxNameBytes bounds the stream name, type, occurred_on and
+	// recorded_by of an event. Default 1024, at most 65535.
+	MaxNameBytes int
+	// QueueLength bounds the appends waiting for the committer; callers
+	// beyond it block (or give up with their context). Default 4096.
+	QueueLength int
+	// ReadChunkSize is how much ReadAll and Subscribe read per call.
+	// Default 1 MiB.
+	ReadChunkSize int
+}
+
+func (o Options) withDefaults() (Options, error) {
+	if o.FS == nil {
+		o.FS = OSFS{}
+	}
+	def := func(v *int, d int) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	if o.SegmentSize == 0 {
+		o.SegmentSize = 64 << 20
+	}
+	def(&o.MaxRecordSize, 8<<20)
+	def(&o.BatchBytes, 512<<10)
+	def(&o.MaxEventsPerAppend, 10000)
+	def(&o.MaxNameBytes, 1024)
+	def(&o.QueueLength, 4096)
+	def(&o.ReadChunkSize, 1<<20)
+	switch {
+	case o.SegmentSize < segmentHeaderSize+frameHeaderSize || o.SegmentSize > 1<<30:
+		return o, fmt.Errorf("%w: SegmentSize %d outside [%d, 1 GiB]", ErrBadOptions, o.SegmentSize, segmentHeaderSize+frameHeaderSize)
+	case o.MaxRecordSize < frameBodyHeaderSize+entryHeaderSize+eventFixedSize || o.MaxRecordSize > MaxFrameBytes:
+		return o, fmt.Errorf("%w: MaxRecordSize %d out of range", ErrBadOptions, o.MaxRecordSize)
+	case o.BatchBytes < 1 || o.BatchBytes > o.MaxRecordSize:
+		return o, fmt.Errorf("%w: BatchBytes %d outside [1, MaxRecordSize]", ErrBadOptions, o.BatchBytes)
+	case o.MaxEventsPerAppend < 1:
+		return o, fmt.Errorf("%w: MaxEventsPerAppend %d", ErrBadOptions, o.MaxEventsPerAppend)
+	case o.MaxNameBytes < 1 || o.MaxNameBytes > math.MaxUint16:
+		return o, fmt.Errorf("%w: MaxNameBytes %d outside [1, 65535]", ErrBadOptions, o.MaxNameBytes)
+	case o.QueueLength < 1:
+		return o, fmt.Errorf("%w: QueueLength %d", ErrBadOptions, o.QueueLength)
+	case o.ReadChunkSize < 4096:
+		return o, fmt.Errorf("%w: ReadChunkSize %d below 4096", ErrBadOptions, o.ReadChunkSize)
+	}
+	return o, nil
+}
+
+// Store is the embedded append-only segment log. See the package
+// documentation for its format and guarantees.
+type Store struct {
+	dir  string
+	fs   FS
+	opts Options
+	lock io.Closer
+
+	queue     chan *appendReq
+	closing   chan struct{} // closed when Close starts
+	done      chan struct{} // closed when the committer has stopped
+	closeOnce sync.Once
+	closeErr  error
+
+	failed atomic.Pointer[error] // the write or sync failure that made the store read-only
+
+	// filesMu keeps files open while a read is in progress: readers hold
+	// it shared around each pread, Close holds it exclusively to close.
+	filesMu     sync.RWMutex
+	filesClosed bool
+
+	// mu guards the committed state below. Only the committer changes it,
+	// so the committer reads it without locking.
+	mu      sync.RWMutex
+	segs    []*segment
+	head    uint64                  // last committed position; 0 when empty
+	locs    []loc                   // position-1 → frame holding it
+	ids     map[uuid.UUID]uint64    // event id → position
+	streams map[string]*streamState // stream → revision → position
+	notify  chan struct{}           // closed and replaced at every commit
+	closed  bool
+
+	// Committer-only state.
+	buf            []byte
+	pendingStreams map[string]int64
+	pendingIDs     map[uuid.UUID]struct{}
+}
+
+type segment struct {
+	name  string // base name
+	first uint64
+	f     File
+	size  int64 // committed bytes; guarded by Store.mu
+}
+
+// loc is where the frame holding a position starts. uint32 offsets suffice
+// because SegmentSize+MaxRecordSize stays below 4 GiB.
+type loc struct {
+	seg uint32
+	off uint32
+}
+
+type streamState struct {
+	positions []uint64 // revision → position; only ever appended to
+}
+
+type appendReq struct {
+	ctx      context.Context
+	stream   string
+	expected int64
+	events   []ledger.Event
+	size     int // encoded entry size
+	done     chan appendResult
+
+	// set by the committer
+	positions []ledger.Position
+	err       error
+	accepted  bool
+}
+
+type appendResult struct {
+	positions []ledger.Position
+	err       error
+}
+
+// Open opens (creating if needed) the store in dir. It scans every segment,
+// checking every frame's checksum and rebuilding the indexes; a torn final
+// frame is cut off (its bytes saved beside the segment), any other damage
+// fails Open with a *CorruptError.
+func Open(dir string, opts Options) (*Store, error) {
+	opts, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	s := &Store{
+		dir:            dir,
+		fs:             opts.FS,
+		opts:           opts,
+		queue:          make(chan *appendReq, opts.QueueLength),
+		closing:        make(chan struct{}),
+		done:           make(chan struct{}),
+		ids:            make(map[uuid.UUID]uint64),
+		streams:        make(map[string]*streamState),
+		notify:         make(chan struct{}),
+		pendingStreams: make(map[string]int64),
+		pendingIDs:     make(map[uuid.UUID]struct{}),
+	}
+	if err := s.fs.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("filestore: open: create directory: %w", err)
+	}
+	lk, err := s.fs.Lock(filepath.Join(dir, lockName))
+	if err != nil {
+		return nil, fmt.Errorf("filestore: open %s: %w", dir, err)
+	}
+	s.lock = lk
+	if err := s.recover(); err != nil {
+		s.closeFiles()
+		lk.Close()
+		return nil, err
+	}
+	go s.run()
+	return s, nil
+}
+
+func (s *Store) path(name string) string { return filepath.Join(s.dir, name) }
+
+// createSegment makes a new, empty segment durable under its final name:
+// header written to a temporary file, synced, renamed, directory synced.
+// A crash at any step leaves either no segment or a complete one.
+func (s *Store) createSegment(first uint64) (*segment, error) {
+	name := segmentName(first)
+	tmp := s.path(name + tmpSuffix)
+	f, err := s.fs.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("create segment %s: %w", name, err)
+	}
+	fail := func(step string, err error) (*segment, error) {
+		f.Close()
+		return nil, fmt.Errorf("create segment %s: %s: %w", name, step, err)
+	}
+	if _, err := f.WriteAt(encodeSegmentHeader(first), 0); err != nil {
+		return fail("write header", err)
+	}
+	if err := f.Sync(); err != nil {
+		return fail("sync", err)
+	}
+	if err := s.fs.Rename(tmp, s.path(name)); err != nil {
+		return fail("rename", err)
+	}
+	if err := s.fs.SyncDir(s.dir); err != nil {
+		return fail("sync directory", err)
+	}
+	return &segment{name: name, first: first, f: f, size: segmentHeaderSize}, nil
+}
+
+func (s *Store) closeFiles() {
+	s.filesMu.Lock()
+	defer s.filesMu.Unlock()
+	if s.filesClosed {
+		return
+	}
+	s.filesClosed = true
+	for _, sg := range s.segs {
+		sg.f.Close()
+	}
+}
+
+// Close stops accepting appends, lets the ones already queued complete or
+// fail, ends subscriptions with ledger.ErrClosed and releases the files.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		close(s.closing)
+		<-s.done
+		s.mu.Lock()
+		s.closed = true
+		s.mu.Unlock()
+		s.closeFiles()
+		s.closeErr = s.lock.Close()
+	})
+	return s.closeErr
+}
+
+// Dir returns the data directory.
+func (s *Store) Dir() string { return s.dir }
+
+// Head returns the position of the last committed event (0 when empty).
+func (s *Store) Head() ledger.Position {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return ledger.Position(s.head)
+}
+
+// Err returns the write or sync failure that made the store read-only, or
+// nil while it accepts writes.
+func (s *Store) Err() error {
+	if p := s.failed.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+func (s *Store) readOnlyErr() error {
+	if p := s.failed.Load(); p != nil {
+		return fmt.Errorf("filestore: append: %w (after: %v)", ledger.ErrReadOnly, *p)
+	}
+	return nil
+}
+
+var errClosed = fmt.Errorf("filestore: %w", ledger.ErrClosed)
+
+// Append implements ledger.Store. It returns once the events are durable
+// (written and fdatasynced together with whatever else the committer
+// gathered meanwhile). When ctx ends while the append is being written, Append
+// returns ctx.Err() and the append may or may not have been committed.
+func (s *Store) Append(ctx context.Context, stream string, expected int64, events []ledger.Event) ([]ledger.Position, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	size, err := s.checkAppend(stream, expected, events)
+	if err != nil {
+		return nil, err
+	}
+	select {
+	case <-s.closing:
+		return nil, errClosed
+	default:
+	}
+	if err := s.readOnlyErr(); err != nil {
+		return nil, err
+	}
+	req := &appendReq{ctx: ctx, stream: stream, expected: expected, events: events, size: size, done: make(chan appendResult, 1)}
+	select {
+	case s.queue <- req:
+	case <-s.closing:
+		return nil, errClosed
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	select {
+	case r := <-req.done:
+		return r.positions, r.err
+	case <-s.done:
+		// The committer replies before it stops, so a reply, if any, is
+		// already there.
+		select {
+		case r := <-req.done:
+			return r.positions, r.err
+		default:
+			return nil, errClosed
+		}
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// checkAppend enforces everything about an append that does not depend on
+// the store's state, and returns the encoded entry size.
+func (s *Store) checkAppend(stream string, expected int64, events []ledger.Event) (int, error) {
+	bad := func(format string, args ...any) (int, error) {
+		return 0, fmt.Errorf("%w: %s", ErrInvalidAppend, fmt.Sprintf(format, args...))
+	}
+	if stream == "" {
+		return bad("empty stream name")
+	}
+	if len(stream) > s.opts.MaxNameBytes {
+		return bad("stream name is %d bytes, limit %d", len(stream), s.opts.MaxNameBytes)
+	}
+	if expected < ledger.NoStream {
+		return bad("expected revision %d (want NoStream or a revision)", expected)
+	}
+	if len(events) > s.opts.MaxEventsPerAppend {
+		return bad("%d events, limit %d", len(events), s.opts.MaxEventsPerAppend)
+	}
+	seen := make(map[uuid.UUID]struct{}, len(events))
+	for i := range events {
+		e := &events[i]
+		if e.Stream != stream {
+			return bad("event %d is for stream %q, appending to %q", i, e.Stream, stream)
+		}
+		if want := uint64(expected + 1 + int64(i)); e.Revision != want {
+			return bad("event %d has revision %d, want %d (expected revision %d + %d)", i, e.Revision, want, expected, i+1)
+		}
+		if e.SchemaVersion < 0 || e.SchemaVersion > math.MaxInt32 {
+			return bad("event %d: schema version %d out of range", i, e.SchemaVersion)
+		}
+		for _, f := range [...]struct{ name, v string }{{"type", e.Type}, {"occurred_on", e.OccurredOn}, {"recorded_by", e.RecordedBy}} {
+			if len(f.v) > s.opts.MaxNameBytes {
+				return bad("event %d: %s is %d bytes, limit %d", i, f.name, len(f.v), s.opts.MaxNameBytes)
+			}
+		}
+		if _, dup := seen[e.ID]; dup {
+			return 0, fmt.Errorf("filestore: append: event %d: id %s appears twice in the batch: %w", i, e.ID, ledger.ErrDuplicateEventID)
+		}
+		seen[e.ID] = struct{}{}
+	}
+	size := entrySize(stream, events)
+	if size > s.opts.MaxRecordSize-frameBodyHeaderSize {
+		return bad("append encodes to %d bytes, limit %d", size, s.opts.MaxRecordSize-frameBodyHeaderSize)
+	}
+	return size, nil
+}
+
+// run is the committer: the one goroutine that writes. Every round it takes
+// the appends that queued up while the previous sync ran, writes them as one
+// frame with one write and makes them durable with one fdatasync (group
+// commit without any timer).
+func (s *Store) run() {
+	defer close(s.done)
+	var carry *appendReq
+	batch := make([]*appendReq, 0, 256)
+	for {
+		first := carry
+		carry = nil
+		if first == nil {
+			select {
+			case first = <-s.queue:
+			case <-s.closing:
+				// Appends already queued when Close started are
+				// completed; then stop.
+				select {
+				case first = <-s.queue:
+				default:
+					return
+				}
+			}
+		}
+		batch = append(batch[:0], first)
+		bytes := first.size
+	gather:
+		for {
+			select {
+			case r := <-s.queue:
+				if bytes+r.size > s.opts.BatchBytes {
+					carry = r
+					break gather
+				}
+				batch = append(batch, r)
+				bytes += r.size
+			default:
+				break gather
+			}
+		}
+		s.commit(batch)
+		clear(batch) // drop references for the garbage collector
+	}
+}
+
+func reply(r *appendReq, positions []ledger.Position, err error) {
+	r.done <- appendResult{positions: positions, err: err}
+}
+
+// lastRevision returns a stream's last revision counting the appends
+// accepted earlier in the batch being built.
+func (s *Store) lastRevision(stream string) int64 {
+	if r, ok := s.pendingStreams[stream]; ok {
+		return r
+	}
+	if st := s.streams[stream]; st != nil {
+		return int64(len(st.positions)) - 1
+	}
+	return ledger.NoStream
+}
+
+// commit builds one frame from batch, writes and syncs it, and only then
+// publishes it to readers and answers the callers. Appends rejected because
+// of the store's state (wrong revision, duplicate id) are answered after the
+// sync too, since their answer depends on appends in the same batch.
+func (s *Store) commit(batch []*appendReq) {
+	if err := s.readOnlyErr(); err != nil {
+		for _, r := range batch {
+			reply(r, nil, err)
+		}
+		return
+	}
+	clear(s.pendingStreams)
+	clear(s.pendingIDs)
+	next := s.head + 1
+	s.buf = beginFrame(s.buf[:0])
+	var entries uint32
+	waiting := batch[:0:0]
+	var accepted []*appendReq
+	for _, r := range batch {
+		if err := r.ctx.Err(); err != nil {
+			reply(r, nil, err) // never written
+			continue
+		}
+		waiting = append(waiting, r)
+		r.err, r.positions, r.accepted = nil, nil, false
+		if cur := s.lastRevision(r.stream); cur != r.expected {
+			r.err = &ledger.WrongRevisionError{Stream: r.stream, Expected: r.expected, Actual: cur}
+			continue
+		}
+		for _, e := range r.events {
+			_, pending := s.pendingIDs[e.ID]
+			_, stored := s.ids[e.ID]
+			if pending || stored {
+				r.err = fmt.Errorf("filestore: append: id %s: %w", e.ID, ledger.ErrDuplicateEventID)
+				break
+			}
+		}
+		if r.err != nil || len(r.events) == 0 {
+			continue
+		}
+		for _, e := range r.events {
+			s.pendingIDs[e.ID] = struct{}{}
+		}
+		s.pendingStreams[r.stream] = r.expected + int64(len(r.events))
+		r.positions = make([]ledger.Position, len(r.events))
+		for i := range r.events {
+			r.positions[i] = ledger.Position(next)
+			next++
+		}
+		r.accepted = true
+		accepted = append(accepted, r)
+		s.buf = appendEntry(s.buf, r.stream, r.events)
+		entries++
+	}
+	if entries > 0 {
+		if err := s.writeFrame(entries, accepted); err != nil {
+			s.fail(err)
+			err = fmt.Errorf("filestore: append: %w", err)
+			for _, r := range waiting {
+				reply(r, nil, err)
+			}
+			return
+		}
+	}
+	for _, r := range waiting {
+		if r.err != nil {
+			reply(r, nil, r.err)
+		} else {
+			reply(r, r.positions, nil)
+		}
+	}
+}
+
+// fail makes the store read-only. A failed write or fsync is never retried:
+// after a failed fsync the kernel may have dropped the dirty pages and
+// reported the error once, so only a reopen (which rereads the file) can
+// tell what is durable.
+func (s *Store) fail(err error) {
+	s.failed.CompareAndSwap(nil, &err)
+}
+
+// writeFrame writes the frame in s.buf to the active segment (rolling over
+// first if it would not fit), syncs it and publishes the accepted appends.
+func (s *Store) writeFrame(entries uint32, accepted []*appendReq) error {
+	first := s.head + 1
+	finishFrame(s.buf, 0, entries, first)
+	seg := s.segs[len(s.segs)-1]
+	if seg.size > segmentHeaderSize && seg.size+int64(len(s.buf)) > s.opts.SegmentSize {
+		// The active segment was synced by the previous commit, so it is
+		// complete before the next one exists.
+		ns, err := s.createSegment(first)
+		if err != nil {
+			return fmt.Errorf("roll over: %w", err)
+		}
+		s.mu.Lock()
+		s.segs = append(s.segs, ns)
+		s.mu.Unlock()
+		seg = ns
+	}
+	off := seg.size
+	if _, err := seg.f.WriteAt(s.buf, off); err != nil {
+		return fmt.Errorf("write %s at %d: %w", seg.name, off, err)
+	}
+	if err := seg.f.Sync(); err != nil {
+		return fmt.Errorf("sync %s: %w", seg.name, err)
+	}
+	s.publish(accepted, uint32(len(s.segs)-1), off, int64(len(s.buf)))
+	return nil
+}
+
+// publish adds the accepted appends of the current batch to the indexes
+// and wakes subscribers.
+func (s *Store) publish(accepted []*appendReq, segIdx uint32, off int64, n int64) {
+	l := loc{seg: segIdx, off: uint32(off)}
+	s.mu.Lock()
+	for _, r := range accepted {
+		st := s.streams[r.stream]
+		if st == nil {
+			st = &streamState{}
+			s.streams[r.stream] = st
+		}
+		for i := range r.events {
+			p := uint64(r.positions[i])
+			st.positions = append(st.positions, p)
+			s.ids[r.events[i].ID] = p
+			s.locs = append(s.locs, l)
+			s.head = p
+		}
+	}
+	s.segs[segIdx].size = off + n
+	close(s.notify)
+	s.notify = make(chan struct{})
+	s.mu.Unlock()
+}
