@@ -1,0 +1,9 @@
+package main
+
+import (
+	"context"
+	"errors"
+)
+
+func runScore(ctx context.Context, e *env, args []string) error { return errors.New("WIP") }
+func runDemo(ctx context.Context, e *env, args []string) error  { return errors.New("WIP") }
