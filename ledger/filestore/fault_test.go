@@ -1,0 +1,239 @@
+package filestore_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"sync"
+	"syscall"
+	"testing"
+
+	"partyledger/ledger"
+	"partyledger/ledger/filestore"
+)
+
+const memDir = "/data"
+
+func memOpts(m *memFS) filestore.Options {
+	return filestore.Options{FS: m, SegmentSize: 4096, MaxRecordSize: 8192, BatchBytes: 2048}
+}
+
+// TestFaultInjection fails one write, fsync, rename or directory sync at the
+// Nth operation while eight writers append, and checks the contract: the
+// failing batch's callers get the error, the store turns read-only, reads go
+// on, and after a crash (power loss, or process death) a reopen holds a
+// consistent prefix containing every acknowledged event.
+func TestFaultInjection(t *testing.T) {
+	faults := []struct {
+		kind string
+		err  error
+		ats  []int
+	}{
+		{"sync", syscall.EIO, []int{1, 2, 7, 30}},
+		{"write", syscall.ENOSPC, []int{1, 3, 25}},
+		{"syncdir", syscall.EIO, []int{1, 2}}, // segment rollover
+		{"rename", syscall.EIO, []int{1}},
+		{"open", syscall.EMFILE, []int{1}},
+	}
+	for _, f := range faults {
+		for _, at := range f.ats {
+			t.Run(fmt.Sprintf("%s fails at %d", f.kind, at), func(t *testing.T) {
+				runFault(t, f.kind, at, f.err)
+			})
+		}
+	}
+}
+
+func runFault(t *testing.T, kind string, at int, injected error) {
+	m := newMemFS()
+	s, err := filestore.Open(memDir, memOpts(m))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	// Seed a little history first so there is something before the fault.
+	seed := chain("org-seed", nil, 3)
+	mustAppend(t, s, "org-seed", ledger.NoStream, seed)
+	m.failOn(kind, at, injected, false)
+
+	const writers, per = 8, 40
+	var (
+		mu           sync.Mutex
+		acked        = append([]ledger.Event{}, seed...)
+		injectedSeen int
+		wg           sync.WaitGroup
+	)
+	for w := 0; w < writers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			stream := fmt.Sprintf("org-%d", w)
+			var last *ledger.Event
+			for i := 0; i < per; i++ {
+				evs := chain(stream, last, 1+i%2)
+				expected := ledger.NoStream
+				if last != nil {
+					expected = int64(last.Revision)
+				}
+				_, err := s.Append(context.Background(), stream, expected, evs)
+				if err == nil {
+					mu.Lock()
+					acked = append(acked, evs...)
+					mu.Unlock()
+					last = &evs[len(evs)-1]
+					continue
+				}
+				switch {
+				case errors.Is(err, injected):
+					mu.Lock()
+					injectedSeen++
+					mu.Unlock()
+				case errors.Is(err, ledger.ErrReadOnly):
+				default:
+					t.Errorf("writer %d: %v, want the injected error or ErrReadOnly", w, err)
+				}
+				// Never retried-and-acknowledged: the store stays read-only.
+				_, err = s.Append(context.Background(), stream, expected, chain(stream, last, 1))
+				if !errors.Is(err, ledger.ErrReadOnly) {
+					t.Errorf("writer %d: append after a failure: %v, want ErrReadOnly", w, err)
+				}
+				return
+			}
+		}()
+	}
+	wg.Wait()
+	if !m.hitAny() {
+		t.Skipf("the workload did fewer than %d %s operations", at, kind)
+	}
+	if injectedSeen == 0 {
+		t.Fatal("no caller got the injected error")
+	}
+	if !errors.Is(s.Err(), injected) {
+		t.Fatalf("Err() = %v, want the injected error", s.Err())
+	}
+	t.Logf("%d events acknowledged, %d callers got the injected error", len(acked), injectedSeen)
+
+	t.Run("reads go on", func(t *testing.T) {
+		checkHolds(t, s, acked, true)
+	})
+	s.Close()
+	for _, mode := range []struct {
+		name string
+		keep bool
+	}{{"after power loss", false}, {"after process crash", true}} {
+		t.Run(mode.name, func(t *testing.T) {
+			m2 := m.crash(mode.keep)
+			s2, err := filestore.Open(memDir, memOpts(m2))
+			if err != nil {
+				t.Fatalf("reopen: %v", err)
+			}
+			defer s2.Close()
+			checkHolds(t, s2, acked, false)
+			if err := s2.VerifyStorage(ctxT(t)); err != nil {
+				t.Fatal(err)
+			}
+			// Writable again, and what it writes survives the next crash.
+			e := chain("org-after", nil, 2)
+			mustAppend(t, s2, "org-after", ledger.NoStream, e)
+			s2.Close()
+			s3, err := filestore.Open(memDir, memOpts(m2.crash(false)))
+			if err != nil {
+				t.Fatalf("second reopen: %v", err)
+			}
+			defer s3.Close()
+			checkHolds(t, s3, append(acked, e...), false)
+		})
+	}
+}
+
+// checkHolds checks that s holds every event of acked exactly once (and,
+// if exact, nothing else), with intact chains and contiguous positions.
+func checkHolds(t *testing.T, s *filestore.Store, acked []ledger.Event, exact bool) {
+	t.Helper()
+	all := readAll(t, s, 0)
+	checkChains(t, all)
+	for i, e := range all {
+		if e.Position != ledger.Position(i+1) {
+			t.Fatalf("event %d at position %d", i, e.Position)
+		}
+	}
+	byID := map[[16]byte]ledger.Event{}
+	for _, e := range all {
+		if _, dup := byID[e.ID]; dup {
+			t.Fatalf("event %s stored twice", e.ID)
+		}
+		byID[e.ID] = e
+	}
+	for _, want := range acked {
+		got, ok := byID[want.ID]
+		if !ok {
+			t.Fatalf("acknowledged event %s (stream %s revision %d) is missing", want.ID, want.Stream, want.Revision)
+		}
+		if d := sameEvent(got, want); d != "" {
+			t.Fatalf("event %s: %s", want.ID, d)
+		}
+	}
+	if exact && len(all) != len(acked) {
+		t.Fatalf("%d events readable, %d acknowledged", len(all), len(acked))
+	}
+}
+
+// TestFailedSyncFailsTheWholeBatch lines up several appends behind a sync
+// in progress, fails the sync that commits them together, and checks that
+// every one of their callers gets the error.
+func TestFailedSyncFailsTheWholeBatch(t *testing.T) {
+	m := newMemFS()
+	s, err := filestore.Open(memDir, filestore.Options{FS: m})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	gate := make(chan struct{})
+	entered := make(chan struct{})
+	var once sync.Once
+	m.mu.Lock()
+	m.onSync = func() {
+		once.Do(func() {
+			close(entered)
+			<-gate
+		})
+	}
+	m.mu.Unlock()
+
+	first := make(chan error, 1)
+	go func() {
+		_, err := s.Append(context.Background(), "org-first", ledger.NoStream, chain("org-first", nil, 1))
+		first <- err
+	}()
+	<-entered // the committer is inside the first sync
+	m.failOn("sync", 2, syscall.EIO, false)
+
+	const n = 10
+	errs := make(chan error, n)
+	for i := 0; i < n; i++ {
+		go func() {
+			stream := fmt.Sprintf("org-%d", i)
+			_, err := s.Append(context.Background(), stream, ledger.NoStream, chain(stream, nil, 1))
+			errs <- err
+		}()
+	}
+	for filestore.QueueLen(s) < n {
+		runtime.Gosched()
+	}
+	close(gate)
+	if err := <-first; err != nil {
+		t.Fatalf("first append: %v", err)
+	}
+	for i := 0; i < n; i++ {
+		if err := <-errs; !errors.Is(err, syscall.EIO) {
+			t.Errorf("append in the failed batch: %v, want EIO", err)
+		}
+	}
+	if _, err := s.Append(context.Background(), "org-x", ledger.NoStream, chain("org-x", nil, 1)); !errors.Is(err, ledger.ErrReadOnly) {
+		t.Fatalf("append after the failure: %v, want ErrReadOnly", err)
+	}
+	if got := readAll(t, s, 0); len(got) != 1 {
+		t.Fatalf("%d events readable, want the 1 acknowledged", len(got))
+	}
+}
