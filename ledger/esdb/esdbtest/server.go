@@ -189,7 +189,8 @@ func (s *Server) SetLegacyStreamPositions(on bool) {
 	s.mu.Unlock()
 }
 
-// SetMaxAppendSize changes the limit on the bytes of one append.
+// SetMaxAppendSize changes the test double's limit on the bytes of one
+// append.
 func (s *Server) SetMaxAppendSize(n int) {
 	s.mu.Lock()
 	s.maxAppendSize = n
@@ -235,7 +236,7 @@ type gossipService struct {
 	s *Server
 }
 
-// Read returns the one-member cluster.
+// Read returns the one-member cluster: the test double as its leader.
 func (g *gossipService) Read(context.Context, *shared.Empty) (*gossip.ClusterInfo, error) {
 	host, port, err := net.SplitHostPort(g.s.Addr())
 	if err != nil {
