@@ -1,0 +1,296 @@
+package filestore_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"partyledger/ledger"
+	"partyledger/ledger/filestore"
+)
+
+// benchPayload is a typical ~230-byte event payload.
+var benchPayload = `{"attendees":["m-001","m-002","m-003","m-004","m-005","m-006","m-007","m-008"],"notes_kept":true,"topic":"` +
+	strings.Repeat("学习贯彻", 8) + `"}`
+
+// benchEvents returns n sealed events of one stream continuing at rev.
+func benchEvents(stream string, rev uint64, n int) []ledger.Event {
+	out := make([]ledger.Event, n)
+	var prev ledger.Hash
+	for i := range out {
+		out[i] = sealed(stream, rev+uint64(i), prev, benchPayload)
+		prev = out[i].Hash
+	}
+	return out
+}
+
+func envInt(b *testing.B, name string, def int) int {
+	v := os.Getenv(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		b.Fatalf("%s=%q: want a positive integer", name, v)
+	}
+	return n
+}
+
+// BenchmarkAppend measures durable single-event appends with 1, 8 and 64
+// concurrent writers, each writing its own stream; every append waits for
+// its fdatasync.
+func BenchmarkAppend(b *testing.B) {
+	for _, writers := range []int{1, 8, 64} {
+		b.Run(fmt.Sprintf("writers=%d", writers), func(b *testing.B) {
+			s, err := filestore.Open(b.TempDir(), filestore.Options{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			// Writer w appends share(w) events; the shares add up to b.N.
+			share := func(w int) int { return b.N/writers + btoi(w < b.N%writers) }
+			events := make([][]ledger.Event, writers)
+			for w := range events {
+				events[w] = benchEvents(fmt.Sprintf("org-%d", w), 0, share(w))
+			}
+			var wg sync.WaitGroup
+			b.ResetTimer()
+			for w := 0; w < writers; w++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					stream := fmt.Sprintf("org-%d", w)
+					for i := range share(w) {
+						if _, err := s.Append(context.Background(), stream, int64(i)-1, events[w][i:i+1]); err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				}()
+			}
+			wg.Wait()
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+		})
+	}
+}
+
+// BenchmarkAppendBatch100 measures durable appends of 100 events at a
+// time from one writer.
+func BenchmarkAppendBatch100(b *testing.B) {
+	s, err := filestore.Open(b.TempDir(), filestore.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	events := benchEvents("org-batch", 0, 100*b.N)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := s.Append(context.Background(), "org-batch", int64(100*i)-1, events[100*i:100*i+100]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(100*b.N)/b.Elapsed().Seconds(), "events/s")
+}
+
+// populated caches stores built for the read benchmarks, by event count.
+var populated sync.Map // int → string (directory)
+
+// populate returns the directory of a store holding n events in 1000
+// streams, appended 100 at a time by 8 writers. It is built once per
+// process, in a directory TestMain removes at exit.
+func populate(b *testing.B, n int) string {
+	b.Helper()
+	if dir, ok := populated.Load(n); ok {
+		return dir.(string)
+	}
+	dir, err := os.MkdirTemp("", "filestore-bench-")
+	if err != nil {
+		b.Fatal(err)
+	}
+	s, err := filestore.Open(dir, filestore.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	// Batch k goes to stream k mod 1000; writer w takes the batches
+	// k ≡ w (mod 8), so each stream has one writer and its revisions stay
+	// in order.
+	const streams, batch, writers = 1000, 100, 8
+	var wg sync.WaitGroup
+	for w := 0; w < writers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for k := w; k*batch < n; k += writers {
+				stream := fmt.Sprintf("org-%d", k%streams)
+				rev := k / streams * batch
+				evs := benchEvents(stream, uint64(rev), min(batch, n-k*batch))
+				if _, err := s.Append(context.Background(), stream, int64(rev)-1, evs); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if got := s.Head(); int(got) != n {
+		b.Fatalf("populated %d events, want %d", got, n)
+	}
+	if err := s.Close(); err != nil {
+		b.Fatal(err)
+	}
+	populated.Store(n, dir)
+	return dir
+}
+
+
+// BenchmarkReadAll reads every event of a populated store (no JSON
+// decoding). PARTYLEDGER_BENCH_READ_EVENTS sets the size (default 200000).
+func BenchmarkReadAll(b *testing.B) {
+	n := envInt(b, "PARTYLEDGER_BENCH_READ_EVENTS", 200_000)
+	dir := populate(b, n)
+	s, err := filestore.Open(dir, filestore.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	b.ResetTimer()
+	var bytes int64
+	for i := 0; i < b.N; i++ {
+		count := 0
+		for e, err := range s.ReadAll(ctx, 0) {
+			if err != nil {
+				b.Fatal(err)
+			}
+			bytes += int64(len(e.Data))
+			count++
+		}
+		if count != n {
+			b.Fatalf("read %d events, want %d", count, n)
+		}
+	}
+	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "events/s")
+}
+
+// BenchmarkReopen opens (full scan, every checksum, indexes rebuilt) and
+// closes a populated store. PARTYLEDGER_BENCH_REOPEN_EVENTS sets the size
+// (default 100000; 1000000 for the long run).
+func BenchmarkReopen(b *testing.B) {
+	n := envInt(b, "PARTYLEDGER_BENCH_REOPEN_EVENTS", 100_000)
+	dir := populate(b, n)
+	var heap uint64
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		s, err := filestore.Open(dir, filestore.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if i == b.N-1 {
+			b.StopTimer()
+			runtime.GC()
+			var ms runtime.MemStats
+			runtime.ReadMemStats(&ms)
+			heap = ms.HeapAlloc
+			b.StartTimer()
+		}
+		if err := s.Close(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "events/s")
+	b.ReportMetric(float64(heap)/(1<<20), "MiB-heap")
+	b.ReportMetric(b.Elapsed().Seconds()/float64(b.N), "s/open")
+}
+
+// BenchmarkRawFdatasync is the floor the store is measured against: the
+// same file system, 256-byte appends, one WriteAt and one fdatasync per
+// append (writers=1), or a bare channel committer that batches whatever
+// queued up during the previous fdatasync (writers=8, 64).
+func BenchmarkRawFdatasync(b *testing.B) {
+	for _, writers := range []int{1, 8, 64} {
+		b.Run(fmt.Sprintf("writers=%d", writers), func(b *testing.B) {
+			f, err := filestore.OSFS{}.OpenFile(filepath.Join(b.TempDir(), "raw"), os.O_RDWR|os.O_CREATE, 0o644)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer f.Close()
+			rec := make([]byte, 256)
+			var off int64
+			if writers == 1 {
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					if _, err := f.WriteAt(rec, off); err != nil {
+						b.Fatal(err)
+					}
+					off += int64(len(rec))
+					if err := f.Sync(); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+				return
+			}
+			reqs := make(chan chan error, 1024)
+			go func() {
+				var buf []byte
+				var batch []chan error
+				for r := range reqs {
+					batch = append(batch[:0], r)
+				drain:
+					for {
+						select {
+						case r2, ok := <-reqs:
+							if !ok {
+								break drain
+							}
+							batch = append(batch, r2)
+						default:
+							break drain
+						}
+					}
+					buf = buf[:0]
+					for range batch {
+						buf = append(buf, rec...)
+					}
+					_, err := f.WriteAt(buf, off)
+					off += int64(len(buf))
+					if err == nil {
+						err = f.Sync()
+					}
+					for _, r := range batch {
+						r <- err
+					}
+				}
+			}()
+			var remaining atomic.Int64
+			remaining.Store(int64(b.N))
+			var wg sync.WaitGroup
+			b.ResetTimer()
+			for w := 0; w < writers; w++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					done := make(chan error, 1)
+					for remaining.Add(-1) >= 0 {
+						reqs <- done
+						if err := <-done; err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				}()
+			}
+			wg.Wait()
+			b.StopTimer()
+			close(reqs)
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+		})
+	}
+}
