@@ -149,7 +149,6 @@ func populate(b *testing.B, n int) string {
 	return dir
 }
 
-
 // BenchmarkReadAll reads every event of a populated store (no JSON
 // decoding). PARTYLEDGER_BENCH_READ_EVENTS sets the size (default 200000).
 func BenchmarkReadAll(b *testing.B) {
