@@ -110,7 +110,7 @@ func (s *Store) reserve(ctx context.Context, stream string, ids []uuid.UUID) err
 	s.idx.mu.Lock()
 	defer s.idx.mu.Unlock()
 	if err := s.catchUpLocked(ctx); err != nil {
-		return s.fail(ctx, err, "append to "+stream)
+		return fmt.Errorf("esdb: append to %s: %w", stream, err)
 	}
 	for _, id := range ids {
 		if _, ok := s.idx.ids[id]; ok || s.idx.pending[id] {

@@ -52,6 +52,16 @@
 // *esdb.Error (the client's FromError reports ok only for a nil error):
 // end of stream, stream not found (reported on the first Recv), wrong
 // expected version and connection failure (ErrUnavailable) are told apart.
+//
+// Tests run the ledger's conformance suite (ledger/ledgertest) against the
+// Store on the wire-protocol test double in ledger/esdb/esdbtest on every
+// go test, and against a real server when KURRENTDB_URL is set, e.g. a
+// single insecure node started with
+//
+//	docker run --rm -p 2113:2113 kurrentplatform/kurrentdb:latest --insecure
+//	KURRENTDB_URL='esdb://127.0.0.1:2113?tls=false' go test ./ledger/esdb/
+//
+// (each test store then lives in a namespace of its own).
 package esdb
 
 import (

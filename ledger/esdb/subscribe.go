@@ -110,7 +110,10 @@ func (s *Store) subscribeOnce(ctx context.Context, at *cursor, yield func(ledger
 			if r.Position.Commit == noPosition {
 				return progressed, fmt.Errorf("esdb: event %s delivered without a position: %w", r.EventID, ledger.ErrCorrupt)
 			}
-			if session.set && pos <= session.pos {
+			switch {
+			case session.set && pos == session.pos:
+				continue // the same event again (a server's catch-up-to-live handover)
+			case session.set && pos < session.pos:
 				return progressed, positionsNotIncreasing(uint64(pos), uint64(session.pos))
 			}
 			session = cursor{pos: pos, set: true}
