@@ -145,7 +145,7 @@
 // There is no index file: Open rebuilds the indexes (stream → positions
 // by revision, event id → position, position → segment and frame offset)
 // from the full scan, which also verifies every CRC. This costs about
-// 0.35 s and 50 MB of memory per million events on a 2-core machine (see
+// 0.45 s and 70 MiB of heap per million events on a 2-core machine (see
 // BenchmarkReopen); payloads are not kept in memory, reads go to the files
 // with pread.
 //

@@ -180,7 +180,6 @@ type appendReq struct {
 	// set by the committer
 	positions []ledger.Position
 	err       error
-	accepted  bool
 }
 
 type appendResult struct {
@@ -382,8 +381,11 @@ func (s *Store) checkAppend(stream string, expected int64, events []ledger.Event
 		if e.Stream != stream {
 			return bad("event %d is for stream %q, appending to %q", i, e.Stream, stream)
 		}
-		if want := uint64(expected + 1 + int64(i)); e.Revision != want {
-			return bad("event %d has revision %d, want %d (expected revision %d + %d)", i, e.Revision, want, expected, i+1)
+		// That the first revision is expected+1 is checked by the
+		// committer after the expected revision itself, so that a stale
+		// writer gets a *WrongRevisionError rather than this.
+		if i > 0 && e.Revision != events[0].Revision+uint64(i) {
+			return bad("event %d has revision %d, want %d (revisions must be consecutive)", i, e.Revision, events[0].Revision+uint64(i))
 		}
 		if e.SchemaVersion < 0 || e.SchemaVersion > math.MaxInt32 {
 			return bad("event %d: schema version %d out of range", i, e.SchemaVersion)
@@ -490,9 +492,13 @@ func (s *Store) commit(batch []*appendReq) {
 			continue
 		}
 		waiting = append(waiting, r)
-		r.err, r.positions, r.accepted = nil, nil, false
+		r.err, r.positions = nil, nil
 		if cur := s.lastRevision(r.stream); cur != r.expected {
 			r.err = &ledger.WrongRevisionError{Stream: r.stream, Expected: r.expected, Actual: cur}
+			continue
+		}
+		if len(r.events) > 0 && r.events[0].Revision != uint64(r.expected+1) {
+			r.err = fmt.Errorf("%w: first event has revision %d, want %d (expected revision %d + 1)", ErrInvalidAppend, r.events[0].Revision, r.expected+1, r.expected)
 			continue
 		}
 		for _, e := range r.events {
@@ -515,7 +521,6 @@ func (s *Store) commit(batch []*appendReq) {
 			r.positions[i] = ledger.Position(next)
 			next++
 		}
-		r.accepted = true
 		accepted = append(accepted, r)
 		s.buf = appendEntry(s.buf, r.stream, r.events)
 		entries++
