@@ -1,0 +1,130 @@
+// Package democity generates a deterministic demo city: a full 2016 of
+// party-building work for a few dozen organisations, as journal lines
+// (EVENTS.md) ready to import.
+//
+// The journal is laid out in recorded order:
+//
+//  1. every OrganizationRegistered (parents before their children);
+//  2. the work committee's RequiredEventScheduled lines (no org), by date;
+//  3. each organisation's history and 2016, one organisation after the
+//     other, in date order (pre-2016 setup such as elections, members and
+//     systems first);
+//  4. the assessors' 2017 lines (FindingRecorded, GroupAssessmentRecorded)
+//     for year 2016, by date.
+//
+// Every organisation gets a Profile: Exemplary organisations meet every
+// requirement the ledger can judge and get no findings; Average ones miss
+// a few; Sloppy ones miss many; Derelict ones miss nearly everything. The
+// deliberate misses of each organisation are listed in Org.Misses, and the
+// vetoes it should trigger in Org.Vetoes, so that tests and demos can find
+// them from the seed with Build.
+package democity
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+
+	"partyledger/domain"
+)
+
+// Year is the assessment year the generator writes.
+const Year = 2016
+
+// DefaultOrgs is the number of organisations when Options.Orgs is 0.
+const DefaultOrgs = 64
+
+// MinOrgs and MaxOrgs bound Options.Orgs: at least one of each kind, and a
+// city that still generates in well under a second.
+const (
+	MinOrgs = 3
+	MaxOrgs = 2000
+)
+
+// Options tune the generated city.
+type Options struct {
+	// Orgs is the number of organisations: 0 means DefaultOrgs; other
+	// values are clamped to MinOrgs..MaxOrgs.
+	Orgs int
+	// AllIDs gives every line a deterministic id (its idempotency key), so
+	// that importing the journal twice writes nothing new. Without it only
+	// the lines a retraction cites carry an id.
+	AllIDs bool
+}
+
+// Profile is how well an organisation keeps its 台账.
+type Profile string
+
+// Profiles.
+const (
+	Exemplary Profile = "exemplary" // meets every ledger rule, no findings
+	Average   Profile = "average"   // misses a few requirements
+	Sloppy    Profile = "sloppy"    // misses many
+	Derelict  Profile = "derelict"  // misses nearly everything
+)
+
+// Org describes one generated organisation and what was built into it.
+type Org struct {
+	Code       string
+	Name       string
+	Kind       domain.OrgKind
+	ParentCode string
+	HasGroups  bool
+	Profile    Profile
+	// Members is the roster size at the end of the year.
+	Members int
+	// Leaders is the number of 党员领导干部 on the roster.
+	Leaders int
+	// Misses names the deliberate misses (e.g. "late_dues",
+	// "study_short"), sorted; empty for an exemplary organisation.
+	Misses []string
+	// Vetoes lists the vetoes the year should trigger ("V1", "V2", "V3").
+	Vetoes []string
+	// Findings is the number of FindingRecorded lines for the year.
+	Findings int
+	// GroupScore is the last recorded group assessment; HasGroupScore is
+	// false when none was recorded (the result stays provisional).
+	GroupScore    domain.Points
+	HasGroupScore bool
+	// Retractions is the number of EventRetracted lines.
+	Retractions int
+}
+
+// City is a generated city: its organisations (in code order) and the
+// journal.
+type City struct {
+	Seed  int64
+	Orgs  []Org
+	Lines []domain.JournalLine
+}
+
+// Generate returns the journal of the demo city for seed.
+func Generate(seed int64, opts Options) []domain.JournalLine {
+	return Build(seed, opts).Lines
+}
+
+// Build returns the demo city for seed: the journal and what was built
+// into each organisation. The same seed and options give the same city.
+func Build(seed int64, opts Options) City {
+	c := newCity(seed, opts)
+	c.plan()
+	return c.generate()
+}
+
+// WriteJSONL writes lines as JSONL: one compact JSON object a line, no
+// HTML escaping, so Chinese text stays readable.
+func WriteJSONL(w io.Writer, lines []domain.JournalLine) error {
+	bw := bufio.NewWriter(w)
+	enc := json.NewEncoder(bw)
+	enc.SetEscapeHTML(false)
+	for i := range lines {
+		if err := enc.Encode(&lines[i]); err != nil {
+			return fmt.Errorf("democity: line %d: %w", i+1, err)
+		}
+	}
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("democity: write: %w", err)
+	}
+	return nil
+}
