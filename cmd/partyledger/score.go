@@ -1,9 +1,211 @@
 package main
 
 import (
+	"bufio"
 	"context"
-	"errors"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"partyledger/domain"
+	"partyledger/ledger/scoreboard"
+	"partyledger/projections"
 )
 
-func runScore(ctx context.Context, e *env, args []string) error { return errors.New("WIP") }
-func runDemo(ctx context.Context, e *env, args []string) error  { return errors.New("WIP") }
+// scoreFlags are the flags that select a scorecard.
+type scoreFlags struct {
+	year     int
+	asOf     string
+	knownAt  string
+	rulebook string
+}
+
+func (s *scoreFlags) register(fs interface {
+	IntVar(*int, string, int, string)
+	StringVar(*string, string, string, string)
+}) {
+	fs.IntVar(&s.year, "year", 2016, "assessment year")
+	fs.StringVar(&s.asOf, "as-of", "", "score as of this date (YYYY-MM-DD, CST); default the year's end")
+	fs.StringVar(&s.knownAt, "known-at", "", "as known at this instant (RFC 3339); default now")
+	fs.StringVar(&s.rulebook, "rulebook", "", "rulebook version; default the one in force at --known-at")
+}
+
+func (s *scoreFlags) query() (scoreboard.Query, error) {
+	q := scoreboard.Query{Year: s.year, Rulebook: s.rulebook}
+	if s.asOf != "" {
+		d, err := domain.ParseDate(s.asOf)
+		if err != nil {
+			return q, usageError("--as-of: %v", err)
+		}
+		q.AsOf = d
+	}
+	if s.knownAt != "" {
+		t, err := time.Parse(time.RFC3339Nano, s.knownAt)
+		if err != nil {
+			return q, usageError("--known-at: want RFC 3339, e.g. 2017-01-31T12:00:00+08:00")
+		}
+		q.KnownAt = t
+	}
+	return q, nil
+}
+
+func runScore(ctx context.Context, e *env, args []string) error {
+	var g globals
+	var sf scoreFlags
+	fs := newFlagSet(e, "score", "score (--org CODE | --all) [--year Y] [--as-of DATE] [--known-at RFC3339] [--rulebook VERSION] [--json]")
+	g.register(fs, e)
+	sf.register(fs)
+	org := fs.String("org", "", "organisation code")
+	all := fs.Bool("all", false, "every organisation, ranked")
+	asJSON := fs.Bool("json", false, "the scorecard JSON (an array with --all)")
+	if _, err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if (*org == "") == !*all {
+		fs.Usage()
+		return usageError("give --org CODE or --all")
+	}
+	q, err := sf.query()
+	if err != nil {
+		return err
+	}
+	books, err := g.open(ctx, e)
+	if err != nil {
+		return err
+	}
+	defer books.L.Close()
+	board := scoreboard.New(books, scoreboard.Options{Now: e.now})
+	w := bufio.NewWriter(e.stdout)
+	defer w.Flush()
+	if *all {
+		cards, err := board.ScoreAll(ctx, q)
+		if err != nil {
+			return err
+		}
+		if *asJSON {
+			return writeJSON(w, cards)
+		}
+		printRanking(w, cards)
+		return nil
+	}
+	sc, err := board.Score(ctx, *org, q)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return writeJSON(w, sc)
+	}
+	printScorecard(w, sc)
+	return nil
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}
+
+// finalText renders the final score, marked when provisional.
+func finalText(sc *projections.Scorecard) string {
+	if sc.Provisional {
+		return sc.Final.String() + "（暂定）"
+	}
+	return sc.Final.String()
+}
+
+func vetoText(sc *projections.Scorecard) string {
+	if len(sc.Vetoes) == 0 {
+		return "—"
+	}
+	var parts []string
+	for _, v := range sc.Vetoes {
+		parts = append(parts, v.Code)
+	}
+	return strings.Join(parts, ",")
+}
+
+// printRanking writes the ranked table of every organisation.
+func printRanking(w io.Writer, cards []*projections.Scorecard) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "名次\t代码\t名称\t类型\t网上考核\t分组考评\t最终得分\t等次\t否决")
+	for i, sc := range cards {
+		group := "—"
+		if sc.Group != nil {
+			group = sc.Group.String()
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", i+1, sc.Org, sc.Name, sc.Kind.Label(),
+			sc.Online, group, finalText(sc), domain.TierLabel(sc.Tier), vetoText(sc))
+	}
+	tw.Flush()
+	counts := map[string]int{}
+	for _, sc := range cards {
+		counts[sc.Tier]++
+	}
+	fmt.Fprintf(w, "\n共 %d 个组织：先进 %d，达标 %d，未达标 %d\n", len(cards),
+		counts[domain.TierAdvanced], counts[domain.TierCompliant], counts[domain.TierNonCompliant])
+}
+
+// printScorecard writes one scorecard as a readable Chinese table.
+func printScorecard(w io.Writer, sc *projections.Scorecard) {
+	fmt.Fprintf(w, "%s %s（%s） %d 年度党建目标绩效考核\n", sc.Org, sc.Name, sc.Kind.Label(), sc.Year)
+	fmt.Fprintf(w, "截至 %s，知悉于 %s，细则 %s（sha256 %.12s…），台账位置 %d\n",
+		sc.AsOf, sc.KnownAt, sc.Rulebook.Version, sc.Rulebook.SHA256, sc.LedgerPosition)
+	group := "未录入"
+	if sc.Group != nil {
+		group = sc.Group.String()
+	}
+	fmt.Fprintf(w, "网上考核 %s  分组考评 %s  最终得分 %s  按分数 %s  等次 %s\n",
+		sc.Online, group, finalText(sc), domain.TierLabel(sc.TierByScore), domain.TierLabel(sc.Tier))
+	for _, v := range sc.Vetoes {
+		fmt.Fprintf(w, "否决 %s：%s（事件 %s）\n", v.Code, v.Reason, strings.Join(shortIDs(v.Events), ", "))
+	}
+	fmt.Fprintln(w)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "部分\t项目\t分值\t得分\t扣分及原因")
+	section := ""
+	for _, it := range sc.Items {
+		sec := ""
+		if it.Section != section {
+			sec, section = it.Section, it.Section
+		}
+		first := "—"
+		var rest []string
+		for i, d := range it.Deductions {
+			line := fmt.Sprintf("−%s %s", d.Points, d.Reason)
+			if len(d.Events) > 0 {
+				line += "（" + strings.Join(shortIDs(d.Events), ", ") + "）"
+			}
+			if i == 0 {
+				first = line
+			} else {
+				rest = append(rest, line)
+			}
+		}
+		if it.Capped {
+			rest = append(rest, fmt.Sprintf("扣分合计 %s 超过分值，本项计 0 分", it.Deducted))
+		}
+		fmt.Fprintf(tw, "%s\t%s %s\t%s\t%s\t%s\n", sec, it.Code, it.Title, it.Value, it.Score, first)
+		for _, r := range rest {
+			fmt.Fprintf(tw, "\t\t\t\t%s\n", r)
+		}
+	}
+	tw.Flush()
+}
+
+// shortIDs abbreviates event ids for tables (the JSON keeps them whole).
+func shortIDs(ids []string) []string {
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		if len(id) > 8 {
+			id = id[:8]
+		}
+		out[i] = id
+	}
+	if len(out) > 4 {
+		out = append(out[:4], fmt.Sprintf("…共%d个", len(ids)))
+	}
+	return out
+}

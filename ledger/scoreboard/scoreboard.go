@@ -1,0 +1,294 @@
+// Package scoreboard keeps every organisation's facts (projections.Facts)
+// current as events are appended, and scores organisations from them.
+//
+// Scoring the present reads no stream: the facts are folded once, then
+// kept up to date by a subscription (Run) and by catching up to the head
+// before each score. Scoring as known at a past instant replays only that
+// organisation's stream prefix — the events recorded at or before it —
+// into fresh facts, so the past is computed from the ledger alone.
+package scoreboard
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"partyledger/domain"
+	"partyledger/ledger"
+	"partyledger/projections"
+)
+
+// Board holds the live facts of every organisation.
+type Board struct {
+	books *ledger.Books
+	now   func() time.Time
+
+	foldMu sync.Mutex // serialises folding (catch-up and subscription)
+
+	mu       sync.RWMutex // guards everything below; facts are read under RLock
+	pos      ledger.Position
+	orgs     map[string]*orgFacts // by code
+	byStream map[string]string    // org stream → code
+	sched    *projections.Schedule
+}
+
+type orgFacts struct {
+	facts *projections.Facts
+	last  time.Time // recorded_at of the last event folded
+}
+
+// Options configure a Board.
+type Options struct {
+	// Now is the default known_at. Default time.Now.
+	Now func() time.Time
+}
+
+// New returns a board over books; call CatchUp or Run to fill it.
+func New(books *ledger.Books, opts Options) *Board {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &Board{books: books, now: opts.Now, orgs: map[string]*orgFacts{}, byStream: map[string]string{},
+		sched: projections.NewSchedule()}
+}
+
+// Position returns the ledger position the board has folded up to.
+func (b *Board) Position() ledger.Position {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	return b.pos
+}
+
+// CatchUp folds every event committed since the last one folded.
+func (b *Board) CatchUp(ctx context.Context) error {
+	b.foldMu.Lock()
+	defer b.foldMu.Unlock()
+	for e, err := range b.books.L.ReadAll(ctx, b.Position()) {
+		if err != nil {
+			return fmt.Errorf("scoreboard: catch up: %w", err)
+		}
+		if err := b.fold(&e); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Run follows the ledger with a subscription until ctx is done, folding
+// each event as it is committed. It returns ctx.Err() or the failure.
+func (b *Board) Run(ctx context.Context) error {
+	for e, err := range b.books.L.Subscribe(ctx, b.Position()) {
+		if err != nil {
+			return err
+		}
+		b.foldMu.Lock()
+		if e.Position > b.Position() {
+			err = b.fold(&e)
+		}
+		b.foldMu.Unlock()
+		if err != nil {
+			return err
+		}
+	}
+	return ctx.Err()
+}
+
+// fold applies one event. Caller holds foldMu.
+func (b *Board) fold(e *ledger.Event) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.pos = e.Position
+	switch {
+	case strings.HasPrefix(e.Stream, ledger.PrefixOrg):
+		code, ok := b.byStream[e.Stream]
+		if !ok {
+			if e.Type != domain.TypeOrganizationRegistered {
+				return fmt.Errorf("scoreboard: %s begins with %s, not a registration", e.Stream, e.Type)
+			}
+			r, err := ledger.Recorded(e)
+			if err != nil {
+				return err
+			}
+			code = r.Payload.(*domain.OrganizationRegistered).Code
+			b.byStream[e.Stream] = code
+			b.orgs[code] = &orgFacts{facts: projections.NewFacts(code)}
+		}
+		o := b.orgs[code]
+		r, err := ledger.Recorded(e)
+		if err != nil {
+			return err
+		}
+		if err := o.facts.Apply(r); err != nil {
+			return fmt.Errorf("scoreboard: fold %s: %w", e.ID, err)
+		}
+		o.last = e.RecordedAt
+	case e.Stream == ledger.CommitteeStream:
+		r, err := ledger.Recorded(e)
+		if err != nil {
+			return err
+		}
+		if err := b.sched.Apply(r); err != nil {
+			return fmt.Errorf("scoreboard: fold %s: %w", e.ID, err)
+		}
+	}
+	return nil
+}
+
+// Query selects a scorecard.
+type Query struct {
+	Year int
+	// AsOf is D; zero means the end of the year.
+	AsOf domain.Date
+	// KnownAt is K; zero means now.
+	KnownAt time.Time
+	// Rulebook names a version; empty means the one in force at K.
+	Rulebook string
+}
+
+// Errors of Score.
+var (
+	ErrUnknownOrg = errors.New("scoreboard: organisation not registered")
+)
+
+func (b *Board) resolve(ctx context.Context, q Query) (Query, *domain.Rulebook, error) {
+	if q.KnownAt.IsZero() {
+		q.KnownAt = b.now()
+	}
+	q.KnownAt = ledger.TruncateTime(q.KnownAt)
+	if q.Year < domain.DateMin.Year || q.Year > domain.DateMax.Year {
+		return q, nil, &domain.FieldError{Field: "year", Reason: fmt.Sprintf("want a year within %d..%d", domain.DateMin.Year, domain.DateMax.Year)}
+	}
+	if q.AsOf.IsZero() {
+		q.AsOf = domain.YearEnd(q.Year)
+	}
+	if q.AsOf.Year < q.Year {
+		return q, nil, &domain.FieldError{Field: "as_of", Reason: fmt.Sprintf("%s is before the assessment year %d", q.AsOf, q.Year)}
+	}
+	rb, err := b.books.RulebookAt(ctx, q.Year, q.KnownAt, q.Rulebook)
+	if err != nil {
+		return q, nil, err
+	}
+	return q, rb, nil
+}
+
+// Score scores one organisation. The board first catches up with the
+// ledger, so an append acknowledged before the call is always counted.
+func (b *Board) Score(ctx context.Context, code string, q Query) (*projections.Scorecard, error) {
+	if err := b.CatchUp(ctx); err != nil {
+		return nil, err
+	}
+	q, rb, err := b.resolve(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return b.score(ctx, code, q, rb)
+}
+
+func (b *Board) score(ctx context.Context, code string, q Query, rb *domain.Rulebook) (*projections.Scorecard, error) {
+	b.mu.RLock()
+	o := b.orgs[code]
+	if o == nil {
+		b.mu.RUnlock()
+		return nil, fmt.Errorf("%w: %q", ErrUnknownOrg, code)
+	}
+	if !q.KnownAt.Before(o.last) {
+		defer b.mu.RUnlock()
+		return b.scoreFacts(o.facts, q, rb, o.facts.Position())
+	}
+	b.mu.RUnlock()
+	facts, pos, err := b.replay(ctx, code, q.KnownAt)
+	if err != nil {
+		return nil, err
+	}
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	return b.scoreFacts(facts, q, rb, pos)
+}
+
+// scoreFacts scores under b.mu held for reading (the schedule is shared).
+func (b *Board) scoreFacts(f *projections.Facts, q Query, rb *domain.Rulebook, pos uint64) (*projections.Scorecard, error) {
+	sc, err := projections.Score(f, rb, projections.Query{Year: q.Year, AsOf: q.AsOf, KnownAt: q.KnownAt,
+		LedgerPosition: pos, Schedule: b.sched})
+	if errors.Is(err, projections.ErrNotRegistered) {
+		return nil, fmt.Errorf("%w at %s: %q", ErrUnknownOrg, q.KnownAt.Format(ledger.RecordedAtLayout), f.Org())
+	}
+	return sc, err
+}
+
+// replay folds the prefix of an organisation's stream recorded at or
+// before k into fresh facts. recorded_at strictly increases along a
+// stream, so the prefix ends at the first later event.
+func (b *Board) replay(ctx context.Context, code string, k time.Time) (*projections.Facts, uint64, error) {
+	f := projections.NewFacts(code)
+	var pos uint64
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	for e, err := range b.books.L.ReadStream(ctx, ledger.OrgStream(code), 0) {
+		if err != nil {
+			return nil, 0, fmt.Errorf("scoreboard: replay %s: %w", code, err)
+		}
+		if e.RecordedAt.After(k) {
+			break
+		}
+		r, err := ledger.Recorded(&e)
+		if err != nil {
+			return nil, 0, err
+		}
+		if err := f.Apply(r); err != nil {
+			return nil, 0, fmt.Errorf("scoreboard: replay %s: %w", e.ID, err)
+		}
+		pos = uint64(e.Position)
+	}
+	return f, pos, nil
+}
+
+// Codes returns every registered organisation's code, sorted.
+func (b *Board) Codes() []string {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	out := make([]string, 0, len(b.orgs))
+	for c := range b.orgs {
+		out = append(out, c)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// ScoreAll scores every organisation registered at K and ranks them:
+// final score descending, then code.
+func (b *Board) ScoreAll(ctx context.Context, q Query) ([]*projections.Scorecard, error) {
+	if err := b.CatchUp(ctx); err != nil {
+		return nil, err
+	}
+	q, rb, err := b.resolve(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	var out []*projections.Scorecard
+	for _, code := range b.Codes() {
+		sc, err := b.score(ctx, code, q, rb)
+		if errors.Is(err, ErrUnknownOrg) {
+			continue // registered after K
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, sc)
+	}
+	Rank(out)
+	return out, nil
+}
+
+// Rank sorts scorecards by final score descending, then by code.
+func Rank(cards []*projections.Scorecard) {
+	sort.SliceStable(cards, func(i, j int) bool {
+		if cards[i].Final != cards[j].Final {
+			return cards[i].Final > cards[j].Final
+		}
+		return cards[i].Org < cards[j].Org
+	})
+}
