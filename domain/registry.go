@@ -67,6 +67,8 @@ var types = map[string]typeInfo{
 	TypeGradeRevised:              {StreamOrg, "更正等次", func() Payload { return new(GradeRevised) }},
 	TypeRequiredEventScheduled:    {StreamCommittee, "工委部署活动", func() Payload { return new(RequiredEventScheduled) }},
 	TypeRulebookPublished:         {StreamRulebook, "发布细则", func() Payload { return new(RulebookPublished) }},
+	TypeTokenIssued:               {StreamAuth, "签发令牌", func() Payload { return new(TokenIssued) }},
+	TypeTokenRevoked:              {StreamAuth, "吊销令牌", func() Payload { return new(TokenRevoked) }},
 }
 
 // KnownType reports whether t is an event type of the catalog.

@@ -29,11 +29,12 @@ const (
 	PrefixOrg       = "org-"
 	PrefixCommittee = "committee-"
 	PrefixRulebook  = "rulebook-"
+	PrefixAuth      = "auth-" // API tokens (hashes only): see package api
 )
 
 // StreamPrefixes lists the prefixes of the ledger's streams (for stores
 // that share a server with other applications and filter $all).
-var StreamPrefixes = []string{PrefixOrg, PrefixCommittee, PrefixRulebook}
+var StreamPrefixes = []string{PrefixOrg, PrefixCommittee, PrefixRulebook, PrefixAuth}
 
 // OrgStream returns the stream of the organisation with code.
 func OrgStream(code string) string {
