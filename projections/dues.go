@@ -1,0 +1,230 @@
+package projections
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"partyledger/domain"
+)
+
+// duesResult is the dues judgement of the year at D (2.5 and V3), shared
+// by the dues_late and dues_short rules and the dues veto.
+type duesResult struct {
+	months []duesMonth
+	remits []duesQuarter
+	late   []duesIssue
+	short  []duesIssue
+}
+
+type duesMonth struct {
+	label  string
+	owing  int // members who owe dues for the month
+	onTime int // of them, paid something by the due date
+	full   int // of them, paid in total at least the expected amount by D
+}
+
+type duesQuarter struct {
+	label string
+	ok    bool
+}
+
+// duesIssue is one late or short month of one member, or one late
+// remittance (member nil).
+type duesIssue struct {
+	period string // "2016-03" or "2016-Q1"
+	what   string // Chinese, for the reason
+	evs    []int32
+}
+
+// maxIssuesInReason bounds how many issues a reason spells out.
+const maxIssuesInReason = 5
+
+func (dr *duesResult) summary(issues []duesIssue) string {
+	parts := make([]string, 0, maxIssuesInReason)
+	for i, is := range issues {
+		if i == maxIssuesInReason {
+			break
+		}
+		parts = append(parts, is.what)
+	}
+	s := strings.Join(parts, "；")
+	if len(issues) > maxIssuesInReason {
+		s += fmt.Sprintf("等，共%d项", len(issues))
+	}
+	return s
+}
+
+func (dr *duesResult) events(issues []duesIssue) []int32 {
+	var out []int32
+	for _, is := range issues {
+		out = append(out, is.evs...)
+	}
+	return out
+}
+
+func fen(f domain.Fen) string { return fmt.Sprintf("%d.%02d元", f/100, f%100) }
+
+// duesState judges the dues of the year at D: every member owes, for each
+// month at whose last day they belong to the organisation, the amount the
+// rate table gives for their income in force that day. A month is judged
+// once its due date (last day + dues_grace_days) is at or before D:
+// nothing paid by the due date is late (and only late); something paid by
+// then but less than expected in total by D is short. Each quarter's
+// remittance is due by its last day (+ remittance_grace_days).
+func (v *view) duesState() *duesResult {
+	if v.dues != nil {
+		return v.dues
+	}
+	dr := &duesResult{}
+	v.dues = dr
+	sched := v.rb.Dues
+	if sched == nil {
+		return dr
+	}
+	var judged []period
+	for _, p := range v.yp.months {
+		if p.end.addDays(sched.GraceDays) <= v.d {
+			judged = append(judged, p)
+		}
+	}
+	if len(judged) > 0 {
+		// Payments for the year's months by D, by member and month.
+		type agg struct {
+			total  domain.Fen
+			onTime bool
+			first  day
+		}
+		sums := make([]agg, len(v.f.members)*12)
+		for _, p := range v.f.payments {
+			if int(p.month/100) != v.year || !v.upTo(p.ev, v.d) {
+				continue
+			}
+			m := int(p.month % 100)
+			a := &sums[int(p.member)*12+m-1]
+			on := v.f.evs[p.ev].day
+			a.total += p.amount
+			if a.first == 0 || on < a.first {
+				a.first = on
+			}
+			if on <= v.yp.months[m-1].end.addDays(sched.GraceDays) {
+				a.onTime = true
+			}
+		}
+		paymentsOf := func(member int32, month int) []int32 {
+			var evs []int32
+			for _, p := range v.f.payments {
+				if p.member == member && int(p.month) == v.year*100+month && v.upTo(p.ev, v.d) {
+					evs = append(evs, p.ev)
+				}
+			}
+			return evs
+		}
+		dr.months = make([]duesMonth, len(judged))
+		for i, p := range judged {
+			dr.months[i].label = p.label
+		}
+		for mi := range v.f.members {
+			m := &v.f.members[mi]
+			if len(m.roster) == 0 {
+				continue
+			}
+			for i, p := range judged {
+				s := v.memberOn(m, p.end)
+				if !s.active {
+					continue
+				}
+				want := sched.Expected(s.income)
+				if want <= 0 {
+					continue // nothing is owed on no income
+				}
+				a := sums[mi*12+p.n-1]
+				row := &dr.months[i]
+				row.owing++
+				if a.onTime {
+					row.onTime++
+				}
+				if a.total >= want {
+					row.full++
+				}
+				due := p.end.addDays(sched.GraceDays)
+				switch {
+				case !a.onTime && a.total == 0:
+					dr.late = append(dr.late, duesIssue{period: p.label, what: fmt.Sprintf("%s %s 党费截至 %s 未交纳", who(m, s), p.label, v.d)})
+				case !a.onTime:
+					dr.late = append(dr.late, duesIssue{period: p.label, what: fmt.Sprintf("%s %s 党费应于 %s 前交纳，%s 才交纳", who(m, s), p.label, due, a.first),
+						evs: paymentsOf(int32(mi), p.n)})
+				case a.total < want:
+					dr.short = append(dr.short, duesIssue{period: p.label, what: fmt.Sprintf("%s %s 党费应交%s，实交%s", who(m, s), p.label, fen(want), fen(a.total)),
+						evs: paymentsOf(int32(mi), p.n)})
+				}
+			}
+		}
+	}
+	for _, p := range v.yp.quarters {
+		due := p.end.addDays(sched.RemittanceGraceDays)
+		if due > v.d {
+			break
+		}
+		ok := false
+		var late []int32
+		for _, r := range v.f.remits {
+			if int(r.year) != v.year || int(r.quarter) != p.n || !v.upTo(r.ev, v.d) {
+				continue
+			}
+			if v.f.evs[r.ev].day <= due {
+				ok = true
+			} else {
+				late = append(late, r.ev)
+			}
+		}
+		dr.remits = append(dr.remits, duesQuarter{label: p.label, ok: ok})
+		switch {
+		case ok:
+		case len(late) > 0:
+			dr.late = append(dr.late, duesIssue{period: p.label, what: fmt.Sprintf("%s 党费应于 %s 前上缴，%s 才上缴", p.label, due, v.f.evs[late[0]].day), evs: late})
+		default:
+			dr.late = append(dr.late, duesIssue{period: p.label, what: fmt.Sprintf("%s 党费截至 %s 未上缴", p.label, v.d)})
+		}
+	}
+	return dr
+}
+
+func (v *view) duesLateRule(r *domain.Rule, item *Item) {
+	dr := v.duesState()
+	for _, m := range dr.months {
+		item.Counts = append(item.Counts, Count{Rule: r.ID, Label: "按时交纳党费人数", Period: m.label, Have: m.onTime, Need: m.owing})
+	}
+	for _, q := range dr.remits {
+		h := 0
+		if q.ok {
+			h = 1
+		}
+		item.Counts = append(item.Counts, Count{Rule: r.ID, Label: "按季度上缴党费", Period: q.label, Have: h, Need: 1})
+	}
+	if len(dr.late) > 0 {
+		item.Deductions = append(item.Deductions, Deduction{Rule: r.ID, Points: r.Points,
+			Reason: r.Reason + "：" + dr.summary(dr.late), Events: v.ids(dr.events(dr.late)), Periods: issuePeriods(dr.late)})
+	}
+}
+
+func (v *view) duesShortRule(r *domain.Rule, item *Item) {
+	dr := v.duesState()
+	for _, m := range dr.months {
+		item.Counts = append(item.Counts, Count{Rule: r.ID, Label: "足额交纳党费人数", Period: m.label, Have: m.full, Need: m.owing})
+	}
+	if len(dr.short) > 0 {
+		item.Deductions = append(item.Deductions, Deduction{Rule: r.ID, Points: r.Points,
+			Reason: r.Reason + "：" + dr.summary(dr.short), Events: v.ids(dr.events(dr.short)), Periods: issuePeriods(dr.short)})
+	}
+}
+
+// issuePeriods returns the periods the issues name, each once, in order.
+func issuePeriods(issues []duesIssue) []string {
+	out := make([]string, 0, len(issues))
+	for _, is := range issues {
+		out = append(out, is.period)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}

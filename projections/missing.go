@@ -1,0 +1,176 @@
+package projections
+
+import (
+	"partyledger/domain"
+)
+
+// Gap is what a rule still needs in a period that is open at D: the
+// period will be judged once it closes, and Have is below Need so far.
+type Gap struct {
+	Item   string      `json:"item"`
+	Rule   string      `json:"rule"`
+	Label  string      `json:"label"`
+	Period string      `json:"period"`
+	Due    domain.Date `json:"due"` // the period's last day
+	Have   int         `json:"have"`
+	Need   int         `json:"need"`
+}
+
+// Missing lists what the organisation still lacks in the periods that
+// contain D and have not closed by it — the current month, quarter, half
+// and year — for every counting rule (count, each, leader_count) and for
+// this month's dues and this quarter's remittance. It is the "still to
+// do" list of a branch's page; the closed periods are in the Scorecard.
+// The order is the rulebook's; errors are Score's.
+func Missing(f *Facts, rb *domain.Rulebook, q Query) ([]Gap, error) {
+	p, err := planFor(rb)
+	if err != nil {
+		return nil, err
+	}
+	v, err := newView(f, p, q)
+	if err != nil {
+		return nil, err
+	}
+	gaps := []Gap{}
+	for i := range p.items {
+		ip := &p.items[i]
+		if !ip.it.AppliesTo(v.reg.kind) {
+			continue
+		}
+		for j := range ip.rules {
+			rp := &ip.rules[j]
+			if !rp.r.AppliesTo(v.reg.kind, v.reg.hasGroups) {
+				continue
+			}
+			for _, g := range v.gaps(rp) {
+				g.Item = ip.it.Code
+				gaps = append(gaps, g)
+			}
+		}
+	}
+	return gaps, nil
+}
+
+// open returns the period of kind that contains D when it has not closed.
+func (v *view) open(kind string) (period, bool) {
+	for _, p := range v.yp.all(kind) {
+		if p.start <= v.d && v.d < p.end {
+			return p, true
+		}
+	}
+	return period{}, false
+}
+
+func (v *view) gaps(rp *rulePlan) []Gap {
+	r := rp.r
+	need := r.NeedFor(v.reg.kind)
+	switch r.Kind {
+	case domain.RuleCount, domain.RuleEach, domain.RuleLeaderCount:
+	case domain.RuleDuesLate:
+		return v.duesGaps(r)
+	default:
+		return nil
+	}
+	p, ok := v.open(r.Period)
+	if !ok || need <= 0 {
+		return nil
+	}
+	gap := func(label string, have int) Gap {
+		return Gap{Rule: r.ID, Label: label, Period: p.label, Due: p.end.date(), Have: have, Need: need}
+	}
+	var out []Gap
+	switch r.Kind {
+	case domain.RuleCount:
+		have := 0
+		v.forMatches(rp, r.Period, func(_ *act, n int) {
+			if n == p.n {
+				have++
+			}
+		})
+		if have < need {
+			out = append(out, gap(r.Label, have))
+		}
+	case domain.RuleEach:
+		have := make([]int, len(rp.values))
+		v.forMatches(rp, r.Period, func(a *act, n int) {
+			for i, c := range rp.values {
+				if n == p.n && a.cat == c {
+					have[i]++
+				}
+			}
+		})
+		for i, val := range r.Values {
+			if have[i] < need {
+				out = append(out, gap(r.Label+"："+val.Label, have[i]))
+			}
+		}
+	case domain.RuleLeaderCount:
+		// Leaders as of D; the requirement is the year's.
+		for i := range v.f.members {
+			m := &v.f.members[i]
+			s := v.memberOn(m, v.d)
+			if !s.active || !s.leader {
+				continue
+			}
+			have := 0
+			mi := int32(i)
+			v.forMatches(rp, r.Period, func(a *act, _ int) {
+				if r.Role == domain.LeaderAsLecturer {
+					if a.lecturer == mi {
+						have++
+					}
+					return
+				}
+				for _, x := range v.f.people[a.pOff : a.pOff+a.pLen] {
+					if x == mi {
+						have++
+					}
+				}
+			})
+			if have < need {
+				out = append(out, gap(who(m, s)+"："+r.Label, have))
+			}
+		}
+	}
+	return out
+}
+
+// duesGaps: this month's dues not yet paid by members who owe them on D,
+// and this quarter's remittance not yet made.
+func (v *view) duesGaps(r *domain.Rule) []Gap {
+	sched := v.rb.Dues
+	if sched == nil {
+		return nil
+	}
+	var out []Gap
+	if p, ok := v.open(domain.PeriodMonth); ok {
+		owing, paid := 0, 0
+		for mi := range v.f.members {
+			m := &v.f.members[mi]
+			s := v.memberOn(m, v.d)
+			if !s.active || sched.Expected(s.income) <= 0 {
+				continue
+			}
+			owing++
+			for _, pay := range v.f.payments {
+				if pay.member == int32(mi) && int(pay.month) == v.year*100+p.n && v.upTo(pay.ev, v.d) {
+					paid++
+					break
+				}
+			}
+		}
+		if paid < owing {
+			out = append(out, Gap{Rule: r.ID, Label: "本月交纳党费人数", Period: p.label, Due: p.end.addDays(sched.GraceDays).date(), Have: paid, Need: owing})
+		}
+	}
+	if p, ok := v.open(domain.PeriodQuarter); ok {
+		done := false
+		for _, rm := range v.f.remits {
+			done = done || (int(rm.year) == v.year && int(rm.quarter) == p.n && v.upTo(rm.ev, v.d))
+		}
+		if !done {
+			out = append(out, Gap{Rule: r.ID, Label: "本季度上缴党费", Period: p.label, Due: p.end.addDays(sched.RemittanceGraceDays).date(), Have: 0, Need: 1})
+		}
+	}
+	return out
+}

@@ -1,0 +1,549 @@
+package projections
+
+import (
+	"fmt"
+	"strings"
+
+	"partyledger/domain"
+)
+
+// rule evaluates one rule that applies to the organisation, adding its
+// counts and, when it deducts, its one deduction to item.
+func (v *view) rule(rp *rulePlan, item *Item) {
+	switch rp.r.Kind {
+	case domain.RuleCount:
+		v.countRule(rp, item)
+	case domain.RuleEach:
+		v.eachRule(rp, item)
+	case domain.RuleOfficers:
+		v.officersRule(rp.r, item)
+	case domain.RuleTerm:
+		v.termRule(rp.r, item)
+	case domain.RuleDuesLate:
+		v.duesLateRule(rp.r, item)
+	case domain.RuleDuesShort:
+		v.duesShortRule(rp.r, item)
+	case domain.RuleCaseDeadline:
+		v.caseDeadlineRule(rp.r, item)
+	case domain.RuleSeriousViolations:
+		v.seriousRule(rp.r, item)
+	case domain.RuleNotesKept:
+		v.notesRule(rp.r, item)
+	case domain.RuleLeaderCount:
+		v.leaderRule(rp, item)
+	case domain.RuleAttendance:
+		v.attendanceRule(rp.r, item)
+	}
+}
+
+// judged returns the periods of kind a rule is judged for at D: those
+// closed by D; for PeriodEver one state "period" labelled with D.
+func (v *view) judged(kind string) []period {
+	if kind == domain.PeriodEver {
+		return []period{{label: v.d.String(), end: v.d}}
+	}
+	all := v.yp.all(kind)
+	n := 0
+	for n < len(all) && all[n].end <= v.d {
+		n++
+	}
+	return all[:n]
+}
+
+// forMatches calls fn for every act a rule's matches select that occurred
+// by D and is known at K, with the number of the period of kind it
+// belongs to (see index); acts outside the year are skipped unless kind
+// is PeriodEver. A payload period (SelfInspectionCompleted) replaces
+// occurred_on when the rule says so.
+func (v *view) forMatches(rp *rulePlan, kind string, fn func(a *act, n int)) {
+	payload := rp.r.PeriodFrom == domain.PeriodFromPayload
+	for _, m := range rp.match {
+		acts := v.f.acts[m.ti]
+		for i := range acts {
+			a := &acts[i]
+			if !m.ok(a) || !v.upTo(a.ev, v.d) {
+				continue
+			}
+			switch {
+			case kind == domain.PeriodEver:
+				fn(a, 0)
+			case payload:
+				if int(a.pyear) == v.year {
+					fn(a, int(a.cat))
+				}
+			default:
+				if on := v.f.evs[a.ev].day; on >= v.yearStart {
+					fn(a, index(kind, on))
+				}
+			}
+		}
+	}
+}
+
+func (v *view) deduct(r *domain.Rule, misses int) domain.Points {
+	if misses <= 0 {
+		return 0
+	}
+	if r.Deduct == domain.DeductOnce {
+		return r.Points
+	}
+	return r.Points * domain.Points(misses)
+}
+
+func (v *view) countRule(rp *rulePlan, item *Item) {
+	r := rp.r
+	need := r.NeedFor(v.reg.kind)
+	periods := v.judged(r.Period)
+	if need <= 0 || len(periods) == 0 {
+		return
+	}
+	var have [13]int
+	v.forMatches(rp, r.Period, func(_ *act, n int) { have[n]++ })
+	misses := 0
+	var short []string
+	var shortN [13]bool
+	for _, p := range periods {
+		h := have[p.n]
+		item.Counts = append(item.Counts, Count{Rule: r.ID, Label: r.Label, Period: p.label, Have: h, Need: need})
+		if h < need {
+			misses += need - h
+			shortN[p.n] = true
+			short = append(short, p.label)
+		}
+	}
+	pts := v.deduct(r, misses)
+	if pts == 0 {
+		return
+	}
+	var evs []int32
+	v.forMatches(rp, r.Period, func(a *act, n int) {
+		if shortN[n] {
+			evs = append(evs, a.ev)
+		}
+	})
+	details := make([]string, 0, len(short))
+	for _, p := range periods {
+		if shortN[p.n] {
+			details = append(details, fmt.Sprintf("%s %s%d次（应不少于%d次）", periodWord(r.Period, p.label), r.Label, have[p.n], need))
+		}
+	}
+	item.Deductions = append(item.Deductions, Deduction{Rule: r.ID, Points: pts,
+		Reason:  fmt.Sprintf("%s：%s，共少%d次", r.Reason, strings.Join(details, "；"), misses),
+		Events:  v.ids(evs),
+		Periods: short})
+}
+
+// periodWord names a judged period in a reason.
+func periodWord(kind, label string) string {
+	if kind == domain.PeriodEver {
+		return "截至" + label
+	}
+	return label
+}
+
+func (v *view) eachRule(rp *rulePlan, item *Item) {
+	r := rp.r
+	need := r.NeedFor(v.reg.kind)
+	periods := v.judged(r.Period)
+	if need <= 0 || len(periods) == 0 {
+		return
+	}
+	// have[period][value]
+	have := make([][]int, 13)
+	for _, p := range periods {
+		have[p.n] = make([]int, len(rp.values))
+	}
+	v.forMatches(rp, r.Period, func(a *act, n int) {
+		if have[n] == nil {
+			return
+		}
+		for i, c := range rp.values {
+			if a.cat == c {
+				have[n][i]++
+			}
+		}
+	})
+	misses := 0
+	var details, short []string
+	for _, p := range periods {
+		var missing []string
+		for i, val := range r.Values {
+			h := have[p.n][i]
+			item.Counts = append(item.Counts, Count{Rule: r.ID, Label: r.Label + "：" + val.Label, Period: p.label, Have: h, Need: need})
+			if h < need {
+				misses++
+				missing = append(missing, val.Label)
+			}
+		}
+		if len(missing) > 0 {
+			short = append(short, p.label)
+			details = append(details, fmt.Sprintf("%s 缺%s", periodWord(r.Period, p.label), strings.Join(missing, "、")))
+		}
+	}
+	if pts := v.deduct(r, misses); pts > 0 {
+		item.Deductions = append(item.Deductions, Deduction{Rule: r.ID, Points: pts,
+			Reason: fmt.Sprintf("%s：%s", r.Reason, strings.Join(details, "；")), Events: []string{}, Periods: short})
+	}
+}
+
+// memberAt is a member's roster state on a day.
+type memberAt struct {
+	active   bool
+	leader   bool
+	income   domain.Fen
+	name     string
+	leaderEv int32 // the event that made the member a leader
+	endEv    int32 // the transfer that ended membership, -1 for none
+}
+
+// memberOn folds a member's roster events known at K up to day at.
+func (v *view) memberOn(m *member, at day) memberAt {
+	s := memberAt{leaderEv: -1, endEv: -1}
+	for _, re := range m.roster {
+		if v.f.evs[re.ev].day > at {
+			break
+		}
+		if !v.visible(re.ev) {
+			continue
+		}
+		switch re.op {
+		case opJoin:
+			s = memberAt{active: true, leader: re.leader == 1, income: re.income, name: re.name, leaderEv: -1, endEv: -1}
+		case opTransfer:
+			s.active = false
+			s.endEv = re.ev
+		}
+		if re.op != opTransfer {
+			if re.leader >= 0 {
+				was := s.leader
+				s.leader = re.leader == 1
+				if s.leader && (!was || re.op == opJoin) {
+					s.leaderEv = re.ev
+				}
+			}
+			if re.income >= 0 {
+				s.income = re.income
+			}
+		}
+	}
+	return s
+}
+
+// who names a member in a reason: the name given when joining, and the id.
+func who(m *member, s memberAt) string {
+	if s.name == "" {
+		return m.id
+	}
+	return s.name + "（" + m.id + "）"
+}
+
+// officesOn returns which roles are held on D, and for each role not
+// held, the event that last ended it (-1 for none).
+func (v *view) officesOn() (held [4]bool, ended [4]int32) {
+	type key struct {
+		role   uint8
+		member int32
+	}
+	state := map[key]officeEvent{}
+	for _, oe := range v.f.offices {
+		if v.f.evs[oe.ev].day > v.d {
+			break
+		}
+		if v.visible(oe.ev) {
+			state[key{oe.role, oe.member}] = oe
+		}
+	}
+	ended = [4]int32{-1, -1, -1, -1}
+	for k, oe := range state {
+		switch {
+		case !oe.appoint:
+			ended[k.role] = max(ended[k.role], oe.ev)
+		default:
+			// A member who transferred out holds no office.
+			if s := v.memberOn(&v.f.members[k.member], v.d); s.endEv >= 0 && !s.active && v.f.evs[s.endEv].day >= v.f.evs[oe.ev].day {
+				ended[k.role] = max(ended[k.role], s.endEv)
+				continue
+			}
+			held[k.role] = true
+		}
+	}
+	return held, ended
+}
+
+func (v *view) officersRule(r *domain.Rule, item *Item) {
+	held, ended := v.officesOn()
+	var missing []string
+	var evs []int32
+	for i := range r.Requirements {
+		q := &r.Requirements[i]
+		if !q.AppliesTo(v.reg.kind) {
+			continue
+		}
+		ok := false
+		for _, role := range q.AnyOf {
+			if ri := roleIndex(role); ri >= 0 && held[ri] {
+				ok = true
+			}
+		}
+		h := 0
+		if ok {
+			h = 1
+		}
+		item.Counts = append(item.Counts, Count{Rule: r.ID, Label: q.Label, Period: v.d.String(), Have: h, Need: 1})
+		if !ok {
+			missing = append(missing, q.Label)
+			for _, role := range q.AnyOf {
+				if ri := roleIndex(role); ri >= 0 && ended[ri] >= 0 {
+					evs = append(evs, ended[ri])
+				}
+			}
+		}
+	}
+	if pts := r.PointsForMissing(len(missing)); pts > 0 {
+		item.Deductions = append(item.Deductions, Deduction{Rule: r.ID, Points: pts,
+			Reason: fmt.Sprintf("%s：%s 缺%s", r.Reason, v.d, strings.Join(missing, "、")), Events: v.ids(evs), Periods: []string{v.d.String()}})
+	}
+}
+
+// termResult is the state of the term on D.
+type termResult struct {
+	known   bool // an election is on record
+	ev      int32
+	elected day
+	years   int
+	expiry  day
+	overdue int // whole years from expiry to D
+}
+
+func (v *view) termState() *termResult {
+	if v.term != nil {
+		return v.term
+	}
+	t := &termResult{}
+	for _, e := range v.f.elections {
+		on := v.f.evs[e.ev].day
+		if on <= v.d && v.visible(e.ev) && (!t.known || on >= t.elected) {
+			*t = termResult{known: true, ev: e.ev, elected: on, years: int(e.termYears)}
+		}
+	}
+	if t.known {
+		t.expiry = t.elected.addYears(t.years)
+		for t.overdue < 100 && t.expiry.addYears(t.overdue+1) <= v.d {
+			t.overdue++
+		}
+	}
+	v.term = t
+	return t
+}
+
+func (v *view) termRule(r *domain.Rule, item *Item) {
+	t := v.termState()
+	if !t.known || t.overdue < 1 {
+		return
+	}
+	item.Deductions = append(item.Deductions, Deduction{Rule: r.ID, Points: r.Points * domain.Points(t.overdue),
+		Reason: fmt.Sprintf("%s：%s 换届，任期%d年，%s 届满，至 %s 超届%d年", r.Reason, t.elected, t.years, t.expiry, v.d, t.overdue),
+		Events: v.ids([]int32{t.ev})})
+}
+
+// violations calls fn for every ViolationRecorded in the year by D.
+func (v *view) violations(fn func(c *caseEvent)) {
+	for i := range v.f.cases {
+		if c := &v.f.cases[i]; !c.handled && v.inYear(c.ev) {
+			fn(c)
+		}
+	}
+}
+
+func (v *view) caseDeadlineRule(r *domain.Rule, item *Item) {
+	var evs []int32
+	var details []string
+	v.violations(func(c *caseEvent) {
+		deadline := v.f.evs[c.ev].day.addDays(r.CaseDeadlineDays)
+		handled := int32(-1)
+		for i := range v.f.cases {
+			h := &v.f.cases[i]
+			if h.handled && h.caseID == c.caseID && v.upTo(h.ev, v.d) && (handled < 0 || v.f.evs[h.ev].day < v.f.evs[handled].day) {
+				handled = h.ev
+			}
+		}
+		switch {
+		case handled >= 0 && v.f.evs[handled].day <= deadline:
+			return
+		case handled >= 0:
+			evs = append(evs, c.ev, handled)
+			details = append(details, fmt.Sprintf("案件%s %s 立案，%s 才查处（期限 %s）", c.caseID, v.f.evs[c.ev].day, v.f.evs[handled].day, deadline))
+		case v.d > deadline:
+			evs = append(evs, c.ev)
+			details = append(details, fmt.Sprintf("案件%s %s 立案，逾期 %s 仍未查处", c.caseID, v.f.evs[c.ev].day, deadline))
+		}
+	})
+	if len(details) > 0 {
+		item.Deductions = append(item.Deductions, Deduction{Rule: r.ID, Points: r.Points,
+			Reason: r.Reason + "：" + strings.Join(details, "；"), Events: v.ids(evs)})
+	}
+}
+
+func (v *view) seriousRule(r *domain.Rule, item *Item) {
+	var evs []int32
+	var people []string
+	seen := map[string]bool{}
+	v.violations(func(c *caseEvent) {
+		if c.severity != r.Severity {
+			return
+		}
+		evs = append(evs, c.ev)
+		if !seen[c.person] {
+			seen[c.person] = true
+			people = append(people, c.person)
+		}
+	})
+	if len(people) > 0 {
+		item.Deductions = append(item.Deductions, Deduction{Rule: r.ID, Points: r.Points * domain.Points(len(people)),
+			Reason: fmt.Sprintf("%s：%s，共%d人", r.Reason, strings.Join(people, "、"), len(people)), Events: v.ids(evs)})
+	}
+}
+
+func (v *view) notesRule(r *domain.Rule, item *Item) {
+	acts := v.f.acts[countableIndex[domain.TypeStudySessionHeld]]
+	var without []int32
+	withNotes := 0
+	for i := range acts {
+		a := &acts[i]
+		if !v.inYear(a.ev) {
+			continue
+		}
+		if a.notes {
+			withNotes++
+		} else {
+			without = append(without, a.ev)
+		}
+	}
+	var reason string
+	switch {
+	case len(without) > 0:
+		reason = fmt.Sprintf("%s：%d次政治学习无学习笔记", r.Reason, len(without))
+	case v.yearClosed && withNotes == 0:
+		reason = fmt.Sprintf("%s：%d 年没有记有学习笔记的政治学习", r.Reason, v.year)
+	default:
+		return
+	}
+	d := Deduction{Rule: r.ID, Points: r.Points, Reason: reason, Events: v.ids(without)}
+	if len(without) == 0 {
+		d.Periods = []string{v.yp.year.label}
+	}
+	item.Deductions = append(item.Deductions, d)
+}
+
+// leaderRule judges each member who is a leader on D (the last day
+// judged) over the year; a yearly requirement, judged once the year has
+// closed.
+func (v *view) leaderRule(rp *rulePlan, item *Item) {
+	r := rp.r
+	need := r.NeedFor(v.reg.kind)
+	if !v.yearClosed || need <= 0 {
+		return
+	}
+	type leader struct {
+		m    *member
+		s    memberAt
+		have int
+	}
+	var leaders []leader
+	pos := map[int32]int{} // member index → position in leaders
+	for i := range v.f.members {
+		m := &v.f.members[i]
+		if s := v.memberOn(m, v.d); s.active && s.leader {
+			pos[int32(i)] = len(leaders)
+			leaders = append(leaders, leader{m: m, s: s})
+		}
+	}
+	if len(leaders) == 0 {
+		return
+	}
+	v.forMatches(rp, domain.PeriodYear, func(a *act, _ int) {
+		if r.Role == domain.LeaderAsLecturer {
+			if j, ok := pos[a.lecturer]; ok && a.lecturer >= 0 {
+				leaders[j].have++
+			}
+			return
+		}
+		for _, p := range v.f.people[a.pOff : a.pOff+a.pLen] {
+			if j, ok := pos[p]; ok {
+				leaders[j].have++
+			}
+		}
+	})
+	misses := 0
+	var details []string
+	var evs []int32
+	for _, l := range leaders {
+		item.Counts = append(item.Counts, Count{Rule: r.ID, Label: who(l.m, l.s) + "：" + r.Label, Period: v.yp.year.label, Have: l.have, Need: need})
+		if l.have < need {
+			misses += need - l.have
+			details = append(details, fmt.Sprintf("%s %d次（应不少于%d次）", who(l.m, l.s), l.have, need))
+			if l.s.leaderEv >= 0 {
+				evs = append(evs, l.s.leaderEv)
+			}
+		}
+	}
+	if pts := v.deduct(r, misses); pts > 0 {
+		item.Deductions = append(item.Deductions, Deduction{Rule: r.ID, Points: pts,
+			Reason: fmt.Sprintf("%s：%s", r.Reason, strings.Join(details, "；")), Events: v.ids(evs), Periods: []string{v.yp.year.label}})
+	}
+}
+
+// scheduledFor returns the committee's scheduled events for the
+// organisation known at K that occurred in the year by D, each
+// scheduled_event_id once (the latest recorded definition).
+func (v *view) scheduledFor() []*scheduled {
+	s := v.q.Schedule
+	idx := s.forOrg(v.f.code)
+	var out []*scheduled
+	for _, i := range idx {
+		e := &s.entries[i]
+		if e.at > v.k || e.day < v.yearStart || e.day > v.d {
+			continue
+		}
+		replaced := false
+		for j, o := range out {
+			if o.sid == e.sid {
+				out[j], replaced = e, true
+			}
+		}
+		if !replaced {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+func (v *view) attendanceRule(r *domain.Rule, item *Item) {
+	sched := v.scheduledFor()
+	if len(sched) == 0 {
+		return
+	}
+	var ids []string
+	var missed []string
+	have := 0
+	for _, e := range sched {
+		ok := false
+		for _, a := range v.f.attended {
+			if a.sid == e.sid && v.upTo(a.ev, v.d) {
+				ok = true
+				break
+			}
+		}
+		if ok {
+			have++
+			continue
+		}
+		ids = append(ids, e.idText())
+		missed = append(missed, fmt.Sprintf("%s %s（%s）", e.day, e.title, e.sid))
+	}
+	item.Counts = append(item.Counts, Count{Rule: r.ID, Label: r.Label, Period: v.yp.year.label, Have: have, Need: len(sched)})
+	if len(missed) > 0 {
+		item.Deductions = append(item.Deductions, Deduction{Rule: r.ID, Points: r.Points * domain.Points(len(missed)),
+			Reason: fmt.Sprintf("%s：未参加%s，共%d次", r.Reason, strings.Join(missed, "、"), len(missed)), Events: ids})
+	}
+}
