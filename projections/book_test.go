@@ -145,7 +145,9 @@ func isMeeting(kind string) func(domain.Recorded) bool {
 }
 
 func inMonth(m int, pred func(domain.Recorded) bool) func(domain.Recorded) bool {
-	return func(r domain.Recorded) bool { return int(r.OccurredOn.Month) == m && r.OccurredOn.Year == 2016 && pred(r) }
+	return func(r domain.Recorded) bool {
+		return int(r.OccurredOn.Month) == m && r.OccurredOn.Year == 2016 && pred(r)
+	}
 }
 
 func after(date string, pred func(domain.Recorded) bool) func(domain.Recorded) bool {
