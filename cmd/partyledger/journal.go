@@ -12,7 +12,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/google/uuid"
@@ -557,11 +556,8 @@ func runReplay(ctx context.Context, e *env, args []string) error {
 	defer books.L.Close()
 	w := bufio.NewWriter(e.stdout)
 	defer w.Flush()
-	var tw *tabwriter.Writer
-	if !*asJSON {
-		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "版本\t记录时间(UTC)\t发生日期\t类型\t记录人\t摘要")
-	}
+	var tb table
+	tb.add("版本", "记录时间(UTC)", "发生日期", "类型", "记录人", "摘要")
 	retracted := map[string]string{}
 	var evs []ledger.Event
 	for ev, err := range books.L.ReadStream(ctx, ledger.OrgStream(*org), 0) {
@@ -594,11 +590,11 @@ func runReplay(ctx context.Context, e *env, args []string) error {
 		if why, ok := retracted[ev.ID.String()]; ok {
 			summary = "【已撤回：" + why + "】" + summary
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", ev.Revision, ev.RecordedAt.UTC().Format("2006-01-02 15:04:05"),
+		tb.add(strconv.FormatUint(ev.Revision, 10), ev.RecordedAt.UTC().Format("2006-01-02 15:04:05"),
 			ev.OccurredOn, domain.TypeLabel(ev.Type), ev.RecordedBy, summary)
 	}
-	if tw != nil {
-		return tw.Flush()
+	if !*asJSON {
+		return tb.write(w)
 	}
 	return nil
 }

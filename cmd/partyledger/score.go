@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"partyledger/domain"
@@ -129,17 +128,17 @@ func vetoText(sc *projections.Scorecard) string {
 
 // printRanking writes the ranked table of every organisation.
 func printRanking(w io.Writer, cards []*projections.Scorecard) {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "名次\t代码\t名称\t类型\t网上考核\t分组考评\t最终得分\t等次\t否决")
+	var tb table
+	tb.add("名次", "代码", "名称", "类型", "网上考核", "分组考评", "最终得分", "等次", "否决")
 	for i, sc := range cards {
 		group := "—"
 		if sc.Group != nil {
 			group = sc.Group.String()
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", i+1, sc.Org, sc.Name, sc.Kind.Label(),
-			sc.Online, group, finalText(sc), domain.TierLabel(sc.Tier), vetoText(sc))
+		tb.add(fmt.Sprint(i+1), sc.Org, sc.Name, sc.Kind.Label(), sc.Online.String(), group, finalText(sc),
+			domain.TierLabel(sc.Tier), vetoText(sc))
 	}
-	tw.Flush()
+	tb.write(w)
 	counts := map[string]int{}
 	for _, sc := range cards {
 		counts[sc.Tier]++
@@ -163,8 +162,8 @@ func printScorecard(w io.Writer, sc *projections.Scorecard) {
 		fmt.Fprintf(w, "否决 %s：%s（事件 %s）\n", v.Code, v.Reason, strings.Join(shortIDs(v.Events), ", "))
 	}
 	fmt.Fprintln(w)
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "部分\t项目\t分值\t得分\t扣分及原因")
+	var tb table
+	tb.add("部分", "项目", "分值", "得分", "扣分及原因")
 	section := ""
 	for _, it := range sc.Items {
 		sec := ""
@@ -187,12 +186,12 @@ func printScorecard(w io.Writer, sc *projections.Scorecard) {
 		if it.Capped {
 			rest = append(rest, fmt.Sprintf("扣分合计 %s 超过分值，本项计 0 分", it.Deducted))
 		}
-		fmt.Fprintf(tw, "%s\t%s %s\t%s\t%s\t%s\n", sec, it.Code, it.Title, it.Value, it.Score, first)
+		tb.add(sec, it.Code+" "+it.Title, it.Value.String(), it.Score.String(), first)
 		for _, r := range rest {
-			fmt.Fprintf(tw, "\t\t\t\t%s\n", r)
+			tb.add("", "", "", "", r)
 		}
 	}
-	tw.Flush()
+	tb.write(w)
 }
 
 // shortIDs abbreviates event ids for tables (the JSON keeps them whole).
