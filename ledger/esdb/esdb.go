@@ -177,6 +177,10 @@ type Store struct {
 // Open connects to the server at url (esdb://host:2113?tls=false, or any
 // connection string the client accepts) and loads the id index from $all.
 // The error wraps ErrUnavailable when the server cannot be reached.
+//
+// Connecting does not follow ctx: the client tries maxDiscoverAttempts
+// times (10 by default, about a second when the connection is refused,
+// longer when packets are dropped) before it gives up.
 func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	if err := opts.setDefaults(); err != nil {
 		return nil, err
@@ -209,7 +213,8 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 
 // Close cancels every call in flight, ends subscriptions with
 // ledger.ErrClosed and closes the connection. An append in flight either
-// completed on the server or not; its caller sees ledger.ErrClosed.
+// returns its result or fails with ledger.ErrClosed, its outcome on the
+// server unknown. Close is idempotent.
 func (s *Store) Close() error {
 	if !s.closed.CompareAndSwap(false, true) {
 		return nil
