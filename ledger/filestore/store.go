@@ -375,7 +375,12 @@ func (s *Store) checkAppend(stream string, expected int64, events []ledger.Event
 	if len(events) > s.opts.MaxEventsPerAppend {
 		return bad("%d events, limit %d", len(events), s.opts.MaxEventsPerAppend)
 	}
-	seen := make(map[uuid.UUID]struct{}, len(events))
+	// Small batches (the common case: one event) compare ids pairwise
+	// instead of allocating a set.
+	var seen map[uuid.UUID]struct{}
+	if len(events) > 16 {
+		seen = make(map[uuid.UUID]struct{}, len(events))
+	}
 	for i := range events {
 		e := &events[i]
 		if e.Stream != stream {
@@ -395,10 +400,18 @@ func (s *Store) checkAppend(stream string, expected int64, events []ledger.Event
 				return bad("event %d: %s is %d bytes, limit %d", i, f.name, len(f.v), s.opts.MaxNameBytes)
 			}
 		}
-		if _, dup := seen[e.ID]; dup {
+		dup := false
+		if seen != nil {
+			_, dup = seen[e.ID]
+			seen[e.ID] = struct{}{}
+		} else {
+			for j := range i {
+				dup = dup || events[j].ID == e.ID
+			}
+		}
+		if dup {
 			return 0, fmt.Errorf("filestore: append: event %d: id %s appears twice in the batch: %w", i, e.ID, ledger.ErrDuplicateEventID)
 		}
-		seen[e.ID] = struct{}{}
 	}
 	size := entrySize(stream, events)
 	if size > s.opts.MaxRecordSize-frameBodyHeaderSize {

@@ -176,9 +176,31 @@ func TestDuplicateID(t *testing.T) {
 			t.Fatalf("err = %v, want ErrDuplicateEventID", err)
 		}
 	})
+	t.Run("id twice in a large batch", func(t *testing.T) {
+		e := chain("org-a", &a[0], 40)
+		e[33].ID = e[7].ID
+		if _, err := s.Append(ctxT(t), "org-a", 0, e); !errors.Is(err, ledger.ErrDuplicateEventID) {
+			t.Fatalf("err = %v, want ErrDuplicateEventID", err)
+		}
+	})
+	t.Run("id appended earlier in the same group commit", func(t *testing.T) {
+		// Two appends race with the same id: exactly one wins.
+		e1, e2 := chain("org-c", nil, 1), chain("org-d", nil, 1)
+		e2[0].ID = e1[0].ID
+		errs := make(chan error, 2)
+		go func() { _, err := s.Append(ctxT(t), "org-c", ledger.NoStream, e1); errs <- err }()
+		go func() { _, err := s.Append(ctxT(t), "org-d", ledger.NoStream, e2); errs <- err }()
+		err1, err2 := <-errs, <-errs
+		if (err1 == nil) == (err2 == nil) {
+			t.Fatalf("errors %v and %v: want exactly one success", err1, err2)
+		}
+		if err := errors.Join(err1, err2); !errors.Is(err, ledger.ErrDuplicateEventID) {
+			t.Fatalf("loser got %v, want ErrDuplicateEventID", err)
+		}
+	})
 	t.Run("nothing was written", func(t *testing.T) {
-		if got := readAll(t, s, 0); len(got) != 1 {
-			t.Fatalf("%d events stored, want 1", len(got))
+		if got := readAll(t, s, 0); len(got) != 2 {
+			t.Fatalf("%d events stored, want 2 (org-a's first and the race winner)", len(got))
 		}
 		if _, err := readStream(t, s, "org-b", 0); !errors.Is(err, ledger.ErrStreamNotFound) {
 			t.Fatalf("org-b: %v, want not found", err)
