@@ -42,7 +42,7 @@ func cli(t testing.TB, clock *testClock, stdin string, args ...string) result {
 }
 
 func newClock() *testClock {
-	return &testClock{now: time.Date(2017, 2, 1, 1, 0, 0, 0, time.UTC)}
+	return &testClock{now: time.Date(2017, 3, 1, 1, 0, 0, 0, time.UTC)}
 }
 
 func mustOK(t testing.TB, r result) result {
