@@ -21,6 +21,7 @@ import (
 
 	"partyledger/domain"
 	"partyledger/ledger"
+	"partyledger/ledger/esdb"
 	"partyledger/ledger/filestore"
 )
 
@@ -200,9 +201,17 @@ func (g *globals) open(ctx context.Context, e *env) (*ledger.Books, error) {
 	return ledger.NewBooks(ledger.New(st, ledger.Options{Clock: e.now})), nil
 }
 
-// openServerStore is replaced when a server backend is compiled in.
-var openServerStore = func(ctx context.Context, url string) (ledger.Store, error) {
-	return nil, usageError("unsupported --store %q: no server backend is built in", url)
+// openServerStore opens the store a --store URL names: today
+// EventStoreDB/KurrentDB (esdb:// and esdb+discover://).
+func openServerStore(ctx context.Context, url string) (ledger.Store, error) {
+	if !strings.HasPrefix(url, "esdb://") && !strings.HasPrefix(url, "esdb+discover://") {
+		return nil, usageError("--store %q: want esdb://host:2113?tls=false (or esdb+discover://…); leave it empty for the embedded store", url)
+	}
+	st, err := esdb.Open(ctx, url, esdb.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("open the EventStoreDB store %s: %w", url, err)
+	}
+	return st, nil
 }
 
 // lineErrors prints "line N: field: reason" for each problem.
