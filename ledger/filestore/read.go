@@ -292,6 +292,13 @@ func (s *Store) readRange(ctx context.Context, from, to uint64, yield func(ledge
 		l := s.locs[next-1]
 		sg := s.segs[l.seg]
 		end := sg.size
+		// Read no further than the frame after the one holding `to`, so
+		// that a short range costs a short read.
+		if to < s.head {
+			if nl := s.locs[to]; nl.seg == l.seg && nl != s.locs[to-1] {
+				end = int64(nl.off)
+			}
+		}
 		s.mu.RUnlock()
 		off := int64(l.off)
 		buf := make([]byte, min(int64(s.opts.ReadChunkSize), end-off))

@@ -16,7 +16,6 @@ const scanChunkSize = 4 << 20
 // frameReader reads the frames of one segment sequentially through a
 // reused buffer. Bodies it returns are valid until the next call.
 type frameReader struct {
-	name   string
 	size   int64 // bytes of the segment to read
 	read   func(p []byte, off int64) error
 	buf    []byte
@@ -161,7 +160,7 @@ func (s *Store) scanSegment(sg *segment, idx uint32, last bool) error {
 	if first != s.head+1 {
 		return corrupt(0, fmt.Sprintf("segment starts at position %d, the previous one ends at %d", first, s.head))
 	}
-	r := frameReader{name: sg.name, size: size, read: func(p []byte, off int64) error {
+	r := frameReader{size: size, read: func(p []byte, off int64) error {
 		_, err := sg.f.ReadAt(p, off)
 		return err
 	}}
@@ -341,7 +340,7 @@ func (s *Store) VerifyStorage(ctx context.Context) error {
 		corrupt := func(off int64, reason string) error {
 			return &CorruptError{Segment: sg.name, Offset: off, Reason: reason}
 		}
-		r := frameReader{name: sg.name, size: ss.size, read: func(p []byte, off int64) error { return s.pread(sg, p, off) }}
+		r := frameReader{size: ss.size, read: func(p []byte, off int64) error { return s.pread(sg, p, off) }}
 		hdr, err := r.bytes(0, segmentHeaderSize)
 		if err != nil {
 			return fmt.Errorf("filestore: verify: %w", err)

@@ -415,3 +415,40 @@ func TestConcurrentAppends(t *testing.T) {
 	s.Close()
 	t.Run("reopened", func(t *testing.T) { check(t, open(t, dir, opts)) })
 }
+
+// TestReadAllEndsAtCallTime checks that ReadAll stops at the head it saw
+// when called, even when appends land before or during the iteration.
+func TestReadAllEndsAtCallTime(t *testing.T) {
+	s := open(t, t.TempDir(), filestore.Options{})
+	var last *ledger.Event
+	for i := 0; i < 20; i++ {
+		evs := chain("org-a", last, 1+i%2)
+		mustAppend(t, s, "org-a", func() int64 {
+			if last == nil {
+				return ledger.NoStream
+			}
+			return int64(last.Revision)
+		}(), evs)
+		last = &evs[len(evs)-1]
+	}
+	head := s.Head()
+	for _, from := range []ledger.Position{0, 5, head - 1, head} {
+		seq := s.ReadAll(ctxT(t), from)
+		evs := chain("org-b-"+fmt.Sprint(from), nil, 3)
+		mustAppend(t, s, evs[0].Stream, ledger.NoStream, evs)
+		n := 0
+		for e, err := range seq {
+			if err != nil {
+				t.Fatal(err)
+			}
+			if e.Position > head {
+				t.Fatalf("ReadAll(%d) yielded position %d past the head %d it was called at", from, e.Position, head)
+			}
+			n++
+		}
+		if n != int(head-from) {
+			t.Fatalf("ReadAll(%d): %d events, want %d", from, n, head-from)
+		}
+		head = s.Head()
+	}
+}
