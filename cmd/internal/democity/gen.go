@@ -174,10 +174,12 @@ func (g *orgGen) attendees(d domain.Date, from []*member, must ...*member) []str
 		}
 		var in bool
 		switch {
+		case m == g.absent:
+			// At most two ordinary activities, plus the lecture or group
+			// democratic life they must attend, staying under six.
+			in = g.absentSeen < 2 || slices.Contains(must, m) && g.absentSeen < 4
 		case slices.Contains(must, m):
 			in = true
-		case m == g.absent:
-			in = g.absentSeen < 2
 		case m.leader:
 			in = true
 		case m.officer:
@@ -872,7 +874,7 @@ func (g *orgGen) violations() {
 	}
 	var cands []*member
 	for _, m := range o.members {
-		if !m.leader && !m.officer && !m.moved && m.left.IsZero() && m.joined.Year < Year {
+		if !m.leader && !m.officer && !m.moved && m.left.IsZero() && m.joined.Year < Year && m.raiseOn.IsZero() {
 			cands = append(cands, m)
 		}
 	}
