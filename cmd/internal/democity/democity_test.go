@@ -607,3 +607,5 @@ func checkReferences(t *testing.T, j *journal) {
 		}
 	}
 }
+
+func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }

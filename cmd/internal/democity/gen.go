@@ -914,7 +914,19 @@ func (g *orgGen) assessment() {
 	o, r := g.o, g.r
 	n := [4]int{0, r.IntN(3), 1 + r.IntN(3), 3 + r.IntN(3)}[o.sev]
 	cg := o.kind != domain.KindBranch
-	for _, i := range r.Perm(len(findingCatalog)) {
+	order := r.Perm(len(findingCatalog))
+	if o.sev == 3 {
+		// A derelict organisation's assessors always find poor work
+		// style and low satisfaction, at the top of the range.
+		heavy := []int{}
+		for i, f := range findingCatalog {
+			if f.code == "poor_rating" || f.code == "low_satisfaction" {
+				heavy = append(heavy, i)
+			}
+		}
+		order = append(heavy, slices.DeleteFunc(order, func(i int) bool { return slices.Contains(heavy, i) })...)
+	}
+	for _, i := range order {
 		if n == 0 {
 			break
 		}
@@ -925,6 +937,9 @@ func (g *orgGen) assessment() {
 		p := &domain.FindingRecorded{Year: Year, Item: f.item, Finding: f.code, Reason: pick(r, f.reasons)}
 		if !f.omit {
 			pts := domain.Points(f.lo + 50*r.IntN((f.hi-f.lo)/50+1))
+			if o.sev == 3 {
+				pts = domain.Points(f.hi)
+			}
 			p.Points = &pts
 		}
 		d := date(Year+1, 1, 5+r.IntN(21))
@@ -938,7 +953,7 @@ func (g *orgGen) assessment() {
 	if o.noGroup {
 		return
 	}
-	lo, hi := [4]int{90, 80, 72, 70}[o.sev], [4]int{98, 93, 86, 74}[o.sev]
+	lo, hi := [4]int{90, 76, 72, 70}[o.sev], [4]int{98, 90, 86, 72}[o.sev]
 	score := func() domain.Points {
 		s := domain.PointsOf(int64(lo + r.IntN(hi-lo)))
 		switch r.IntN(6) {

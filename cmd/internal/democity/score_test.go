@@ -1,0 +1,153 @@
+package democity_test
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"partyledger/cmd/internal/democity"
+	"partyledger/domain"
+	"partyledger/projections"
+)
+
+// scoreCity folds the journal as if it had been imported in one go on
+// 2017-03-01 (one line a millisecond, in journal order) and scores every
+// organisation for the year as known after the import.
+func scoreCity(t testing.TB, c democity.City) map[string]*projections.Scorecard {
+	t.Helper()
+	base := time.Date(democity.Year+1, 3, 1, 0, 0, 0, 0, domain.CST)
+	facts := map[string]*projections.Facts{}
+	var order []*projections.Facts
+	sched := projections.NewSchedule()
+	for i, l := range c.Lines {
+		e, err := parseLine(l)
+		if err != nil {
+			t.Fatalf("line %d: %v", i+1, err)
+		}
+		id := e.ID
+		if id == "" {
+			id = fmt.Sprintf("00000000-0000-4000-8000-%012d", i+1)
+		}
+		r := domain.Recorded{
+			ID: id, Type: e.Type, Position: uint64(i + 1), OccurredOn: e.OccurredOn,
+			RecordedAt: base.Add(time.Duration(i) * time.Millisecond), RecordedBy: "demo", Payload: e.Payload,
+		}
+		if e.Org == "" {
+			if err := sched.Apply(r); err != nil {
+				t.Fatalf("line %d: %v", i+1, err)
+			}
+			continue
+		}
+		f := facts[e.Org]
+		if f == nil {
+			f = projections.NewFacts(e.Org)
+			facts[e.Org] = f
+			order = append(order, f)
+		}
+		r.Revision = uint64(f.Len())
+		if err := f.Apply(r); err != nil {
+			t.Fatalf("line %d: %v", i+1, err)
+		}
+	}
+	cards, err := projections.ScoreAll(order, domain.Builtin2016(), projections.Query{
+		Year:     democity.Year,
+		KnownAt:  base.Add(time.Duration(len(c.Lines)+1) * time.Millisecond),
+		Schedule: sched,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]*projections.Scorecard{}
+	for _, sc := range cards {
+		out[sc.Org] = sc
+	}
+	return out
+}
+
+func TestScores(t *testing.T) {
+	city := democity.Build(seed, democity.Options{})
+	cards := scoreCity(t, city)
+	if len(cards) != len(city.Orgs) {
+		t.Fatalf("%d scorecards for %d organisations", len(cards), len(city.Orgs))
+	}
+
+	t.Run("exemplary_full_marks", func(t *testing.T) {
+		for _, o := range city.Orgs {
+			sc := cards[o.Code]
+			if o.Profile != democity.Exemplary {
+				continue
+			}
+			if sc.Online != domain.PointsOf(100) || sc.Tier != domain.TierAdvanced {
+				t.Errorf("%s: online %s, tier %s, want 100 and advanced", o.Code, sc.Online, sc.Tier)
+				for _, it := range sc.Items {
+					for _, d := range it.Deductions {
+						t.Logf("  %s %s −%s %s", it.Code, d.Rule, d.Points, d.Reason)
+					}
+				}
+			}
+		}
+	})
+
+	t.Run("vetoes_as_declared", func(t *testing.T) {
+		for _, o := range city.Orgs {
+			var got []string
+			for _, v := range cards[o.Code].Vetoes {
+				got = append(got, v.Code)
+			}
+			slices.Sort(got)
+			if !slices.Equal(got, o.Vetoes) {
+				t.Errorf("%s: vetoes %v, declared %v", o.Code, got, o.Vetoes)
+			}
+		}
+	})
+
+	t.Run("provisional_as_declared", func(t *testing.T) {
+		for _, o := range city.Orgs {
+			sc := cards[o.Code]
+			if sc.Provisional == o.HasGroupScore {
+				t.Errorf("%s: provisional %v with group score recorded %v", o.Code, sc.Provisional, o.HasGroupScore)
+			}
+			if o.HasGroupScore && (sc.Group == nil || *sc.Group != o.GroupScore) {
+				t.Errorf("%s: group %v, want %s", o.Code, sc.Group, o.GroupScore)
+			}
+		}
+	})
+
+	t.Run("tiers_spread", func(t *testing.T) {
+		tiers := map[string]int{}
+		byScore := map[string]int{}
+		mean := map[democity.Profile][2]int64{}
+		for _, o := range city.Orgs {
+			sc := cards[o.Code]
+			tiers[sc.Tier]++
+			byScore[sc.TierByScore]++
+			m := mean[o.Profile]
+			mean[o.Profile] = [2]int64{m[0] + int64(sc.Online), m[1] + 1}
+		}
+		t.Logf("tiers %v; by score %v", tiers, byScore)
+		for _, tier := range []string{domain.TierAdvanced, domain.TierCompliant, domain.TierNonCompliant} {
+			if tiers[tier] == 0 {
+				t.Errorf("no organisation is %s", tier)
+			}
+		}
+		if byScore[domain.TierNonCompliant] == 0 {
+			t.Error("no organisation is non_compliant by score alone")
+		}
+		avg := func(p democity.Profile) int64 { return mean[p][0] / max(mean[p][1], 1) }
+		t.Logf("mean online: exemplary %s, average %s, sloppy %s, derelict %s",
+			domain.Points(avg(democity.Exemplary)), domain.Points(avg(democity.Average)),
+			domain.Points(avg(democity.Sloppy)), domain.Points(avg(democity.Derelict)))
+		if !(avg(democity.Exemplary) > avg(democity.Average) && avg(democity.Average) > avg(democity.Sloppy) && avg(democity.Sloppy) > avg(democity.Derelict)) {
+			t.Error("mean online scores should fall from exemplary to derelict")
+		}
+	})
+}
+
+func parseLine(l domain.JournalLine) (domain.Entry, error) {
+	b, err := jsonMarshal(l)
+	if err != nil {
+		return domain.Entry{}, err
+	}
+	return domain.ParseJournalLine(b)
+}
