@@ -8,7 +8,7 @@ import (
 	"os"
 	"time"
 
-	"partyledger/cmd/internal/democity"
+	"partyledger/domain/democity"
 	"partyledger/ledger/scoreboard"
 )
 

@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"partyledger/cmd/internal/democity"
+	"partyledger/domain/democity"
 )
 
 // TestMain lets a test re-run this binary as the partyledger command, so a

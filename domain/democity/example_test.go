@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"slices"
 
-	"partyledger/cmd/internal/democity"
+	"partyledger/domain/democity"
 )
 
 // Build tells what was built into each organisation, so a demo can point

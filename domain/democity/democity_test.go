@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"partyledger/cmd/internal/democity"
+	"partyledger/domain/democity"
 	"partyledger/domain"
 )
 

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"partyledger/cmd/internal/democity"
+	"partyledger/domain/democity"
 	"partyledger/domain"
 	"partyledger/projections"
 )
