@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"partyledger/domain/democity"
 	"partyledger/domain"
+	"partyledger/domain/democity"
 )
 
 const seed = 20160701

@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"partyledger/domain/democity"
 	"partyledger/domain"
+	"partyledger/domain/democity"
 	"partyledger/projections"
 )
 

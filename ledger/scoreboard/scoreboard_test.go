@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"partyledger/domain/democity"
 	"partyledger/domain"
+	"partyledger/domain/democity"
 	"partyledger/ledger"
 	"partyledger/ledger/filestore"
 	"partyledger/ledger/ledgertest"
@@ -210,4 +210,3 @@ func BenchmarkReplayAndFold(b *testing.B) {
 	b.ReportMetric(float64(events)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
 	b.ReportMetric(float64(events), "events")
 }
-
