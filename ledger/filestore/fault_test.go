@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"runtime"
 	"sync"
 	"syscall"
@@ -118,12 +119,14 @@ func runFault(t *testing.T, kind string, at int, injected error) {
 		checkHolds(t, s, acked, true)
 	})
 	s.Close()
+	half := func(n int) int { return n / 2 }
 	for _, mode := range []struct {
 		name string
 		keep bool
-	}{{"after power loss", false}, {"after process crash", true}} {
+		torn func(int) int
+	}{{"after power loss", false, nil}, {"after power loss tearing the last write", false, half}, {"after process crash", true, nil}} {
 		t.Run(mode.name, func(t *testing.T) {
-			m2 := m.crash(mode.keep)
+			m2 := m.crashTorn(mode.keep, mode.torn)
 			s2, err := filestore.Open(memDir, memOpts(m2))
 			if err != nil {
 				t.Fatalf("reopen: %v", err)
@@ -236,4 +239,47 @@ func TestFailedSyncFailsTheWholeBatch(t *testing.T) {
 	if got := readAll(t, s, 0); len(got) != 1 {
 		t.Fatalf("%d events readable, want the 1 acknowledged", len(got))
 	}
+}
+
+// TestFaultDuringRecovery fails the sync that makes a torn-tail cut
+// durable: Open must fail without damage, and a later Open must succeed.
+func TestFaultDuringRecovery(t *testing.T) {
+	m := newMemFS()
+	s, err := filestore.Open(memDir, memOpts(m))
+	if err != nil {
+		t.Fatal(err)
+	}
+	acked := chain("org-a", nil, 3)
+	mustAppend(t, s, "org-a", ledger.NoStream, acked)
+	s.Close()
+	// Tear a write: append half a frame's worth of bytes to the segment.
+	seg := memDir + "/" + m.segmentNames(memDir)[0]
+	f, err := m.OpenFile(seg, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	size, _ := f.Size()
+	f.WriteAt([]byte{200, 0, 0, 0, 1, 2, 3, 4, 1, 0}, size)
+	f.Close()
+
+	for _, kind := range []string{"sync", "syncdir", "truncate", "rename"} {
+		t.Run(kind+" fails", func(t *testing.T) {
+			flt := m.failOn(kind, 1, syscall.EIO, false)
+			if s, err := filestore.Open(memDir, memOpts(m)); err == nil {
+				s.Close()
+				t.Fatalf("Open succeeded although its %s failed", kind)
+			} else if !errors.Is(err, syscall.EIO) {
+				t.Fatalf("Open: %v, want the injected EIO", err)
+			}
+			m.mu.Lock()
+			flt.at = -1 // spent
+			m.mu.Unlock()
+		})
+	}
+	s2, err := filestore.Open(memDir, memOpts(m))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	checkHolds(t, s2, acked, true)
 }

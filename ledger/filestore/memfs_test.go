@@ -100,6 +100,13 @@ func (m *memFS) hitAny() bool {
 // keepUnsynced it models a process crash instead: the kernel keeps
 // everything.
 func (m *memFS) crash(keepUnsynced bool) *memFS {
+	return m.crashTorn(keepUnsynced, nil)
+}
+
+// crashTorn is crash where, for each file, keep (when not nil) says how
+// many of its unsynced appended bytes survive the power loss: a write
+// torn part way.
+func (m *memFS) crashTorn(keepUnsynced bool, keep func(unsynced int) int) *memFS {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	n := newMemFS()
@@ -112,8 +119,11 @@ func (m *memFS) crash(keepUnsynced bool) *memFS {
 	}
 	for name, node := range src {
 		data := node.synced
-		if keepUnsynced {
+		switch {
+		case keepUnsynced:
 			data = node.data
+		case keep != nil && len(node.data) > len(node.synced) && string(node.data[:len(node.synced)]) == string(node.synced):
+			data = node.data[:len(node.synced)+keep(len(node.data)-len(node.synced))]
 		}
 		c := &memNode{data: slices.Clone(data), synced: slices.Clone(data)}
 		n.names[name] = c
