@@ -82,55 +82,58 @@ func (v *view) duesState() *duesResult {
 	if sched == nil {
 		return dr
 	}
+	var due [13]day // by month
 	var judged []period
 	for _, p := range v.yp.months {
-		if p.end.addDays(sched.GraceDays) <= v.d {
+		due[p.n] = p.end.addDays(sched.GraceDays)
+		if due[p.n] <= v.d {
 			judged = append(judged, p)
 		}
 	}
 	if len(judged) > 0 {
-		// Payments for the year's months by D, by member and month.
+		dr.months = make([]duesMonth, len(judged))
+		for i, p := range judged {
+			dr.months[i].label = p.label
+		}
+		// What each member paid by D for each month of the year.
 		type agg struct {
 			total  domain.Fen
 			onTime bool
 			first  day
-		}
-		sums := make([]agg, len(v.f.members)*12)
-		for _, p := range v.f.payments {
-			if int(p.month/100) != v.year || !v.upTo(p.ev, v.d) {
-				continue
-			}
-			m := int(p.month % 100)
-			a := &sums[int(p.member)*12+m-1]
-			on := v.f.evs[p.ev].day
-			a.total += p.amount
-			if a.first == 0 || on < a.first {
-				a.first = on
-			}
-			if on <= v.yp.months[m-1].end.addDays(sched.GraceDays) {
-				a.onTime = true
-			}
-		}
-		paymentsOf := func(member int32, month int) []int32 {
-			var evs []int32
-			for _, p := range v.f.payments {
-				if p.member == member && int(p.month) == v.year*100+month && v.upTo(p.ev, v.d) {
-					evs = append(evs, p.ev)
-				}
-			}
-			return evs
-		}
-		dr.months = make([]duesMonth, len(judged))
-		for i, p := range judged {
-			dr.months[i].label = p.label
 		}
 		for mi := range v.f.members {
 			m := &v.f.members[mi]
 			if len(m.roster) == 0 {
 				continue
 			}
+			var sums [13]agg
+			for _, p := range m.payments {
+				if int(p.month/100) != v.year || !v.upTo(p.ev, v.d) {
+					continue
+				}
+				mo := int(p.month % 100)
+				a := &sums[mo]
+				on := v.f.evs[p.ev].day
+				a.total += p.amount
+				if a.first == 0 || on < a.first {
+					a.first = on
+				}
+				if on <= due[mo] {
+					a.onTime = true
+				}
+			}
+			paymentsOf := func(month int) []int32 {
+				var evs []int32
+				for _, p := range m.payments {
+					if int(p.month) == v.year*100+month && v.upTo(p.ev, v.d) {
+						evs = append(evs, p.ev)
+					}
+				}
+				return evs
+			}
+			w := v.walk(m)
 			for i, p := range judged {
-				s := v.memberOn(m, p.end)
+				s := w.to(p.end)
 				if !s.active {
 					continue
 				}
@@ -138,7 +141,7 @@ func (v *view) duesState() *duesResult {
 				if want <= 0 {
 					continue // nothing is owed on no income
 				}
-				a := sums[mi*12+p.n-1]
+				a := sums[p.n]
 				row := &dr.months[i]
 				row.owing++
 				if a.onTime {
@@ -147,16 +150,15 @@ func (v *view) duesState() *duesResult {
 				if a.total >= want {
 					row.full++
 				}
-				due := p.end.addDays(sched.GraceDays)
 				switch {
 				case !a.onTime && a.total == 0:
 					dr.late = append(dr.late, duesIssue{period: p.label, what: fmt.Sprintf("%s %s 党费截至 %s 未交纳", who(m, s), p.label, v.d)})
 				case !a.onTime:
-					dr.late = append(dr.late, duesIssue{period: p.label, what: fmt.Sprintf("%s %s 党费应于 %s 前交纳，%s 才交纳", who(m, s), p.label, due, a.first),
-						evs: paymentsOf(int32(mi), p.n)})
+					dr.late = append(dr.late, duesIssue{period: p.label, what: fmt.Sprintf("%s %s 党费应于 %s 前交纳，%s 才交纳", who(m, s), p.label, due[p.n], a.first),
+						evs: paymentsOf(p.n)})
 				case a.total < want:
 					dr.short = append(dr.short, duesIssue{period: p.label, what: fmt.Sprintf("%s %s 党费应交%s，实交%s", who(m, s), p.label, fen(want), fen(a.total)),
-						evs: paymentsOf(int32(mi), p.n)})
+						evs: paymentsOf(p.n)})
 				}
 			}
 		}

@@ -35,7 +35,6 @@ type Facts struct {
 	elections []election
 	acts      [][]act // by countable type index
 	people    []int32 // attendee lists of acts, by offset
-	payments  []payment
 	remits    []remittance
 	attended  []attendance
 	cases     []caseEvent
@@ -59,8 +58,9 @@ type registration struct {
 }
 
 type member struct {
-	id     string
-	roster []rosterEvent // sorted by (day, ev)
+	id       string
+	roster   []rosterEvent // sorted by (day, ev)
+	payments []payment     // in recorded order
 }
 
 // Roster operations.
@@ -117,7 +117,6 @@ type act struct {
 
 type payment struct {
 	ev     int32
-	member int32
 	month  int32 // yyyymm
 	amount domain.Fen
 }
@@ -263,39 +262,43 @@ func (f *Facts) apply(r domain.Recorded) error {
 	case *domain.MemberTransferredOut:
 		f.roster(on, p.MemberID, rosterEvent{ev: ev, op: opTransfer, leader: -1, income: -1})
 	case *domain.MeetingHeld:
-		if err := f.checkCategory(p); err != nil {
+		ti, cat, err := categorize(p)
+		if err != nil {
 			return err
 		}
-		a := act{ev: ev, lecturer: -1}
+		a := act{ev: ev, cat: cat, lecturer: -1}
 		if p.LecturerID != "" {
 			a.lecturer = f.memberOf(p.LecturerID)
 		}
-		f.addAct(p, a, p.Attendees)
+		f.addAct(ti, a, p.Attendees)
 	case *domain.StudySessionHeld:
-		f.addAct(p, act{ev: ev, lecturer: -1, notes: p.NotesKept}, p.Attendees)
+		ti, _, _ := categorize(p)
+		f.addAct(ti, act{ev: ev, lecturer: -1, notes: p.NotesKept}, p.Attendees)
 	case *domain.SelfInspectionCompleted:
 		h, err := domain.ParseHalf(p.Half)
 		if err != nil {
 			return fmt.Errorf("data.half: %w", err)
 		}
-		f.addAct(p, act{ev: ev, lecturer: -1, pyear: int16(h.Year), cat: uint8(h.N)}, nil)
+		ti, _, _ := categorize(p)
+		f.addAct(ti, act{ev: ev, lecturer: -1, pyear: int16(h.Year), cat: uint8(h.N)}, nil)
 	case *domain.EducationActivityHeld, *domain.CampaignActivityHeld, *domain.MassOrgEducationHeld,
 		*domain.SignatureActivityHeld, *domain.InnovationRecorded, *domain.ResearchReportSubmitted,
 		*domain.WorkInfoSubmitted, *domain.IntegrityActivityHeld, *domain.PartyWorkReviewed,
 		*domain.DuesAccountOpened, *domain.SubordinateInspected, *domain.MeetingSatIn,
 		*domain.WorkPlanFiled, *domain.WorkSummaryFiled, *domain.OutreachVisit,
 		*domain.DemocraticLifeReported, *domain.AdministrativeReportGiven, *domain.SystemAdopted:
-		if err := f.checkCategory(p); err != nil {
+		ti, cat, err := categorize(p)
+		if err != nil {
 			return err
 		}
-		f.addAct(p, act{ev: ev, lecturer: -1}, nil)
+		f.addAct(ti, act{ev: ev, cat: cat, lecturer: -1}, nil)
 	case *domain.DuesPaid:
 		m, err := domain.ParseMonth(p.Month)
 		if err != nil {
 			return fmt.Errorf("data.month: %w", err)
 		}
-		f.payments = append(f.payments, payment{ev: ev, member: f.memberOf(p.MemberID),
-			month: int32(m.Year*100 + int(m.Month)), amount: p.AmountFen})
+		mem := &f.members[f.memberOf(p.MemberID)]
+		mem.payments = append(mem.payments, payment{ev: ev, month: int32(m.Year*100 + int(m.Month)), amount: p.AmountFen})
 	case *domain.DuesRemitted:
 		q, err := domain.ParseQuarter(p.Quarter)
 		if err != nil {
@@ -414,25 +417,24 @@ func (f *Facts) office(ev int32, on day, role, memberID string, appoint bool) er
 	return nil
 }
 
-func (f *Facts) checkCategory(p domain.Payload) error {
-	c := domain.CountableEvents()[countableIndex[p.EventType()]]
-	if c.Field == "" {
-		return nil
-	}
-	if v := domain.Category(p); c.ValueIndex(v) < 0 {
-		return fmt.Errorf("data.%s: unknown value %q", c.Field, v)
-	}
-	return nil
-}
-
-// addAct records a countable event; checkCategory (or the payload's own
-// validation) has vouched for its category.
-func (f *Facts) addAct(p domain.Payload, a act, attendees []string) {
+// categorize returns a countable payload's type index and the index of
+// its category value (0 for types without one).
+func categorize(p domain.Payload) (int, uint8, error) {
 	ti := countableIndex[p.EventType()]
 	c := domain.CountableEvents()[ti]
-	if c.Field != "" {
-		a.cat = uint8(max(c.ValueIndex(domain.Category(p)), 0))
+	if c.Field == "" {
+		return ti, 0, nil
 	}
+	v := domain.Category(p)
+	i := c.ValueIndex(v)
+	if i < 0 {
+		return 0, 0, fmt.Errorf("data.%s: unknown value %q", c.Field, v)
+	}
+	return ti, uint8(i), nil
+}
+
+// addAct records a countable event of type index ti.
+func (f *Facts) addAct(ti int, a act, attendees []string) {
 	if len(attendees) > 0 {
 		a.pOff, a.pLen = int32(len(f.people)), int32(len(attendees))
 		for _, id := range attendees {

@@ -19,25 +19,35 @@ func parseEventID(s string) (eventID, bool) {
 	if len(s) != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-' {
 		return id, false
 	}
-	var buf [32]byte
-	n := 0
-	for i := 0; i < 36; i++ {
-		c := s[i]
-		switch {
-		case i == 8 || i == 13 || i == 18 || i == 23:
+	j := 0
+	for i := 0; i < 36; i += 2 {
+		if i == 8 || i == 13 || i == 18 || i == 23 {
+			i--
 			continue
-		case c >= '0' && c <= '9' || c >= 'a' && c <= 'f':
-			buf[n] = c
-			n++
-		default:
+		}
+		hi, lo := unhex[s[i]], unhex[s[i+1]]
+		if hi|lo == 0xff {
 			return id, false
 		}
-	}
-	if _, err := hex.Decode(id[:], buf[:]); err != nil {
-		return id, false
+		id[j] = hi<<4 | lo
+		j++
 	}
 	return id, true
 }
+
+// unhex maps a lower-case hex digit to its value and anything else to 0xff.
+var unhex = func() (t [256]byte) {
+	for i := range t {
+		t[i] = 0xff
+	}
+	for c := '0'; c <= '9'; c++ {
+		t[c] = byte(c - '0')
+	}
+	for c := 'a'; c <= 'f'; c++ {
+		t[c] = byte(c - 'a' + 10)
+	}
+	return t
+}()
 
 func (id eventID) String() string {
 	var b [36]byte

@@ -152,8 +152,8 @@ func (v *view) duesGaps(r *domain.Rule) []Gap {
 				continue
 			}
 			owing++
-			for _, pay := range v.f.payments {
-				if pay.member == int32(mi) && int(pay.month) == v.year*100+p.n && v.upTo(pay.ev, v.d) {
+			for _, pay := range m.payments {
+				if int(pay.month) == v.year*100+p.n && v.upTo(pay.ev, v.d) {
 					paid++
 					break
 				}

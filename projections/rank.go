@@ -3,7 +3,10 @@ package projections
 import (
 	"cmp"
 	"errors"
+	"runtime"
 	"slices"
+	"sync"
+	"sync/atomic"
 
 	"partyledger/domain"
 )
@@ -11,23 +14,49 @@ import (
 // ScoreAll scores every organisation's facts with the same rulebook and
 // query and returns the scorecards ranked: by final score, highest first,
 // then by organisation code. Organisations not registered as known at
-// q.KnownAt are left out; any other error stops it. The rulebook's digest
-// and plan are computed once for all.
+// q.KnownAt are left out; any other error stops it (the error of the
+// first such organisation in facts is returned). The rulebook's digest and
+// plan are computed once for all, and the organisations are scored on
+// every CPU; the result does not depend on how the work was shared.
 func ScoreAll(facts []*Facts, rb *domain.Rulebook, q Query) ([]*Scorecard, error) {
 	p, err := planFor(rb)
 	if err != nil {
 		return nil, err
 	}
+	cards := make([]*Scorecard, len(facts))
+	errs := make([]error, len(facts))
+	const chunk = 64
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	workers := min(runtime.GOMAXPROCS(0), (len(facts)+chunk-1)/chunk)
+	for range workers {
+		wg.Go(func() {
+			for {
+				lo := int(next.Add(chunk)) - chunk
+				if lo >= len(facts) {
+					return
+				}
+				for i := lo; i < min(lo+chunk, len(facts)); i++ {
+					v, err := newView(facts[i], p, q)
+					if err != nil {
+						errs[i] = err
+						continue
+					}
+					cards[i] = v.score()
+				}
+			}
+		})
+	}
+	wg.Wait()
 	out := make([]*Scorecard, 0, len(facts))
-	for _, f := range facts {
-		v, err := newView(f, p, q)
-		if errors.Is(err, ErrNotRegistered) {
-			continue
+	for i, c := range cards {
+		switch {
+		case errors.Is(errs[i], ErrNotRegistered):
+		case errs[i] != nil:
+			return nil, errs[i]
+		default:
+			out = append(out, c)
 		}
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, v.score())
 	}
 	slices.SortFunc(out, func(a, b *Scorecard) int {
 		if c := cmp.Compare(b.Final, a.Final); c != 0 {

@@ -148,18 +148,14 @@ func (v *view) eachRule(rp *rulePlan, item *Item) {
 	if need <= 0 || len(periods) == 0 {
 		return
 	}
-	// have[period][value]
-	have := make([][]int, 13)
-	for _, p := range periods {
-		have[p.n] = make([]int, len(rp.values))
-	}
+	// have[period][value], in one array.
+	nv := len(rp.values)
+	flat := make([]int, 13*nv)
+	have := func(n int) []int { return flat[n*nv : (n+1)*nv] }
 	v.forMatches(rp, r.Period, func(a *act, n int) {
-		if have[n] == nil {
-			return
-		}
 		for i, c := range rp.values {
 			if a.cat == c {
-				have[n][i]++
+				have(n)[i]++
 			}
 		}
 	})
@@ -168,7 +164,7 @@ func (v *view) eachRule(rp *rulePlan, item *Item) {
 	for _, p := range periods {
 		var missing []string
 		for i, val := range r.Values {
-			h := have[p.n][i]
+			h := have(p.n)[i]
 			item.Counts = append(item.Counts, Count{Rule: r.ID, Label: r.Label + "：" + val.Label, Period: p.label, Have: h, Need: need})
 			if h < need {
 				misses++
@@ -198,35 +194,54 @@ type memberAt struct {
 
 // memberOn folds a member's roster events known at K up to day at.
 func (v *view) memberOn(m *member, at day) memberAt {
-	s := memberAt{leaderEv: -1, endEv: -1}
-	for _, re := range m.roster {
-		if v.f.evs[re.ev].day > at {
+	w := v.walk(m)
+	return w.to(at)
+}
+
+// rosterWalker folds one member's roster forward in time: to may be
+// called with later and later days, each roster event applied once.
+type rosterWalker struct {
+	v *view
+	m *member
+	i int
+	s memberAt
+}
+
+func (v *view) walk(m *member) rosterWalker {
+	return rosterWalker{v: v, m: m, s: memberAt{leaderEv: -1, endEv: -1}}
+}
+
+// to returns the member's state on day at (not before the last call's).
+func (w *rosterWalker) to(at day) memberAt {
+	for ; w.i < len(w.m.roster); w.i++ {
+		re := w.m.roster[w.i]
+		if w.v.f.evs[re.ev].day > at {
 			break
 		}
-		if !v.visible(re.ev) {
+		if !w.v.visible(re.ev) {
 			continue
 		}
+		s := &w.s
 		switch re.op {
 		case opJoin:
-			s = memberAt{active: true, leader: re.leader == 1, income: re.income, name: re.name, leaderEv: -1, endEv: -1}
+			*s = memberAt{active: true, leader: re.leader == 1, income: re.income, name: re.name, leaderEv: -1, endEv: -1}
 		case opTransfer:
 			s.active = false
 			s.endEv = re.ev
+			continue
 		}
-		if re.op != opTransfer {
-			if re.leader >= 0 {
-				was := s.leader
-				s.leader = re.leader == 1
-				if s.leader && (!was || re.op == opJoin) {
-					s.leaderEv = re.ev
-				}
+		if re.leader >= 0 {
+			was := s.leader
+			s.leader = re.leader == 1
+			if s.leader && (!was || re.op == opJoin) {
+				s.leaderEv = re.ev
 			}
-			if re.income >= 0 {
-				s.income = re.income
-			}
+		}
+		if re.income >= 0 {
+			s.income = re.income
 		}
 	}
-	return s
+	return w.s
 }
 
 // who names a member in a reason: the name given when joining, and the id.

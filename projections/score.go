@@ -81,8 +81,14 @@ type view struct {
 	yearStart, yearEnd day
 	yearClosed         bool
 
-	dues *duesResult // memoised by duesOnce
-	term *termResult // memoised by termOnce
+	dues *duesResult // memoised by duesState
+	term *termResult // memoised by termState
+
+	// Arenas: the counts and deductions of all items share two backing
+	// arrays (each item's slices are clipped), which saves most of the
+	// allocations of a scorecard.
+	counts []Count
+	deds   []Deduction
 }
 
 func newView(f *Facts, p *plan, q Query) (*view, error) {
@@ -100,7 +106,8 @@ func newView(f *Facts, p *plan, q Query) (*view, error) {
 	if d.IsZero() || d.After(end) {
 		d = end
 	}
-	v := &view{f: f, p: p, rb: p.rb, q: q, year: q.Year, d: dayOf(d), k: q.KnownAt.UnixNano(), yp: periodsOf(q.Year)}
+	v := &view{f: f, p: p, rb: p.rb, q: q, year: q.Year, d: dayOf(d), k: q.KnownAt.UnixNano(), yp: periodsOf(q.Year),
+		counts: make([]Count, 0, 128), deds: make([]Deduction, 0, 16)}
 	v.yearStart, v.yearEnd = v.yp.year.start, v.yp.year.end
 	v.yearClosed = v.d == v.yearEnd
 	// A retraction can only cite an earlier event, so walking them from
@@ -173,7 +180,8 @@ func (v *view) score() *Scorecard {
 	for i := range v.p.items {
 		ip := &v.p.items[i]
 		it := ip.it
-		item := Item{Code: it.Code, Value: it.Value, Counts: []Count{}, Deductions: []Deduction{}, Title: it.Title, Section: it.Section}
+		nc, nd := len(v.counts), len(v.deds)
+		item := Item{Code: it.Code, Value: it.Value, Counts: v.counts[nc:nc], Deductions: v.deds[nd:nd], Title: it.Title, Section: it.Section}
 		if it.AppliesTo(v.reg.kind) {
 			for j := range ip.rules {
 				if rp := &ip.rules[j]; rp.r.AppliesTo(v.reg.kind, v.reg.hasGroups) {
@@ -182,6 +190,8 @@ func (v *view) score() *Scorecard {
 			}
 			v.findings(it, findings[it.Code], &item)
 		}
+		v.counts, item.Counts = claim(v.counts, item.Counts)
+		v.deds, item.Deductions = claim(v.deds, item.Deductions)
 		for _, d := range item.Deductions {
 			item.Deducted += d.Points
 		}
@@ -230,6 +240,17 @@ func (v *view) score() *Scorecard {
 		}
 	}
 	return sc
+}
+
+// claim takes part, appended to from the end of arena, out of the arena:
+// it returns the arena grown by part (unless part outgrew it into an array
+// of its own) and part clipped, so that appending to it copies.
+func claim[T any](arena, part []T) ([]T, []T) {
+	n := len(arena)
+	if len(part) > 0 && cap(part) == cap(arena)-n && n+len(part) <= cap(arena) && &arena[:n+1][n] == &part[0] {
+		arena = arena[:n+len(part)]
+	}
+	return arena, slices.Clip(part)
 }
 
 // findingsByItem returns the year's findings known at K, by item code, in

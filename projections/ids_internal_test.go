@@ -1,0 +1,40 @@
+package projections
+
+import (
+	"testing"
+
+	"partyledger/domain"
+)
+
+// TestDayArithmetic checks the integer day arithmetic against the
+// calendar of package time, over every day of 1999..2101.
+func TestDayArithmetic(t *testing.T) {
+	d := domain.Date{Year: 1999, Month: 1, Day: 1}
+	for i := 0; i < 103*366; i++ {
+		next := d.AddDays(1)
+		if got, want := dayOf(d).addDays(1), dayOf(next); got != want {
+			t.Fatalf("%s + 1 = %s, want %s", d, got, want)
+		}
+		if got, want := dayOf(d).addDays(-90), dayOf(d.AddDays(-90)); got != want {
+			t.Fatalf("%s - 90 = %s, want %s", d, got, want)
+		}
+		if got, want := dayOf(d).String(), d.String(); got != want {
+			t.Fatalf("String = %s, want %s", got, want)
+		}
+		d = next
+	}
+}
+
+func TestEventIDRoundTrip(t *testing.T) {
+	for _, s := range []string{"00000000-0000-4000-8000-000000000001", "0a1b2c3d-4e5f-6789-abcd-ef0123456789"} {
+		id, ok := parseEventID(s)
+		if !ok || id.String() != s {
+			t.Errorf("%s: %v %s", s, ok, id)
+		}
+	}
+	for _, s := range []string{"", "x", "0A1B2C3D-4E5F-6789-ABCD-EF0123456789", "0a1b2c3d-4e5f-6789-abcd-ef012345678g", "0a1b2c3d04e5f-6789-abcd-ef0123456789"} {
+		if _, ok := parseEventID(s); ok {
+			t.Errorf("%q parsed", s)
+		}
+	}
+}
