@@ -1,0 +1,185 @@
+package api
+
+import (
+	"slices"
+
+	"partyledger/domain"
+)
+
+// Access is what one role may do on one route.
+type Access string
+
+// Accesses.
+const (
+	Deny   Access = ""    // refused: 403
+	AnyOrg Access = "any" // allowed, for any organisation
+	OwnOrg Access = "own" // allowed only when {code} is the principal's own organisation
+)
+
+// Rule is the policy of one route: who may call it. Every route the
+// server registers has exactly one Rule in Policy (New panics otherwise,
+// and a test walks the router to check both ways).
+type Rule struct {
+	Method  string
+	Pattern string
+	// Public routes need no credentials.
+	Public bool
+	// Page routes are web pages: they authenticate with the session
+	// cookie (not a bearer token), answer errors in HTML, and check the
+	// CSRF token of every POST.
+	Page     bool
+	Branch   Access
+	Assessor Access
+	Auditor  Access
+	Admin    Access
+	Summary  string
+}
+
+// For returns the access of role.
+func (r *Rule) For(role domain.AccessRole) Access {
+	switch role {
+	case domain.AccessBranch:
+		return r.Branch
+	case domain.AccessAssessor:
+		return r.Assessor
+	case domain.AccessAuditor:
+		return r.Auditor
+	case domain.AccessAdmin:
+		return r.Admin
+	}
+	return Deny
+}
+
+// Policy is the role × route table: the one place that says who may call
+// what. Which event types each role may append is AppendAllowed's.
+//
+// A branch token reaches only its own organisation's journal, scorecard,
+// timeline and to-do list, and records its activities; it sees no other
+// organisation, no ranking, no rulebook, no grades, no tokens. An assessor
+// reads everything (but tokens) and records findings and group scores; an
+// auditor reads everything and writes nothing; the admin (the work
+// committee) registers organisations, schedules required events,
+// publishes rulebooks, issues grades and manages tokens.
+var Policy = []Rule{
+	// Public.
+	{Method: "GET", Pattern: "/healthz", Public: true, Summary: "liveness and ledger position"},
+	{Method: "GET", Pattern: "/v1/openapi.json", Public: true, Summary: "this API's OpenAPI document"},
+
+	// API.
+	{Method: "GET", Pattern: "/v1/me", Branch: AnyOrg, Assessor: AnyOrg, Auditor: AnyOrg, Admin: AnyOrg, Summary: "the authenticated principal"},
+	{Method: "GET", Pattern: "/v1/orgs", Assessor: AnyOrg, Auditor: AnyOrg, Admin: AnyOrg, Summary: "list organisations"},
+	{Method: "POST", Pattern: "/v1/orgs", Admin: AnyOrg, Summary: "register an organisation"},
+	{Method: "GET", Pattern: "/v1/orgs/{code}", Branch: OwnOrg, Assessor: AnyOrg, Auditor: AnyOrg, Admin: AnyOrg, Summary: "an organisation: roster, officers, cases, revision"},
+	{Method: "GET", Pattern: "/v1/orgs/{code}/events", Branch: OwnOrg, Assessor: AnyOrg, Auditor: AnyOrg, Admin: AnyOrg, Summary: "the organisation's journal, paged"},
+	{Method: "POST", Pattern: "/v1/orgs/{code}/events", Branch: OwnOrg, Assessor: AnyOrg, Admin: AnyOrg, Summary: "append one event or a batch (event types by role: AppendAllowed)"},
+	{Method: "GET", Pattern: "/v1/orgs/{code}/scorecard", Branch: OwnOrg, Assessor: AnyOrg, Auditor: AnyOrg, Admin: AnyOrg, Summary: "the scorecard JSON"},
+	{Method: "GET", Pattern: "/v1/orgs/{code}/scorecard/timeline", Branch: OwnOrg, Assessor: AnyOrg, Auditor: AnyOrg, Admin: AnyOrg, Summary: "the score at the end of each closed month"},
+	{Method: "GET", Pattern: "/v1/orgs/{code}/missing", Branch: OwnOrg, Assessor: AnyOrg, Auditor: AnyOrg, Admin: AnyOrg, Summary: "what is still missing in the open month, quarter, half and year"},
+	{Method: "GET", Pattern: "/v1/scorecards", Assessor: AnyOrg, Auditor: AnyOrg, Admin: AnyOrg, Summary: "every organisation's scorecard, ranked"},
+	{Method: "GET", Pattern: "/v1/grades", Assessor: AnyOrg, Auditor: AnyOrg, Admin: AnyOrg, Summary: "official grades of a year"},
+	{Method: "GET", Pattern: "/v1/schedule", Assessor: AnyOrg, Auditor: AnyOrg, Admin: AnyOrg, Summary: "the work committee's required events"},
+	{Method: "POST", Pattern: "/v1/schedule", Admin: AnyOrg, Summary: "schedule a required event"},
+	{Method: "GET", Pattern: "/v1/rulebooks/{year}", Assessor: AnyOrg, Auditor: AnyOrg, Admin: AnyOrg, Summary: "rulebook versions of a year"},
+	{Method: "GET", Pattern: "/v1/rulebooks/{year}/{version}", Assessor: AnyOrg, Auditor: AnyOrg, Admin: AnyOrg, Summary: "one rulebook document"},
+	{Method: "POST", Pattern: "/v1/rulebooks", Admin: AnyOrg, Summary: "publish a rulebook version"},
+	{Method: "GET", Pattern: "/v1/verify", Assessor: AnyOrg, Auditor: AnyOrg, Admin: AnyOrg, Summary: "recompute every hash chain"},
+	{Method: "GET", Pattern: "/v1/tokens", Auditor: AnyOrg, Admin: AnyOrg, Summary: "issued tokens (never the secrets)"},
+	{Method: "POST", Pattern: "/v1/tokens", Admin: AnyOrg, Summary: "issue a token (shown once)"},
+	{Method: "DELETE", Pattern: "/v1/tokens/{tokenID}", Admin: AnyOrg, Summary: "revoke a token"},
+
+	// Web pages.
+	{Method: "GET", Pattern: "/static/*", Public: true, Page: true, Summary: "embedded CSS"},
+	{Method: "GET", Pattern: "/login", Public: true, Page: true, Summary: "sign-in page"},
+	{Method: "POST", Pattern: "/login", Public: true, Page: true, Summary: "sign in with a token (login CSRF: double-submit cookie)"},
+	{Method: "POST", Pattern: "/logout", Page: true, Branch: AnyOrg, Assessor: AnyOrg, Auditor: AnyOrg, Admin: AnyOrg, Summary: "sign out"},
+	{Method: "GET", Pattern: "/", Page: true, Branch: AnyOrg, Assessor: AnyOrg, Auditor: AnyOrg, Admin: AnyOrg, Summary: "home: the overview, or a branch's own scorecard"},
+	{Method: "GET", Pattern: "/ui/overview", Page: true, Assessor: AnyOrg, Auditor: AnyOrg, Admin: AnyOrg, Summary: "总览"},
+	{Method: "GET", Pattern: "/ui/orgs/{code}", Page: true, Branch: OwnOrg, Assessor: AnyOrg, Auditor: AnyOrg, Admin: AnyOrg, Summary: "组织评分卡"},
+	{Method: "GET", Pattern: "/ui/orgs/{code}/journal", Page: true, Branch: OwnOrg, Assessor: AnyOrg, Auditor: AnyOrg, Admin: AnyOrg, Summary: "台账"},
+	{Method: "GET", Pattern: "/ui/orgs/{code}/record", Page: true, Branch: OwnOrg, Assessor: AnyOrg, Admin: AnyOrg, Summary: "登记: choose what to record"},
+	{Method: "GET", Pattern: "/ui/orgs/{code}/record/{type}", Page: true, Branch: OwnOrg, Assessor: AnyOrg, Admin: AnyOrg, Summary: "登记 form"},
+	{Method: "POST", Pattern: "/ui/orgs/{code}/record/{type}", Page: true, Branch: OwnOrg, Assessor: AnyOrg, Admin: AnyOrg, Summary: "登记 form post"},
+}
+
+// ruleFor returns the policy of a route, or nil.
+func ruleFor(method, pattern string) *Rule {
+	for i := range Policy {
+		if Policy[i].Method == method && Policy[i].Pattern == pattern {
+			return &Policy[i]
+		}
+	}
+	return nil
+}
+
+// adminOnlyTypes are the organisation-stream types only the work
+// committee records; assessorTypes only the assessors.
+var (
+	adminTypes    = []string{domain.TypeGradeIssued, domain.TypeGradeRevised}
+	assessorTypes = []string{domain.TypeFindingRecorded, domain.TypeGroupAssessmentRecorded}
+	// Registration has its own route (POST /v1/orgs), for the admin.
+	registrationTypes = []string{domain.TypeOrganizationRegistered}
+)
+
+// AppendAllowed reports whether role may append an event of type t to an
+// organisation's journal (POST /v1/orgs/{code}/events and the 登记 forms).
+// A retraction (EventRetracted) is allowed to whoever may append the type
+// of the event it retracts: retractedType is that type ("" when unknown:
+// then the roles that may retract anything may try, and the state check
+// refuses it).
+//
+//   - branch: every activity type of its own organisation — everything in
+//     an organisation's stream except registration, findings, group
+//     assessments and grades;
+//   - assessor: FindingRecorded, GroupAssessmentRecorded;
+//   - admin: GradeIssued, GradeRevised (and registration via POST /v1/orgs);
+//   - auditor: nothing.
+func AppendAllowed(role domain.AccessRole, t, retractedType string) bool {
+	if t == domain.TypeEventRetracted {
+		if retractedType == "" {
+			return role == domain.AccessBranch || role == domain.AccessAssessor
+		}
+		t = retractedType
+		if t == domain.TypeEventRetracted {
+			return false
+		}
+	}
+	if k, ok := domain.StreamKindOf(t); !ok || k != domain.StreamOrg {
+		return false
+	}
+	switch role {
+	case domain.AccessBranch:
+		return !slices.Contains(adminTypes, t) && !slices.Contains(assessorTypes, t) && !slices.Contains(registrationTypes, t)
+	case domain.AccessAssessor:
+		return slices.Contains(assessorTypes, t)
+	case domain.AccessAdmin:
+		return slices.Contains(adminTypes, t)
+	}
+	return false
+}
+
+// AppendableTypes lists the types role may append (retraction included
+// when the role may retract something), in catalog order.
+func AppendableTypes(role domain.AccessRole) []string {
+	var out []string
+	for _, t := range catalogOrder {
+		if AppendAllowed(role, t, "") {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// catalogOrder is the order of EVENTS.md's organisation stream table.
+var catalogOrder = []string{
+	domain.TypeCommitteeElected, domain.TypeOfficerAppointed, domain.TypeOfficerVacated,
+	domain.TypeMemberJoined, domain.TypeMemberDetailsChanged, domain.TypeMemberTransferredOut,
+	domain.TypeMeetingHeld, domain.TypeStudySessionHeld, domain.TypeEducationActivityHeld, domain.TypeCampaignActivityHeld,
+	domain.TypeMassOrgEducationHeld, domain.TypeSignatureActivityHeld, domain.TypeInnovationRecorded,
+	domain.TypeResearchReportSubmitted, domain.TypeWorkInfoSubmitted, domain.TypeIntegrityActivityHeld,
+	domain.TypePartyWorkReviewed, domain.TypeDuesAccountOpened, domain.TypeDuesPaid, domain.TypeDuesRemitted,
+	domain.TypeSelfInspectionCompleted, domain.TypeSubordinateInspected, domain.TypeAttendanceRecorded,
+	domain.TypeMeetingSatIn, domain.TypeWorkPlanFiled, domain.TypeWorkSummaryFiled, domain.TypeOutreachVisit,
+	domain.TypeViolationRecorded, domain.TypeCaseHandled, domain.TypeDemocraticLifeReported,
+	domain.TypeAdministrativeReportGiven, domain.TypeSystemAdopted, domain.TypeFindingRecorded,
+	domain.TypeGroupAssessmentRecorded, domain.TypeEventRetracted, domain.TypeGradeIssued, domain.TypeGradeRevised,
+}

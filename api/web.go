@@ -1,0 +1,632 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"partyledger/domain"
+	"partyledger/ledger"
+	"partyledger/ledger/scoreboard"
+	"partyledger/projections"
+)
+
+//go:embed web/*.html web/static
+var webFS embed.FS
+
+// pages holds the parsed templates: each page is the layout plus its own
+// file.
+type pages struct {
+	t      map[string]*template.Template
+	static http.Handler
+}
+
+var pageNames = []string{"login", "error", "overview", "scorecard", "journal", "record_index", "record_form"}
+
+func loadPages() *pages {
+	funcs := template.FuncMap{
+		"tierLabel": domain.TierLabel,
+		"tierClass": tierClass,
+		"kindLabel": func(k domain.OrgKind) string { return k.Label() },
+		"roleLabel": func(r domain.AccessRole) string { return r.Label() },
+		"typeLabel": domain.TypeLabel,
+		"short":     shortID,
+		"cst":       cstTime,
+		"add":       func(a, b int) int { return a + b },
+		"pathEscape": url.PathEscape,
+	}
+	p := &pages{t: map[string]*template.Template{}}
+	for _, name := range pageNames {
+		p.t[name] = template.Must(template.New("layout.html").Funcs(funcs).ParseFS(webFS, "web/layout.html", "web/"+name+".html"))
+	}
+	sub, err := fs.Sub(webFS, "web/static")
+	if err != nil {
+		panic(err)
+	}
+	p.static = http.StripPrefix("/static/", http.FileServer(http.FS(sub)))
+	return p
+}
+
+func tierClass(t string) string {
+	switch t {
+	case domain.TierAdvanced:
+		return "tier-advanced"
+	case domain.TierCompliant:
+		return "tier-compliant"
+	case domain.TierNonCompliant:
+		return "tier-noncompliant"
+	}
+	return "tier-none"
+}
+
+func shortID(id string) string {
+	if len(id) > 8 {
+		return id[:8]
+	}
+	return id
+}
+
+// cstTime renders a recorded_at in China Standard Time.
+func cstTime(s string) string {
+	t, err := time.Parse(ledger.RecordedAtLayout, s)
+	if err != nil {
+		return s
+	}
+	return t.In(domain.CST).Format("2006-01-02 15:04:05")
+}
+
+// base is what every page's layout needs.
+type base struct {
+	Title     string
+	P         *Principal
+	CSRF      string
+	Home      string
+	ShowAll   bool // the role may see the overview
+	OrgCode   string
+	CanRecord bool
+	Flash     string
+}
+
+func (s *Server) base(r *http.Request, title string) base {
+	b := base{Title: title, Home: "/"}
+	if p := principalOf(r); p.TokenID != "" {
+		b.P = &p
+		b.ShowAll = ruleFor("GET", "/ui/overview").For(p.Role) != Deny
+		if p.Role == domain.AccessBranch {
+			b.OrgCode = p.Org
+		}
+	}
+	if sess := sessionOf(r); sess != nil {
+		b.CSRF = sess.csrf
+	}
+	return b
+}
+
+// render writes a page; a template failure is an internal error.
+func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name string, data any) {
+	var buf bytes.Buffer
+	if err := s.pages.t[name].Execute(&buf, data); err != nil {
+		s.log.Error("render", "page", name, "request_id", requestID(r), "err", err)
+		http.Error(w, "内部错误 / internal error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
+
+type errorPage struct {
+	base
+	Status  int
+	Message string
+}
+
+// pageError renders an error as a page, with the status classify gives.
+func (s *Server) pageError(w http.ResponseWriter, r *http.Request, err error) {
+	status, body, internal := classify(err)
+	msg := map[int]string{
+		http.StatusBadRequest:            "请求有误。",
+		http.StatusUnauthorized:          "请先登录。",
+		http.StatusForbidden:             "无权访问：您的角色不能查看或办理此项。",
+		http.StatusNotFound:              "找不到该页面或组织。",
+		http.StatusMethodNotAllowed:      "不支持该操作。",
+		http.StatusConflict:              "与已有记录冲突，请刷新后重试。",
+		http.StatusRequestEntityTooLarge: "提交的内容过大。",
+		http.StatusUnprocessableEntity:   "提交的内容有误。",
+		http.StatusTooManyRequests:       "请求过于频繁，请稍后再试。",
+	}[status]
+	if body.Code == codeCSRF {
+		msg = "表单已失效（缺少或错误的防伪令牌），请刷新页面后重试。"
+	}
+	if internal {
+		s.log.Error("page failed", "request_id", requestID(r), "path", r.URL.Path, "err", err)
+		msg = "内部错误，已记录（请求编号 " + requestID(r) + "）。"
+	}
+	if msg == "" {
+		msg = "出错了。"
+	}
+	var se *statusError
+	if errors.As(err, &se) && se.retry > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(se.retry))
+	}
+	s.render(w, r, status, "error", errorPage{base: s.base(r, "出错了"), Status: status, Message: msg})
+}
+
+// handleStatic answers GET /static/*: the embedded stylesheet.
+func (s *Server) handleStatic(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "public, max-age=3600")
+	s.pages.static.ServeHTTP(w, r)
+}
+
+type loginPage struct {
+	base
+	Next  string
+	Error string
+	Login string // double-submit CSRF token
+}
+
+// handleLoginPage answers GET /login: the sign-in form.
+func (s *Server) handleLoginPage(w http.ResponseWriter, r *http.Request) {
+	tok := randomToken()
+	s.setCookie(w, loginCookie, tok, 3600)
+	s.render(w, r, http.StatusOK, "login", loginPage{base: s.base(r, "登录"), Next: safeNext(r.URL.Query().Get("next")), Login: tok})
+}
+
+// handleLogin answers POST /login: checks the form's double-submit token
+// against its cookie, then the API token (failures are rate-limited per
+// client IP), and starts a session: an HttpOnly, SameSite=Strict cookie.
+func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
+	ip := clientIP(r)
+	if blocked, retry := s.authFail.blocked(ip); blocked {
+		s.pageError(w, r, errRateLimited(retry))
+		return
+	}
+	if err := r.ParseForm(); err != nil {
+		s.pageError(w, r, errBadRequest("", "malformed form"))
+		return
+	}
+	c, err := r.Cookie(loginCookie)
+	if err != nil || c.Value == "" || !constantEqual(c.Value, r.PostFormValue("login")) {
+		s.pageError(w, r, &statusError{status: http.StatusForbidden, code: codeCSRF, msg: "login form expired"})
+		return
+	}
+	next := safeNext(r.PostFormValue("next"))
+	p, err := s.tokens.Authenticate(r.Context(), strings.TrimSpace(r.PostFormValue("token")))
+	if err != nil {
+		if !errors.Is(err, ErrBadToken) {
+			s.pageError(w, r, err)
+			return
+		}
+		s.authFail.allow(ip)
+		tok := randomToken()
+		s.setCookie(w, loginCookie, tok, 3600)
+		s.render(w, r, http.StatusUnauthorized, "login", loginPage{base: s.base(r, "登录"), Next: next, Login: tok,
+			Error: "令牌无效或已吊销，请检查后重试。"})
+		return
+	}
+	id, _ := s.sessions.create(p.TokenID)
+	s.setCookie(w, sessionCookie, id, int(s.opts.SessionTTL.Seconds()))
+	s.setCookie(w, loginCookie, "", -1)
+	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+// handleLogout answers POST /logout: ends the session.
+func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
+	if c, err := r.Cookie(sessionCookie); err == nil {
+		s.sessions.delete(c.Value)
+	}
+	s.clearSessionCookie(w)
+	http.Redirect(w, r, "/login", http.StatusSeeOther)
+}
+
+// handleHome answers GET /: a branch goes to its own scorecard, everyone
+// else to the overview.
+func (s *Server) handleHome(w http.ResponseWriter, r *http.Request) {
+	p := principalOf(r)
+	if p.Role == domain.AccessBranch {
+		http.Redirect(w, r, "/ui/orgs/"+url.PathEscape(p.Org), http.StatusSeeOther)
+		return
+	}
+	http.Redirect(w, r, "/ui/overview", http.StatusSeeOther)
+}
+
+type overviewRow struct {
+	Rank  int
+	Card  *projections.Scorecard
+	Group string
+}
+
+type option struct {
+	Value, Label string
+	Selected     bool
+}
+
+type overviewPage struct {
+	base
+	Year   int
+	Rows   []overviewRow
+	Kinds  []option
+	Tiers  []option
+	Counts []option // tier label → count (Value holds the count)
+	Total  int
+}
+
+// handleOverviewPage answers GET /ui/overview?year=&kind=&tier=: 总览,
+// every organisation with its final score, tier and vetoes.
+func (s *Server) handleOverviewPage(w http.ResponseWriter, r *http.Request) {
+	year, err := queryYear(r, s.opts.Year)
+	if err != nil {
+		s.pageError(w, r, err)
+		return
+	}
+	kind, tier := r.URL.Query().Get("kind"), r.URL.Query().Get("tier")
+	cards, err := s.board.ScoreAll(r.Context(), scoreboard.Query{Year: year})
+	if err != nil {
+		s.pageError(w, r, err)
+		return
+	}
+	pg := overviewPage{base: s.base(r, fmt.Sprintf("%d 年度总览", year)), Year: year, Total: len(cards)}
+	pg.Kinds = append(pg.Kinds, option{Value: "", Label: "全部类型", Selected: kind == ""})
+	for _, k := range domain.OrgKinds {
+		pg.Kinds = append(pg.Kinds, option{Value: string(k), Label: k.Label(), Selected: kind == string(k)})
+	}
+	pg.Tiers = append(pg.Tiers, option{Value: "", Label: "全部等次", Selected: tier == ""})
+	counts := map[string]int{}
+	for _, t := range []string{domain.TierAdvanced, domain.TierCompliant, domain.TierNonCompliant} {
+		pg.Tiers = append(pg.Tiers, option{Value: t, Label: domain.TierLabel(t), Selected: tier == t})
+	}
+	for i, sc := range cards {
+		counts[sc.Tier]++
+		if (kind != "" && string(sc.Kind) != kind) || (tier != "" && sc.Tier != tier) {
+			continue
+		}
+		g := "—"
+		if sc.Group != nil {
+			g = sc.Group.String()
+		}
+		pg.Rows = append(pg.Rows, overviewRow{Rank: i + 1, Card: sc, Group: g})
+	}
+	for _, t := range []string{domain.TierAdvanced, domain.TierCompliant, domain.TierNonCompliant} {
+		pg.Counts = append(pg.Counts, option{Value: strconv.Itoa(counts[t]), Label: t})
+	}
+	s.render(w, r, http.StatusOK, "overview", pg)
+}
+
+type sectionView struct {
+	Code, Title  string
+	Value, Score domain.Points
+	Items        []projections.Item
+}
+
+type scorecardPage struct {
+	base
+	Org      *domain.OrgState
+	Card     *projections.Scorecard
+	Group    string
+	Sections []sectionView
+	Chart    *chart
+	Missing  []projections.Gap
+	MissAsOf domain.Date
+	Year     int
+	AsOf     string
+	KnownOn  string
+	Journal  string // the journal page URL of the same year and known_on
+}
+
+// handleScorecardPage answers GET /ui/orgs/{code}?year=&as_of=&known_on=:
+// the scorecard page — sections and items with every deduction and the
+// events behind it, the score at each month's end, and what is missing in
+// the open month and quarter.
+func (s *Server) handleScorecardPage(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	code := chi.URLParam(r, "code")
+	st, err := s.org(ctx, code)
+	if err != nil {
+		s.pageError(w, r, err)
+		return
+	}
+	q, knownOn, err := s.pageQuery(r)
+	if err != nil {
+		s.pageError(w, r, err)
+		return
+	}
+	sc, err := s.board.Score(ctx, code, q)
+	if err != nil {
+		s.pageError(w, r, err)
+		return
+	}
+	pg := scorecardPage{base: s.base(r, st.Name+" 评分卡"), Org: st, Card: sc, Group: "未录入", Year: q.Year, KnownOn: knownOn}
+	pg.OrgCode = code
+	pg.CanRecord = ruleFor("GET", "/ui/orgs/{code}/record").For(principalOf(r).Role) != Deny
+	if q.AsOf.Year != 0 {
+		pg.AsOf = q.AsOf.String()
+	}
+	if sc.Group != nil {
+		pg.Group = sc.Group.String()
+	}
+	if r.URL.Query().Get("recorded") != "" {
+		pg.Flash = "已登记：" + domain.TypeLabel(r.URL.Query().Get("recorded"))
+	}
+	pg.Journal = fmt.Sprintf("/ui/orgs/%s/journal?year=%d", url.PathEscape(code), q.Year)
+	if knownOn != "" {
+		pg.Journal += "&known_on=" + knownOn
+	}
+	rb, err := s.books.RulebookAt(ctx, q.Year, time.Time{}, sc.Rulebook.Version)
+	if err != nil {
+		s.pageError(w, r, err)
+		return
+	}
+	for _, sec := range rb.Sections {
+		sv := sectionView{Code: sec.Code, Title: sec.Title}
+		for _, it := range sc.Items {
+			if it.Section == sec.Code {
+				sv.Items = append(sv.Items, it)
+				sv.Value += it.Value
+				sv.Score += it.Score
+			}
+		}
+		if len(sv.Items) > 0 {
+			pg.Sections = append(pg.Sections, sv)
+		}
+	}
+	pts, err := s.timeline(ctx, code, q)
+	if err != nil {
+		s.pageError(w, r, err)
+		return
+	}
+	pg.Chart = newChart(pts, rb)
+	missQ := q
+	if pg.Missing, pg.MissAsOf, err = s.missing(ctx, code, missQ); err != nil {
+		s.pageError(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, "scorecard", pg)
+}
+
+// pageQuery reads year, as_of and known_on (a date: as known at the end
+// of that day) of a page.
+func (s *Server) pageQuery(r *http.Request) (scoreboard.Query, string, error) {
+	var q scoreboard.Query
+	var err error
+	if q.Year, err = queryYear(r, s.opts.Year); err != nil {
+		return q, "", err
+	}
+	if q.AsOf, err = queryDate(r, "as_of"); err != nil {
+		return q, "", err
+	}
+	kd, err := queryDate(r, "known_on")
+	if err != nil {
+		return q, "", err
+	}
+	if kd.IsZero() {
+		return q, "", nil
+	}
+	q.KnownAt = kd.End().Add(-time.Microsecond)
+	return q, kd.String(), nil
+}
+
+type journalRow struct {
+	journalEvent
+	Summary   string
+	Target    string // a retraction's target event id
+	Recorder  string
+}
+
+type journalPage struct {
+	base
+	Org       *domain.OrgState
+	Year      int
+	KnownOn   string
+	Rows      []journalRow
+	Truncated bool
+	Scorecard string
+}
+
+// journalPageLimit bounds the rows of one journal page.
+const journalPageLimit = 5000
+
+// handleJournalPage answers GET /ui/orgs/{code}/journal?year=&known_on=:
+// 台账 — the year in recorded order, who recorded what when, retractions
+// with their reasons, as it was known at the end of known_on.
+func (s *Server) handleJournalPage(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	code := chi.URLParam(r, "code")
+	st, err := s.org(ctx, code)
+	if err != nil {
+		s.pageError(w, r, err)
+		return
+	}
+	q, knownOn, err := s.pageQuery(r)
+	if err != nil {
+		s.pageError(w, r, err)
+		return
+	}
+	evs, more, err := s.journal(ctx, code, journalQuery{year: q.Year, after: -1, limit: journalPageLimit, knownAt: q.KnownAt})
+	if err != nil {
+		s.pageError(w, r, err)
+		return
+	}
+	pg := journalPage{base: s.base(r, st.Name+" 台账"), Org: st, Year: q.Year, KnownOn: knownOn, Truncated: more}
+	pg.OrgCode = code
+	pg.CanRecord = ruleFor("GET", "/ui/orgs/{code}/record").For(principalOf(r).Role) != Deny
+	pg.Scorecard = fmt.Sprintf("/ui/orgs/%s?year=%d", url.PathEscape(code), q.Year)
+	if knownOn != "" {
+		pg.Scorecard += "&known_on=" + knownOn
+	}
+	for _, ev := range evs {
+		row := journalRow{journalEvent: ev, Summary: summarize(ev.Type, ev.Data, st), Recorder: ev.RecordedBy}
+		if ev.Type == domain.TypeEventRetracted {
+			row.Target = strings.ToLower(rawLine{"data": ev.Data}.dataStr("event_id"))
+		}
+		pg.Rows = append(pg.Rows, row)
+	}
+	s.render(w, r, http.StatusOK, "journal", pg)
+}
+
+// chart is the inline SVG of the score at each month's end.
+type chart struct {
+	W, H       int
+	Points     string // polyline
+	Dots       []chartDot
+	XLabels    []chartLabel
+	YLabels    []chartLabel
+	Thresholds []chartLine
+	Empty      bool
+}
+
+type chartDot struct {
+	X, Y  int
+	Class string
+	Title string
+}
+
+type chartLabel struct {
+	X, Y int
+	Text string
+}
+
+type chartLine struct {
+	Y     int
+	Label string
+	Class string
+}
+
+const (
+	chartW, chartH            = 640, 240
+	chartLeft, chartRight     = 44, 16
+	chartTop, chartBottom     = 16, 32
+	chartMinScore, chartRange = 0, 100
+)
+
+func newChart(pts []TimelinePoint, rb *domain.Rulebook) *chart {
+	c := &chart{W: chartW, H: chartH, Empty: len(pts) == 0}
+	plotW := chartW - chartLeft - chartRight
+	plotH := chartH - chartTop - chartBottom
+	x := func(month int) int { return chartLeft + (month-1)*plotW/11 }
+	y := func(p domain.Points) int {
+		v := float64(p)/100 - chartMinScore
+		return chartTop + plotH - int(v*float64(plotH)/chartRange+0.5)
+	}
+	for m := 1; m <= 12; m++ {
+		c.XLabels = append(c.XLabels, chartLabel{X: x(m), Y: chartH - 10, Text: strconv.Itoa(m) + "月"})
+	}
+	for v := 0; v <= 100; v += 20 {
+		c.YLabels = append(c.YLabels, chartLabel{X: chartLeft - 6, Y: y(domain.PointsOf(int64(v))) + 4, Text: strconv.Itoa(v)})
+	}
+	for _, t := range rb.Tiers {
+		if t.Min > 0 {
+			c.Thresholds = append(c.Thresholds, chartLine{Y: y(t.Min), Label: domain.TierLabel(t.Tier) + " " + t.Min.String(), Class: tierClass(t.Tier)})
+		}
+	}
+	var poly []string
+	for i, p := range pts {
+		px, py := x(i+1), y(p.Final)
+		poly = append(poly, fmt.Sprintf("%d,%d", px, py))
+		c.Dots = append(c.Dots, chartDot{X: px, Y: py, Class: tierClass(p.Tier),
+			Title: fmt.Sprintf("%s 月末：%s 分（%s）", p.Month, p.Final, domain.TierLabel(p.Tier))})
+	}
+	c.Points = strings.Join(poly, " ")
+	return c
+}
+
+// summarize renders an event's data in a line of Chinese.
+func summarize(typ string, data []byte, st *domain.OrgState) string {
+	fields := formFields(typ)
+	m := map[string]any{}
+	_ = jsonUnmarshal(data, &m)
+	var parts []string
+	seen := map[string]bool{}
+	add := func(label string, v any) {
+		parts = append(parts, label+"："+valueText(v, st))
+	}
+	for _, f := range fields {
+		v, ok := m[f.Name]
+		if !ok {
+			continue
+		}
+		seen[f.Name] = true
+		switch f.Kind {
+		case fieldYuan:
+			if n, ok := v.(float64); ok {
+				add(f.Label, fmt.Sprintf("%.2f 元", n/100))
+				continue
+			}
+		case fieldSelect:
+			if sv, ok := v.(string); ok {
+				for _, o := range f.Options {
+					if o.Value == sv {
+						v = o.Label
+					}
+				}
+			}
+		}
+		add(f.Label, v)
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		if !seen[k] {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		add(k, m[k])
+	}
+	out := strings.Join(parts, "；")
+	if r := []rune(out); len(r) > 160 {
+		out = string(r[:160]) + "…"
+	}
+	return out
+}
+
+func valueText(v any, st *domain.OrgState) string {
+	switch x := v.(type) {
+	case []any:
+		var names []string
+		for _, e := range x {
+			names = append(names, valueText(e, st))
+		}
+		if len(names) > 6 {
+			return fmt.Sprintf("%s 等 %d 人", strings.Join(names[:6], "、"), len(names))
+		}
+		return strings.Join(names, "、")
+	case string:
+		if m := st.Members[x]; m != nil {
+			return m.Name
+		}
+		return x
+	case bool:
+		if x {
+			return "是"
+		}
+		return "否"
+	case float64:
+		return strconv.FormatFloat(x, 'f', -1, 64)
+	case nil:
+		return "—"
+	}
+	return fmt.Sprint(v)
+}
+
+// orgsFor lists the organisations a form may offer (subordinates).
+func (s *Server) orgCodes(ctx context.Context) []string {
+	_ = s.board.CatchUp(ctx)
+	return s.board.Codes()
+}
+
+func constantEqual(a, b string) bool {
+	return len(a) == len(b) && subtleEq(a, b)
+}
