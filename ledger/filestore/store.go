@@ -61,7 +61,8 @@ type Options struct {
 	// it. Default 8 MiB, at most MaxFrameBytes.
 	MaxRecordSize int
 	// BatchBytes is where group commit stops adding appends to a frame;
-	// the rest wait for the next sync. Default 512 KiB.
+	// the rest wait for the next sync. Default 512 KiB, at most
+	// MaxRecordSize-16.
 	BatchBytes int
 	// MaxEventsPerAppend bounds the events of one Append. Default 10000.
 	MaxEventsPerAppend int
@@ -99,8 +100,10 @@ func (o Options) withDefaults() (Options, error) {
 		return o, fmt.Errorf("%w: SegmentSize %d outside [%d, 1 GiB]", ErrBadOptions, o.SegmentSize, segmentHeaderSize+frameHeaderSize)
 	case o.MaxRecordSize < frameBodyHeaderSize+entryHeaderSize+eventFixedSize || o.MaxRecordSize > MaxFrameBytes:
 		return o, fmt.Errorf("%w: MaxRecordSize %d out of range", ErrBadOptions, o.MaxRecordSize)
-	case o.BatchBytes < 1 || o.BatchBytes > o.MaxRecordSize:
-		return o, fmt.Errorf("%w: BatchBytes %d outside [1, MaxRecordSize]", ErrBadOptions, o.BatchBytes)
+	case o.BatchBytes < 1 || o.BatchBytes > o.MaxRecordSize-frameBodyHeaderSize:
+		// A frame is its header plus at most BatchBytes of appends (or
+		// one larger append), so it never exceeds MaxRecordSize.
+		return o, fmt.Errorf("%w: BatchBytes %d outside [1, MaxRecordSize-%d]", ErrBadOptions, o.BatchBytes, frameBodyHeaderSize)
 	case o.MaxEventsPerAppend < 1:
 		return o, fmt.Errorf("%w: MaxEventsPerAppend %d", ErrBadOptions, o.MaxEventsPerAppend)
 	case o.MaxNameBytes < 1 || o.MaxNameBytes > math.MaxUint16:
@@ -569,6 +572,10 @@ func (s *Store) fail(err error) {
 // first if it would not fit), syncs it and publishes the accepted appends.
 func (s *Store) writeFrame(entries uint32, accepted []*appendReq) error {
 	first := s.head + 1
+	if body := len(s.buf) - frameHeaderSize; body > s.opts.MaxRecordSize {
+		// Assert before writing: Append and the batching bound this.
+		return fmt.Errorf("internal error: frame body of %d bytes exceeds MaxRecordSize %d", body, s.opts.MaxRecordSize)
+	}
 	finishFrame(s.buf, 0, entries, first)
 	seg := s.segs[len(s.segs)-1]
 	if seg.size > segmentHeaderSize && seg.size+int64(len(s.buf)) > s.opts.SegmentSize {
