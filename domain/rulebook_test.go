@@ -288,9 +288,9 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 
 func TestValidateMoreMistakes(t *testing.T) {
 	for _, tc := range []struct {
-		name   string
-		break_ func(rb *domain.Rulebook)
-		field  string
+		name    string
+		mistake func(rb *domain.Rulebook)
+		field   string
 	}{
 		{"item code out of its section", func(rb *domain.Rulebook) { rb.Items[0].Section = "2" }, "items[0].section"},
 		{"duplicate item", func(rb *domain.Rulebook) { rb.Items[1].Code = "1.1" }, "items[1].code"},
@@ -316,7 +316,7 @@ func TestValidateMoreMistakes(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rb := domain.Builtin2016().Clone()
-			tc.break_(rb)
+			tc.mistake(rb)
 			err := rb.Validate()
 			for _, fe := range domain.FieldErrors(err) {
 				if fe.Field == tc.field {

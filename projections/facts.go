@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"partyledger/domain"
 )
@@ -43,11 +44,12 @@ type Facts struct {
 	retracts  []retraction
 }
 
-// evMeta is what every applied event keeps: 32 bytes.
+// evMeta is what every applied event keeps: 40 bytes.
 type evMeta struct {
 	id  eventID
 	at  int64 // recorded_at, Unix nanoseconds
-	day day   // occurred_on
+	pos uint64
+	day day // occurred_on
 }
 
 type registration struct {
@@ -195,6 +197,21 @@ func (f *Facts) Len() int { return len(f.evs) }
 // Position returns the highest ledger position applied (0 before any).
 func (f *Facts) Position() uint64 { return f.position }
 
+// PositionAt returns the highest ledger position among the events recorded
+// at or before knownAt: the ledger_position to report for a score as known
+// at that instant, without folding the stream again (a Facts scores any
+// known_at by itself).
+func (f *Facts) PositionAt(knownAt time.Time) uint64 {
+	k := knownAt.UnixNano()
+	var p uint64
+	for i := range f.evs {
+		if f.evs[i].at <= k {
+			p = max(p, f.evs[i].pos)
+		}
+	}
+	return p
+}
+
 // Apply folds the next event of the organisation's stream. Events must come
 // in recorded order (the stream's revision order), each once: a retraction
 // must follow the event it cites. Apply returns an error, and changes
@@ -341,7 +358,7 @@ func (f *Facts) apply(r domain.Recorded) error {
 		}
 		f.oddIDs[ev] = r.ID
 	}
-	f.evs = append(f.evs, evMeta{id: id, at: r.RecordedAt.UnixNano(), day: on})
+	f.evs = append(f.evs, evMeta{id: id, at: r.RecordedAt.UnixNano(), pos: r.Position, day: on})
 	if f.stream == "" {
 		f.stream = r.Stream
 	}

@@ -204,3 +204,24 @@ func TestDeterminism(t *testing.T) {
 		}
 	}
 }
+
+func TestPositionAt(t *testing.T) {
+	b := perfect(domain.KindBranch, true)
+	f := b.facts(t)
+	if got, want := f.PositionAt(testKnownAt), uint64(f.Len()); got != want || f.Position() != want {
+		t.Errorf("PositionAt(K) = %d, Position = %d, want %d", got, f.Position(), want)
+	}
+	if got := f.PositionAt(at("2014-12-31")); got != 0 {
+		t.Errorf("PositionAt before the first event = %d, want 0", got)
+	}
+	// The events recorded by the evening of 2015-01-01 come first.
+	n := uint64(0)
+	for _, r := range b.evs {
+		if !r.RecordedAt.After(at("2015-01-01")) {
+			n++
+		}
+	}
+	if got := f.PositionAt(at("2015-01-01")); got != n {
+		t.Errorf("PositionAt(2015-01-01) = %d, want %d", got, n)
+	}
+}
