@@ -113,8 +113,9 @@
 // so at any moment at most the final frame of the last segment can be
 // incomplete on disk. A segment is created as segment-<P>.log.tmp holding
 // its header, fsynced, renamed to its name, and the directory fsynced —
-// only after the previous segment's last frame was synced. A file is never
-// rewritten in place, and nothing is ever deleted except *.tmp leftovers.
+// only after the previous segment's last frame was synced. Committed bytes
+// are never rewritten; the only bytes ever removed are *.tmp leftovers and
+// a torn tail, which is first saved (see Recovery).
 //
 // # Recovery
 //
