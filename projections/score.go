@@ -286,7 +286,7 @@ func (v *view) findings(it *domain.RuleItem, fs []*finding, item *Item) {
 		pts, err := v.rb.CheckFinding(fd.item, fd.code, fd.points)
 		if err != nil {
 			item.Ignored = append(item.Ignored, Note{Rule: it.Code + "." + fd.code,
-				Reason: fmt.Sprintf("该考核发现不符合本版细则（%s），不计分：%s", v.rb.Version, domain.FieldErrors(err)[0].Reason),
+				Reason: fmt.Sprintf("该考核发现不符合本版细则（%s），不计分：%s", v.rb.Version, findingProblem(err, it, fd)),
 				Events: []string{v.f.idText(fd.ev)}})
 			continue
 		}
@@ -321,6 +321,26 @@ func (v *view) findings(it *domain.RuleItem, fs []*finding, item *Item) {
 		d.Events = v.ids(evs)
 		item.Deductions = append(item.Deductions, d)
 	}
+}
+
+// findingProblem says in Chinese why CheckFinding refused a finding.
+func findingProblem(err error, it *domain.RuleItem, fd *finding) string {
+	fe := domain.FieldErrors(err)[0]
+	switch fe.Field {
+	case "data.finding":
+		return fmt.Sprintf("考核项目 %s 没有考核发现 %s", it.Code, fd.code)
+	case "data.points":
+		f := it.Finding(fd.code)
+		given := "未给出扣分"
+		if fd.points != nil {
+			given = "扣" + fd.points.String() + "分"
+		}
+		if f.IsRange() {
+			return fmt.Sprintf("%s，本版细则规定扣%s至%s分（以0.5分为单位）", given, f.Min, f.Max)
+		}
+		return fmt.Sprintf("%s，本版细则规定固定扣分", given)
+	}
+	return fe.Reason
 }
 
 // veto reports whether a veto fires, why, and on which events.
