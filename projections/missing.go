@@ -106,29 +106,9 @@ func (v *view) gaps(rp *rulePlan) []Gap {
 		}
 	case domain.RuleLeaderCount:
 		// Leaders as of D; the requirement is the year's.
-		for i := range v.f.members {
-			m := &v.f.members[i]
-			s := v.memberOn(m, v.d)
-			if !s.active || !s.leader {
-				continue
-			}
-			have := 0
-			mi := int32(i)
-			v.forMatches(rp, r.Period, func(a *act, _ int) {
-				if r.Role == domain.LeaderAsLecturer {
-					if a.lecturer == mi {
-						have++
-					}
-					return
-				}
-				for _, x := range v.f.people[a.pOff : a.pOff+a.pLen] {
-					if x == mi {
-						have++
-					}
-				}
-			})
-			if have < need {
-				out = append(out, gap(who(m, s)+"："+r.Label, have))
+		for _, l := range v.leaderTallies(rp) {
+			if l.have < need {
+				out = append(out, gap(who(l.m, l.s)+"："+r.Label, l.have))
 			}
 		}
 	}

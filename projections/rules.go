@@ -459,36 +459,10 @@ func (v *view) leaderRule(rp *rulePlan, item *Item) {
 	if !v.yearClosed || need <= 0 {
 		return
 	}
-	type leader struct {
-		m    *member
-		s    memberAt
-		have int
-	}
-	var leaders []leader
-	pos := map[int32]int{} // member index → position in leaders
-	for i := range v.f.members {
-		m := &v.f.members[i]
-		if s := v.memberOn(m, v.d); s.active && s.leader {
-			pos[int32(i)] = len(leaders)
-			leaders = append(leaders, leader{m: m, s: s})
-		}
-	}
+	leaders := v.leaderTallies(rp)
 	if len(leaders) == 0 {
 		return
 	}
-	v.forMatches(rp, domain.PeriodYear, func(a *act, _ int) {
-		if r.Role == domain.LeaderAsLecturer {
-			if j, ok := pos[a.lecturer]; ok && a.lecturer >= 0 {
-				leaders[j].have++
-			}
-			return
-		}
-		for _, p := range v.f.people[a.pOff : a.pOff+a.pLen] {
-			if j, ok := pos[p]; ok {
-				leaders[j].have++
-			}
-		}
-	})
 	misses := 0
 	var details []string
 	var evs []int32
@@ -506,6 +480,45 @@ func (v *view) leaderRule(rp *rulePlan, item *Item) {
 		item.Deductions = append(item.Deductions, Deduction{Rule: r.ID, Points: pts,
 			Reason: fmt.Sprintf("%s：%s", r.Reason, strings.Join(details, "；")), Events: v.ids(evs), Periods: []string{v.yp.year.label}})
 	}
+}
+
+// leaderTally is what one leader on D did in the year toward a leader rule.
+type leaderTally struct {
+	m    *member
+	s    memberAt
+	have int
+}
+
+// leaderTallies counts, for each member who is a leader on D, the events
+// of the year up to D that a leader rule selects and in which they take
+// the rule's role.
+func (v *view) leaderTallies(rp *rulePlan) []leaderTally {
+	var leaders []leaderTally
+	pos := map[int32]int{} // member index → position in leaders
+	for i := range v.f.members {
+		m := &v.f.members[i]
+		if s := v.memberOn(m, v.d); s.active && s.leader {
+			pos[int32(i)] = len(leaders)
+			leaders = append(leaders, leaderTally{m: m, s: s})
+		}
+	}
+	if len(leaders) == 0 {
+		return nil
+	}
+	v.forMatches(rp, domain.PeriodYear, func(a *act, _ int) {
+		if rp.r.Role == domain.LeaderAsLecturer {
+			if j, ok := pos[a.lecturer]; ok {
+				leaders[j].have++
+			}
+			return
+		}
+		for _, p := range v.f.people[a.pOff : a.pOff+a.pLen] {
+			if j, ok := pos[p]; ok {
+				leaders[j].have++
+			}
+		}
+	})
+	return leaders
 }
 
 // scheduledFor returns the committee's scheduled events for the
