@@ -27,17 +27,17 @@ func subtleEq(a, b string) bool { return subtle.ConstantTimeCompare([]byte(a), [
 type fieldKind int
 
 const (
-	fieldText     fieldKind = iota // string
-	fieldTextarea                  // string, several lines of input (stored as one)
-	fieldSelect                    // string, one of Options
-	fieldMember                    // string, a member id of the organisation
-	fieldMembers                   // []string, member ids (checkboxes)
-	fieldBool                      // bool (checkbox)
-	fieldTriBool                   // optional bool: unchanged / yes / no
-	fieldYuan                      // integer fen, entered in yuan with up to 2 decimals
-	fieldInt                       // integer
-	fieldPoints                    // number with up to 2 decimals
-	fieldScheduled                 // string, a scheduled event targeting the organisation
+	fieldText      fieldKind = iota // string
+	fieldTextarea                   // string, several lines of input (stored as one)
+	fieldSelect                     // string, one of Options
+	fieldMember                     // string, a member id of the organisation
+	fieldMembers                    // []string, member ids (checkboxes)
+	fieldBool                       // bool (checkbox)
+	fieldTriBool                    // optional bool: unchanged / yes / no
+	fieldYuan                       // integer fen, entered in yuan with up to 2 decimals
+	fieldInt                        // integer
+	fieldPoints                     // number with up to 2 decimals
+	fieldScheduled                  // string, a scheduled event targeting the organisation
 )
 
 // formField is one input of a 登记 form; Name is the data field.
@@ -69,7 +69,9 @@ var (
 	tierOpts   = []option{{Value: domain.TierAdvanced, Label: "先进"}, {Value: domain.TierCompliant, Label: "达标"}, {Value: domain.TierNonCompliant, Label: "未达标"}}
 )
 
-func titleField(label string) formField { return formField{Name: "title", Label: label, Kind: fieldText} }
+func titleField(label string) formField {
+	return formField{Name: "title", Label: label, Kind: fieldText}
+}
 
 // formFields returns the data fields of a type's form, in order.
 func formFields(t string) []formField {
@@ -172,11 +174,11 @@ func (s *Server) handleRecordIndexPage(w http.ResponseWriter, r *http.Request) {
 // inputView is one field of a rendered form.
 type inputView struct {
 	formField
-	ID      string
-	Value   string
-	Checked bool
-	Choices []option // select options, members, scheduled events
-	Error   string
+	ID                                              string
+	Value                                           string
+	Checked                                         bool
+	Choices                                         []option // select options, members, scheduled events
+	Error                                           string
 	IsText, IsTextarea, IsSelect, IsMembers, IsBool bool
 }
 

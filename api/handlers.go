@@ -410,11 +410,11 @@ func resultOf(x ledger.Result) appendResult {
 
 type orgDetail struct {
 	orgSummary
-	KindLabel string                `json:"kind_label"`
-	Members   []memberBody          `json:"members"`
-	Officers  map[string][]string   `json:"officers"`
-	Cases     []caseBody            `json:"cases"`
-	Scheduled []scheduledEventBody  `json:"scheduled"`
+	KindLabel string               `json:"kind_label"`
+	Members   []memberBody         `json:"members"`
+	Officers  map[string][]string  `json:"officers"`
+	Cases     []caseBody           `json:"cases"`
+	Scheduled []scheduledEventBody `json:"scheduled"`
 }
 
 type memberBody struct {

@@ -37,14 +37,14 @@ var pageNames = []string{"login", "error", "overview", "scorecard", "journal", "
 
 func loadPages() *pages {
 	funcs := template.FuncMap{
-		"tierLabel": domain.TierLabel,
-		"tierClass": tierClass,
-		"kindLabel": func(k domain.OrgKind) string { return k.Label() },
-		"roleLabel": func(r domain.AccessRole) string { return r.Label() },
-		"typeLabel": domain.TypeLabel,
-		"short":     shortID,
-		"cst":       cstTime,
-		"add":       func(a, b int) int { return a + b },
+		"tierLabel":  domain.TierLabel,
+		"tierClass":  tierClass,
+		"kindLabel":  func(k domain.OrgKind) string { return k.Label() },
+		"roleLabel":  func(r domain.AccessRole) string { return r.Label() },
+		"typeLabel":  domain.TypeLabel,
+		"short":      shortID,
+		"cst":        cstTime,
+		"add":        func(a, b int) int { return a + b },
 		"pathEscape": url.PathEscape,
 	}
 	p := &pages{t: map[string]*template.Template{}}
@@ -420,9 +420,9 @@ func (s *Server) pageQuery(r *http.Request) (scoreboard.Query, string, error) {
 
 type journalRow struct {
 	journalEvent
-	Summary   string
-	Target    string // a retraction's target event id
-	Recorder  string
+	Summary  string
+	Target   string // a retraction's target event id
+	Recorder string
 }
 
 type journalPage struct {

@@ -16,11 +16,13 @@ import (
 // validated path as import, and prints the ranking.
 func runDemo(ctx context.Context, e *env, args []string) error {
 	var g globals
-	fs := newFlagSet(e, "demo", "demo [--seed N] [--orgs N] [--data DIR]")
+	fs := newFlagSet(e, "demo", "demo [--seed N] [--orgs N] [--data DIR] [--serve [--addr HOST:PORT]]")
 	g.register(fs, e)
 	seed := fs.Int64("seed", 2016, "random seed: the same seed builds the same city")
 	orgs := fs.Int("orgs", 0, "number of organisations (default: the generator's, ≥ 60)")
 	quiet := fs.Bool("quiet", false, "no progress output")
+	serveIt := fs.Bool("serve", false, "then serve the API and web pages, printing a token for each role")
+	addr := fs.String("addr", "127.0.0.1:8080", "listen address with --serve")
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -92,5 +94,8 @@ func runDemo(ctx context.Context, e *env, args []string) error {
   go run ./cmd/partyledger %[1]s verify                        # 哈希链校验 / tamper check
   go run ./cmd/partyledger %[1]s export --all > city.jsonl     # 导出 / export
 `, flagData, code)
+	if *serveIt {
+		return serveDemo(ctx, e, books, cards, *addr)
+	}
 	return nil
 }

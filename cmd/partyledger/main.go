@@ -102,6 +102,8 @@ func commands() []command {
 		{"export", "导出 JSONL / export the journal as JSONL", runExport},
 		{"verify", "校验哈希链与校验和 / verify hash chains and checksums", runVerify},
 		{"score", "计算考核得分 / score organisations", runScore},
+		{"serve", "提供 API 与网页 / serve the API and web pages", runServe},
+		{"token", "管理访问令牌 / create, list, revoke API tokens", runToken},
 	}
 }
 

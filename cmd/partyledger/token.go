@@ -1,0 +1,96 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"text/tabwriter"
+
+	"partyledger/api"
+	"partyledger/domain"
+	"partyledger/ledger"
+)
+
+// runToken manages API tokens: create (shown once), list, revoke. Tokens
+// live as hashes in the ledger's auth stream, so they work on every store.
+func runToken(ctx context.Context, e *env, args []string) error {
+	if len(args) == 0 || (args[0] != "create" && args[0] != "list" && args[0] != "revoke") {
+		fmt.Fprintln(e.stderr, "用法 / usage: partyledger token create --role ROLE [--org CODE] --name WHO | token list | token revoke TOKEN_ID [--reason WHY]")
+		return usageError("token: give create, list or revoke")
+	}
+	sub, args := args[0], args[1:]
+	var g globals
+	fs := newFlagSet(e, "token "+sub, "token "+sub)
+	g.register(fs, e)
+	role := fs.String("role", "", "branch | assessor | auditor | admin")
+	org := fs.String("org", "", "organisation code (branch tokens only)")
+	name := fs.String("name", "", "who the token is for")
+	reason := fs.String("reason", "", "why the token is revoked")
+	by := fs.String("as", "cli", "recorded_by")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	open := func() (*ledger.Books, *api.Tokens, error) {
+		books, err := g.open(ctx, e)
+		if err != nil {
+			return nil, nil, err
+		}
+		return books, api.NewTokens(books), nil
+	}
+	switch sub {
+	case "create":
+		r, err := domain.ParseAccessRole(*role)
+		if err != nil {
+			return usageError("--role: %v", err)
+		}
+		books, tokens, err := open()
+		if err != nil {
+			return err
+		}
+		defer books.L.Close()
+		tok, info, err := tokens.Issue(ctx, r, *org, *name, *by)
+		if err != nil {
+			printFieldErrors(e.stderr, "", err)
+			return exitError{code: 1, quiet: true, err: err}
+		}
+		fmt.Fprintf(e.stderr, "令牌只显示这一次，请妥善保管 / the token is shown once; store it now\n")
+		fmt.Fprintf(e.stderr, "token_id=%s role=%s org=%s name=%s\n", info.ID, info.Role, info.Org, info.Name)
+		fmt.Fprintln(e.stdout, tok)
+		return nil
+	case "list":
+		books, tokens, err := open()
+		if err != nil {
+			return err
+		}
+		defer books.L.Close()
+		list, err := tokens.List(ctx)
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "TOKEN_ID\t角色 ROLE\t组织 ORG\t名称 NAME\t签发 ISSUED (UTC)\t状态 STATE")
+		for _, t := range list {
+			state := "有效 active"
+			if t.Revoked {
+				state = "已吊销 revoked " + t.RevokedAt.UTC().Format("2006-01-02 15:04")
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.Role, t.Org, t.Name, t.IssuedAt.UTC().Format("2006-01-02 15:04"), state)
+		}
+		return tw.Flush()
+	default: // revoke
+		if len(pos) != 1 {
+			return usageError("token revoke takes one TOKEN_ID")
+		}
+		books, tokens, err := open()
+		if err != nil {
+			return err
+		}
+		defer books.L.Close()
+		info, err := tokens.Revoke(ctx, pos[0], *reason, *by)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "已吊销 / revoked %s (%s %s)\n", info.ID, info.Role, info.Name)
+		return nil
+	}
+}
