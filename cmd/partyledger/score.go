@@ -97,7 +97,11 @@ func runScore(ctx context.Context, e *env, args []string) error {
 	if *asJSON {
 		return writeJSON(w, sc)
 	}
-	printScorecard(w, sc)
+	rb, err := books.RulebookAt(ctx, sc.Year, time.Time{}, sc.Rulebook.Version)
+	if err != nil {
+		return err
+	}
+	printScorecard(w, sc, sectionTitles(rb))
 	return nil
 }
 
@@ -147,8 +151,22 @@ func printRanking(w io.Writer, cards []*projections.Scorecard) {
 		counts[domain.TierAdvanced], counts[domain.TierCompliant], counts[domain.TierNonCompliant])
 }
 
+// sectionTitles maps a rulebook's section codes to "一、思想建设（20分）".
+func sectionTitles(rb *domain.Rulebook) map[string]string {
+	numerals := []string{"一", "二", "三", "四", "五", "六", "七", "八", "九", "十"}
+	out := map[string]string{}
+	for i, s := range rb.Sections {
+		n := s.Code
+		if i < len(numerals) {
+			n = numerals[i]
+		}
+		out[s.Code] = fmt.Sprintf("%s、%s（%s分）", n, s.Title, s.Value)
+	}
+	return out
+}
+
 // printScorecard writes one scorecard as a readable Chinese table.
-func printScorecard(w io.Writer, sc *projections.Scorecard) {
+func printScorecard(w io.Writer, sc *projections.Scorecard, sections map[string]string) {
 	fmt.Fprintf(w, "%s %s（%s） %d 年度党建目标绩效考核\n", sc.Org, sc.Name, sc.Kind.Label(), sc.Year)
 	fmt.Fprintf(w, "截至 %s，知悉于 %s，细则 %s（sha256 %.12s…），台账位置 %d\n",
 		sc.AsOf, sc.KnownAt, sc.Rulebook.Version, sc.Rulebook.SHA256, sc.LedgerPosition)
@@ -163,12 +181,16 @@ func printScorecard(w io.Writer, sc *projections.Scorecard) {
 	}
 	fmt.Fprintln(w)
 	var tb table
-	tb.add("部分", "项目", "分值", "得分", "扣分及原因")
+	tb.add("项目", "分值", "得分", "扣分及原因")
 	section := ""
 	for _, it := range sc.Items {
-		sec := ""
 		if it.Section != section {
-			sec, section = it.Section, it.Section
+			section = it.Section
+			title := sections[section]
+			if title == "" {
+				title = section
+			}
+			tb.add(title)
 		}
 		first := "—"
 		var rest []string
@@ -186,9 +208,9 @@ func printScorecard(w io.Writer, sc *projections.Scorecard) {
 		if it.Capped {
 			rest = append(rest, fmt.Sprintf("扣分合计 %s 超过分值，本项计 0 分", it.Deducted))
 		}
-		tb.add(sec, it.Code+" "+it.Title, it.Value.String(), it.Score.String(), first)
+		tb.add("  "+it.Code+" "+it.Title, it.Value.String(), it.Score.String(), first)
 		for _, r := range rest {
-			tb.add("", "", "", "", r)
+			tb.add("", "", "", r)
 		}
 	}
 	tb.write(w)
