@@ -701,7 +701,9 @@ func (c *city) planScheduled() {
 		} else {
 			s.set = make(map[string]bool)
 			for _, o := range c.orgs {
-				if pick(o) {
+				// A scheduled event names at most domain.MaxTargets
+				// organisations; a bigger city's selection is cut there.
+				if pick(o) && len(s.targets) < domain.MaxTargets {
 					s.targets = append(s.targets, o.code)
 					s.set[o.code] = true
 				}
