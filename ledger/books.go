@@ -558,6 +558,9 @@ func (b *Books) Record(ctx context.Context, entries []domain.Entry, by string, o
 		defer b.sched.mu.Unlock()
 		return b.recordLocked(ctx, stream, entries, by, opts, &committeeTarget{b: b})
 	default:
+		if err := b.ensureBuiltinBefore(ctx, entries); err != nil {
+			return nil, err
+		}
 		for i := range entries {
 			if err := b.checkRulebook(ctx, &entries[i]); err != nil {
 				return nil, &EntryError{Index: i, Err: err}

@@ -1,0 +1,159 @@
+package ledger
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"partyledger/domain"
+)
+
+// Grade is one official grade of an organisation for a year, as recorded:
+// a GradeIssued, or a GradeRevised that replaces the grade before it.
+type Grade struct {
+	Org             string
+	Year            int
+	Type            string // domain.TypeGradeIssued or domain.TypeGradeRevised
+	EventID         string
+	Revision        uint64
+	Position        Position
+	OccurredOn      string
+	RecordedAt      time.Time
+	RecordedBy      string
+	RulebookVersion string
+	Final           domain.Points
+	Tier            string
+	ScorecardSHA256 string
+	Reason          string // GradeRevised only
+}
+
+// Revised reports whether the grade replaces an earlier one.
+func (g *Grade) Revised() bool { return g.Type == domain.TypeGradeRevised }
+
+// gradeOf decodes a grade event; ok is false for other types.
+func gradeOf(code string, e *Event) (Grade, bool, error) {
+	if e.Type != domain.TypeGradeIssued && e.Type != domain.TypeGradeRevised {
+		return Grade{}, false, nil
+	}
+	p, err := domain.DecodeStored(e.Type, e.Data)
+	if err != nil {
+		return Grade{}, false, fmt.Errorf("ledger: event %s: %w", e.ID, err)
+	}
+	g := Grade{Org: code, Type: e.Type, EventID: e.ID.String(), Revision: e.Revision, Position: e.Position,
+		OccurredOn: e.OccurredOn, RecordedAt: e.RecordedAt, RecordedBy: e.RecordedBy}
+	switch d := p.(type) {
+	case *domain.GradeIssued:
+		g.Year, g.RulebookVersion, g.Final, g.Tier, g.ScorecardSHA256 = d.Year, d.RulebookVersion, d.Final, d.Tier, d.ScorecardSHA256
+	case *domain.GradeRevised:
+		g.Year, g.RulebookVersion, g.Final, g.Tier, g.ScorecardSHA256, g.Reason = d.Year, d.RulebookVersion, d.Final, d.Tier, d.ScorecardSHA256, d.Reason
+	}
+	return g, true, nil
+}
+
+// OrgGrades returns every grade of an organisation for year, in recorded
+// order (none: an empty list). An unregistered organisation has none.
+func (b *Books) OrgGrades(ctx context.Context, code string, year int) ([]Grade, error) {
+	var out []Grade
+	for e, err := range b.L.ReadStream(ctx, OrgStream(code), 0) {
+		if errors.Is(err, ErrStreamNotFound) {
+			return out, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("ledger: grades of %s: %w", code, err)
+		}
+		g, ok, err := gradeOf(code, &e)
+		if err != nil {
+			return nil, err
+		}
+		if ok && g.Year == year {
+			out = append(out, g)
+		}
+	}
+	return out, nil
+}
+
+// Grades returns the grades of every organisation for year, by code, each
+// in recorded order, in one pass over the ledger.
+func (b *Books) Grades(ctx context.Context, year int) (map[string][]Grade, error) {
+	codes := map[string]string{} // stream → code
+	out := map[string][]Grade{}
+	for e, err := range b.L.ReadAll(ctx, 0) {
+		if err != nil {
+			return nil, fmt.Errorf("ledger: grades of %d: %w", year, err)
+		}
+		if !strings.HasPrefix(e.Stream, PrefixOrg) {
+			continue
+		}
+		if e.Type == domain.TypeOrganizationRegistered {
+			p, err := domain.DecodeStored(e.Type, e.Data)
+			if err != nil {
+				return nil, err
+			}
+			codes[e.Stream] = p.(*domain.OrganizationRegistered).Code
+			continue
+		}
+		g, ok, err := gradeOf(codes[e.Stream], &e)
+		if err != nil {
+			return nil, err
+		}
+		if ok && g.Year == year {
+			out[g.Org] = append(out[g.Org], g)
+		}
+	}
+	return out, nil
+}
+
+// GradeIssuedID is the id of an organisation's GradeIssued for a year: a
+// year's grade is issued once, whoever issues it.
+func GradeIssuedID(code string, year int) uuid.UUID {
+	return DerivedID("grade-issued\x00" + code + "\x00" + strconv.Itoa(year))
+}
+
+// GradeRevisedID is the id of the GradeRevised that replaces the grade
+// recorded as event prev: a grade is revised at most once, so two
+// concurrent revisions of the same grade record one.
+func GradeRevisedID(prev string) uuid.UUID { return DerivedID("grade-revised\x00" + prev) }
+
+// ErrGradeExists reports a grade issued twice, or a revision of a grade
+// that has already been revised: the grades changed since they were read.
+var ErrGradeExists = errors.New("ledger: grade already issued or revised")
+
+// IssueGrade records an organisation's first grade for g.Year on date on.
+// It returns ErrGradeExists when that organisation's grade for the year
+// was already issued with other content.
+func (b *Books) IssueGrade(ctx context.Context, code string, on domain.Date, g *domain.GradeIssued, by string) (Result, error) {
+	if err := g.Validate(); err != nil {
+		return Result{}, err
+	}
+	if err := b.EnsureBuiltin(ctx, g.Year); err != nil {
+		return Result{}, err
+	}
+	e := domain.Entry{ID: GradeIssuedID(code, g.Year).String(), Org: code, Type: domain.TypeGradeIssued, OccurredOn: on, Payload: g}
+	return b.recordGrade(ctx, e, by)
+}
+
+// ReviseGrade records a GradeRevised replacing prev, the organisation's
+// latest grade. It returns ErrGradeExists when prev was already revised.
+func (b *Books) ReviseGrade(ctx context.Context, prev *Grade, on domain.Date, g *domain.GradeRevised, by string) (Result, error) {
+	if err := g.Validate(); err != nil {
+		return Result{}, err
+	}
+	e := domain.Entry{ID: GradeRevisedID(prev.EventID).String(), Org: prev.Org, Type: domain.TypeGradeRevised, OccurredOn: on, Payload: g}
+	return b.recordGrade(ctx, e, by)
+}
+
+func (b *Books) recordGrade(ctx context.Context, e domain.Entry, by string) (Result, error) {
+	res, err := b.Record(ctx, []domain.Entry{e}, by, RecordOptions{})
+	if errors.Is(err, ErrIDConflict) {
+		return Result{}, fmt.Errorf("%w: %s of %s (event %s)", ErrGradeExists, e.Type, e.Org, e.ID)
+	}
+	if err != nil {
+		return Result{}, err
+	}
+	return res[0], nil
+}
