@@ -1,0 +1,268 @@
+package scoreboard
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"partyledger/domain"
+	"partyledger/ledger"
+	"partyledger/projections"
+)
+
+// ScorecardSHA256 returns the lower-case hex SHA-256 of a scorecard's
+// JSON: the bytes `partyledger score --json` prints for it (encoding/json,
+// no HTML escaping), without the final newline. A grade records it, so
+// the scorecard behind a grade can be recomputed and compared.
+func ScorecardSHA256(sc *projections.Scorecard) (string, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(sc); err != nil {
+		return "", fmt.Errorf("scoreboard: encode the scorecard of %s: %w", sc.Org, err)
+	}
+	sum := sha256.Sum256(bytes.TrimSuffix(buf.Bytes(), []byte("\n")))
+	return hex.EncodeToString(sum[:]), nil
+}
+
+// GradeOptions tune IssueGrades and ReviseGrades.
+type GradeOptions struct {
+	// By is recorded_by of the grade events.
+	By string
+	// Reason of a revision (required by ReviseGrades): the correction
+	// it follows.
+	Reason string
+	// KnownAt is the instant the grades are computed as known at; zero
+	// means now (a ledger stamp, so every grade event is recorded after it).
+	KnownAt time.Time
+	// Rulebook names a version; empty means the one in force at KnownAt.
+	Rulebook string
+	// AllowProvisional grades organisations that have no group
+	// assessment yet (their final score is the online score).
+	AllowProvisional bool
+	// DryRun computes everything and writes nothing.
+	DryRun bool
+}
+
+// GradeRun is the outcome of IssueGrades or ReviseGrades.
+type GradeRun struct {
+	Year     int                     `json:"year"`
+	KnownAt  string                  `json:"known_at"`
+	Rulebook projections.RulebookRef `json:"rulebook"`
+	DryRun   bool                    `json:"dry_run,omitempty"`
+	// Orgs is the number of organisations scored.
+	Orgs int `json:"orgs"`
+	// Written are the grades recorded (or, in a dry run, to record).
+	Written []GradeOutcome `json:"written"`
+	// Unchanged counts the organisations whose latest grade still holds.
+	Unchanged int `json:"unchanged"`
+	// Skipped are the organisations left alone, each with the reason.
+	Skipped []GradeSkip `json:"skipped"`
+
+	k time.Time // KnownAt
+}
+
+// GradeOutcome is one grade written.
+type GradeOutcome struct {
+	Org             string         `json:"org"`
+	Name            string         `json:"name,omitempty"`
+	Final           domain.Points  `json:"final"`
+	Tier            string         `json:"tier"`
+	ScorecardSHA256 string         `json:"scorecard_sha256"`
+	EventID         string         `json:"event_id,omitempty"`
+	Previous        *GradeSnapshot `json:"previous,omitempty"` // the grade a revision replaces
+	// Diff explains a revision: the scorecard under the previous grade's
+	// rulebook against the new one, both as known at KnownAt.
+	Diff *projections.ScorecardDiff `json:"diff,omitempty"`
+}
+
+// GradeSnapshot is what a grade said.
+type GradeSnapshot struct {
+	EventID         string        `json:"event_id"`
+	Type            string        `json:"type"`
+	RulebookVersion string        `json:"rulebook_version"`
+	Final           domain.Points `json:"final"`
+	Tier            string        `json:"tier"`
+	RecordedAt      string        `json:"recorded_at"`
+}
+
+// GradeSkip is an organisation not graded, and why (in Chinese).
+type GradeSkip struct {
+	Org    string `json:"org"`
+	Reason string `json:"reason"`
+}
+
+func snapshotOf(g *ledger.Grade) *GradeSnapshot {
+	return &GradeSnapshot{EventID: g.EventID, Type: g.Type, RulebookVersion: g.RulebookVersion, Final: g.Final, Tier: g.Tier,
+		RecordedAt: g.RecordedAt.UTC().Format(ledger.RecordedAtLayout)}
+}
+
+// gradeScores scores every organisation at year end as the options say,
+// with the grades recorded so far.
+func (b *Board) gradeScores(ctx context.Context, year int, opts GradeOptions) (*GradeRun, []*projections.Scorecard, map[string][]ledger.Grade, error) {
+	if err := b.books.EnsureBuiltin(ctx, year); err != nil {
+		return nil, nil, nil, err
+	}
+	k := opts.KnownAt
+	if k.IsZero() {
+		k = b.books.L.Now()
+	}
+	cards, err := b.ScoreAll(ctx, Query{Year: year, KnownAt: k, Rulebook: opts.Rulebook})
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	sort.Slice(cards, func(i, j int) bool { return cards[i].Org < cards[j].Org })
+	grades, err := b.books.Grades(ctx, year)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	rb, err := b.books.RulebookAt(ctx, year, k, opts.Rulebook)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	run := &GradeRun{Year: year, KnownAt: ledger.TruncateTime(k).Format(projections.KnownAtLayout),
+		Rulebook: projections.RulebookRef{Version: rb.Version, SHA256: rb.SHA256()}, DryRun: opts.DryRun, Orgs: len(cards),
+		Written: []GradeOutcome{}, Skipped: []GradeSkip{}, k: ledger.TruncateTime(k)}
+	return run, cards, grades, nil
+}
+
+const provisionalSkip = "尚未录入年终分组考评，得分为暂定（可用 --provisional 仍予评定）"
+
+// IssueGrades records a GradeIssued for every organisation registered at
+// KnownAt that has no grade for year yet: its final score and tier at
+// year end, the rulebook version and the SHA-256 of the scorecard.
+// Organisations already graded are skipped (a grade changes only by
+// ReviseGrades), and so are provisional ones unless AllowProvisional.
+// The built-in rulebook is recorded first when the year's rulebook stream
+// is empty, so the version every grade names is in the ledger.
+func (b *Board) IssueGrades(ctx context.Context, year int, opts GradeOptions) (*GradeRun, error) {
+	run, cards, grades, err := b.gradeScores(ctx, year, opts)
+	if err != nil {
+		return nil, err
+	}
+	on := domain.DateOf(run.k)
+	for _, sc := range cards {
+		switch {
+		case len(grades[sc.Org]) > 0:
+			g := grades[sc.Org][len(grades[sc.Org])-1]
+			run.Skipped = append(run.Skipped, GradeSkip{sc.Org, fmt.Sprintf("已评定（%s %s，细则 %s）；更正请用 grade revise",
+				g.Final, domain.TierLabel(g.Tier), g.RulebookVersion)})
+			continue
+		case sc.Provisional && !opts.AllowProvisional:
+			run.Skipped = append(run.Skipped, GradeSkip{sc.Org, provisionalSkip})
+			continue
+		}
+		sum, err := ScorecardSHA256(sc)
+		if err != nil {
+			return nil, err
+		}
+		out := GradeOutcome{Org: sc.Org, Name: sc.Name, Final: sc.Final, Tier: sc.Tier, ScorecardSHA256: sum}
+		if !opts.DryRun {
+			res, err := b.books.IssueGrade(ctx, sc.Org, on, &domain.GradeIssued{Year: year, RulebookVersion: sc.Rulebook.Version,
+				Final: sc.Final, Tier: sc.Tier, ScorecardSHA256: sum}, opts.By)
+			switch {
+			case errors.Is(err, ledger.ErrGradeExists) || err == nil && res.Duplicate:
+				// Issued meanwhile by another process.
+				run.Skipped = append(run.Skipped, GradeSkip{sc.Org, "已由他人同时评定"})
+				continue
+			case err != nil:
+				return run, fmt.Errorf("scoreboard: grade of %s: %w", sc.Org, err)
+			}
+			out.EventID = res.ID.String()
+		}
+		run.Written = append(run.Written, out)
+	}
+	return run, nil
+}
+
+// ErrNoReason reports a revision without a reason.
+var ErrNoReason = &domain.FieldError{Field: "reason", Reason: "required: why the grades are revised (the rulebook correction)"}
+
+// ReviseGrades records a GradeRevised for exactly the organisations whose
+// final score or tier at year end, as known at KnownAt under the rulebook
+// in force (or named), differs from their latest grade; each outcome
+// carries the diff that explains it. Organisations never graded are
+// skipped (IssueGrades grades them). When nothing changed nothing is
+// written.
+func (b *Board) ReviseGrades(ctx context.Context, year int, opts GradeOptions) (*GradeRun, error) {
+	if opts.Reason == "" {
+		return nil, ErrNoReason
+	}
+	// Check the reason before anything is scored or written (the other
+	// fields of this probe are valid placeholders).
+	probe := domain.GradeRevised{Year: year, RulebookVersion: "-", Tier: domain.TierCompliant, Reason: opts.Reason}
+	for _, fe := range domain.FieldErrors(probe.Validate()) {
+		if fe.Field == "reason" {
+			return nil, fe
+		}
+	}
+	run, cards, grades, err := b.gradeScores(ctx, year, opts)
+	if err != nil {
+		return nil, err
+	}
+	k, on := run.k, domain.DateOf(run.k)
+	rulebooks := map[string]*domain.Rulebook{}
+	for _, sc := range cards {
+		gs := grades[sc.Org]
+		switch {
+		case len(gs) == 0:
+			run.Skipped = append(run.Skipped, GradeSkip{sc.Org, "尚未评定；请先 grade issue"})
+			continue
+		case sc.Provisional && !opts.AllowProvisional:
+			run.Skipped = append(run.Skipped, GradeSkip{sc.Org, provisionalSkip})
+			continue
+		}
+		prev := gs[len(gs)-1]
+		if prev.Final == sc.Final && prev.Tier == sc.Tier {
+			run.Unchanged++
+			continue
+		}
+		sum, err := ScorecardSHA256(sc)
+		if err != nil {
+			return nil, err
+		}
+		out := GradeOutcome{Org: sc.Org, Name: sc.Name, Final: sc.Final, Tier: sc.Tier, ScorecardSHA256: sum, Previous: snapshotOf(&prev)}
+		if d, err := b.explain(ctx, sc, prev.RulebookVersion, k, rulebooks); err == nil {
+			out.Diff = d
+		}
+		if !opts.DryRun {
+			res, err := b.books.ReviseGrade(ctx, &prev, on, &domain.GradeRevised{Year: year, RulebookVersion: sc.Rulebook.Version,
+				Final: sc.Final, Tier: sc.Tier, ScorecardSHA256: sum, Reason: opts.Reason}, opts.By)
+			switch {
+			case errors.Is(err, ledger.ErrGradeExists) || err == nil && res.Duplicate:
+				run.Skipped = append(run.Skipped, GradeSkip{sc.Org, "已由他人同时更正"})
+				continue
+			case err != nil:
+				return run, fmt.Errorf("scoreboard: revise the grade of %s: %w", sc.Org, err)
+			}
+			out.EventID = res.ID.String()
+		}
+		run.Written = append(run.Written, out)
+	}
+	return run, nil
+}
+
+// explain scores an organisation under the version of its previous grade,
+// as known at k, and diffs that against its new scorecard.
+func (b *Board) explain(ctx context.Context, sc *projections.Scorecard, version string, k time.Time, cache map[string]*domain.Rulebook) (*projections.ScorecardDiff, error) {
+	rb := cache[version]
+	if rb == nil {
+		var err error
+		if rb, err = b.books.RulebookAt(ctx, sc.Year, k, version); err != nil {
+			return nil, err
+		}
+		cache[version] = rb
+	}
+	q := Query{Year: sc.Year, KnownAt: k, AsOf: domain.YearEnd(sc.Year)}
+	old, err := b.score(ctx, sc.Org, q, rb)
+	if err != nil {
+		return nil, err
+	}
+	return projections.DiffScorecards(old, sc), nil
+}
