@@ -383,6 +383,13 @@ func TestAdmin(t *testing.T) {
 		if res.status != 201 {
 			t.Fatalf("%d %.300s", res.status, res.body)
 		}
+		again := e.do("POST", "/v1/rulebooks", "admin", map[string]any{"occurred_on": "2017-01-15", "data": map[string]any{"year": 2016, "version": "2016.2", "reason": "再次", "rulebook": doc}})
+		if code, _ := again.apiErr(t); again.status != 409 || code != "conflict" {
+			t.Fatalf("publishing a version twice: %d %s", again.status, again.body)
+		}
+		if res := e.do("POST", "/v1/rulebooks", "admin", map[string]any{"type": "MeetingHeld", "occurred_on": "2017-01-15", "data": map[string]any{}}); res.status != 422 {
+			t.Fatalf("another type on /v1/rulebooks: %d", res.status)
+		}
 		vs := e.do("GET", "/v1/rulebooks/2016", "auditor", nil).json(t)["versions"].([]any)
 		if len(vs) == 0 || vs[len(vs)-1].(map[string]any)["version"] != "2016.2" {
 			t.Fatalf("versions %v", vs)

@@ -122,6 +122,12 @@ func classify(err error) (status int, body apiError, internal bool) {
 	case errors.Is(err, ledger.ErrIDConflict):
 		return http.StatusConflict, apiError{Code: codeIDConflict, Field: joinField(prefix, "id"),
 			Message: "this event id is already recorded with other content"}, false
+	case errors.Is(err, ledger.ErrRulebookPublished):
+		return http.StatusConflict, apiError{Code: codeConflict, Field: joinField(prefix, "data.version"),
+			Message: "this rulebook version is already published; a correction is a new version"}, false
+	case errors.Is(err, ledger.ErrGradeExists):
+		return http.StatusConflict, apiError{Code: codeConflict, Field: joinField(prefix, "id"),
+			Message: "this grade was already issued or revised"}, false
 	case errors.Is(err, scoreboard.ErrUnknownOrg):
 		return http.StatusNotFound, apiError{Code: codeNotFound, Message: "organisation not registered"}, false
 	case errors.Is(err, ledger.ErrReadOnly), errors.Is(err, ledger.ErrClosed):

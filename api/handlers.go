@@ -921,35 +921,31 @@ func (s *Server) handleGrades(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	ctx := r.Context()
-	orgs, err := s.allOrgs(ctx)
+	all, err := s.books.Grades(r.Context(), year)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
 	out := []gradeBody{}
-	for _, st := range orgs {
-		var last *gradeBody
-		for ev, err := range s.books.L.ReadStream(ctx, ledger.OrgStream(st.Code), 0) {
-			if err != nil {
-				s.writeError(w, r, err)
-				return
-			}
-			if ev.Type != domain.TypeGradeIssued && ev.Type != domain.TypeGradeRevised {
-				continue
-			}
-			var d domain.GradeRevised // a superset of GradeIssued
-			if json.Unmarshal(ev.Data, &d) != nil || d.Year != year {
-				continue
-			}
-			last = &gradeBody{Org: st.Code, Type: ev.Type, EventID: ev.ID.String(), Year: d.Year, RulebookVersion: d.RulebookVersion,
-				Final: d.Final, Tier: d.Tier, Reason: d.Reason, RecordedAt: ev.RecordedAt.UTC().Format(ledger.RecordedAtLayout), RecordedBy: ev.RecordedBy}
+	for _, code := range sortedKeys(all) {
+		gs := all[code]
+		if len(gs) == 0 {
+			continue
 		}
-		if last != nil {
-			out = append(out, *last)
-		}
+		g := gs[len(gs)-1]
+		out = append(out, gradeBody{Org: code, Type: g.Type, EventID: g.EventID, Year: g.Year, RulebookVersion: g.RulebookVersion,
+			Final: g.Final, Tier: g.Tier, Reason: g.Reason, RecordedAt: g.RecordedAt.UTC().Format(ledger.RecordedAtLayout), RecordedBy: g.RecordedBy})
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"year": year, "grades": out})
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // handleSchedule answers GET /v1/schedule: every required event the work
@@ -993,6 +989,21 @@ func (s *Server) recordUnowned(w http.ResponseWriter, r *http.Request, want stri
 	if err != nil {
 		s.writeError(w, r, err)
 		return
+	}
+	if rp, ok := e.Payload.(*domain.RulebookPublished); ok {
+		// A version is published once: a second publication conflicts
+		// with the first (unless it is the same event, by id: idempotent).
+		all, err := s.books.Rulebooks(r.Context(), rp.Year)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		for _, p := range all {
+			if p.Rulebook.Version == rp.Version && !p.Builtin && (e.ID == "" || !strings.EqualFold(e.ID, p.EventID)) {
+				s.writeError(w, r, errConflict("data.version", "version %q of %d is already published; a correction is a new version", rp.Version, rp.Year))
+				return
+			}
+		}
 	}
 	s.record(w, r, []domain.Entry{e}, false, nil)
 }

@@ -320,6 +320,7 @@ type scorecardPage struct {
 	Chart    *chart
 	Missing  []projections.Gap
 	MissAsOf domain.Date
+	YearOver bool // D is the year's last day: every period has closed
 	Year     int
 	AsOf     string
 	KnownOn  string
@@ -393,6 +394,7 @@ func (s *Server) handleScorecardPage(w http.ResponseWriter, r *http.Request) {
 		s.pageError(w, r, err)
 		return
 	}
+	pg.YearOver = pg.MissAsOf == domain.YearEnd(q.Year)
 	s.render(w, r, http.StatusOK, "scorecard", pg)
 }
 
