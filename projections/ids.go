@@ -73,10 +73,54 @@ func (d day) month() int { return int(d) / 100 % 100 }
 func (d day) date() domain.Date {
 	return domain.Date{Year: d.year(), Month: time.Month(d.month()), Day: int(d) % 100}
 }
-func (d day) String() string { return d.date().String() }
 
-// addDays returns d moved by n days.
-func (d day) addDays(n int) day { return dayOf(d.date().AddDays(n)) }
+// String formats d as YYYY-MM-DD without the fmt package: reasons and
+// counts format many dates.
+func (d day) String() string {
+	var b [10]byte
+	y, m, dd := d.year(), d.month(), int(d)%100
+	b[0], b[1], b[2], b[3] = byte('0'+y/1000%10), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10)
+	b[4], b[5], b[6] = '-', byte('0'+m/10), byte('0'+m%10)
+	b[7], b[8], b[9] = '-', byte('0'+dd/10), byte('0'+dd%10)
+	return string(b[:])
+}
+
+// addDays returns d moved by n days, in integer arithmetic (the proleptic
+// Gregorian day count of H. Hinnant's days_from_civil and its inverse).
+func (d day) addDays(n int) day { return dayFromSerial(d.serial() + n) }
+
+// serial returns the number of days from 1970-01-01 to d.
+func (d day) serial() int {
+	y, m, dd := d.year(), d.month(), int(d)%100
+	if m <= 2 {
+		y--
+	}
+	era := y / 400 // years are positive here (DateMin.Year and later)
+	yoe := y - era*400
+	mp := (m + 9) % 12
+	doy := (153*mp+2)/5 + dd - 1
+	doe := yoe*365 + yoe/4 - yoe/100 + doy
+	return era*146097 + doe - 719468
+}
+
+func dayFromSerial(n int) day {
+	z := n + 719468
+	era := z / 146097
+	doe := z - era*146097
+	yoe := (doe - doe/1460 + doe/36524 - doe/146096) / 365
+	y := yoe + era*400
+	doy := doe - (365*yoe + yoe/4 - yoe/100)
+	mp := (5*doy + 2) / 153
+	dd := doy - (153*mp+2)/5 + 1
+	m := mp + 3
+	if m > 12 {
+		m -= 12
+	}
+	if m <= 2 {
+		y++
+	}
+	return day(y*10000 + m*100 + dd)
+}
 
 // addYears returns d moved by n years; February 29 becomes March 1 in a
 // year without one (time.Date's normalisation).

@@ -2,6 +2,7 @@ package projections
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"partyledger/domain"
@@ -489,31 +490,42 @@ type leaderTally struct {
 	have int
 }
 
+// leadersOn returns the members who are leaders on D, and for every member
+// index its position among them (-1 for none); memoised.
+func (v *view) leadersOn() ([]leaderTally, []int32) {
+	if v.leaderPos != nil {
+		return v.leaders, v.leaderPos
+	}
+	v.leaderPos = make([]int32, len(v.f.members))
+	for i := range v.f.members {
+		v.leaderPos[i] = -1
+		m := &v.f.members[i]
+		if s := v.memberOn(m, v.d); s.active && s.leader {
+			v.leaderPos[i] = int32(len(v.leaders))
+			v.leaders = append(v.leaders, leaderTally{m: m, s: s})
+		}
+	}
+	return v.leaders, v.leaderPos
+}
+
 // leaderTallies counts, for each member who is a leader on D, the events
 // of the year up to D that a leader rule selects and in which they take
 // the rule's role.
 func (v *view) leaderTallies(rp *rulePlan) []leaderTally {
-	var leaders []leaderTally
-	pos := map[int32]int{} // member index → position in leaders
-	for i := range v.f.members {
-		m := &v.f.members[i]
-		if s := v.memberOn(m, v.d); s.active && s.leader {
-			pos[int32(i)] = len(leaders)
-			leaders = append(leaders, leaderTally{m: m, s: s})
-		}
-	}
-	if len(leaders) == 0 {
+	base, pos := v.leadersOn()
+	if len(base) == 0 {
 		return nil
 	}
+	leaders := slices.Clone(base)
 	v.forMatches(rp, domain.PeriodYear, func(a *act, _ int) {
 		if rp.r.Role == domain.LeaderAsLecturer {
-			if j, ok := pos[a.lecturer]; ok {
-				leaders[j].have++
+			if a.lecturer >= 0 && pos[a.lecturer] >= 0 {
+				leaders[pos[a.lecturer]].have++
 			}
 			return
 		}
 		for _, p := range v.f.people[a.pOff : a.pOff+a.pLen] {
-			if j, ok := pos[p]; ok {
+			if j := pos[p]; j >= 0 {
 				leaders[j].have++
 			}
 		}

@@ -84,6 +84,9 @@ type view struct {
 	dues *duesResult // memoised by duesState
 	term *termResult // memoised by termState
 
+	leaders   []leaderTally // memoised by leadersOn
+	leaderPos []int32
+
 	// Arenas: the counts and deductions of all items share two backing
 	// arrays (each item's slices are clipped), which saves most of the
 	// allocations of a scorecard.
