@@ -74,6 +74,7 @@ func TestBrowser(t *testing.T) {
 		chromedp.Flag("disable-sync", true),
 		chromedp.Flag("disable-dev-shm-usage", true),
 		chromedp.Flag("lang", "zh-CN"),
+		chromedp.Env("LANGUAGE=zh_CN", "LANG=zh_CN.UTF-8"),
 		chromedp.WindowSize(1280, 900),
 	}
 	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
@@ -162,6 +163,16 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("flash %q, want 已登记", flash)
 	}
 	shot("scorecard.png")
+	// The top of the page, for the README.
+	do("readme viewport", chromedp.EmulateViewport(1280, 1350), chromedp.Navigate(base+"/ui/orgs/"+ownOrg+"?year=2016"), chromedp.WaitVisible(css("#final")))
+	top, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "scorecard-top.png"), top, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	do("desktop", chromedp.EmulateViewport(1280, 900))
 
 	// The journal lists it, with who recorded it.
 	do("journal",
@@ -201,7 +212,7 @@ func TestBrowser(t *testing.T) {
 	shot("overview.png")
 	t.Logf("screenshots in %s", dir)
 	if os.Getenv("PARTYLEDGER_UPDATE_SCREENSHOTS") != "" {
-		b, err := os.ReadFile(filepath.Join(dir, "scorecard.png"))
+		b, err := os.ReadFile(filepath.Join(dir, "scorecard-top.png"))
 		if err == nil {
 			err = os.WriteFile(filepath.Join("testdata", "screenshots", "scorecard.png"), b, 0o644)
 		}

@@ -501,14 +501,15 @@ type chartLabel struct {
 }
 
 type chartLine struct {
-	Y     int
-	Label string
-	Class string
+	X1, X2, Y int
+	LX        int // where the label starts, right of the plot
+	Label     string
+	Class     string
 }
 
 const (
 	chartW, chartH            = 640, 240
-	chartLeft, chartRight     = 44, 16
+	chartLeft, chartRight     = 44, 72
 	chartTop, chartBottom     = 16, 32
 	chartMinScore, chartRange = 0, 100
 )
@@ -530,7 +531,8 @@ func newChart(pts []TimelinePoint, rb *domain.Rulebook) *chart {
 	}
 	for _, t := range rb.Tiers {
 		if t.Min > 0 {
-			c.Thresholds = append(c.Thresholds, chartLine{Y: y(t.Min), Label: domain.TierLabel(t.Tier) + " " + t.Min.String(), Class: tierClass(t.Tier)})
+			c.Thresholds = append(c.Thresholds, chartLine{X1: chartLeft, X2: chartW - chartRight, Y: y(t.Min), LX: chartW - chartRight + 6,
+				Label: domain.TierLabel(t.Tier) + " " + t.Min.String(), Class: tierClass(t.Tier)})
 		}
 	}
 	var poly []string
