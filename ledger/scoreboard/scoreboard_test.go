@@ -131,6 +131,20 @@ func TestLiveFactsEqualReplay(t *testing.T) {
 				t.Fatalf("%s at K=+%v: board and an independent fold differ", code, k)
 			}
 		}
+		// ScoreAll (live facts on every CPU) equals scoring each one.
+		all, err := board.ScoreAll(ctx, scoreboard.Query{Year: 2016, KnownAt: K})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range all {
+			one, err := board.Score(ctx, c.Org, scoreboard.Query{Year: 2016, KnownAt: K})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if marshal(t, one) != marshal(t, c) {
+				t.Fatalf("%s at K=+%v: ScoreAll and Score differ", c.Org, k)
+			}
+		}
 	}
 }
 
