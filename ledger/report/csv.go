@@ -1,0 +1,90 @@
+package report
+
+import (
+	"encoding/csv"
+	"fmt"
+	"io"
+)
+
+// CSV tables (WriteCSV): what one CSV file holds.
+const (
+	TableSummary = "summary" // every organisation: the 汇总 sheet
+	TableItems   = "items"   // every organisation's items and deductions
+	TableCounts  = "counts"  // every organisation's counts
+	TableJournal = "journal" // the journal
+)
+
+// Tables lists the CSV tables.
+var Tables = []string{TableSummary, TableItems, TableCounts, TableJournal}
+
+// WriteCSV writes one table of d as CSV (RFC 4180), UTF-8 with a byte
+// order mark so that Excel and WPS read the Chinese headers correctly.
+// The items and counts tables begin with the organisation's code and
+// name. Points are written with two decimals.
+func WriteCSV(w io.Writer, d *Data, table string) error {
+	if _, err := io.WriteString(w, "\ufeff"); err != nil {
+		return err
+	}
+	cw := csv.NewWriter(w)
+	write := func(row []any) error {
+		rec := make([]string, len(row))
+		for i, v := range row {
+			rec[i] = text(v)
+		}
+		return cw.Write(rec)
+	}
+	heads := func(names []string) []any {
+		out := make([]any, len(names))
+		for i, n := range names {
+			out[i] = n
+		}
+		return out
+	}
+	var err error
+	switch table {
+	case TableSummary, "":
+		err = write(heads(d.summaryHeader()))
+		for i, sc := range d.Cards {
+			if err != nil {
+				break
+			}
+			err = write(d.summaryRow(i+1, sc))
+		}
+	case TableItems, TableCounts:
+		head, rows := itemsHead, itemRows
+		if table == TableCounts {
+			head, rows = countsHead, countRows
+		}
+		err = write(heads(append([]string{"组织代码", "组织名称"}, head...)))
+		for _, sc := range d.Cards {
+			for _, r := range rows(sc) {
+				if err != nil {
+					break
+				}
+				err = write(append([]any{sc.Org, sc.Name}, r...))
+			}
+		}
+	case TableJournal:
+		if d.Journal == nil {
+			return fmt.Errorf("report: no journal to write")
+		}
+		err = write(heads(journalHead))
+		codes := map[string]string{}
+		for e, jerr := range d.Journal {
+			if jerr != nil {
+				return jerr
+			}
+			if err != nil {
+				break
+			}
+			err = write(journalRow(&e, codes))
+		}
+	default:
+		return fmt.Errorf("report: unknown table %q (want one of %v)", table, Tables)
+	}
+	if err != nil {
+		return err
+	}
+	cw.Flush()
+	return cw.Error()
+}
