@@ -201,7 +201,8 @@ func (s *Server) handleRecordFormPage(w http.ResponseWriter, r *http.Request) {
 		s.pageError(w, r, err)
 		return
 	}
-	pg := s.formPage(r, st, typ, url.Values{}, nil)
+	// Fields may be prefilled from the query (the journal's 撤回 link).
+	pg := s.formPage(r, st, typ, r.URL.Query(), nil)
 	s.render(w, r, http.StatusOK, "record_form", pg)
 }
 

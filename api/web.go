@@ -2,7 +2,6 @@ package api
 
 import (
 	"bytes"
-	"context"
 	"embed"
 	"errors"
 	"fmt"
@@ -422,9 +421,10 @@ func (s *Server) pageQuery(r *http.Request) (scoreboard.Query, string, error) {
 
 type journalRow struct {
 	journalEvent
-	Summary  string
-	Target   string // a retraction's target event id
-	Recorder string
+	Summary    string
+	Target     string // a retraction's target event id
+	Recorder   string
+	CanRetract bool // the viewer may retract it (a link to the form)
 }
 
 type journalPage struct {
@@ -473,6 +473,9 @@ func (s *Server) handleJournalPage(w http.ResponseWriter, r *http.Request) {
 		if ev.Type == domain.TypeEventRetracted {
 			row.Target = strings.ToLower(rawLine{"data": ev.Data}.dataStr("event_id"))
 		}
+		row.CanRetract = pg.CanRecord && knownOn == "" && ev.Retracted == nil && ev.Type != domain.TypeEventRetracted &&
+			ev.Type != domain.TypeOrganizationRegistered && ev.Type != domain.TypeGradeIssued && ev.Type != domain.TypeGradeRevised &&
+			AppendAllowed(principalOf(r).Role, domain.TypeEventRetracted, ev.Type)
 		pg.Rows = append(pg.Rows, row)
 	}
 	s.render(w, r, http.StatusOK, "journal", pg)
@@ -623,12 +626,6 @@ func valueText(v any, st *domain.OrgState) string {
 		return "—"
 	}
 	return fmt.Sprint(v)
-}
-
-// orgsFor lists the organisations a form may offer (subordinates).
-func (s *Server) orgCodes(ctx context.Context) []string {
-	_ = s.board.CatchUp(ctx)
-	return s.board.Codes()
 }
 
 func constantEqual(a, b string) bool {
