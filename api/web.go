@@ -357,8 +357,8 @@ func (s *Server) handleScorecardPage(w http.ResponseWriter, r *http.Request) {
 	if sc.Group != nil {
 		pg.Group = sc.Group.String()
 	}
-	if r.URL.Query().Get("recorded") != "" {
-		pg.Flash = "已登记：" + domain.TypeLabel(r.URL.Query().Get("recorded"))
+	if t := r.URL.Query().Get("recorded"); domain.KnownType(t) {
+		pg.Flash = "已登记：" + domain.TypeLabel(t)
 	}
 	pg.Journal = fmt.Sprintf("/ui/orgs/%s/journal?year=%d", url.PathEscape(code), q.Year)
 	if knownOn != "" {
