@@ -568,7 +568,7 @@ func summarize(typ string, data []byte, st *domain.OrgState) string {
 		switch f.Kind {
 		case fieldYuan:
 			if n, ok := v.(float64); ok {
-				add(f.Label, fmt.Sprintf("%.2f 元", n/100))
+				add(f.Label, fmt.Sprintf("%.2f", n/100))
 				continue
 			}
 		case fieldSelect:
