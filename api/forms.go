@@ -40,6 +40,15 @@ const (
 	fieldScheduled                  // string, a scheduled event targeting the organisation
 )
 
+// isString reports whether the field is sent as a JSON string.
+func (k fieldKind) isString() bool {
+	switch k {
+	case fieldText, fieldTextarea, fieldSelect, fieldMember, fieldScheduled:
+		return true
+	}
+	return false
+}
+
 // formField is one input of a 登记 form; Name is the data field.
 type formField struct {
 	Name     string
@@ -330,10 +339,12 @@ func (s *Server) handleRecordPost(w http.ResponseWriter, r *http.Request) {
 			continue
 		}
 		if v == "" {
-			if !f.Optional && f.Kind != fieldTextarea && f.Kind != fieldText && f.Kind != fieldSelect && f.Kind != fieldMember && f.Kind != fieldScheduled {
-				errs[key] = "必填"
-			} else if !f.Optional {
-				data[f.Name] = ""
+			switch {
+			case f.Optional:
+			case f.Kind.isString():
+				data[f.Name] = "" // the domain's validation says what is wrong
+			default:
+				errs[key] = "必填" // a number cannot be sent empty
 			}
 			continue
 		}
@@ -489,9 +500,13 @@ var zhReasons = []struct {
 	{regexp.MustCompile(`^want 1\.\.(\d+)`), "请填写 1 至 $1"},
 	{regexp.MustCompile(`^want 0\.\.100`), "请填写 0 至 100"},
 	{regexp.MustCompile(`is not one of`), "请从列表中选择"},
-	{regexp.MustCompile(`(?i)month`), "月份格式应为 年-月，如 2016-03"},
-	{regexp.MustCompile(`(?i)quarter`), "季度格式应为 年-Q季度，如 2016-Q1"},
-	{regexp.MustCompile(`(?i)half`), "半年格式应为 年-H1 或 年-H2"},
+	{regexp.MustCompile(`^want a month|is not a month`), "月份格式应为 年-月，如 2016-03"},
+	{regexp.MustCompile(`^month (.*) is more than a year away`), "所属月份 $1 与交纳日期相差超过一年"},
+	{regexp.MustCompile(`^want YYYY-Q`), "季度格式应为 年-Q季度，如 2016-Q1"},
+	{regexp.MustCompile(`^quarter (.*) does not fit`), "所属季度 $1 与上缴日期不符"},
+	{regexp.MustCompile(`^want YYYY-H`), "半年格式应为 年-H1 或 年-H2"},
+	{regexp.MustCompile(`^half (.*) does not fit`), "半年 $1 与自查日期不符"},
+	{regexp.MustCompile(`is not a calendar date`), "没有这一天"},
 	{regexp.MustCompile(`^you may not retract`), "您不能撤回该类事件"},
 }
 

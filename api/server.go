@@ -10,6 +10,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -29,7 +30,7 @@ import (
 type Options struct {
 	// Tokens checks bearer tokens; default NewTokens(books).
 	Tokens *Tokens
-	// Logger receives internal errors and access lines; default slog.Default().
+	// Logger receives internal errors and panics; default slog.Default().
 	Logger *slog.Logger
 	// Now is the clock of the defaults ("today", known_at); default time.Now.
 	Now func() time.Time
@@ -298,8 +299,8 @@ func (s *Server) guard(rule *Rule, next http.HandlerFunc) http.HandlerFunc {
 }
 
 var (
-	errNoCredentials = fmt.Errorf("api: no credentials")
-	errNoSession     = fmt.Errorf("api: no session")
+	errNoCredentials = errors.New("api: no credentials")
+	errNoSession     = errors.New("api: no session")
 )
 
 func authMessage(err error) string {

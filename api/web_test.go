@@ -183,6 +183,14 @@ func TestWebForms(t *testing.T) {
 		if res.status != http.StatusUnprocessableEntity || !strings.Contains(string(res.body), "最多两位小数") {
 			t.Fatalf("%d", res.status)
 		}
+		res = b.post(p, url.Values{"csrf": {b.csrf}, "occurred_on": {"2016-06-05"}, "member_id": {"m1"}, "month": {"六月"}, "amount_fen": {"12.50"}})
+		if res.status != http.StatusUnprocessableEntity || !strings.Contains(string(res.body), "月份格式应为") {
+			t.Fatalf("bad month: %d", res.status)
+		}
+		res = b.post("/ui/orgs/"+ownOrg+"/record/DuesRemitted", url.Values{"csrf": {b.csrf}, "occurred_on": {"2016-06-05"}, "quarter": {"2016-5"}, "amount_fen": {"100"}})
+		if res.status != http.StatusUnprocessableEntity || !strings.Contains(string(res.body), "季度格式应为") {
+			t.Fatalf("bad quarter: %d", res.status)
+		}
 		res = b.post(p, url.Values{"csrf": {b.csrf}, "occurred_on": {"2016-06-05"}, "member_id": {"m1"}, "month": {"2016-06"}, "amount_fen": {"12.50"}})
 		if res.status != http.StatusSeeOther {
 			t.Fatalf("%d %.300s", res.status, res.body)
