@@ -74,17 +74,21 @@ func (r *Recorder) Lane() *Lane {
 // Add records one sample.
 func (l *Lane) Add(d time.Duration) { l.samples = append(l.samples, d) }
 
-// Summary merges every lane's samples and summarises them. Call it only
-// after the goroutines using the lanes are done.
-func (r *Recorder) Summary() Summary {
+// Samples returns every lane's samples in one slice. Call it only after
+// the goroutines using the lanes are done.
+func (r *Recorder) Samples() []time.Duration {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var all []time.Duration
 	for _, l := range r.lanes {
 		all = append(all, l.samples...)
 	}
-	return Summarise(all)
+	return all
 }
+
+// Summary merges every lane's samples and summarises them. Call it only
+// after the goroutines using the lanes are done.
+func (r *Recorder) Summary() Summary { return Summarise(r.Samples()) }
 
 // Rate returns n per second over d, or 0 for a zero interval.
 func Rate(n int64, d time.Duration) float64 {

@@ -1,0 +1,189 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+
+	"partyledger/cmd/ledgerbench/internal/stats"
+)
+
+// The physical limit: what the disk allows with nothing but writes and
+// fdatasyncs, measured on the same file system as the stores.
+
+// fdatasync flushes f's data as the embedded store does.
+func fdatasync(f *os.File) error {
+	for {
+		err := syscall.Fdatasync(int(f.Fd()))
+		if !errors.Is(err, syscall.EINTR) {
+			return err
+		}
+	}
+}
+
+// rawAppends measures appends of recBytes each to a growing file: with one
+// writer a plain write-then-fdatasync loop, with more a bare group-commit
+// loop — a committer takes whatever queued up while the previous sync ran,
+// writes it with one write and syncs once, then answers. It is the store's
+// write path with everything but the disk taken out.
+func rawAppends(ctx context.Context, dir string, writers, recBytes int, warm, dur time.Duration) (appendRun, error) {
+	f, err := os.OpenFile(filepath.Join(dir, fmt.Sprintf("raw-%d-%d", writers, recBytes)), os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return appendRun{}, err
+	}
+	defer os.Remove(f.Name())
+	defer f.Close()
+	rec := make([]byte, recBytes)
+	for i := range rec {
+		rec[i] = byte(i)
+	}
+	var off int64
+	if writers == 1 {
+		return measureAppends(ctx, 1, 1, warm, dur, func(ctx context.Context, w int, rev int64, n int) error {
+			if _, err := f.WriteAt(rec, off); err != nil {
+				return err
+			}
+			off += int64(len(rec))
+			return fdatasync(f)
+		})
+	}
+	type req struct{ done chan error }
+	reqs := make(chan req, 4096)
+	var committer sync.WaitGroup
+	committer.Add(1)
+	go func() {
+		defer committer.Done()
+		var buf []byte
+		var batch []req
+		for r := range reqs {
+			batch = append(batch[:0], r)
+		drain:
+			for {
+				select {
+				case r2, ok := <-reqs:
+					if !ok {
+						break drain
+					}
+					batch = append(batch, r2)
+				default:
+					break drain
+				}
+			}
+			buf = buf[:0]
+			for range batch {
+				buf = append(buf, rec...)
+			}
+			_, err := f.WriteAt(buf, off)
+			off += int64(len(buf))
+			if err == nil {
+				err = fdatasync(f)
+			}
+			for _, r := range batch {
+				r.done <- err
+			}
+		}
+	}()
+	dones := make([]chan error, writers)
+	for i := range dones {
+		dones[i] = make(chan error, 1)
+	}
+	run, err := measureAppends(ctx, writers, 1, warm, dur, func(ctx context.Context, w int, rev int64, n int) error {
+		reqs <- req{done: dones[w]}
+		return <-dones[w]
+	})
+	close(reqs)
+	committer.Wait()
+	return run, err
+}
+
+// seqWrite measures sequential write bandwidth: total bytes written in 1 MiB
+// writes, then one fdatasync, in bytes per second.
+func seqWrite(dir string, total int64) (float64, error) {
+	f, err := os.OpenFile(filepath.Join(dir, "seqwrite"), os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return 0, err
+	}
+	defer os.Remove(f.Name())
+	defer f.Close()
+	chunk := make([]byte, 1<<20)
+	for i := range chunk {
+		chunk[i] = byte(i * 7)
+	}
+	start := time.Now()
+	for off := int64(0); off < total; off += int64(len(chunk)) {
+		if _, err := f.WriteAt(chunk, off); err != nil {
+			return 0, err
+		}
+	}
+	if err := fdatasync(f); err != nil {
+		return 0, err
+	}
+	return stats.Rate(total, time.Since(start)), nil
+}
+
+// rawRead reads every file in 1 MiB preads and returns the bytes read and
+// the time taken: the floor under reading a store's files.
+func rawRead(files []string) (int64, time.Duration, error) {
+	buf := make([]byte, 1<<20)
+	var n int64
+	start := time.Now()
+	for _, name := range files {
+		f, err := os.Open(name)
+		if err != nil {
+			return 0, 0, err
+		}
+		for off := int64(0); ; {
+			k, err := f.ReadAt(buf, off)
+			off += int64(k)
+			n += int64(k)
+			if err != nil {
+				break
+			}
+		}
+		f.Close()
+	}
+	return n, time.Since(start), nil
+}
+
+// filesIn returns the regular files directly in dir (or dir itself when
+// it is a file).
+func filesIn(path string) ([]string, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if !st.IsDir() {
+		return []string{path}, nil
+	}
+	entries, err := os.ReadDir(path)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, e := range entries {
+		if e.Type().IsRegular() {
+			out = append(out, filepath.Join(path, e.Name()))
+		}
+	}
+	return out, nil
+}
+
+// dirBytes returns the total size of the regular files in path.
+func dirBytes(path string) int64 {
+	files, err := filesIn(path)
+	if err != nil {
+		return 0
+	}
+	var n int64
+	for _, f := range files {
+		if st, err := os.Stat(f); err == nil {
+			n += st.Size()
+		}
+	}
+	return n
+}
