@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -765,25 +763,4 @@ func (b *Books) recordLocked(ctx context.Context, stream string, entries []domai
 		}
 		return results, nil
 	}
-}
-
-// Codes returns the codes of every registered organisation, sorted. It
-// reads the whole ledger once and then follows new registrations.
-func (b *Books) Codes(ctx context.Context) ([]string, error) {
-	var codes []string
-	for e, err := range b.L.ReadAll(ctx, 0) {
-		if err != nil {
-			return nil, err
-		}
-		if e.Type != domain.TypeOrganizationRegistered || !strings.HasPrefix(e.Stream, PrefixOrg) {
-			continue
-		}
-		p, err := domain.DecodeStored(e.Type, e.Data)
-		if err != nil {
-			return nil, err
-		}
-		codes = append(codes, p.(*domain.OrganizationRegistered).Code)
-	}
-	sort.Strings(codes)
-	return codes, nil
 }
