@@ -13,23 +13,23 @@ import (
 // runToken manages API tokens: create (shown once), list, revoke. Tokens
 // live as hashes in the ledger's auth stream, so they work on every store.
 func runToken(ctx context.Context, e *env, args []string) error {
-	if len(args) == 0 || (args[0] != "create" && args[0] != "list" && args[0] != "revoke") {
-		fmt.Fprintln(e.stderr, "用法 / usage: partyledger token create --role ROLE [--org CODE] --name WHO | token list | token revoke TOKEN_ID [--reason WHY]")
-		return usageError("token: give create, list or revoke")
-	}
-	sub, args := args[0], args[1:]
 	var g globals
-	fs := newFlagSet(e, "token "+sub, "token "+sub)
+	fs := newFlagSet(e, "token", "token create --role ROLE [--org CODE] --name WHO | token list | token revoke TOKEN_ID [--reason WHY]")
 	g.register(fs, e)
-	role := fs.String("role", "", "branch | assessor | auditor | admin")
-	org := fs.String("org", "", "organisation code (branch tokens only)")
-	name := fs.String("name", "", "who the token is for")
-	reason := fs.String("reason", "", "why the token is revoked")
+	role := fs.String("role", "", "create: branch | assessor | auditor | admin")
+	org := fs.String("org", "", "create: organisation code (branch tokens only)")
+	name := fs.String("name", "", "create: who the token is for")
+	reason := fs.String("reason", "", "revoke: why the token is revoked")
 	by := fs.String("as", "cli", "recorded_by")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
 	}
+	if len(pos) == 0 || (pos[0] != "create" && pos[0] != "list" && pos[0] != "revoke") {
+		fs.Usage()
+		return usageError("token: give create, list or revoke")
+	}
+	sub, pos := pos[0], pos[1:]
 	open := func() (*ledger.Books, *api.Tokens, error) {
 		books, err := g.open(ctx, e)
 		if err != nil {
