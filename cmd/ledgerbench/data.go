@@ -20,23 +20,25 @@ import (
 // StudySessionHeld of 300 bytes, the size of a typical study session or
 // meeting with thirty attendees.
 var appendPayload = func() []byte {
-	var b bytes.Buffer
-	b.WriteString(`{"topic":"学习贯彻党的十八届六中全会精神专题学习","attendees":[`)
-	for i := 1; i <= 30; i++ {
-		if i > 1 {
-			b.WriteByte(',')
+	const size = 300
+	for attendees := 30; ; attendees-- {
+		var b bytes.Buffer
+		b.WriteString(`{"topic":"学习贯彻党的十八届六中全会精神专题学习`)
+		topicEnd := b.Len()
+		b.WriteString(`","attendees":[`)
+		for i := 1; i <= attendees; i++ {
+			if i > 1 {
+				b.WriteByte(',')
+			}
+			fmt.Fprintf(&b, `"m%03d"`, i)
 		}
-		fmt.Fprintf(&b, `"m%03d"`, i)
+		b.WriteString(`],"notes_kept":true}`)
+		if b.Len() <= size {
+			// Pad the topic to the size exactly.
+			s := b.String()
+			return []byte(s[:topicEnd] + strings.Repeat(".", size-len(s)) + s[topicEnd:])
+		}
 	}
-	b.WriteString(`],"notes_kept":true}`)
-	for b.Len() < 300 {
-		// Pad the topic to exactly 300 bytes (ASCII, so byte = char).
-		s := b.String()
-		i := strings.Index(s, `","attendees"`)
-		b.Reset()
-		b.WriteString(s[:i] + "." + s[i:])
-	}
-	return b.Bytes()
 }()
 
 const (
@@ -80,6 +82,10 @@ func frameBytes(stream string, n int) int {
 	return frameHeader + bodyHeader + entryHeader + len(stream) + n*ev
 }
 
+// cityOrgsMax is the size of the cities a year is made of; a variable so
+// that a test can make small ones.
+var cityOrgsMax = democity.MaxOrgs
+
 // cityLine is one event of a generated city: its stream and proposal.
 type cityLine struct {
 	stream string
@@ -88,16 +94,17 @@ type cityLine struct {
 
 // cityYear returns the journal of a year of orgs organisations: one demo
 // city when orgs ≤ democity.MaxOrgs, else several cities of MaxOrgs (the
-// last one smaller) with their own seeds, whose organisation codes are
+// sizes as equal as can be) with their own seeds, whose organisation codes are
 // renamed (LY-… → C1-…, C2-…) so that they do not collide. It calls fn
 // once per city, in journal order, so that only one city is in memory.
 func cityYear(orgs int, seed int64, fn func(lines []cityLine) error) error {
-	for k := 0; orgs > 0; k++ {
-		n := min(orgs, democity.MaxOrgs)
-		if rest := orgs - n; rest > 0 && rest < democity.MinOrgs {
-			n -= democity.MinOrgs
+	// Cities of nearly equal size, none above cityOrgsMax.
+	cities := (orgs + cityOrgsMax - 1) / cityOrgsMax
+	for k := range cities {
+		n := orgs / cities
+		if k < orgs%cities {
+			n++
 		}
-		orgs -= n
 		lines, err := cityLines(seed+int64(k), n, k)
 		if err != nil {
 			return err
