@@ -470,13 +470,17 @@ func (c orgCodes) note(ev *ledger.Event) string {
 
 func runExport(ctx context.Context, e *env, args []string) error {
 	var g globals
-	fs := newFlagSet(e, "export", "export (--org CODE | --all) [--year Y]")
+	fs := newFlagSet(e, "export", "export (--org CODE | --all) [--year Y]  |  export --format xlsx|csv --year Y [--out FILE]")
 	g.register(fs, e)
 	org := fs.String("org", "", "organisation code")
 	all := fs.Bool("all", false, "every stream of the ledger")
 	year := fs.Int("year", 0, "only what a year needs: each stream up to its last event of the year")
+	rf := registerReportFlags(fs)
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if rf.format != "" {
+		return runReportExport(ctx, e, &g, rf, *year)
 	}
 	if (*org == "") == !*all {
 		fs.Usage()

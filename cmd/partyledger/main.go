@@ -102,6 +102,9 @@ func commands() []command {
 		{"export", "导出 JSONL / export the journal as JSONL", runExport},
 		{"verify", "校验哈希链与校验和 / verify hash chains and checksums", runVerify},
 		{"score", "计算考核得分 / score organisations", runScore},
+		{"rulebook", "细则版本：发布、列出、查看、比较 / publish, list, show, diff rulebook versions", runRulebook},
+		{"recompute", "按两个细则版本重算并比较 / rescore a year under two rulebook versions", runRecompute},
+		{"grade", "正式等次：评定、更正、历史 / issue, revise, show official grades", runGrade},
 		{"serve", "提供 API 与网页 / serve the API and web pages", runServe},
 		{"token", "管理访问令牌 / create, list, revoke API tokens", runToken},
 	}
