@@ -56,7 +56,9 @@ func writeTemp(t testing.TB, name, content string) string {
 func TestRulebookCommands(t *testing.T) {
 	dir := t.TempDir()
 	c := newClock()
-	run := func(args ...string) result { return cli(t, c, "", append([]string{"--data", dir, "rulebook"}, args...)...) }
+	run := func(args ...string) result {
+		return cli(t, c, "", append([]string{"--data", dir, "rulebook"}, args...)...)
+	}
 
 	shown := mustOK(t, run("show", "2016.1")).stdout
 	t.Run("show prints the document publish takes", func(t *testing.T) {
