@@ -502,30 +502,6 @@ type retraction struct {
 	RecordedAt string `json:"recorded_at"`
 }
 
-func journalLineOf(ev *ledger.Event, org string) domain.JournalLine {
-	rev, pos := ev.Revision, uint64(ev.Position)
-	return domain.JournalLine{ID: ev.ID.String(), Org: org, Type: ev.Type, OccurredOn: ev.OccurredOn,
-		Data: json.RawMessage(ev.Data), Stream: ev.Stream, Revision: &rev, Position: &pos,
-		RecordedAt: ev.RecordedAt.UTC().Format(ledger.RecordedAtLayout), RecordedBy: ev.RecordedBy,
-		SchemaVersion: ev.SchemaVersion, PrevHash: ev.PrevHash.String(), Hash: ev.Hash.String()}
-}
-
-// belongsToYear reports whether an event concerns year y: it occurred in
-// y, or it assesses or grades y.
-func belongsToYear(ev *ledger.Event, y int) bool {
-	if strings.HasPrefix(ev.OccurredOn, strconv.Itoa(y)+"-") {
-		return true
-	}
-	switch ev.Type {
-	case domain.TypeFindingRecorded, domain.TypeGroupAssessmentRecorded, domain.TypeGradeIssued, domain.TypeGradeRevised:
-		var v struct {
-			Year int `json:"year"`
-		}
-		return json.Unmarshal(ev.Data, &v) == nil && v.Year == y
-	}
-	return false
-}
-
 // journalQuery selects part of an organisation's journal.
 type journalQuery struct {
 	year    int       // 0: every year
@@ -561,13 +537,13 @@ func (s *Server) journal(ctx context.Context, code string, q journalQuery) ([]jo
 	var out []journalEvent
 	for i := range all {
 		ev := &all[i]
-		if int64(ev.Revision) <= q.after || (q.year != 0 && !belongsToYear(ev, q.year)) {
+		if int64(ev.Revision) <= q.after || (q.year != 0 && !ledger.BelongsToYear(ev, q.year)) {
 			continue
 		}
 		if len(out) == q.limit {
 			return out, true, nil
 		}
-		je := journalEvent{JournalLine: journalLineOf(ev, code), TypeLabel: domain.TypeLabel(ev.Type)}
+		je := journalEvent{JournalLine: ledger.ExportLine(ev, code), TypeLabel: domain.TypeLabel(ev.Type)}
 		if rt, ok := retracted[ev.ID.String()]; ok {
 			je.Retracted = &rt
 		}
@@ -782,8 +758,8 @@ func (s *Server) handleTimeline(w http.ResponseWriter, r *http.Request) {
 }
 
 // missing lists what code still lacks in the periods open at D
-// (projections.Missing), from the organisation's stream and the committee
-// schedule as known at K.
+// (projections.Missing), from the board's live facts as known at K. D
+// defaults to today within the year, else the year's last day.
 func (s *Server) missing(ctx context.Context, code string, q scoreboard.Query) ([]projections.Gap, domain.Date, error) {
 	if q.KnownAt.IsZero() {
 		q.KnownAt = s.now()
@@ -795,53 +771,8 @@ func (s *Server) missing(ctx context.Context, code string, q scoreboard.Query) (
 			q.AsOf = today
 		}
 	}
-	rb, err := s.books.RulebookAt(ctx, q.Year, q.KnownAt, q.Rulebook)
-	if err != nil {
-		return nil, q.AsOf, err
-	}
-	facts := projections.NewFacts(code)
-	var pos uint64
-	for ev, err := range s.books.L.ReadStream(ctx, ledger.OrgStream(code), 0) {
-		if errors.Is(err, ledger.ErrStreamNotFound) {
-			return nil, q.AsOf, errNotFound("organisation %q is not registered", code)
-		}
-		if err != nil {
-			return nil, q.AsOf, err
-		}
-		if ev.RecordedAt.After(q.KnownAt) {
-			break
-		}
-		rec, err := ledger.Recorded(&ev)
-		if err != nil {
-			return nil, q.AsOf, err
-		}
-		if err := facts.Apply(rec); err != nil {
-			return nil, q.AsOf, err
-		}
-		pos = uint64(ev.Position)
-	}
-	sched := projections.NewSchedule()
-	for ev, err := range s.books.L.ReadStream(ctx, ledger.CommitteeStream, 0) {
-		if errors.Is(err, ledger.ErrStreamNotFound) {
-			break
-		}
-		if err != nil {
-			return nil, q.AsOf, err
-		}
-		if ev.RecordedAt.After(q.KnownAt) {
-			break
-		}
-		rec, err := ledger.Recorded(&ev)
-		if err != nil {
-			return nil, q.AsOf, err
-		}
-		if err := sched.Apply(rec); err != nil {
-			return nil, q.AsOf, err
-		}
-	}
-	gaps, err := projections.Missing(facts, rb, projections.Query{Year: q.Year, AsOf: q.AsOf, KnownAt: q.KnownAt,
-		LedgerPosition: pos, Schedule: sched})
-	if errors.Is(err, projections.ErrNotRegistered) {
+	gaps, err := s.board.Missing(ctx, code, q)
+	if errors.Is(err, scoreboard.ErrUnknownOrg) {
 		return nil, q.AsOf, errNotFound("organisation %q was not registered then", code)
 	}
 	return gaps, q.AsOf, err

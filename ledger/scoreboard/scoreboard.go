@@ -285,3 +285,27 @@ func (b *Board) ScoreAll(ctx context.Context, q Query) ([]*projections.Scorecard
 	}
 	return cards, nil
 }
+
+// Missing lists what an organisation still lacks in the periods open at
+// q.AsOf (projections.Missing), from its live facts as known at q.KnownAt.
+func (b *Board) Missing(ctx context.Context, code string, q Query) ([]projections.Gap, error) {
+	if err := b.CatchUp(ctx); err != nil {
+		return nil, err
+	}
+	q, rb, err := b.resolve(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	o := b.orgs[code]
+	if o == nil {
+		return nil, fmt.Errorf("%w: %q", ErrUnknownOrg, code)
+	}
+	gaps, err := projections.Missing(o.facts, rb, projections.Query{Year: q.Year, AsOf: q.AsOf, KnownAt: q.KnownAt,
+		LedgerPosition: o.facts.PositionAt(q.KnownAt), Schedule: b.sched})
+	if errors.Is(err, projections.ErrNotRegistered) {
+		return nil, fmt.Errorf("%w at %s: %q", ErrUnknownOrg, q.KnownAt.Format(ledger.RecordedAtLayout), code)
+	}
+	return gaps, err
+}
