@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"text/tabwriter"
 
 	"partyledger/api"
 	"partyledger/domain"
@@ -67,16 +66,16 @@ func runToken(ctx context.Context, e *env, args []string) error {
 		if err != nil {
 			return err
 		}
-		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "TOKEN_ID\t角色 ROLE\t组织 ORG\t名称 NAME\t签发 ISSUED (UTC)\t状态 STATE")
+		var tb table
+		tb.add("TOKEN_ID", "角色 ROLE", "组织 ORG", "名称 NAME", "签发 ISSUED (UTC)", "状态 STATE")
 		for _, t := range list {
 			state := "有效 active"
 			if t.Revoked {
 				state = "已吊销 revoked " + t.RevokedAt.UTC().Format("2006-01-02 15:04")
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.Role, t.Org, t.Name, t.IssuedAt.UTC().Format("2006-01-02 15:04"), state)
+			tb.add(t.ID, string(t.Role), t.Org, t.Name, t.IssuedAt.UTC().Format("2006-01-02 15:04"), state)
 		}
-		return tw.Flush()
+		return tb.write(e.stdout)
 	default: // revoke
 		if len(pos) != 1 {
 			return usageError("token revoke takes one TOKEN_ID")

@@ -1,0 +1,125 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// syncBuffer is a bytes.Buffer safe to read while a command writes it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestTokenAndServe(t *testing.T) {
+	dir := t.TempDir()
+	c := newClock()
+	mustOK(t, cli(t, c, "", "--data", dir, "import", "testdata/small.jsonl", "--quiet"))
+	r := mustOK(t, cli(t, c, "", "--data", dir, "token", "create", "--role", "branch", "--org", "LY-0002", "--name", "王书记"))
+	branch := strings.TrimSpace(r.stdout)
+	if !strings.HasPrefix(branch, "plt_") || !strings.Contains(r.stderr, "shown once") {
+		t.Fatalf("token create: stdout %q stderr %q", r.stdout, r.stderr)
+	}
+	if r := cli(t, c, "", "--data", dir, "token", "create", "--role", "branch", "--name", "无组织"); r.err == nil {
+		t.Fatal("a branch token without --org was created")
+	}
+	if r := cli(t, c, "", "--data", dir, "token", "create", "--role", "king", "--name", "x"); exitCode(r.err) != 2 {
+		t.Fatalf("unknown role: %v", r.err)
+	}
+	list := mustOK(t, cli(t, c, "", "--data", dir, "token", "list")).stdout
+	if !strings.Contains(list, "王书记") || strings.Contains(list, branch) {
+		t.Fatalf("token list shows the name, never the token:\n%s", list)
+	}
+
+	var base string
+	get := func(path, token string) int {
+		req, _ := http.NewRequest("GET", base+path, nil)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	base, stop := startServe(t, dir, c)
+	if got := get("/healthz", ""); got != 200 {
+		t.Fatalf("healthz: %d", got)
+	}
+	if got := get("/v1/orgs/LY-0002/scorecard?year=2016", branch); got != 200 {
+		t.Fatalf("own scorecard with a branch token: %d", got)
+	}
+	if got := get("/v1/orgs/LY-0001/scorecard?year=2016", branch); got != 403 {
+		t.Fatalf("another organisation's scorecard with a branch token: %d", got)
+	}
+	stop()
+
+	// Revoked, the token opens nothing.
+	id := regexp.MustCompile(`token_id=(\S+)`).FindStringSubmatch(r.stderr)
+	if id == nil {
+		t.Fatalf("no token id in %q", r.stderr)
+	}
+	mustOK(t, cli(t, c, "", "--data", dir, "token", "revoke", id[1], "--reason", "调离"))
+	list = mustOK(t, cli(t, c, "", "--data", dir, "token", "list")).stdout
+	if !strings.Contains(list, "已吊销 revoked") {
+		t.Fatalf("token list after revoke:\n%s", list)
+	}
+	base, stop = startServe(t, dir, c)
+	defer stop()
+	if got := get("/v1/orgs/LY-0002/scorecard?year=2016", branch); got != 401 {
+		t.Fatalf("a revoked token: %d, want 401", got)
+	}
+}
+
+// startServe runs `serve` on a free loopback port and returns its base URL
+// and a function that stops it and checks it stopped cleanly.
+func startServe(t *testing.T, dir string, c *testClock) (string, func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	out := &syncBuffer{}
+	e := &env{stdin: strings.NewReader(""), stdout: out, stderr: io.Discard, getenv: func(string) string { return "" }, now: c.Now}
+	done := make(chan error, 1)
+	go func() { done <- e.run(ctx, []string{"--data", dir, "serve", "--addr", "127.0.0.1:0"}) }()
+	urlRE := regexp.MustCompile(`serving on (http://127\.0\.0\.1:\d+)`)
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if m := urlRE.FindStringSubmatch(out.String()); m != nil {
+			return m[1], func() {
+				t.Helper()
+				cancel()
+				select {
+				case err := <-done:
+					if err != nil {
+						t.Fatalf("serve ended with %v", err)
+					}
+				case <-time.After(15 * time.Second):
+					t.Fatal("serve did not stop")
+				}
+			}
+		}
+		if time.Now().After(deadline) {
+			cancel()
+			t.Fatalf("serve did not start:\n%s", out.String())
+		}
+	}
+}
