@@ -106,9 +106,9 @@ func snapshotOf(g *ledger.Grade) *GradeSnapshot {
 // gradeScores scores every organisation at year end as the options say,
 // with the grades recorded so far.
 func (b *Board) gradeScores(ctx context.Context, year int, opts GradeOptions) (*GradeRun, []*projections.Scorecard, map[string][]ledger.Grade, error) {
-	if err := b.books.EnsureBuiltin(ctx, year); err != nil {
-		return nil, nil, nil, err
-	}
+	// The built-in rulebook is recorded with the first grade that names
+	// it (ledger.Books.IssueGrade), not here: a dry run or a revision
+	// with nothing to revise writes nothing.
 	k := opts.KnownAt
 	if k.IsZero() {
 		k = b.books.L.Now()
@@ -139,8 +139,9 @@ const provisionalSkip = "尚未录入年终分组考评，得分为暂定（可�
 // year end, the rulebook version and the SHA-256 of the scorecard.
 // Organisations already graded are skipped (a grade changes only by
 // ReviseGrades), and so are provisional ones unless AllowProvisional.
-// The built-in rulebook is recorded first when the year's rulebook stream
-// is empty, so the version every grade names is in the ledger.
+// The first grade recorded publishes the built-in rulebook when the
+// year's rulebook stream is empty, so the version every grade names is in
+// the ledger.
 func (b *Board) IssueGrades(ctx context.Context, year int, opts GradeOptions) (*GradeRun, error) {
 	run, cards, grades, err := b.gradeScores(ctx, year, opts)
 	if err != nil {

@@ -1,0 +1,106 @@
+package main
+
+import (
+	"bytes"
+	"encoding/csv"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/xuri/excelize/v2"
+
+	"partyledger/domain"
+	"partyledger/ledger/report"
+)
+
+func TestExportWorkbookAndCSV(t *testing.T) {
+	journal := cityJournal(t, 8)
+	dir := t.TempDir()
+	c := newClock()
+	run := func(args ...string) result { return cli(t, c, "", append([]string{"--data", dir}, args...)...) }
+	mustOK(t, run("import", journal, "--quiet"))
+	mustOK(t, run("grade", "issue", "--year", "2016", "--provisional"))
+	k := "2017-03-02T00:00:00Z"
+	cards := scorecards(t, mustOK(t, run("score", "--all", "--json", "--known-at", k)).stdout)
+
+	out := filepath.Join(t.TempDir(), "2016.xlsx")
+	r := mustOK(t, run("export", "--year", "2016", "--format", "xlsx", "--out", out, "--known-at", k))
+	if !strings.Contains(r.stderr, "已导出工作簿") {
+		t.Fatalf("stderr: %s", r.stderr)
+	}
+	t.Run("the workbook reopens with its cells", func(t *testing.T) {
+		f, err := excelize.OpenFile(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		sheets := f.GetSheetList()
+		if sheets[0] != report.SheetSummary || !slices.Contains(sheets, report.SheetJournal) || len(sheets) != 2+len(cards)+1 {
+			t.Fatalf("sheets %v", sheets)
+		}
+		rows, err := f.GetRows(report.SheetSummary)
+		if err != nil {
+			t.Fatal(err)
+		}
+		head := rows[0]
+		if head[0] != "名次" || head[1] != "组织代码" || head[6] != "最终得分" || head[9] != "等次" || head[10] != "否决" {
+			t.Fatalf("header %v", head)
+		}
+		for _, r := range rows[1:] {
+			sc := cards[r[1]]
+			if sc == nil {
+				t.Fatalf("row for unknown org %v", r)
+			}
+			if r[6] != fmt.Sprintf("%.2f", float64(sc.Final)/100) || r[9] != domain.TierLabel(sc.Tier) || r[2] != sc.Name {
+				t.Errorf("row %v; scorecard %s %s %s", r, sc.Final, sc.Tier, sc.Name)
+			}
+		}
+		for code, sc := range cards {
+			v, err := f.GetCellValue(code, "B12")
+			if err != nil || v != fmt.Sprintf("%.2f", float64(sc.Final)/100) {
+				a, _ := f.GetCellValue(code, "A12")
+				t.Errorf("%s!B12 (%s) = %q, want the final score %s", code, a, v, sc.Final)
+			}
+		}
+	})
+	t.Run("csv parses back", func(t *testing.T) {
+		r := mustOK(t, run("export", "--year", "2016", "--format", "csv", "--known-at", k))
+		recs, err := csv.NewReader(strings.NewReader(strings.TrimPrefix(r.stdout, "\ufeff"))).ReadAll()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(recs) != len(cards)+1 || recs[0][1] != "组织代码" {
+			t.Fatalf("%d records, header %v", len(recs), recs[0])
+		}
+		for _, rec := range recs[1:] {
+			if sc := cards[rec[1]]; sc == nil || rec[6] != fmt.Sprintf("%.2f", float64(sc.Final)/100) {
+				t.Errorf("record %v", rec)
+			}
+		}
+		p := filepath.Join(t.TempDir(), "items.csv")
+		mustOK(t, run("export", "--year", "2016", "--format", "csv", "--table", "items", "--out", p))
+		b, err := os.ReadFile(p)
+		if err != nil || !bytes.HasPrefix(b, []byte("\ufeff组织代码,组织名称,部分,项目代码")) {
+			t.Fatalf("items.csv: %v %.80q", err, b)
+		}
+	})
+	t.Run("bad requests", func(t *testing.T) {
+		for _, args := range [][]string{
+			{"export", "--year", "2016", "--format", "xlsx"},
+			{"export", "--year", "2016", "--format", "pdf"},
+			{"export", "--format", "csv"},
+			{"export", "--year", "2016", "--format", "csv", "--table", "orgs"},
+		} {
+			if r := run(args...); exitCode(r.err) != 2 {
+				t.Errorf("%v: exit %d (%v)", args, exitCode(r.err), r.err)
+			}
+		}
+		// JSONL export is as before.
+		if r := run("export", "--org", "LY-0001", "--year", "2016"); r.err != nil || !strings.Contains(r.stdout, `"hash"`) {
+			t.Fatalf("jsonl export: %v", r.err)
+		}
+	})
+}
