@@ -3,3 +3,26 @@ package filestore
 // QueueLen reports how many appends wait for the committer, so that a test
 // can line up a batch without sleeping.
 func QueueLen(s *Store) int { return len(s.queue) }
+
+// SyncSites lists the names of every sync call site of the store (see
+// syncSite), for TestPowerLossNeedsEveryFsync.
+func SyncSites() []string {
+	out := make([]string, 0, syncSiteCount-1)
+	for s := syncNone + 1; s < syncSiteCount; s++ {
+		out = append(out, s.String())
+	}
+	return out
+}
+
+// SkipSyncForTest turns the calls of the named sync site into no-ops until
+// the returned function is called. It must be called while no store is
+// open; an unknown name panics.
+func SkipSyncForTest(name string) (restore func()) {
+	for s := syncNone + 1; s < syncSiteCount; s++ {
+		if s.String() == name {
+			skipSyncForTest.Store(uint32(s))
+			return func() { skipSyncForTest.Store(uint32(syncNone)) }
+		}
+	}
+	panic("filestore: unknown sync site " + name)
+}

@@ -92,7 +92,7 @@ func (s *Store) recover() error {
 		}
 	}
 	if removed {
-		if err := s.fs.SyncDir(s.dir); err != nil {
+		if err := s.syncDir(syncLeftoversDir, s.dir); err != nil {
 			return fmt.Errorf("filestore: open: sync directory: %w", err)
 		}
 	}
@@ -103,7 +103,7 @@ func (s *Store) recover() error {
 		}
 		s.segs = append(s.segs, sg)
 		// The data directory may be new too: make its own name durable.
-		if err := s.fs.SyncDir(filepath.Dir(filepath.Clean(s.dir))); err != nil {
+		if err := s.syncDir(syncParentDir, filepath.Dir(filepath.Clean(s.dir))); err != nil {
 			return fmt.Errorf("filestore: open: sync parent directory: %w", err)
 		}
 		return nil
@@ -274,7 +274,7 @@ func (s *Store) cutTail(sg *segment, off, size int64) error {
 	if err := sg.f.Truncate(off); err != nil {
 		return fmt.Errorf("filestore: open: truncate torn tail of %s at %d: %w", sg.name, off, err)
 	}
-	if err := sg.f.Sync(); err != nil {
+	if err := syncFile(syncTruncate, sg.f); err != nil {
 		return fmt.Errorf("filestore: open: sync %s after truncating: %w", sg.name, err)
 	}
 	return nil
@@ -292,7 +292,7 @@ func (s *Store) writeFileAtomic(name string, data []byte) error {
 		f.Close()
 		return fmt.Errorf("write: %w", err)
 	}
-	if err := f.Sync(); err != nil {
+	if err := syncFile(syncTornSideFile, f); err != nil {
 		f.Close()
 		return fmt.Errorf("sync: %w", err)
 	}
@@ -302,7 +302,7 @@ func (s *Store) writeFileAtomic(name string, data []byte) error {
 	if err := s.fs.Rename(tmp, s.path(name)); err != nil {
 		return fmt.Errorf("rename: %w", err)
 	}
-	if err := s.fs.SyncDir(s.dir); err != nil {
+	if err := s.syncDir(syncTornSideDir, s.dir); err != nil {
 		return fmt.Errorf("sync directory: %w", err)
 	}
 	return nil

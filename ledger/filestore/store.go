@@ -248,13 +248,13 @@ func (s *Store) createSegment(first uint64) (*segment, error) {
 	if _, err := f.WriteAt(encodeSegmentHeader(first), 0); err != nil {
 		return fail("write header", err)
 	}
-	if err := f.Sync(); err != nil {
+	if err := syncFile(syncSegmentHeader, f); err != nil {
 		return fail("sync", err)
 	}
 	if err := s.fs.Rename(tmp, s.path(name)); err != nil {
 		return fail("rename", err)
 	}
-	if err := s.fs.SyncDir(s.dir); err != nil {
+	if err := s.syncDir(syncSegmentDir, s.dir); err != nil {
 		return fail("sync directory", err)
 	}
 	return &segment{name: name, first: first, f: f, size: segmentHeaderSize}, nil
@@ -594,7 +594,7 @@ func (s *Store) writeFrame(entries uint32, accepted []*appendReq) error {
 	if _, err := seg.f.WriteAt(s.buf, off); err != nil {
 		return fmt.Errorf("write %s at %d: %w", seg.name, off, err)
 	}
-	if err := seg.f.Sync(); err != nil {
+	if err := syncFile(syncFrame, seg.f); err != nil {
 		return fmt.Errorf("sync %s: %w", seg.name, err)
 	}
 	s.publish(accepted, uint32(len(s.segs)-1), off, int64(len(s.buf)))
