@@ -203,16 +203,24 @@ func parseRulebookFile(src []byte) (*domain.Rulebook, []problem) {
 		l, c := lineCol(src, int(w.dec.InputOffset()))
 		return nil, []problem{{line: l, col: c, why: "unexpected data after the rulebook"}}
 	}
-	if len(w.problems) > 0 {
-		return nil, w.problems
+	out := w.problems
+	var err error
+	var rb *domain.Rulebook
+	if len(out) == 0 {
+		rb, err = domain.ParseRulebook(src)
+	} else {
+		// Unknown fields or wrong types: still report what Validate
+		// finds in the rest, when the document decodes leniently.
+		var lenient domain.Rulebook
+		if json.Unmarshal(src, &lenient) == nil {
+			err = lenient.Validate()
+		}
 	}
-	rb, err := domain.ParseRulebook(src)
-	if err == nil {
-		return rb, nil
-	}
-	var out []problem
 	for _, fe := range domain.FieldErrors(err) {
 		out = append(out, problem{line: w.lineOf(fe.Field), field: fe.Field, why: fe.Reason})
+	}
+	if len(out) == 0 {
+		return rb, nil
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].line < out[j].line })
 	return nil, out

@@ -144,6 +144,17 @@ func TestRulebookCommands(t *testing.T) {
 			}
 		}
 	})
+	t.Run("unknown fields and invalid values together", func(t *testing.T) {
+		doc := corrected2016JSON(t, shown, func(doc, ga map[string]any) {
+			ga["needs"] = 3
+			doc["total"] = 99
+		})
+		r := run("publish", writeTemp(t, "2016.2.json", doc), "--reason", "更正")
+		if exitCode(r.err) != 1 || !strings.Contains(r.stderr, "items[20].rules[2].needs: unknown field") ||
+			!strings.Contains(r.stderr, "total: is 99 but the items add up to 100") {
+			t.Fatalf("err %v\nstderr:\n%s", r.err, r.stderr)
+		}
+	})
 	t.Run("nothing appended by refused publications", func(t *testing.T) {
 		if v := countEvents(t, c, dir); !strings.Contains(v, " 0 个事件") {
 			t.Fatalf("verify: %s", v)
