@@ -422,38 +422,13 @@ func runRecord(ctx context.Context, e *env, args []string) error {
 	return nil
 }
 
-// exportLine renders a stored event as an export-form journal line.
-func exportLine(ev *ledger.Event, org string) domain.JournalLine {
-	rev, pos := ev.Revision, uint64(ev.Position)
-	return domain.JournalLine{ID: ev.ID.String(), Org: org, Type: ev.Type, OccurredOn: ev.OccurredOn,
-		Data: json.RawMessage(ev.Data), Stream: ev.Stream, Revision: &rev, Position: &pos,
-		RecordedAt: ev.RecordedAt.UTC().Format(ledger.RecordedAtLayout), RecordedBy: ev.RecordedBy,
-		SchemaVersion: ev.SchemaVersion, PrevHash: ev.PrevHash.String(), Hash: ev.Hash.String()}
-}
-
 func writeJSONLine(w *bufio.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
 	return enc.Encode(v)
 }
 
-// belongsToYear reports whether an event concerns year y: it occurred in
-// y, or it is an assessment or grade of y.
-func belongsToYear(ev *ledger.Event, y int) bool {
-	if strings.HasPrefix(ev.OccurredOn, strconv.Itoa(y)+"-") {
-		return true
-	}
-	switch ev.Type {
-	case domain.TypeFindingRecorded, domain.TypeGroupAssessmentRecorded, domain.TypeGradeIssued, domain.TypeGradeRevised, domain.TypeRulebookPublished:
-		var v struct {
-			Year int `json:"year"`
-		}
-		return json.Unmarshal(ev.Data, &v) == nil && v.Year == y
-	}
-	return false
-}
-
-// orgCodeOf reads the organisation code of an org stream's events.
+// orgCodes remembers each org stream's code from its registration.
 type orgCodes map[string]string // stream → code
 
 func (c orgCodes) note(ev *ledger.Event) string {
@@ -513,7 +488,7 @@ func runExport(ctx context.Context, e *env, args []string) error {
 	w := bufio.NewWriter(e.stdout)
 	codes := orgCodes{}
 	for i := range evs {
-		if err := writeJSONLine(w, exportLine(&evs[i], codes.note(&evs[i]))); err != nil {
+		if err := writeJSONLine(w, ledger.ExportLine(&evs[i], codes.note(&evs[i]))); err != nil {
 			return err
 		}
 	}
@@ -526,7 +501,7 @@ func runExport(ctx context.Context, e *env, args []string) error {
 func yearPrefixes(evs []ledger.Event, y int) []ledger.Event {
 	last := map[string]uint64{}
 	for i := range evs {
-		if belongsToYear(&evs[i], y) {
+		if ledger.BelongsToYear(&evs[i], y) {
 			last[evs[i].Stream] = evs[i].Revision + 1
 		}
 	}
@@ -581,11 +556,11 @@ func runReplay(ctx context.Context, e *env, args []string) error {
 	}
 	for i := range evs {
 		ev := &evs[i]
-		if *year != 0 && !belongsToYear(ev, *year) {
+		if *year != 0 && !ledger.BelongsToYear(ev, *year) {
 			continue
 		}
 		if *asJSON {
-			if err := writeJSONLine(w, exportLine(ev, *org)); err != nil {
+			if err := writeJSONLine(w, ledger.ExportLine(ev, *org)); err != nil {
 				return err
 			}
 			continue
