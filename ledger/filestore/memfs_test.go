@@ -2,8 +2,11 @@ package filestore_test
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
+	"maps"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -14,20 +17,41 @@ import (
 )
 
 // memFS is an in-memory filestore.FS that models what survives a power
-// loss: file contents as of their last Sync, and directory entries as of
-// the last SyncDir. It can fail the Nth operation of a kind.
+// loss: file contents (data and size) as of their last Sync, directory
+// entries — files and subdirectories, created, renamed or removed — as of
+// the last SyncDir of their directory. The root directory is always there.
+// It can fail the Nth operation of a kind, or cut the power at the Nth
+// operation of any kind (see cutPowerAt and powerLoss).
 type memFS struct {
-	mu      sync.Mutex
-	names   map[string]*memNode // current directory entries (full paths)
-	durable map[string]*memNode // entries as of the last SyncDir of their directory
-	dirs    map[string]bool
-	locks   map[string]bool
+	mu          sync.Mutex
+	names       map[string]*memNode // current directory entries (full paths)
+	durable     map[string]*memNode // entries as of the last SyncDir of their directory
+	dirs        map[string]bool     // current directories
+	durableDirs map[string]bool     // directories whose entry in the parent is durable
+	dirLog      []dirOp             // directory changes not yet made durable, in order
+	locks       map[string]bool
 
 	counts map[string]int // operations done, by kind
 	faults []*fault
 	// onSync, when set, runs before each file Sync with the lock released.
 	onSync func()
+
+	powerAt     int    // operations left until the power is cut; 0: not armed
+	powerAtKind string // if set, the power is cut at the first operation of this kind from then
+	powerOff    bool   // the power is cut: every changing operation fails
 }
+
+// dirOp is one change to a directory's entries that a power loss may or
+// may not keep until its directory is synced.
+type dirOp struct {
+	kind      string // "create", "rename", "remove", "mkdir"
+	name, old string
+	node      *memNode
+}
+
+// errPowerLost is what every changing operation returns once the power is
+// cut: the process is as good as dead, its state is what the disk shows.
+var errPowerLost = errors.New("memfs: power lost")
 
 type memNode struct {
 	data   []byte
@@ -48,11 +72,12 @@ type fault struct {
 
 func newMemFS() *memFS {
 	return &memFS{
-		names:   map[string]*memNode{},
-		durable: map[string]*memNode{},
-		dirs:    map[string]bool{},
-		locks:   map[string]bool{},
-		counts:  map[string]int{},
+		names:       map[string]*memNode{},
+		durable:     map[string]*memNode{},
+		dirs:        map[string]bool{"/": true},
+		durableDirs: map[string]bool{"/": true},
+		locks:       map[string]bool{},
+		counts:      map[string]int{},
 	}
 }
 
@@ -67,9 +92,32 @@ func (m *memFS) failOn(kind string, at int, err error, sticky bool) *fault {
 	return f
 }
 
+// cutPowerAt arms a power loss at the nth changing operation from now
+// (1-based, every kind counted) or, if kind is not empty, at the first
+// operation of that kind from the nth on: that operation and every later
+// one fail with errPowerLost and change nothing, so the state stays as the
+// power loss found it for powerLoss to pick from.
+func (m *memFS) cutPowerAt(n int, kind string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.powerAt, m.powerAtKind = n, kind
+}
+
 // op counts an operation and returns the injected error, if any. Callers
 // hold m.mu.
 func (m *memFS) op(kind string) error {
+	if m.powerOff {
+		return errPowerLost
+	}
+	if m.powerAt > 0 {
+		if m.powerAt > 1 {
+			m.powerAt--
+		} else if m.powerAtKind == "" || m.powerAtKind == kind {
+			m.powerAt = 0
+			m.powerOff = true
+			return errPowerLost
+		}
+	}
 	m.counts[kind]++
 	for _, f := range m.faults {
 		if f.kind != kind {
@@ -109,27 +157,134 @@ func (m *memFS) crash(keepUnsynced bool) *memFS {
 func (m *memFS) crashTorn(keepUnsynced bool, keep func(unsynced int) int) *memFS {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	n := newMemFS()
-	for d := range m.dirs {
-		n.dirs[d] = true
-	}
-	src := m.durable
 	if keepUnsynced {
-		src = m.names
+		return m.image(m.names, m.dirs, func(n *memNode) []byte { return n.data })
 	}
-	for name, node := range src {
-		data := node.synced
-		switch {
-		case keepUnsynced:
-			data = node.data
-		case keep != nil && len(node.data) > len(node.synced) && string(node.data[:len(node.synced)]) == string(node.synced):
-			data = node.data[:len(node.synced)+keep(len(node.data)-len(node.synced))]
+	return m.image(m.durable, m.durableDirs, func(node *memNode) []byte {
+		if keep != nil && extends(node) {
+			return node.data[:len(node.synced)+keep(len(node.data)-len(node.synced))]
 		}
-		c := &memNode{data: slices.Clone(data), synced: slices.Clone(data)}
+		return node.synced
+	})
+}
+
+// extends reports whether a file's unsynced state only appended to its
+// synced bytes.
+func extends(n *memNode) bool {
+	return len(n.data) > len(n.synced) && string(n.data[:len(n.synced)]) == string(n.synced)
+}
+
+// image builds a fully durable file system holding entries (those whose
+// directory is in dirs) with the contents that data picks. Callers hold
+// m.mu.
+func (m *memFS) image(entries map[string]*memNode, dirs map[string]bool, data func(*memNode) []byte) *memFS {
+	n := newMemFS()
+	for d := range dirs {
+		n.dirs[d] = true
+		n.durableDirs[d] = true
+	}
+	for name, node := range entries {
+		if !dirs[filepath.Dir(name)] {
+			continue // its directory did not survive
+		}
+		b := slices.Clone(data(node))
+		c := &memNode{data: b, synced: slices.Clone(b)}
 		n.names[name] = c
 		n.durable[name] = c
 	}
 	return n
+}
+
+// clone returns a deep copy of a file system none of whose state is
+// unsynced (an image from powerLoss or crash).
+func (m *memFS) clone() *memFS {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if len(m.dirLog) > 0 {
+		panic("memfs: clone of a file system with unsynced directory changes")
+	}
+	return m.image(m.durable, m.durableDirs, func(n *memNode) []byte { return n.synced })
+}
+
+const sectorSize = 512
+
+// powerLoss returns the file system as a power loss at this instant may
+// leave it, chosen by r, and a description of the choice:
+//
+//   - Directory changes since their directory's last SyncDir survive up to
+//     a random point of the order they were made in (a journal commits
+//     them in order); half the time none survives.
+//   - A third of the time every file holds exactly its synced bytes: every
+//     write not yet fsynced is dropped. Otherwise each file with unsynced
+//     bytes independently keeps none of them, all of them, a random prefix
+//     of the bytes it appended, or the appended size with each 512-byte
+//     sector holding either the new bytes or zeros (the size reached the
+//     disk, some data did not) — the last two, torn writes, twice as
+//     often as the others.
+//
+// The image is fully durable. Nothing that was synced is ever lost.
+func (m *memFS) powerLoss(r *rand.Rand) (*memFS, string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	entries := maps.Clone(m.durable)
+	dirs := maps.Clone(m.durableDirs)
+	kept := 0
+	if len(m.dirLog) > 0 && r.IntN(2) == 0 {
+		kept = r.IntN(len(m.dirLog) + 1)
+	}
+	for _, op := range m.dirLog[:kept] {
+		switch op.kind {
+		case "create":
+			entries[op.name] = op.node
+		case "rename":
+			delete(entries, op.old)
+			entries[op.name] = op.node
+		case "remove":
+			delete(entries, op.name)
+		case "mkdir":
+			dirs[op.name] = true
+		}
+	}
+	how := fmt.Sprintf("%d of %d directory changes kept", kept, len(m.dirLog))
+	dropAll := r.IntN(3) == 0
+	if dropAll {
+		how += ", every unsynced write dropped"
+	}
+	// Decide per file in name order so that a seed always picks the same.
+	chosen := map[*memNode][]byte{}
+	for _, name := range slices.Sorted(maps.Keys(entries)) {
+		node := entries[name]
+		if _, done := chosen[node]; done {
+			continue
+		}
+		data := node.synced
+		if !dropAll && string(node.data) != string(node.synced) {
+			// Torn writes (modes 2 and 3) are the interesting case:
+			// they are picked twice as often.
+			switch mode := [...]int{0, 1, 2, 2, 3, 3}[r.IntN(6)]; {
+			case mode == 1:
+				data = node.data
+				how += fmt.Sprintf(", %s all kept", filepath.Base(name))
+			case mode == 2 && extends(node):
+				k := r.IntN(len(node.data) - len(node.synced) + 1)
+				data = node.data[:len(node.synced)+k]
+				how += fmt.Sprintf(", %s %d of %d new bytes kept", filepath.Base(name), k, len(node.data)-len(node.synced))
+			case mode == 3 && extends(node):
+				data = slices.Clone(node.data)
+				for sec := len(node.synced) / sectorSize * sectorSize; sec < len(data); sec += sectorSize {
+					if r.IntN(2) == 0 {
+						from := max(sec, len(node.synced))
+						clear(data[from:min(sec+sectorSize, len(data))])
+					}
+				}
+				how += fmt.Sprintf(", %s new sectors kept or zeroed", filepath.Base(name))
+			default:
+				how += fmt.Sprintf(", %s unsynced dropped", filepath.Base(name))
+			}
+		}
+		chosen[node] = data
+	}
+	return m.image(entries, dirs, func(n *memNode) []byte { return chosen[n] }), how
 }
 
 func (m *memFS) OpenFile(name string, flag int, perm os.FileMode) (filestore.File, error) {
@@ -148,6 +303,7 @@ func (m *memFS) OpenFile(name string, flag int, perm os.FileMode) (filestore.Fil
 		}
 		node = &memNode{}
 		m.names[name] = node
+		m.dirLog = append(m.dirLog, dirOp{kind: "create", name: name, node: node})
 	case flag&os.O_TRUNC != 0:
 		node.data = nil
 	}
@@ -166,6 +322,7 @@ func (m *memFS) Rename(oldname, newname string) error {
 	}
 	delete(m.names, oldname)
 	m.names[newname] = node
+	m.dirLog = append(m.dirLog, dirOp{kind: "rename", name: newname, old: oldname, node: node})
 	return nil
 }
 
@@ -179,6 +336,7 @@ func (m *memFS) Remove(name string) error {
 		return &fs.PathError{Op: "remove", Path: name, Err: fs.ErrNotExist}
 	}
 	delete(m.names, name)
+	m.dirLog = append(m.dirLog, dirOp{kind: "remove", name: name})
 	return nil
 }
 
@@ -198,7 +356,17 @@ func (m *memFS) ReadDir(dir string) ([]string, error) {
 func (m *memFS) MkdirAll(dir string, perm os.FileMode) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.dirs[dir] = true // directories themselves are taken as durable
+	if m.dirs[dir] {
+		return nil
+	}
+	if err := m.op("mkdir"); err != nil {
+		return err
+	}
+	for d := dir; !m.dirs[d]; d = filepath.Dir(d) {
+		// A new directory's name is durable once its parent is synced.
+		m.dirs[d] = true
+		m.dirLog = append(m.dirLog, dirOp{kind: "mkdir", name: d})
+	}
 	return nil
 }
 
@@ -218,6 +386,12 @@ func (m *memFS) SyncDir(dir string) error {
 			m.durable[name] = node
 		}
 	}
+	for d := range m.dirs {
+		if filepath.Dir(d) == dir && d != dir {
+			m.durableDirs[d] = true
+		}
+	}
+	m.dirLog = slices.DeleteFunc(m.dirLog, func(op dirOp) bool { return filepath.Dir(op.name) == dir })
 	return nil
 }
 
@@ -272,6 +446,9 @@ func (f *memFile) WriteAt(p []byte, off int64) (int, error) {
 		return 0, errFileClosed
 	}
 	err := f.fs.op("write")
+	if errors.Is(err, errPowerLost) {
+		return 0, &fs.PathError{Op: "write", Path: f.name, Err: err}
+	}
 	if err != nil {
 		p = p[:len(p)/2] // a full disk takes part of a write
 	}
