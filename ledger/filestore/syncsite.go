@@ -10,15 +10,15 @@ type syncSite uint32
 
 // The sync call sites, in the order a store meets them.
 const (
-	syncNone            syncSite = iota
-	syncLeftoversDir             // recover: directory after removing *.tmp leftovers
-	syncSegmentHeader            // createSegment: the new segment's header, before its rename
-	syncSegmentDir               // createSegment: directory after the rename
-	syncParentDir                // recover: parent directory after creating the first segment
-	syncFrame                    // writeFrame: fdatasync of the active segment after a frame
-	syncTornSideFile             // cutTail: the side file holding a torn tail, before its rename
-	syncTornSideDir              // cutTail: directory after renaming the side file
-	syncTruncate                 // cutTail: the last segment after cutting the torn tail
+	syncNone          syncSite = iota
+	syncLeftoversDir           // recover: directory after removing *.tmp leftovers
+	syncSegmentHeader          // createSegment: the new segment's header, before its rename
+	syncSegmentDir             // createSegment: directory after the rename
+	syncParentDir              // recover: parent directory after creating the first segment
+	syncFrame                  // writeFrame: fdatasync of the active segment after a frame
+	syncTornSideFile           // cutTail: the side file holding a torn tail, before its rename
+	syncTornSideDir            // cutTail: directory after renaming the side file
+	syncTruncate               // cutTail: the last segment after cutting the torn tail
 	syncSiteCount
 )
 
