@@ -359,23 +359,28 @@ func TierLabel(t string) string {
 	return t
 }
 
-// GradeIssued is an official year-end grade.
+// GradeIssued is an official year-end grade. ScorecardSHA256 is the
+// SHA-256 of the scorecard JSON it was taken from, and ScorecardKnownAt
+// the known_at of that scorecard, so an auditor can score again with the
+// same (as_of, known_at, rulebook) and compare the hash.
 type GradeIssued struct {
-	Year            int    `json:"year"`
-	RulebookVersion string `json:"rulebook_version"`
-	Final           Points `json:"final"`
-	Tier            string `json:"tier"`
-	ScorecardSHA256 string `json:"scorecard_sha256,omitempty"`
+	Year             int    `json:"year"`
+	RulebookVersion  string `json:"rulebook_version"`
+	Final            Points `json:"final"`
+	Tier             string `json:"tier"`
+	ScorecardSHA256  string `json:"scorecard_sha256,omitempty"`
+	ScorecardKnownAt string `json:"scorecard_known_at,omitempty"`
 }
 
 // GradeRevised replaces an official grade after a rulebook correction.
 type GradeRevised struct {
-	Year            int    `json:"year"`
-	RulebookVersion string `json:"rulebook_version"`
-	Final           Points `json:"final"`
-	Tier            string `json:"tier"`
-	ScorecardSHA256 string `json:"scorecard_sha256,omitempty"`
-	Reason          string `json:"reason"`
+	Year             int    `json:"year"`
+	RulebookVersion  string `json:"rulebook_version"`
+	Final            Points `json:"final"`
+	Tier             string `json:"tier"`
+	ScorecardSHA256  string `json:"scorecard_sha256,omitempty"`
+	ScorecardKnownAt string `json:"scorecard_known_at,omitempty"`
+	Reason           string `json:"reason"`
 }
 
 // Scheduled event kinds.

@@ -137,3 +137,20 @@ func TestDates(t *testing.T) {
 		t.Fatalf("DateOf = %s", got)
 	}
 }
+
+func TestGradeFields(t *testing.T) {
+	ok := `{"org":"A","type":"GradeIssued","occurred_on":"2017-02-01","data":{"year":2016,"rulebook_version":"2016.1","final":92.75,"tier":"compliant","scorecard_sha256":"` + strings.Repeat("0f", 32) + `","scorecard_known_at":"2017-02-01T00:00:00.000000Z"}}`
+	if _, err := domain.ParseJournalLine([]byte(ok)); err != nil {
+		t.Fatal(err)
+	}
+	for field, bad := range map[string]string{
+		"data.scorecard_sha256":   strings.Replace(ok, strings.Repeat("0f", 32), "XYZ", 1),
+		"data.scorecard_known_at": strings.Replace(ok, "2017-02-01T00:00:00.000000Z", "yesterday", 1),
+		"data.tier":               strings.Replace(ok, `"compliant"`, `"excellent"`, 1),
+	} {
+		_, err := domain.ParseJournalLine([]byte(bad))
+		if fe := domain.FieldErrors(err); len(fe) != 1 || fe[0].Field != field {
+			t.Errorf("%s: got %v", field, err)
+		}
+	}
+}

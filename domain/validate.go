@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 )
@@ -420,8 +421,20 @@ func (e *EventRetracted) Validate() error {
 
 var tiers = []string{TierAdvanced, TierCompliant, TierNonCompliant}
 
-func checkGrade(p *Problems, year int, version string, final Points, tier string) {
+// InstantLayout is the one textual form of an instant in the ledger
+// (recorded_at, a scorecard's known_at): UTC, microseconds.
+const InstantLayout = "2006-01-02T15:04:05.000000Z"
+
+func checkGrade(p *Problems, year int, version string, final Points, tier, sha, knownAt string) {
 	checkYear(p, "year", year)
+	if sha != "" && (len(sha) != 64 || strings.Trim(sha, "0123456789abcdef") != "") {
+		p.Add("scorecard_sha256", "want 64 lower-case hex digits")
+	}
+	if knownAt != "" {
+		if _, err := time.Parse(InstantLayout, knownAt); err != nil {
+			p.Add("scorecard_known_at", "want "+InstantLayout)
+		}
+	}
 	checkText(p, "rulebook_version", version, true, MaxNameRunes)
 	if final < 0 || final > PointsOf(100) {
 		p.Add("final", "want 0..100")
@@ -431,13 +444,13 @@ func checkGrade(p *Problems, year int, version string, final Points, tier string
 
 func (e *GradeIssued) Validate() error {
 	var p Problems
-	checkGrade(&p, e.Year, e.RulebookVersion, e.Final, e.Tier)
+	checkGrade(&p, e.Year, e.RulebookVersion, e.Final, e.Tier, e.ScorecardSHA256, e.ScorecardKnownAt)
 	return p.Err()
 }
 
 func (e *GradeRevised) Validate() error {
 	var p Problems
-	checkGrade(&p, e.Year, e.RulebookVersion, e.Final, e.Tier)
+	checkGrade(&p, e.Year, e.RulebookVersion, e.Final, e.Tier, e.ScorecardSHA256, e.ScorecardKnownAt)
 	checkText(&p, "reason", e.Reason, true, MaxSummaryRunes)
 	return p.Err()
 }

@@ -8,10 +8,12 @@ import (
 	"errors"
 	"strconv"
 	"time"
+
+	"partyledger/domain"
 )
 
 // RecordedAtLayout is the one textual form of recorded_at: UTC, microseconds.
-const RecordedAtLayout = "2006-01-02T15:04:05.000000Z"
+const RecordedAtLayout = domain.InstantLayout
 
 // SchemaVersion is the envelope schema version of every event type today.
 const SchemaVersion = 1

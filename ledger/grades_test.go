@@ -3,6 +3,7 @@ package ledger_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	"partyledger/domain"
@@ -21,7 +22,7 @@ func TestGrades(t *testing.T) {
 		t.Fatal(err)
 	}
 	on := domain.MustDate("2017-02-01")
-	issued := &domain.GradeIssued{Year: 2016, RulebookVersion: "2016.1", Final: 9275, Tier: domain.TierCompliant, ScorecardSHA256: "ab"}
+	issued := &domain.GradeIssued{Year: 2016, RulebookVersion: "2016.1", Final: 9275, Tier: domain.TierCompliant, ScorecardSHA256: strings.Repeat("ab", 32)}
 
 	t.Run("issue publishes the built-in rulebook first", func(t *testing.T) {
 		res, err := b.IssueGrade(ctx, "LY-0001", on, issued, "admin")

@@ -40,7 +40,7 @@ var (
 
 // KnownAtLayout is the form of Scorecard.KnownAt: UTC, microseconds, the
 // ledger's recorded_at form.
-const KnownAtLayout = "2006-01-02T15:04:05.000000Z"
+const KnownAtLayout = domain.InstantLayout
 
 // Score scores one organisation's facts for q.Year under rulebook rb, as
 // of q.AsOf and as known at q.KnownAt. It is a pure function: the same

@@ -166,7 +166,7 @@ func (b *Board) IssueGrades(ctx context.Context, year int, opts GradeOptions) (*
 		out := GradeOutcome{Org: sc.Org, Name: sc.Name, Final: sc.Final, Tier: sc.Tier, ScorecardSHA256: sum}
 		if !opts.DryRun {
 			res, err := b.books.IssueGrade(ctx, sc.Org, on, &domain.GradeIssued{Year: year, RulebookVersion: sc.Rulebook.Version,
-				Final: sc.Final, Tier: sc.Tier, ScorecardSHA256: sum}, opts.By)
+				Final: sc.Final, Tier: sc.Tier, ScorecardSHA256: sum, ScorecardKnownAt: sc.KnownAt}, opts.By)
 			switch {
 			case errors.Is(err, ledger.ErrGradeExists) || err == nil && res.Duplicate:
 				// Issued meanwhile by another process.
@@ -234,7 +234,7 @@ func (b *Board) ReviseGrades(ctx context.Context, year int, opts GradeOptions) (
 		}
 		if !opts.DryRun {
 			res, err := b.books.ReviseGrade(ctx, &prev, on, &domain.GradeRevised{Year: year, RulebookVersion: sc.Rulebook.Version,
-				Final: sc.Final, Tier: sc.Tier, ScorecardSHA256: sum, Reason: opts.Reason}, opts.By)
+				Final: sc.Final, Tier: sc.Tier, ScorecardSHA256: sum, ScorecardKnownAt: sc.KnownAt, Reason: opts.Reason}, opts.By)
 			switch {
 			case errors.Is(err, ledger.ErrGradeExists) || err == nil && res.Duplicate:
 				run.Skipped = append(run.Skipped, GradeSkip{sc.Org, "已由他人同时更正"})
