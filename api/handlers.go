@@ -951,6 +951,7 @@ type rulebookVersion struct {
 	Builtin    bool   `json:"builtin"`
 }
 
+// rulebookYear reads the {year} path parameter.
 func (s *Server) rulebookYear(r *http.Request) (int, error) {
 	y, err := strconv.Atoi(chi.URLParam(r, "year"))
 	if err != nil || y < domain.DateMin.Year || y > domain.DateMax.Year {
