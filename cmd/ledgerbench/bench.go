@@ -192,7 +192,7 @@ func (b *bench) logf(format string, args ...any) {
 
 func (b *bench) add(r Result) {
 	b.results = append(b.results, r)
-	b.logf("%-16s %-18s %s", r.Workload, r.System, cell(r, r.Samples > 0))
+	b.logf("%-19s %-17s %s", r.Workload, r.System, cell(r, r.Samples > 0))
 }
 
 func rateResult(workload, system, detail string, run appendRun) Result {
@@ -318,8 +318,6 @@ func (b *bench) appends(ctx context.Context) error {
 		}
 	}
 
-	// One stream as an organisation's grows: one commit per event.
-	const stream = "read-stream"
 	type reader struct {
 		system string
 		l      *ledger.Ledger
@@ -332,31 +330,40 @@ func (b *bench) appends(ctx context.Context) error {
 	if b.withBolt {
 		readers = append(readers, reader{sysBolt, lBolt, boltA})
 	}
-	for _, r := range readers {
-		if err := buildStream(ctx, r.l, stream, cfg.StreamEvents); err != nil {
-			return fmt.Errorf("%s: %w", r.system, err)
+	// The stream as it grows live (one commit per event) and as an import
+	// writes it (100 events per commit).
+	for _, sv := range []struct {
+		key, stream string
+		perAppend   int
+	}{
+		{"read-stream", "read-stream", 1}, {"read-stream-batched", "read-stream-batched", 100},
+	} {
+		for _, r := range readers {
+			if err := buildStream(ctx, r.l, sv.stream, cfg.StreamEvents, sv.perAppend); err != nil {
+				return fmt.Errorf("%s: %w", r.system, err)
+			}
 		}
-	}
-	b.logf("built a %d-event stream in each store, %d other events between each two of its events", cfg.StreamEvents, streamGap)
-	runs := make([][]appendRun, len(readers))
-	for r := range rounds {
-		for i, rd := range readers {
-			reads := cfg.StreamReads / rounds
-			if r == 0 {
-				// Warm: the first reads open connections and fill caches.
-				if _, err := readStreamRun(ctx, rd.s, stream, cfg.StreamEvents, 3); err != nil {
+		b.logf("built a %d-event stream in each store, %d per commit, %d other events after each commit", cfg.StreamEvents, sv.perAppend, streamGap)
+		runs := make([][]appendRun, len(readers))
+		for r := range rounds {
+			for i, rd := range readers {
+				reads := cfg.StreamReads / rounds
+				if r == 0 {
+					// Warm: the first reads open connections and fill caches.
+					if _, err := readStreamRun(ctx, rd.s, sv.stream, cfg.StreamEvents, 3); err != nil {
+						return fmt.Errorf("read stream %s: %w", rd.system, err)
+					}
+				}
+				run, err := readStreamRun(ctx, rd.s, sv.stream, cfg.StreamEvents, max(reads, 1))
+				if err != nil {
 					return fmt.Errorf("read stream %s: %w", rd.system, err)
 				}
+				runs[i] = append(runs[i], run)
 			}
-			run, err := readStreamRun(ctx, rd.s, stream, cfg.StreamEvents, max(reads, 1))
-			if err != nil {
-				return fmt.Errorf("read stream %s: %w", rd.system, err)
-			}
-			runs[i] = append(runs[i], run)
 		}
-	}
-	for i, rd := range readers {
-		b.add(rateResult("read-stream", rd.system, "Store.ReadStream of the whole stream, full envelopes; rate = events per second of reading", mergeRuns(runs[i])))
+		for i, rd := range readers {
+			b.add(rateResult(sv.key, rd.system, "Store.ReadStream of the whole stream, full envelopes; rate = events per second of reading", mergeRuns(runs[i])))
+		}
 	}
 	return nil
 }

@@ -20,14 +20,15 @@ import (
 // events of the stream that is read back.
 const streamGap = 9
 
-// buildStream appends n single-event appends to stream through l, each
-// followed by an append of streamGap events to another stream: an
-// organisation's stream as it grows over a year, one commit per event,
-// interleaved with everybody else's.
-func buildStream(ctx context.Context, l *ledger.Ledger, stream string, n int) error {
-	one, gap := proposals(1), proposals(streamGap)
-	for rev := ledger.NoStream; rev < int64(n)-1; rev++ {
-		if _, err := l.Append(ctx, stream, expect(rev), one); err != nil {
+// buildStream appends n events to stream through l, perAppend at a time,
+// each append followed by an append of streamGap events to another stream:
+// an organisation's stream as it grows over a year (one commit per event)
+// or as an import writes it (many events per commit), interleaved with
+// everybody else's.
+func buildStream(ctx context.Context, l *ledger.Ledger, stream string, n, perAppend int) error {
+	some, gap := proposals(perAppend), proposals(streamGap)
+	for rev := ledger.NoStream; rev < int64(n)-1; rev += int64(perAppend) {
+		if _, err := l.Append(ctx, stream, expect(rev), some[:min(perAppend, n-1-int(rev))]); err != nil {
 			return fmt.Errorf("build %s: %w", stream, err)
 		}
 		if _, err := l.Append(ctx, stream+"-others", ledger.Any, gap); err != nil {
