@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"runtime"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -20,11 +22,16 @@ func memOpts(m *memFS) filestore.Options {
 	return filestore.Options{FS: m, SegmentSize: 4096, MaxRecordSize: 8192, BatchBytes: 2048}
 }
 
-// TestFaultInjection fails one write, fsync, rename or directory sync at the
-// Nth operation while eight writers append, and checks the contract: the
-// failing batch's callers get the error, the store turns read-only, reads go
-// on, and after a crash (power loss, or process death) a reopen holds a
-// consistent prefix containing every acknowledged event.
+// TestFaultInjection fails a write, fsync, rename, directory sync or file
+// creation at the Nth operation of its kind — once, or persistently (that
+// operation and every later one of its kind) — with EIO, ENOSPC or EMFILE
+// while eight writers append, and checks the contract: the failing batch's
+// callers get the error and no later append is acknowledged (ErrReadOnly
+// until reopened), reads go on, a reopen on the same disk with the fault
+// still there either works or fails with the fault and changes nothing,
+// and after a crash (power loss, torn last write, or process death) a
+// reopen holds a consistent prefix containing every acknowledged event and
+// takes appends again.
 func TestFaultInjection(t *testing.T) {
 	faults := []struct {
 		kind string
@@ -32,21 +39,41 @@ func TestFaultInjection(t *testing.T) {
 		ats  []int
 	}{
 		{"sync", syscall.EIO, []int{1, 2, 7, 30}},
+		{"sync", syscall.ENOSPC, []int{1, 7}}, // delayed allocation: fsync is where a full disk shows
 		{"write", syscall.ENOSPC, []int{1, 3, 25}},
+		{"write", syscall.EIO, []int{2, 9}},
 		{"syncdir", syscall.EIO, []int{1, 2}}, // segment rollover
 		{"rename", syscall.EIO, []int{1}},
 		{"open", syscall.EMFILE, []int{1}},
 	}
 	for _, f := range faults {
 		for _, at := range f.ats {
-			t.Run(fmt.Sprintf("%s fails at %d", f.kind, at), func(t *testing.T) {
-				runFault(t, f.kind, at, f.err)
-			})
+			for _, sticky := range []bool{false, true} {
+				how := "once"
+				if sticky {
+					how = "persistently"
+				}
+				t.Run(fmt.Sprintf("%s fails with %s at %d %s", f.kind, errName(f.err), at, how), func(t *testing.T) {
+					runFault(t, f.kind, at, f.err, sticky)
+				})
+			}
 		}
 	}
 }
 
-func runFault(t *testing.T, kind string, at int, injected error) {
+func errName(err error) string {
+	switch err {
+	case syscall.EIO:
+		return "EIO"
+	case syscall.ENOSPC:
+		return "ENOSPC"
+	case syscall.EMFILE:
+		return "EMFILE"
+	}
+	return err.Error()
+}
+
+func runFault(t *testing.T, kind string, at int, injected error, sticky bool) {
 	m := newMemFS()
 	s, err := filestore.Open(memDir, memOpts(m))
 	if err != nil {
@@ -56,7 +83,7 @@ func runFault(t *testing.T, kind string, at int, injected error) {
 	// Seed a little history first so there is something before the fault.
 	seed := chain("org-seed", nil, 3)
 	mustAppend(t, s, "org-seed", ledger.NoStream, seed)
-	m.failOn(kind, at, injected, false)
+	m.failOn(kind, at, injected, sticky)
 
 	const writers, per = 8, 40
 	var (
@@ -115,10 +142,54 @@ func runFault(t *testing.T, kind string, at int, injected error) {
 	}
 	t.Logf("%d events acknowledged, %d callers got the injected error", len(acked), injectedSeen)
 
+	if _, err := s.Append(context.Background(), "org-late", ledger.NoStream, chain("org-late", nil, 1)); !errors.Is(err, ledger.ErrReadOnly) {
+		t.Fatalf("append after the failure: %v, want ErrReadOnly", err)
+	}
 	t.Run("reads go on", func(t *testing.T) {
 		checkHolds(t, s, acked, true)
 	})
 	s.Close()
+	t.Run("reopen with the fault still there", func(t *testing.T) {
+		// The kernel still holds what was written: the store may hold
+		// more than was acknowledged (a write whose sync failed), or
+		// cut a torn write — if it can.
+		before := files(m)
+		s2, err := filestore.Open(memDir, memOpts(m))
+		if err != nil {
+			if !sticky || !errors.Is(err, injected) {
+				t.Fatalf("reopen: %v", err)
+			}
+			if after := files(m); !sameSegmentsAndSideFiles(before, after) {
+				t.Fatalf("a failed reopen changed the files")
+			}
+			t.Logf("reopen fails with the fault, files unchanged: %v", err)
+			return
+		}
+		defer s2.Close()
+		checkHolds(t, s2, acked, false)
+		if err := s2.VerifyStorage(ctxT(t)); err != nil {
+			t.Fatal(err)
+		}
+		stream := "org-reopened"
+		var last *ledger.Event
+		for i := range 30 {
+			evs := chain(stream, last, 1)
+			_, err := s2.Append(context.Background(), stream, int64(i)-1, evs)
+			if err == nil {
+				last = &evs[0]
+				continue
+			}
+			if !sticky || !errors.Is(err, injected) {
+				t.Fatalf("append after reopen: %v", err)
+			}
+			if _, err := s2.Append(context.Background(), stream, int64(i)-1, evs); !errors.Is(err, ledger.ErrReadOnly) {
+				t.Fatalf("append after a failure after reopen: %v, want ErrReadOnly", err)
+			}
+			t.Logf("reopened; append %d fails with the fault, then ErrReadOnly", i+1)
+			return
+		}
+		t.Logf("reopened; 30 appends")
+	})
 	half := func(n int) int { return n / 2 }
 	for _, mode := range []struct {
 		name string
@@ -148,6 +219,21 @@ func runFault(t *testing.T, kind string, at int, injected error) {
 			checkHolds(t, s3, append(acked, e...), false)
 		})
 	}
+}
+
+// sameSegmentsAndSideFiles reports whether two listings of files agree on
+// everything but *.tmp leftovers, which Open removes.
+func sameSegmentsAndSideFiles(a, b map[string]string) bool {
+	drop := func(m map[string]string) map[string]string {
+		out := map[string]string{}
+		for n, d := range m {
+			if !strings.HasSuffix(n, ".tmp") {
+				out[n] = d
+			}
+		}
+		return out
+	}
+	return maps.Equal(drop(a), drop(b))
 }
 
 // checkHolds checks that s holds every event of acked exactly once (and,
