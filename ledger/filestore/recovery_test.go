@@ -3,6 +3,7 @@ package filestore_test
 import (
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -87,9 +88,12 @@ func writeFileFS(t *testing.T, fsys filestore.FS, name string, data []byte) {
 }
 
 // checkTornAt damages the log image from cut on (how, see below), opens
-// it, and checks that exactly the frames that end at or before cut are
-// there and that the store takes appends again.
-func checkTornAt(t *testing.T, fsys filestore.FS, dir, segPath string, image []byte, cut int64, how string, frames [][]ledger.Event, ends []int64, appendAfter bool) {
+// it, and checks that it recovers exactly: the head is the last event of
+// the last frame that ends at or before cut, the segment is byte for byte
+// the image up to that frame's end, and the bytes after it are in the side
+// file named for them. With full it also reads every event back, and
+// checks that the store takes an append and verifies.
+func checkTornAt(t *testing.T, fsys filestore.FS, dir, segPath string, image []byte, cut int64, how string, frames [][]ledger.Event, ends []int64, full bool) {
 	t.Helper()
 	var damaged []byte
 	switch how {
@@ -115,10 +119,30 @@ func checkTornAt(t *testing.T, fsys filestore.FS, dir, segPath string, image []b
 	}
 	defer s.Close()
 	var want []ledger.Event
+	var keep int64 // where the recovered segment ends
 	for i, end := range ends {
 		if end <= cut {
 			want = append(want, frames[i]...)
+			keep = end
 		}
+	}
+	if keep == 0 {
+		t.Fatalf("cut at %d: before the first frame tested", cut)
+	}
+	if s.Head() != ledger.Position(len(want)) {
+		t.Fatalf("cut at %d (%s): head %d, want %d", cut, how, s.Head(), len(want))
+	}
+	if got := readFileFS(t, fsys, segPath); string(got) != string(image[:keep]) {
+		t.Fatalf("cut at %d (%s): segment is %d bytes, want the first %d of the image", cut, how, len(got), keep)
+	}
+	if tail := damaged[keep:]; len(tail) > 0 {
+		side := fmt.Sprintf("%s.torn-%d-%08x", segPath, keep, crc32.Checksum(tail, crc32.MakeTable(crc32.Castagnoli)))
+		if got := readFileFS(t, fsys, side); string(got) != string(tail) {
+			t.Fatalf("cut at %d (%s): side file holds %d bytes, want the %d cut", cut, how, len(got), len(tail))
+		}
+	}
+	if !full {
+		return
 	}
 	got := readAll(t, s, 0)
 	if len(got) != len(want) {
@@ -129,20 +153,19 @@ func checkTornAt(t *testing.T, fsys filestore.FS, dir, segPath string, image []b
 			t.Fatalf("cut at %d (%s): event %d is %s, want %s", cut, how, i, got[i].ID, want[i].ID)
 		}
 	}
-	if appendAfter {
-		mustAppend(t, s, "org-after", ledger.NoStream, chain("org-after", nil, 1))
-		if err := s.VerifyStorage(ctxT(t)); err != nil {
-			t.Fatalf("cut at %d (%s): VerifyStorage after append: %v", cut, how, err)
-		}
+	mustAppend(t, s, "org-after", ledger.NoStream, chain("org-after", nil, 1))
+	if err := s.VerifyStorage(ctxT(t)); err != nil {
+		t.Fatalf("cut at %d (%s): VerifyStorage after append: %v", cut, how, err)
 	}
 }
 
 // TestTornTail cuts the log at every byte offset inside its last frames
 // and reopens: the store must hold exactly the complete frames before the
-// cut and accept appends afterwards. On the real file system it covers the
-// last 3 frames; on the in-memory FS (no fsync cost) the last 32, with the
-// tail truncated, zeroed, or overwritten with garbage (6 frames under -race
-// or -short).
+// cut, byte for byte, with the cut bytes in a side file (checkTornAt),
+// and accept appends afterwards (checked at every 7th offset). On the
+// in-memory FS (no fsync cost) it covers the last 32 frames (6 with
+// -short), with the tail truncated, zeroed, or overwritten with garbage;
+// on the real file system the last 3, truncated or zeroed.
 func TestTornTail(t *testing.T) {
 	run := func(t *testing.T, fsys filestore.FS, dir string, records, last int, hows []string, appendEvery int64) {
 		frames, ends, segPath := logWithRecords(t, fsys, dir, records)
@@ -160,11 +183,11 @@ func TestTornTail(t *testing.T) {
 		}
 	}
 	t.Run("os, last 3 frames", func(t *testing.T) {
-		run(t, filestore.OSFS{}, t.TempDir(), 10, 3, []string{"truncated", "zeroed"}, 1)
+		run(t, filestore.OSFS{}, t.TempDir(), 10, 3, []string{"truncated", "zeroed"}, 7)
 	})
 	t.Run("memfs, last 32 frames", func(t *testing.T) {
 		last := 32
-		if testing.Short() || raceEnabled {
+		if testing.Short() {
 			last = 6
 		}
 		run(t, newMemFS(), memDir, 40, last, []string{"truncated", "zeroed", "garbage"}, 7)
