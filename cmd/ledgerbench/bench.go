@@ -275,7 +275,7 @@ func (b *bench) appends(ctx context.Context) error {
 		}
 		cs := []contender{
 			{sysLimit, limDetail, func(string) (appendRun, error) {
-				run, err := rawAppends(ctx, b.root, j.writers, rec, cfg.WarmFor, slice)
+				run, err := rawAppends(ctx, b.root, j.writers, rec, cfg.WarmFor, slice, 0)
 				run.Events *= int64(j.perAppend) // a record stands for perAppend events
 				return run, err
 			}},
@@ -283,6 +283,11 @@ func (b *bench) appends(ctx context.Context) error {
 				measure(func(name string) appendOp { return ledgerOp(lA, name, j.writers, j.perAppend) })},
 			{sysOursStore, "filestore.Store.Append of envelopes, no ledger",
 				measure(func(name string) appendOp { return storeOp(fsRaw, name, j.writers) })},
+		}
+		if j.perAppend == 1 {
+			cs = append(cs, contender{sysLimitPre, limDetail + ", overwriting a zero-filled file instead of appending", func(string) (appendRun, error) {
+				return rawAppends(ctx, b.root, j.writers, rec, cfg.WarmFor, slice, cfg.PrefillBytes)
+			}})
 		}
 		if b.withPG {
 			cs = append(cs, contender{sysPG, "ledger.Ledger over the messages table; one INSERT … SELECT … WHERE max(position) = expected statement per append",

@@ -22,6 +22,7 @@ type config struct {
 	YearLarge     int           `json:"year_large_orgs"`
 	ScoreAllRuns  int           `json:"score_all_runs"`
 	PastSamples   int           `json:"past_samples"`
+	PrefillBytes  int64         `json:"prefill_bytes"` // zero-filled file of the preallocated limit
 	SeqWriteBytes int64         `json:"seq_write_bytes"`
 	Seed          int64         `json:"seed"`
 }
@@ -31,7 +32,7 @@ func fullConfig() config {
 		AppendFor: 5 * time.Second, WarmFor: 200 * time.Millisecond, Rounds: 5, PilotFor: 600 * time.Millisecond,
 		ReadEvents: 1_000_000, StreamEvents: 1000, StreamReads: 300, ReadRuns: 3, ReplayRuns: 2, ReopenRuns: 3,
 		YearSmall: 1000, YearLarge: 10_000, ScoreAllRuns: 3, PastSamples: 1000,
-		SeqWriteBytes: 1 << 30, Seed: 2016,
+		SeqWriteBytes: 1 << 30, PrefillBytes: 128 << 20, Seed: 2016,
 	}
 }
 
@@ -41,6 +42,6 @@ func quickConfig() config {
 		AppendFor: time.Second, WarmFor: 100 * time.Millisecond, Rounds: 2, PilotFor: 150 * time.Millisecond,
 		ReadEvents: 20_000, StreamEvents: 1000, StreamReads: 30, ReadRuns: 2, ReplayRuns: 2, ReopenRuns: 2,
 		YearSmall: 100, YearLarge: 1000, ScoreAllRuns: 2, PastSamples: 100,
-		SeqWriteBytes: 64 << 20, Seed: 2016,
+		SeqWriteBytes: 64 << 20, PrefillBytes: 64 << 20, Seed: 2016,
 	}
 }

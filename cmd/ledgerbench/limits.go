@@ -31,13 +31,30 @@ func fdatasync(f *os.File) error {
 // loop — a committer takes whatever queued up while the previous sync ran,
 // writes it with one write and syncs once, then answers. It is the store's
 // write path with everything but the disk taken out.
-func rawAppends(ctx context.Context, dir string, writers, recBytes int, warm, dur time.Duration) (appendRun, error) {
+//
+// With prefill > 0 the file is first filled with that many zero bytes and
+// synced (untimed), so that the loop overwrites allocated blocks instead of
+// growing the file, as PostgreSQL's WAL does with its zero-filled
+// segments: an fdatasync then has no file size to commit through the file
+// system's journal.
+func rawAppends(ctx context.Context, dir string, writers, recBytes int, warm, dur time.Duration, prefill int64) (appendRun, error) {
 	f, err := os.OpenFile(filepath.Join(dir, fmt.Sprintf("raw-%d-%d", writers, recBytes)), os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
 		return appendRun{}, err
 	}
 	defer os.Remove(f.Name())
 	defer f.Close()
+	if prefill > 0 {
+		zero := make([]byte, 1<<20)
+		for off := int64(0); off < prefill; off += int64(len(zero)) {
+			if _, err := f.WriteAt(zero, off); err != nil {
+				return appendRun{}, err
+			}
+		}
+		if err := fdatasync(f); err != nil {
+			return appendRun{}, err
+		}
+	}
 	rec := make([]byte, recBytes)
 	for i := range rec {
 		rec[i] = byte(i)
