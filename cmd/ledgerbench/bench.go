@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/pprof"
 	"slices"
 	"strings"
@@ -665,15 +666,21 @@ func (b *bench) years(ctx context.Context) error {
 			commas(y.orgs), commas(yr.events), yr.load.Seconds(), yr.fold.Seconds())
 		err = func() error {
 			defer yr.store.Close()
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
 			runs, err := yr.scoreAll(ctx, cfg.ScoreAllRuns)
 			if err != nil {
 				return err
 			}
+			runtime.ReadMemStats(&after)
 			med := runs[len(runs)/2]
 			b.add(Result{Workload: y.key, System: sysOurs, Unit: unitSeconds, Value: med.Seconds(), Seconds: med.Seconds(),
 				Events: int64(yr.events),
-				Detail: fmt.Sprintf("scoreboard.Board.ScoreAll over live facts (%s events folded in %.1f s); median of %d, best %.3f s",
-					commas(yr.events), yr.fold.Seconds(), len(runs), runs[0].Seconds())})
+				Detail: fmt.Sprintf("scoreboard.Board.ScoreAll over live facts (%s events folded in %.1f s); median of %d, best %.3f s; %d GCs over a %d MiB heap during the runs",
+					commas(yr.events), yr.fold.Seconds(), len(runs), runs[0].Seconds(), after.NumGC-before.NumGC, before.HeapAlloc>>20),
+				Extra: map[string]any{"runs_s": durationsSeconds(runs), "heap_before_mib": before.HeapAlloc >> 20,
+					"gc_cycles": after.NumGC - before.NumGC, "gc_pause_total_ms": float64(after.PauseTotalNs-before.PauseTotalNs) / 1e6,
+					"gc_cpu_fraction": after.GCCPUFraction}})
 			if y.past {
 				sum, err := yr.scorePast(ctx, cfg.PastSamples, uint64(cfg.Seed))
 				if err != nil {
