@@ -43,12 +43,72 @@ func readBody(r *http.Request) ([]byte, error) {
 		return nil, errBadRequest("", "empty request body: want JSON")
 	}
 	if !utf8.Valid(b) {
-		return nil, errBadRequest("", "request body is not valid UTF-8")
+		return nil, errBadRequest("", "request body is not valid UTF-8 (byte %d)", invalidUTF8At(b))
 	}
 	if !json.Valid(b) {
+		var raw json.RawMessage
+		var se *json.SyntaxError
+		if err := json.Unmarshal(b, &raw); errors.As(err, &se) {
+			return nil, errBadRequest("", "request body is not well-formed JSON (byte %d: %v)", se.Offset, se)
+		}
 		return nil, errBadRequest("", "request body is not well-formed JSON")
 	}
+	if at := loneSurrogateAt(b); at >= 0 {
+		return nil, errBadRequest("", "request body escapes a lone UTF-16 surrogate (%s, byte %d): it is no character", b[at:at+6], at)
+	}
 	return b, nil
+}
+
+// invalidUTF8At returns the offset of the first byte of b that is not
+// valid UTF-8.
+func invalidUTF8At(b []byte) int {
+	for i := 0; i < len(b); {
+		r, n := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && n <= 1 {
+			return i
+		}
+		i += n
+	}
+	return len(b)
+}
+
+// loneSurrogateAt returns the offset of the first \uXXXX escape in a
+// well-formed JSON text that is a UTF-16 surrogate without its pair, or
+// -1. Such an escape is valid JSON but no character: Go's decoder would
+// store U+FFFD in its place, silently. (In well-formed JSON a backslash
+// occurs only as an escape inside a string.)
+func loneSurrogateAt(b []byte) int {
+	hex4 := func(i int) rune {
+		if i+6 > len(b) || b[i] != '\\' || b[i+1] != 'u' {
+			return -1
+		}
+		v, err := strconv.ParseUint(string(b[i+2:i+6]), 16, 16)
+		if err != nil {
+			return -1
+		}
+		return rune(v)
+	}
+	for i := 0; i < len(b); i++ {
+		if b[i] != '\\' {
+			continue
+		}
+		if b[i+1] != 'u' {
+			i++ // \\, \" and the rest: skip the escaped byte
+			continue
+		}
+		switch r := hex4(i); {
+		case r >= 0xD800 && r < 0xDC00:
+			if lo := hex4(i + 6); lo < 0xDC00 || lo > 0xDFFF {
+				return i
+			}
+			i += 11
+		case r >= 0xDC00 && r <= 0xDFFF:
+			return i
+		default:
+			i += 5
+		}
+	}
+	return -1
 }
 
 // rawLine is one journal line of a body, its fields not yet decoded.
@@ -669,6 +729,24 @@ func (s *Server) handleAppendEvents(w http.ResponseWriter, r *http.Request) {
 	if len(problems) > 0 {
 		s.writeError(w, r, joinProblems(problems))
 		return
+	}
+	// Judged again on what will be stored: encoding/json matches keys
+	// regardless of case and keeps the last of duplicates, so the raw
+	// keys read above ("type", "event_id") need not be the ones decoded
+	// ({"TYPE":"FindingRecorded"}, {"event_id":mine,"EVENT_ID":theirs}).
+	for i := range entries {
+		retractedType := ""
+		if rp, ok := entries[i].Payload.(*domain.EventRetracted); ok {
+			retractedType = st.Events[strings.ToLower(rp.EventID)]
+		}
+		if !AppendAllowed(p.Role, entries[i].Type, retractedType) {
+			what := entries[i].Type
+			if retractedType != "" {
+				what = "EventRetracted of a " + retractedType
+			}
+			s.writeError(w, r, errForbiddenField(joinField(fieldIndex(i, batch), "type"), "role %s may not append %s", p.Role, what))
+			return
+		}
 	}
 	s.record(w, r, entries, batch, exp)
 }
