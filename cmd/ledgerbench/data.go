@@ -18,7 +18,7 @@ import (
 
 // appendPayload is the payload of every single-event and batch append: a
 // StudySessionHeld of 300 bytes, the size of a typical study session or
-// meeting with thirty attendees.
+// meeting: 28 attendees and a topic padded to the size.
 var appendPayload = func() []byte {
 	const size = 300
 	for attendees := 30; ; attendees-- {
