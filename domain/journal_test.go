@@ -154,3 +154,27 @@ func TestGradeFields(t *testing.T) {
 		}
 	}
 }
+
+func TestStrictJSONRefusesLooseKeysAndLoneSurrogates(t *testing.T) {
+	for name, c := range map[string]struct{ line, field, reason string }{
+		"upper-case key":      {`{"org":"A","Type":"WorkInfoSubmitted","occurred_on":"2016-01-01","data":{"title":"x"}}`, "Type", "lower case"},
+		"upper-case data key": {`{"org":"A","type":"WorkInfoSubmitted","occurred_on":"2016-01-01","data":{"TITLE":"x"}}`, "data.TITLE", "lower case"},
+		"duplicate key":       {`{"org":"A","type":"WorkInfoSubmitted","type":"DuesPaid","occurred_on":"2016-01-01","data":{"title":"x"}}`, "type", "twice"},
+		"duplicate data key":  {`{"org":"A","type":"WorkInfoSubmitted","occurred_on":"2016-01-01","data":{"title":"x","title":"y"}}`, "data.title", "twice"},
+		"lone high surrogate": {`{"org":"A","type":"WorkInfoSubmitted","occurred_on":"2016-01-01","data":{"title":"a\ud800b"}}`, "", "surrogate"},
+		"lone low surrogate":  {`{"org":"A","type":"WorkInfoSubmitted","occurred_on":"2016-01-01","data":{"title":"\udc00"}}`, "", "surrogate"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := domain.ParseJournalLine([]byte(c.line))
+			fe := domain.FieldErrors(err)
+			if len(fe) == 0 || !strings.Contains(fe[0].Reason, c.reason) || (c.field != "" && !strings.HasSuffix(fe[0].Field, strings.TrimPrefix(c.field, "data."))) {
+				t.Fatalf("got %v; want %q on %q", err, c.reason, c.field)
+			}
+		})
+	}
+	// A surrogate pair and escaped backslashes are fine.
+	ok := `{"org":"A","type":"WorkInfoSubmitted","occurred_on":"2016-01-01","data":{"title":"\ud83d\ude00 \\u d800 \\\\"}}`
+	if _, err := domain.ParseJournalLine([]byte(ok)); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -156,6 +157,12 @@ func StrictUnmarshal(data []byte, v any) error {
 	if !utf8.Valid(data) {
 		return fieldErr("", "invalid UTF-8")
 	}
+	if err := checkSurrogates(data); err != nil {
+		return err
+	}
+	if err := checkKeys(data); err != nil {
+		return err
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
@@ -165,6 +172,111 @@ func StrictUnmarshal(data []byte, v any) error {
 		return fieldErr("", "unexpected data after the JSON value")
 	}
 	return nil
+}
+
+// checkSurrogates refuses \u escapes of lone UTF-16 surrogates, which
+// encoding/json would silently turn into U+FFFD: what is stored must be
+// what was sent. Backslashes occur only inside JSON strings, so no string
+// tracking is needed.
+func checkSurrogates(data []byte) error {
+	hex4 := func(i int) (rune, bool) {
+		if i+6 > len(data) || data[i] != '\\' || data[i+1] != 'u' {
+			return 0, false
+		}
+		var r rune
+		for _, c := range data[i+2 : i+6] {
+			switch {
+			case c >= '0' && c <= '9':
+				r = r<<4 | rune(c-'0')
+			case c >= 'a' && c <= 'f':
+				r = r<<4 | rune(c-'a'+10)
+			case c >= 'A' && c <= 'F':
+				r = r<<4 | rune(c-'A'+10)
+			default:
+				return 0, false
+			}
+		}
+		return r, true
+	}
+	for i := 0; i < len(data); i++ {
+		if data[i] != '\\' {
+			continue
+		}
+		r, ok := hex4(i)
+		if !ok {
+			i++ // an escape like \n or \\: skip the escaped byte
+			continue
+		}
+		switch {
+		case r >= 0xD800 && r <= 0xDBFF:
+			if lo, ok := hex4(i + 6); ok && lo >= 0xDC00 && lo <= 0xDFFF {
+				i += 11
+				continue
+			}
+			return fieldErr("", fmt.Sprintf("lone UTF-16 surrogate escape \\u%04x at byte %d", r, i))
+		case r >= 0xDC00 && r <= 0xDFFF:
+			return fieldErr("", fmt.Sprintf("lone UTF-16 surrogate escape \\u%04x at byte %d", r, i))
+		}
+		i += 5
+	}
+	return nil
+}
+
+// checkKeys refuses object keys that encoding/json would match loosely:
+// a key with upper-case letters ("Type" for "type") and a key given twice
+// (the decoder keeps the last). Every field name of the journal, the API
+// and the rulebook is lower case, so an exact match is the only one.
+func checkKeys(data []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	type frame struct {
+		object bool
+		keys   map[string]bool
+		want   bool // the next string token is a key
+	}
+	var stack []*frame
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil // malformed JSON is reported by the decode itself
+		}
+		var top *frame
+		if len(stack) > 0 {
+			top = stack[len(stack)-1]
+		}
+		switch t := tok.(type) {
+		case json.Delim:
+			switch t {
+			case '{':
+				if top != nil && top.object {
+					top.want = true
+				}
+				stack = append(stack, &frame{object: true, keys: map[string]bool{}, want: true})
+			case '[':
+				if top != nil && top.object {
+					top.want = true
+				}
+				stack = append(stack, &frame{})
+			default:
+				stack = stack[:len(stack)-1]
+			}
+			continue
+		case string:
+			if top != nil && top.object && top.want {
+				if strings.ToLower(t) != t {
+					return fieldErr(truncate(t, 64), "field names are lower case")
+				}
+				if top.keys[t] {
+					return fieldErr(truncate(t, 64), "field given twice")
+				}
+				top.keys[t] = true
+				top.want = false
+				continue
+			}
+		}
+		if top != nil && top.object {
+			top.want = true
+		}
+	}
 }
 
 func jsonFieldError(err error) error {
