@@ -53,9 +53,6 @@ func readBody(r *http.Request) ([]byte, error) {
 		}
 		return nil, errBadRequest("", "request body is not well-formed JSON")
 	}
-	if at := loneSurrogateAt(b); at >= 0 {
-		return nil, errBadRequest("", "request body escapes a lone UTF-16 surrogate (%s, byte %d): it is no character", b[at:at+6], at)
-	}
 	return b, nil
 }
 
@@ -70,45 +67,6 @@ func invalidUTF8At(b []byte) int {
 		i += n
 	}
 	return len(b)
-}
-
-// loneSurrogateAt returns the offset of the first \uXXXX escape in a
-// well-formed JSON text that is a UTF-16 surrogate without its pair, or
-// -1. Such an escape is valid JSON but no character: Go's decoder would
-// store U+FFFD in its place, silently. (In well-formed JSON a backslash
-// occurs only as an escape inside a string.)
-func loneSurrogateAt(b []byte) int {
-	hex4 := func(i int) rune {
-		if i+6 > len(b) || b[i] != '\\' || b[i+1] != 'u' {
-			return -1
-		}
-		v, err := strconv.ParseUint(string(b[i+2:i+6]), 16, 16)
-		if err != nil {
-			return -1
-		}
-		return rune(v)
-	}
-	for i := 0; i < len(b); i++ {
-		if b[i] != '\\' {
-			continue
-		}
-		if b[i+1] != 'u' {
-			i++ // \\, \" and the rest: skip the escaped byte
-			continue
-		}
-		switch r := hex4(i); {
-		case r >= 0xD800 && r < 0xDC00:
-			if lo := hex4(i + 6); lo < 0xDC00 || lo > 0xDFFF {
-				return i
-			}
-			i += 11
-		case r >= 0xDC00 && r <= 0xDFFF:
-			return i
-		default:
-			i += 5
-		}
-	}
-	return -1
 }
 
 // rawLine is one journal line of a body, its fields not yet decoded.
