@@ -24,7 +24,9 @@
 // Reads go on.
 //
 // All I/O goes through the FS interface, so tests inject crashes, dropped
-// unsynced writes and errors at the Nth operation.
+// unsynced writes and errors at the Nth operation. Every fsync call site
+// is named (syncsite.go) so that a test can remove one at a time and show
+// that the power-loss test then fails (see RELIABILITY.md).
 //
 // # Files
 //
@@ -113,7 +115,9 @@
 // so at any moment at most the final frame of the last segment can be
 // incomplete on disk. A segment is created as segment-<P>.log.tmp holding
 // its header, fsynced, renamed to its name, and the directory fsynced —
-// only after the previous segment's last frame was synced. Committed bytes
+// only after the previous segment's last frame was synced. A new store
+// fsyncs the parent of its directory before it creates the first segment,
+// so that a directory holding segments has a durable name. Committed bytes
 // are never rewritten; the only bytes ever removed are *.tmp leftovers and
 // a torn tail, which is first saved (see Recovery).
 //
@@ -134,7 +138,14 @@
 //     its offset to the end of the file, are saved to
 //     segment-<P>.log.torn-<offset>-<CRC of those bytes, 8 hex digits>
 //     (temp file, fsync, rename, directory fsync), then the segment is
-//     truncated at the offset and fsynced.
+//     truncated at the offset.
+//
+// Then, before it accepts appends, Open fdatasyncs the last segment and
+// fsyncs the directory. What the scan read may be in the page cache only —
+// a process that died between a write and its sync, or between a rename
+// and the directory sync, leaves bytes and names a reopen sees but a power
+// loss can still take — and nothing may be made durable on top of bytes
+// that are not durable themselves.
 //
 // A frame whose CRC holds but whose content breaks an invariant is always
 // corruption, never cut. A complete final frame damaged after it was

@@ -38,6 +38,7 @@ type memFS struct {
 
 	powerAt     int    // operations left until the power is cut; 0: not armed
 	powerAtKind string // if set, the power is cut at the first operation of this kind from then
+	powerWait   int    // operations of other kinds passed over while waiting for powerAtKind
 	powerOff    bool   // the power is cut: every changing operation fails
 }
 
@@ -94,13 +95,23 @@ func (m *memFS) failOn(kind string, at int, err error, sticky bool) *fault {
 
 // cutPowerAt arms a power loss at the nth changing operation from now
 // (1-based, every kind counted) or, if kind is not empty, at the first
-// operation of that kind from the nth on: that operation and every later
-// one fail with errPowerLost and change nothing, so the state stays as the
+// operation of that kind from the nth on (or the 100th operation after the
+// nth, if none of that kind comes): that operation and every later one
+// fail with errPowerLost and change nothing, so the state stays as the
 // power loss found it for powerLoss to pick from.
 func (m *memFS) cutPowerAt(n int, kind string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.powerAt, m.powerAtKind = n, kind
+	m.powerAt, m.powerAtKind, m.powerWait = n, kind, 0
+}
+
+// restorePower ends a power loss that was taken as a process crash: the
+// machine kept running, its page cache (unsynced data and directory
+// changes) intact, and a new process starts on it.
+func (m *memFS) restorePower() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.powerAt, m.powerOff = 0, false
 }
 
 // op counts an operation and returns the injected error, if any. Callers
@@ -112,10 +123,12 @@ func (m *memFS) op(kind string) error {
 	if m.powerAt > 0 {
 		if m.powerAt > 1 {
 			m.powerAt--
-		} else if m.powerAtKind == "" || m.powerAtKind == kind {
+		} else if m.powerAtKind == "" || m.powerAtKind == kind || m.powerWait >= 100 {
 			m.powerAt = 0
 			m.powerOff = true
 			return errPowerLost
+		} else {
+			m.powerWait++
 		}
 	}
 	m.counts[kind]++

@@ -77,35 +77,33 @@ func (s *Store) recover() error {
 		return fmt.Errorf("filestore: open: list %s: %w", s.dir, err)
 	}
 	var segNames []string
-	removed := false
 	for _, n := range names {
 		if strings.HasPrefix(n, segmentPrefix) && strings.HasSuffix(n, tmpSuffix) {
-			// A segment or side file that never got its final name.
+			// A segment or side file that never got its final name. Its
+			// removal need not be durable: if it comes back, the next
+			// Open removes it again.
 			if err := s.fs.Remove(s.path(n)); err != nil {
 				return fmt.Errorf("filestore: open: remove leftover %s: %w", n, err)
 			}
-			removed = true
 			continue
 		}
 		if _, ok := parseSegmentName(n); ok {
 			segNames = append(segNames, n)
 		}
 	}
-	if removed {
-		if err := s.syncDir(syncLeftoversDir, s.dir); err != nil {
-			return fmt.Errorf("filestore: open: sync directory: %w", err)
-		}
-	}
 	if len(segNames) == 0 {
+		// The data directory may be new too: make its own name durable
+		// before the first segment exists, so that a directory holding
+		// segments always has a durable name (a process that died right
+		// after MkdirAll leaves no segment, and the next Open syncs).
+		if err := s.syncDir(syncParentDir, filepath.Dir(filepath.Clean(s.dir))); err != nil {
+			return fmt.Errorf("filestore: open: sync parent directory: %w", err)
+		}
 		sg, err := s.createSegment(1)
 		if err != nil {
 			return fmt.Errorf("filestore: open: %w", err)
 		}
 		s.segs = append(s.segs, sg)
-		// The data directory may be new too: make its own name durable.
-		if err := s.syncDir(syncParentDir, filepath.Dir(filepath.Clean(s.dir))); err != nil {
-			return fmt.Errorf("filestore: open: sync parent directory: %w", err)
-		}
 		return nil
 	}
 	for i, name := range segNames {
@@ -125,6 +123,18 @@ func (s *Store) recover() error {
 		if err := s.scanSegment(sg, uint32(i), i == len(segNames)-1); err != nil {
 			return err
 		}
+	}
+	// What the scan read may be in the page cache only: a process that
+	// died between a write and its sync, or between a rename and the
+	// directory sync, leaves bytes and names that a reopen sees but a power
+	// loss can still take. Make them durable before anything is appended
+	// after them — with the cut of a torn tail, if there was one.
+	last := s.segs[len(s.segs)-1]
+	if err := syncFile(syncOpenLastSegment, last.f); err != nil {
+		return fmt.Errorf("filestore: open: sync %s: %w", last.name, err)
+	}
+	if err := s.syncDir(syncOpenDir, s.dir); err != nil {
+		return fmt.Errorf("filestore: open: sync directory: %w", err)
 	}
 	return nil
 }
@@ -261,7 +271,7 @@ func (s *Store) goodFrameAfter(sg *segment, bad, size int64) (int64, error) {
 
 // cutTail removes a torn final write. Its bytes are first saved beside the
 // segment (segment-….log.torn-<offset>-<crc>) so that nothing is destroyed
-// without trace, then the segment is truncated and synced.
+// without trace, then the segment is truncated; recover syncs it.
 func (s *Store) cutTail(sg *segment, off, size int64) error {
 	tail := make([]byte, size-off)
 	if _, err := sg.f.ReadAt(tail, off); err != nil {
@@ -273,9 +283,6 @@ func (s *Store) cutTail(sg *segment, off, size int64) error {
 	}
 	if err := sg.f.Truncate(off); err != nil {
 		return fmt.Errorf("filestore: open: truncate torn tail of %s at %d: %w", sg.name, off, err)
-	}
-	if err := syncFile(syncTruncate, sg.f); err != nil {
-		return fmt.Errorf("filestore: open: sync %s after truncating: %w", sg.name, err)
 	}
 	return nil
 }

@@ -10,28 +10,28 @@ type syncSite uint32
 
 // The sync call sites, in the order a store meets them.
 const (
-	syncNone          syncSite = iota
-	syncLeftoversDir           // recover: directory after removing *.tmp leftovers
-	syncSegmentHeader          // createSegment: the new segment's header, before its rename
-	syncSegmentDir             // createSegment: directory after the rename
-	syncParentDir              // recover: parent directory after creating the first segment
-	syncFrame                  // writeFrame: fdatasync of the active segment after a frame
-	syncTornSideFile           // cutTail: the side file holding a torn tail, before its rename
-	syncTornSideDir            // cutTail: directory after renaming the side file
-	syncTruncate               // cutTail: the last segment after cutting the torn tail
+	syncNone            syncSite = iota
+	syncParentDir                // recover: parent directory before creating the first segment
+	syncSegmentHeader            // createSegment: the new segment's header, before its rename
+	syncSegmentDir               // createSegment: directory after the rename
+	syncTornSideFile             // cutTail: the side file holding a torn tail, before its rename
+	syncTornSideDir              // cutTail: directory after renaming the side file
+	syncOpenLastSegment          // recover: the last segment, as read (and cut), before appending
+	syncOpenDir                  // recover: the directory, as read, before appending
+	syncFrame                    // writeFrame: fdatasync of the active segment after a frame
 	syncSiteCount
 )
 
 var syncSiteNames = [syncSiteCount]string{
-	syncNone:          "none",
-	syncLeftoversDir:  "leftovers-dir",
-	syncSegmentHeader: "segment-header",
-	syncSegmentDir:    "segment-dir",
-	syncParentDir:     "parent-dir",
-	syncFrame:         "frame",
-	syncTornSideFile:  "torn-side-file",
-	syncTornSideDir:   "torn-side-dir",
-	syncTruncate:      "truncate",
+	syncNone:            "none",
+	syncSegmentHeader:   "segment-header",
+	syncSegmentDir:      "segment-dir",
+	syncParentDir:       "parent-dir",
+	syncTornSideFile:    "torn-side-file",
+	syncTornSideDir:     "torn-side-dir",
+	syncOpenLastSegment: "open-last-segment",
+	syncOpenDir:         "open-dir",
+	syncFrame:           "frame",
 }
 
 func (s syncSite) String() string {
