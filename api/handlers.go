@@ -528,46 +528,52 @@ type journalQuery struct {
 	knownAt time.Time // zero: everything; else only events recorded at or before it
 }
 
-// journal reads an organisation's stream in recorded order. It returns
-// the selected events and whether more follow.
-func (s *Server) journal(ctx context.Context, code string, q journalQuery) ([]journalEvent, bool, error) {
-	var all []ledger.Event
-	retracted := map[string]retraction{}
-	for ev, err := range s.books.L.ReadStream(ctx, ledger.OrgStream(code), 0) {
+// journal reads an organisation's stream in recorded order: the events
+// of one page and the retractions of those events, as of st (the state
+// when the request began: the read ends at st.Revision). A retraction
+// follows what it retracts, so the read starts after q.after; once the
+// page is full it goes on only while a page event that st lists as
+// retracted still lacks its retraction. A page costs its own length, not
+// the stream's (at most the distance to the last retraction it shows).
+func (s *Server) journal(ctx context.Context, st *domain.OrgState, q journalQuery) ([]journalEvent, bool, error) {
+	var out []journalEvent
+	more := false
+	awaiting := map[string]int{} // retracted page event id → its index in out
+	for ev, err := range s.books.L.ReadStream(ctx, ledger.OrgStream(st.Code), uint64(q.after+1)) {
 		if errors.Is(err, ledger.ErrStreamNotFound) {
 			break
 		}
 		if err != nil {
 			return nil, false, err
 		}
-		if !q.knownAt.IsZero() && ev.RecordedAt.After(q.knownAt) {
+		if int64(ev.Revision) > st.Revision || (!q.knownAt.IsZero() && ev.RecordedAt.After(q.knownAt)) {
 			break // recorded_at increases along a stream
 		}
 		if ev.Type == domain.TypeEventRetracted {
 			var d domain.EventRetracted
 			if json.Unmarshal(ev.Data, &d) == nil {
-				retracted[strings.ToLower(d.EventID)] = retraction{By: ev.ID.String(), Reason: d.Reason,
-					RecordedAt: ev.RecordedAt.UTC().Format(ledger.RecordedAtLayout)}
+				if i, ok := awaiting[strings.ToLower(d.EventID)]; ok {
+					out[i].Retracted = &retraction{By: ev.ID.String(), Reason: d.Reason,
+						RecordedAt: ev.RecordedAt.UTC().Format(ledger.RecordedAtLayout)}
+					delete(awaiting, strings.ToLower(d.EventID))
+				}
 			}
 		}
-		all = append(all, ev)
+		if q.year == 0 || ledger.BelongsToYear(&ev, q.year) {
+			if len(out) == q.limit {
+				more = true
+			} else {
+				out = append(out, journalEvent{JournalLine: ledger.ExportLine(&ev, st.Code), TypeLabel: domain.TypeLabel(ev.Type)})
+				if id := ev.ID.String(); st.Retracts[id] {
+					awaiting[id] = len(out) - 1
+				}
+			}
+		}
+		if more && len(awaiting) == 0 {
+			break
+		}
 	}
-	var out []journalEvent
-	for i := range all {
-		ev := &all[i]
-		if int64(ev.Revision) <= q.after || (q.year != 0 && !ledger.BelongsToYear(ev, q.year)) {
-			continue
-		}
-		if len(out) == q.limit {
-			return out, true, nil
-		}
-		je := journalEvent{JournalLine: ledger.ExportLine(ev, code), TypeLabel: domain.TypeLabel(ev.Type)}
-		if rt, ok := retracted[ev.ID.String()]; ok {
-			je.Retracted = &rt
-		}
-		out = append(out, je)
-	}
-	return out, false, nil
+	return out, more, nil
 }
 
 // handleListEvents answers GET /v1/orgs/{code}/events?year=&after=&limit=&known_at=:
@@ -576,12 +582,12 @@ func (s *Server) journal(ctx context.Context, code string, q journalQuery) ([]jo
 func (s *Server) handleListEvents(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	code := chi.URLParam(r, "code")
-	if _, err := s.org(ctx, code); err != nil {
+	st, err := s.org(ctx, code)
+	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
 	var q journalQuery
-	var err error
 	if r.URL.Query().Get("year") != "" {
 		if q.year, err = queryYear(r, 0); err != nil {
 			s.writeError(w, r, err)
@@ -602,7 +608,7 @@ func (s *Server) handleListEvents(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	evs, more, err := s.journal(ctx, code, q)
+	evs, more, err := s.journal(ctx, st, q)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

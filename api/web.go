@@ -456,7 +456,7 @@ func (s *Server) handleJournalPage(w http.ResponseWriter, r *http.Request) {
 		s.pageError(w, r, err)
 		return
 	}
-	evs, more, err := s.journal(ctx, code, journalQuery{year: q.Year, after: -1, limit: journalPageLimit, knownAt: q.KnownAt})
+	evs, more, err := s.journal(ctx, st, journalQuery{year: q.Year, after: -1, limit: journalPageLimit, knownAt: q.KnownAt})
 	if err != nil {
 		s.pageError(w, r, err)
 		return
