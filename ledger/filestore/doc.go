@@ -86,7 +86,9 @@
 //	0   16  id (UUID bytes)
 //	16  8   revision (0-based within the stream)
 //	24  8   recorded_at, seconds since 1970-01-01T00:00:00Z (signed)
-//	32  4   recorded_at, nanoseconds, < 1e9
+//	32  4   recorded_at, nanoseconds, < 1e9 and a multiple of 1000 (the ledger
+//	        stamps microseconds; finer digits are refused on append and are
+//	        damage on read, since the hash chain covers only microseconds)
 //	36  4   schema version, ≤ 2^31-1
 //	40  32  prev_hash
 //	72  32  hash

@@ -274,8 +274,10 @@ func (d *frameDecoder) nextEvent(ev *rawEvent) (bool, error) {
 	ev.schema = binary.LittleEndian.Uint32(b[36:])
 	copy(ev.prevHash[:], b[40:72])
 	copy(ev.hash[:], b[72:104])
-	if ev.nanos >= 1e9 || ev.schema > math.MaxInt32 {
-		return false, errors.New("recorded_at nanoseconds or schema version out of range")
+	if ev.nanos >= 1e9 || ev.nanos%1000 != 0 || ev.schema > math.MaxInt32 {
+		// Sub-microsecond digits are never written (checkAppend), so
+		// any are damage the hash chain would not see.
+		return false, errors.New("recorded_at nanoseconds (finer than a microsecond, or out of range) or schema version out of range")
 	}
 	p := eventFixedSize
 	var ok bool

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -397,6 +398,11 @@ func (s *Store) checkAppend(stream string, expected int64, events []ledger.Event
 		}
 		if e.SchemaVersion < 0 || e.SchemaVersion > math.MaxInt32 {
 			return bad("event %d: schema version %d out of range", i, e.SchemaVersion)
+		}
+		// The hash chain covers recorded_at to the microsecond; finer
+		// digits would be stored but unprotected, so none are accepted.
+		if e.RecordedAt.Nanosecond()%1000 != 0 {
+			return bad("event %d: recorded_at %s is finer than a microsecond", i, e.RecordedAt.Format(time.RFC3339Nano))
 		}
 		for _, f := range [...]struct{ name, v string }{{"type", e.Type}, {"occurred_on", e.OccurredOn}, {"recorded_by", e.RecordedBy}} {
 			if len(f.v) > s.opts.MaxNameBytes {
