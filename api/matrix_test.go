@@ -129,7 +129,26 @@ func TestRoleMatrix(t *testing.T) {
 	for _, role := range roles {
 		browsers[role] = e.login(role)
 	}
-	for _, r := range api.Policy {
+	// The routes come from the router, so that a route added later is
+	// sent too; each is judged by its policy rule.
+	var walked []api.Rule
+	err := chi.Walk(e.srv.Routes(), func(method, route string, _ http.Handler, _ ...func(http.Handler) http.Handler) error {
+		for _, r := range api.Policy {
+			if r.Method == method && r.Pattern == route {
+				walked = append(walked, r)
+				return nil
+			}
+		}
+		t.Errorf("route %s %s has no policy rule", method, route)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(walked) != len(api.Policy) {
+		t.Errorf("walked %d routes, the policy has %d rules", len(walked), len(api.Policy))
+	}
+	for _, r := range walked {
 		orgs := []string{ownOrg}
 		if strings.Contains(r.Pattern, "{code}") {
 			orgs = append(orgs, otherOrg)
