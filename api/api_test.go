@@ -435,7 +435,8 @@ func TestTokens(t *testing.T) {
 			t.Fatalf("token %q", tok)
 		}
 		list := e.do("GET", "/v1/tokens", "auditor", nil)
-		if bytes.Contains(list.body, []byte(tok)) || bytes.Contains(list.body, []byte(strings.Split(tok, "_")[2])) {
+		// The secret is the last 43 characters (base64url: it may hold "_").
+		if bytes.Contains(list.body, []byte(tok)) || bytes.Contains(list.body, []byte(tok[len(tok)-43:])) {
 			t.Fatal("the token list shows a secret")
 		}
 		// The ledger holds the token's SHA-256 and never the token.
