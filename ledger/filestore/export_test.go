@@ -26,3 +26,11 @@ func SkipSyncForTest(name string) (restore func()) {
 	}
 	panic("filestore: unknown sync site " + name)
 }
+
+// SetReadAhead sets how far a stream read reads past a frame, until the
+// returned function restores it. Not safe while stores are reading.
+func SetReadAhead(n int64) (restore func()) {
+	old := readAheadBytes
+	readAheadBytes = n
+	return func() { readAheadBytes = old }
+}

@@ -40,9 +40,16 @@ func (s *Store) segAt(idx uint32) (*segment, int64, error) {
 	return sg, sg.size, nil
 }
 
+// readAheadBytes is how much a point reader reads past the frame it
+// needs: a stream's events are usually interleaved with other streams'
+// in nearby frames, so one pread serves many of them. Exported to tests
+// through export_test.go.
+var readAheadBytes int64 = 32 << 10
+
 // readFrame reads and checks the frame at off of segment idx and returns
-// its body, in a buffer of its own.
-func (s *Store) readFrame(idx uint32, off int64) ([]byte, error) {
+// its body. With a cursor, the body may be a slice of the cursor's
+// read-ahead window; windows are never reused, so a body stays valid.
+func (s *Store) readFrame(idx uint32, off int64, c *frameCursor) ([]byte, error) {
 	sg, end, err := s.segAt(idx)
 	if err != nil {
 		return nil, err
@@ -50,27 +57,44 @@ func (s *Store) readFrame(idx uint32, off int64) ([]byte, error) {
 	if end-off < frameHeaderSize {
 		return nil, &CorruptError{Segment: sg.name, Offset: off, Reason: "indexed frame lies past the committed end"}
 	}
-	buf := make([]byte, min(4096, end-off))
-	if err := s.pread(sg, buf, off); err != nil {
-		return nil, err
+	var buf []byte
+	bufOff := off
+	switch {
+	case c != nil && c.win != nil && c.winSeg == idx && off >= c.winOff && off+frameHeaderSize <= c.winOff+int64(len(c.win)):
+		buf, bufOff = c.win, c.winOff
+	case c != nil && c.readAhead:
+		buf = make([]byte, min(max(readAheadBytes, frameHeaderSize), end-off))
+		if err := s.pread(sg, buf, off); err != nil {
+			return nil, err
+		}
+		c.win, c.winSeg, c.winOff = buf, idx, off
+	default:
+		buf = make([]byte, min(4096, end-off))
+		if err := s.pread(sg, buf, off); err != nil {
+			return nil, err
+		}
 	}
-	n, sum, ok := frameLen(buf)
+	at := off - bufOff
+	n, sum, ok := frameLen(buf[at:])
 	if !ok || off+frameHeaderSize+int64(n) > end {
 		return nil, &CorruptError{Segment: sg.name, Offset: off, Reason: fmt.Sprintf("frame length %d out of range", n)}
 	}
-	if total := frameHeaderSize + n; total > len(buf) {
-		nb := make([]byte, total)
-		copy(nb, buf)
-		if err := s.pread(sg, nb[len(buf):], off+int64(len(buf))); err != nil {
+	total := int64(frameHeaderSize + n)
+	var frame []byte
+	if at+total <= int64(len(buf)) {
+		frame = buf[at : at+total : at+total]
+	} else {
+		// The frame runs past what was read: read it whole, on its own.
+		frame = make([]byte, total)
+		have := copy(frame, buf[at:])
+		if err := s.pread(sg, frame[have:], off+int64(have)); err != nil {
 			return nil, err
 		}
-		buf = nb
 	}
-	buf = buf[:frameHeaderSize+n]
-	if frameCRC(buf[:4], buf[frameHeaderSize:]) != sum {
+	if frameCRC(frame[:4], frame[frameHeaderSize:]) != sum {
 		return nil, &CorruptError{Segment: sg.name, Offset: off, Reason: "frame checksum mismatch"}
 	}
-	return buf[frameHeaderSize:], nil
+	return frame[frameHeaderSize:], nil
 }
 
 // frameCursor remembers the last frame a point reader decoded, so that
@@ -81,6 +105,14 @@ type frameCursor struct {
 	l     loc
 	dec   frameDecoder
 	in    interner
+
+	// readAhead: a stream read, which reads a window past each frame;
+	// point reads (EventByID, LastEvent) read only the frame.
+	readAhead bool
+	// The read-ahead window: bytes of segment winSeg from winOff.
+	win    []byte
+	winSeg uint32
+	winOff int64
 }
 
 // eventAt reads the event at committed position p.
@@ -102,7 +134,7 @@ func (s *Store) eventAt(p uint64, c *frameCursor) (ledger.Event, error) {
 		return &CorruptError{Segment: name, Offset: int64(l.off), Reason: reason}
 	}
 	if !c.valid || c.l != l || c.dec.next > p {
-		body, err := s.readFrame(l.seg, int64(l.off))
+		body, err := s.readFrame(l.seg, int64(l.off), c)
 		if err != nil {
 			return ledger.Event{}, err
 		}
@@ -195,7 +227,7 @@ func (s *Store) ReadStream(ctx context.Context, stream string, from uint64) iter
 		if from >= uint64(len(positions)) {
 			return
 		}
-		var c frameCursor
+		c := frameCursor{readAhead: true}
 		for i, p := range positions[from:] {
 			if i%ctxCheckEvery == ctxCheckEvery-1 {
 				if err := ctx.Err(); err != nil {
