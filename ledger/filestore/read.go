@@ -40,7 +40,7 @@ func (s *Store) segAt(idx uint32) (*segment, int64, error) {
 	return sg, sg.size, nil
 }
 
-// readAheadBytes is how much a point reader reads past the frame it
+// readAheadBytes is how much a stream read reads past the frame it
 // needs: a stream's events are usually interleaved with other streams'
 // in nearby frames, so one pread serves many of them. Exported to tests
 // through export_test.go.
