@@ -26,7 +26,7 @@
 // All I/O goes through the FS interface, so tests inject crashes, dropped
 // unsynced writes and errors at the Nth operation. Every fsync call site
 // is named (syncsite.go) so that a test can remove one at a time and show
-// that the power-loss test then fails (see RELIABILITY.md).
+// that the power-loss test then fails (see the README's Reliability section).
 //
 // # Files
 //
