@@ -92,7 +92,7 @@ func TestAPIRefusesHostileInput(t *testing.T) {
 		{"bidi isolate", "", work(`a\u2066b`), 422, "invalid", "data.title", "bidirectional control character U+2066"},
 		{"blank title", "", work(`\u3000 `), 422, "invalid", "data.title", "must not be blank"},
 		{"1 MB title", "", work(huge), 413, "too_large", "", "larger than 1048576 bytes"},
-		{"300 KB title", "", work(large), 422, "invalid", "", "longer than 262144 bytes"},
+		{"300 KB title", "", work(large), 422, "invalid", "line", "longer than 262144 bytes"},
 		{"201-character title", "", work(strings.Repeat("长", 201)), 422, "invalid", "data.title", "longer than 200 characters (201)"},
 
 		// Money.
@@ -121,10 +121,10 @@ func TestAPIRefusesHostileInput(t *testing.T) {
 		{"a committee event", "", `{"type":"RequiredEventScheduled","occurred_on":"2016-03-01","data":{}}`, 422, "invalid", "type", "not an organisation's event"},
 		{"a token event", "", `{"type":"TokenIssued","occurred_on":"2016-03-01","data":{}}`, 422, "invalid", "type", "not an organisation's event"},
 		{"a type the role may not append, its key in capitals", "", `{"TYPE":"FindingRecorded","occurred_on":"2017-01-10","data":{"year":2016,"item":"3.5","finding":"perfunctory","points":1,"reason":"r"}}`, 422, "invalid", "TYPE", "field names are lower case"},
-		{"a key given twice", "", `{"type":"WorkInfoSubmitted","occurred_on":"2016-03-01","data":{"title":"x","title":"y"}}`, 422, "invalid", "title", "field given twice"},
+		{"a key given twice", "", `{"type":"WorkInfoSubmitted","occurred_on":"2016-03-01","data":{"title":"x","title":"y"}}`, 422, "invalid", "data.title", "field given twice"},
 		{"retracting an assessor's event", "", `{"type":"EventRetracted","occurred_on":"2017-01-21","data":{"event_id":"` + hostileAssessmentID + `","reason":"r"}}`, 403, "forbidden", "type", "EventRetracted of a GroupAssessmentRecorded"},
-		{"retracting an assessor's event, its key in capitals", "", `{"type":"EventRetracted","occurred_on":"2017-01-21","data":{"EVENT_ID":"` + hostileAssessmentID + `","reason":"r"}}`, 422, "invalid", "EVENT_ID", "field names are lower case"},
-		{"retracting an assessor's event behind one's own", "", `{"type":"EventRetracted","occurred_on":"2017-01-21","data":{"event_id":"` + hostileDupID + `","Event_Id":"` + hostileAssessmentID + `","reason":"r"}}`, 422, "invalid", "Event_Id", "field names are lower case"},
+		{"retracting an assessor's event, its key in capitals", "", `{"type":"EventRetracted","occurred_on":"2017-01-21","data":{"EVENT_ID":"` + hostileAssessmentID + `","reason":"r"}}`, 422, "invalid", "data.EVENT_ID", "field names are lower case"},
+		{"retracting an assessor's event behind one's own", "", `{"type":"EventRetracted","occurred_on":"2017-01-21","data":{"event_id":"` + hostileDupID + `","Event_Id":"` + hostileAssessmentID + `","reason":"r"}}`, 422, "invalid", "data.Event_Id", "field names are lower case"},
 		{"a type the role may not append", "", finding(`"finding":"perfunctory","points":1,"reason":"r"`), 403, "forbidden", "type", "may not append FindingRecorded"},
 		{"unknown field", "", `{"type":"WorkInfoSubmitted","occurred_on":"2016-03-01","data":{"title":"x","author":"me"}}`, 422, "invalid", "data.author", "unknown field"},
 		{"unknown top-level field", "", `{"type":"WorkInfoSubmitted","occurred_on":"2016-03-01","approved":true,"data":{"title":"x"}}`, 422, "invalid", "approved", "unknown field"},
@@ -135,7 +135,7 @@ func TestAPIRefusesHostileInput(t *testing.T) {
 		{"recorded_by forged", "", `{"type":"WorkInfoSubmitted","occurred_on":"2016-03-01","recorded_by":"书记","data":{"title":"x"}}`, 422, "invalid", "recorded_by", "set by the ledger"},
 		{"recorded_by forged in a batch", "", `[` + work("x") + `,{"type":"WorkInfoSubmitted","occurred_on":"2016-03-01","recorded_by":"书记","data":{"title":"y"}}]`, 422, "invalid", "[1].recorded_by", "set by the ledger"},
 		{"recorded_at forged", "", `{"type":"WorkInfoSubmitted","occurred_on":"2016-03-01","recorded_at":"2016-03-01T00:00:00Z","data":{"title":"x"}}`, 422, "invalid", "recorded_at", "set by the ledger"},
-		{"hash forged", "", `{"type":"WorkInfoSubmitted","occurred_on":"2016-03-01","hash":"00","data":{"title":"x"}}`, 422, "invalid", "", "set by the ledger"},
+		{"hash forged", "", `{"type":"WorkInfoSubmitted","occurred_on":"2016-03-01","hash":"00","data":{"title":"x"}}`, 422, "invalid", "hash", "set by the ledger"},
 		{"org in the body", "", `{"org":"` + otherOrg + `","type":"WorkInfoSubmitted","occurred_on":"2016-03-01","data":{"title":"x"}}`, 422, "invalid", "org", "given by the URL"},
 
 		// State: what the organisation lacks.

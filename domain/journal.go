@@ -46,7 +46,7 @@ const MaxLineBytes = 256 << 10
 func ParseJournalLine(b []byte) (Entry, error) {
 	b = bytes.TrimSpace(b)
 	if len(b) > MaxLineBytes {
-		return Entry{}, fieldErr("", fmt.Sprintf("line longer than %d bytes", MaxLineBytes))
+		return Entry{}, fieldErr("line", fmt.Sprintf("longer than %d bytes", MaxLineBytes))
 	}
 	var l JournalLine
 	if err := StrictUnmarshal(b, &l); err != nil {
@@ -59,8 +59,14 @@ func ParseJournalLine(b []byte) (Entry, error) {
 	if l.RecordedBy != "" {
 		p.Add("recorded_by", "set by the ledger from the authenticated user; must not be given")
 	}
-	if l.Stream != "" || l.Revision != nil || l.Position != nil || l.PrevHash != "" || l.Hash != "" || l.SchemaVersion != 0 {
-		p.Add("", "stream, revision, position, schema_version and hashes are set by the ledger and must not be given")
+	for _, f := range []struct {
+		name  string
+		given bool
+	}{{"stream", l.Stream != ""}, {"revision", l.Revision != nil}, {"position", l.Position != nil},
+		{"schema_version", l.SchemaVersion != 0}, {"prev_hash", l.PrevHash != ""}, {"hash", l.Hash != ""}} {
+		if f.given {
+			p.Add(f.name, "set by the ledger; an import line must not carry it")
+		}
 	}
 	e, err := l.entry()
 	for _, fe := range FieldErrors(err) {

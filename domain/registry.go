@@ -230,10 +230,18 @@ func checkKeys(data []byte) error {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	type frame struct {
 		object bool
+		path   string // the dotted path of this object or array
 		keys   map[string]bool
-		want   bool // the next string token is a key
+		key    string // the last key read in this object
+		want   bool   // the next string token is a key
 	}
 	var stack []*frame
+	join := func(path, key string) string {
+		if path == "" {
+			return key
+		}
+		return path + "." + key
+	}
 	for {
 		tok, err := dec.Token()
 		if err != nil {
@@ -246,30 +254,30 @@ func checkKeys(data []byte) error {
 		switch t := tok.(type) {
 		case json.Delim:
 			switch t {
-			case '{':
-				if top != nil && top.object {
-					top.want = true
+			case '{', '[':
+				path := ""
+				if top != nil {
+					path = top.path
+					if top.object {
+						path = join(top.path, top.key)
+						top.want = true
+					}
 				}
-				stack = append(stack, &frame{object: true, keys: map[string]bool{}, want: true})
-			case '[':
-				if top != nil && top.object {
-					top.want = true
-				}
-				stack = append(stack, &frame{})
+				stack = append(stack, &frame{object: t == '{', path: path, keys: map[string]bool{}, want: t == '{'})
 			default:
 				stack = stack[:len(stack)-1]
 			}
 			continue
 		case string:
 			if top != nil && top.object && top.want {
+				field := join(top.path, truncate(t, 64))
 				if strings.ToLower(t) != t {
-					return fieldErr(truncate(t, 64), "field names are lower case")
+					return fieldErr(field, "field names are lower case")
 				}
 				if top.keys[t] {
-					return fieldErr(truncate(t, 64), "field given twice")
+					return fieldErr(field, "field given twice")
 				}
-				top.keys[t] = true
-				top.want = false
+				top.keys[t], top.key, top.want = true, t, false
 				continue
 			}
 		}
