@@ -74,6 +74,23 @@ type rawLine map[string]json.RawMessage
 
 // decodeLines splits a body into journal lines: one object, or an array
 // of objects (a batch).
+// readOneLine reads a body that must hold one journal line (not an
+// array); tooMany is the reason given for an array.
+func readOneLine(r *http.Request, tooMany string) (rawLine, error) {
+	body, err := readBody(r)
+	if err != nil {
+		return nil, err
+	}
+	lines, batch, err := decodeLines(body)
+	if err == nil && batch {
+		err = errBadRequest("", "%s", tooMany)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return lines[0], nil
+}
+
 func decodeLines(body []byte) ([]rawLine, bool, error) {
 	body = bytes.TrimSpace(body)
 	if body[0] == '[' {
@@ -350,20 +367,11 @@ func (s *Server) handleListOrgs(w http.ResponseWriter, r *http.Request) {
 // OrganizationRegistered journal line without org (type may be omitted;
 // the organisation is data.code).
 func (s *Server) handleRegisterOrg(w http.ResponseWriter, r *http.Request) {
-	body, err := readBody(r)
+	l, err := readOneLine(r, "register one organisation per request")
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	lines, batch, err := decodeLines(body)
-	if err == nil && batch {
-		err = errBadRequest("", "register one organisation per request")
-	}
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	l := lines[0]
 	if t := l.typeOr(domain.TypeOrganizationRegistered); t != domain.TypeOrganizationRegistered {
 		s.writeError(w, r, &domain.FieldError{Field: "type", Reason: "want OrganizationRegistered (or omit type)"})
 		return
@@ -941,24 +949,16 @@ func (s *Server) handleScheduleEvent(w http.ResponseWriter, r *http.Request) {
 // recordUnowned records one line of a stream that belongs to no
 // organisation (committee, rulebook) whose type must be want.
 func (s *Server) recordUnowned(w http.ResponseWriter, r *http.Request, want string) {
-	body, err := readBody(r)
+	l, err := readOneLine(r, "one event per request")
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	lines, batch, err := decodeLines(body)
-	if err == nil && batch {
-		err = errBadRequest("", "one event per request")
-	}
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	if t := lines[0].typeOr(want); t != want {
+	if t := l.typeOr(want); t != want {
 		s.writeError(w, r, &domain.FieldError{Field: "type", Reason: "want " + want + " (or omit type)"})
 		return
 	}
-	e, err := lines[0].entry("")
+	e, err := l.entry("")
 	if err != nil {
 		s.writeError(w, r, err)
 		return
