@@ -47,9 +47,7 @@ func AppendCanonical(b []byte, e *Event) []byte {
 		b = append(b, e.Data...)
 	}
 	b = append(b, `,"id":"`...)
-	var id [36]byte
-	encodeUUID(id[:], e.ID)
-	b = append(b, id[:]...)
+	b = domain.AppendUUID(b, e.ID)
 	b = append(b, `","occurred_on":`...)
 	b = appendJSONString(b, e.OccurredOn)
 	b = append(b, `,"prev_hash":"`...)
@@ -77,18 +75,6 @@ func ComputeHash(e *Event) Hash {
 	buf = append(buf, e.PrevHash[:]...)
 	buf = AppendCanonical(buf, e)
 	return sha256.Sum256(buf)
-}
-
-func encodeUUID(dst []byte, u [16]byte) {
-	hex.Encode(dst[0:8], u[0:4])
-	dst[8] = '-'
-	hex.Encode(dst[9:13], u[4:6])
-	dst[13] = '-'
-	hex.Encode(dst[14:18], u[6:8])
-	dst[18] = '-'
-	hex.Encode(dst[19:23], u[8:10])
-	dst[23] = '-'
-	hex.Encode(dst[24:], u[10:])
 }
 
 // appendJSONString appends s as a JSON string exactly as encoding/json

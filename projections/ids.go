@@ -1,7 +1,6 @@
 package projections
 
 import (
-	"encoding/hex"
 	"strings"
 	"time"
 
@@ -49,19 +48,7 @@ var unhex = func() (t [256]byte) {
 	return t
 }()
 
-func (id eventID) String() string {
-	var b [36]byte
-	hex.Encode(b[0:8], id[0:4])
-	b[8] = '-'
-	hex.Encode(b[9:13], id[4:6])
-	b[13] = '-'
-	hex.Encode(b[14:18], id[6:8])
-	b[18] = '-'
-	hex.Encode(b[19:23], id[8:10])
-	b[23] = '-'
-	hex.Encode(b[24:], id[10:])
-	return string(b[:])
-}
+func (id eventID) String() string { return string(domain.AppendUUID(nil, id)) }
 
 // day is a civil date packed as yyyymmdd: ordered like the dates.
 type day int32
