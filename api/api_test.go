@@ -440,7 +440,7 @@ func TestTokens(t *testing.T) {
 			t.Fatal("the token list shows a secret")
 		}
 		// The ledger holds the token's SHA-256 and never the token.
-		for ev, err := range e.books.L.ReadAll(context.Background(), 0) {
+		for ev, err := range e.bk.Events(context.Background(), 0) {
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -536,7 +536,7 @@ func TestRateLimits(t *testing.T) {
 
 func TestInternalErrorsAreNotLeaked(t *testing.T) {
 	e := newEnv(t, api.Options{})
-	if err := e.books.L.Close(); err != nil {
+	if err := e.bk.Close(); err != nil {
 		t.Fatal(err)
 	}
 	res := e.do("GET", "/v1/orgs/"+ownOrg+"/events", "auditor", nil)

@@ -10,7 +10,8 @@ import (
 
 	"partyledger/domain"
 	"partyledger/ledger"
-	"partyledger/ledger/scoreboard"
+	"partyledger/ledger/books"
+	"partyledger/projections/scoreboard"
 )
 
 // errorBody is the one shape of every error response:
@@ -108,7 +109,7 @@ func classify(err error) (status int, body apiError, internal bool) {
 	}
 	// The index of a refused entry in a batch prefixes its field paths.
 	prefix := ""
-	var ee *ledger.EntryError
+	var ee *books.EntryError
 	if errors.As(err, &ee) && ee.Index >= 0 {
 		prefix = "[" + strconv.Itoa(ee.Index) + "]"
 	}
@@ -122,10 +123,10 @@ func classify(err error) (status int, body apiError, internal bool) {
 	case errors.Is(err, ledger.ErrIDConflict):
 		return http.StatusConflict, apiError{Code: codeIDConflict, Field: joinField(prefix, "id"),
 			Message: "this event id is already recorded with other content"}, false
-	case errors.Is(err, ledger.ErrRulebookPublished):
+	case errors.Is(err, books.ErrRulebookPublished):
 		return http.StatusConflict, apiError{Code: codeConflict, Field: joinField(prefix, "data.version"),
 			Message: "this rulebook version is already published; a correction is a new version"}, false
-	case errors.Is(err, ledger.ErrGradeExists):
+	case errors.Is(err, books.ErrGradeExists):
 		return http.StatusConflict, apiError{Code: codeConflict, Field: joinField(prefix, "id"),
 			Message: "this grade was already issued or revised"}, false
 	case errors.Is(err, scoreboard.ErrUnknownOrg):

@@ -17,6 +17,7 @@ import (
 
 	"partyledger/domain"
 	"partyledger/ledger"
+	"partyledger/ledger/books"
 )
 
 func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
@@ -443,8 +444,8 @@ func (s *Server) recordForm(r *http.Request, st *domain.OrgState, typ, on string
 			return &domain.FieldError{Field: "data.event_id", Reason: "you may not retract a " + target}
 		}
 	}
-	_, err = s.books.Record(r.Context(), []domain.Entry{e}, principalOf(r).RecordedBy(), ledger.RecordOptions{})
-	var ee *ledger.EntryError
+	_, err = s.books.Record(r.Context(), []domain.Entry{e}, principalOf(r).RecordedBy(), books.RecordOptions{})
+	var ee *books.EntryError
 	if errors.As(err, &ee) {
 		return ee.Err
 	}

@@ -38,7 +38,7 @@ func newFuzzTarget(f *testing.F, path string) *fuzzTarget {
 func (ft *fuzzTarget) newEvents(t testing.TB) (ledger.Position, int) {
 	t.Helper()
 	pos, n := ft.last, 0
-	for ev, err := range ft.e.books.L.ReadAll(context.Background(), ft.last) {
+	for ev, err := range ft.e.bk.Events(context.Background(), ft.last) {
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -19,8 +19,9 @@ import (
 
 	"partyledger/domain"
 	"partyledger/ledger"
-	"partyledger/ledger/scoreboard"
+	"partyledger/ledger/books"
 	"partyledger/projections"
+	"partyledger/projections/scoreboard"
 )
 
 // maxBatch bounds the events of one append request.
@@ -168,12 +169,12 @@ func indexed(err error, i int, batch bool) error {
 	if err == nil || !batch {
 		return err
 	}
-	return &ledger.EntryError{Index: i, Err: err}
+	return &books.EntryError{Index: i, Err: err}
 }
 
 // unindex strips the index of a single line's error.
 func unindex(err error, batch bool) error {
-	var ee *ledger.EntryError
+	var ee *books.EntryError
 	if !batch && errors.As(err, &ee) {
 		return ee.Err
 	}
@@ -399,7 +400,7 @@ func (s *Server) handleRegisterOrg(w http.ResponseWriter, r *http.Request) {
 // record appends entries for the principal and answers 201 with the
 // results (200 when every entry was already recorded: nothing written).
 func (s *Server) record(w http.ResponseWriter, r *http.Request, entries []domain.Entry, batch bool, exp *ledger.Expected) {
-	res, err := s.books.Record(r.Context(), entries, principalOf(r).RecordedBy(), ledger.RecordOptions{Expected: exp})
+	res, err := s.books.Record(r.Context(), entries, principalOf(r).RecordedBy(), books.RecordOptions{Expected: exp})
 	if err != nil {
 		s.writeError(w, r, unindex(err, batch))
 		return
@@ -547,7 +548,7 @@ func (s *Server) journal(ctx context.Context, st *domain.OrgState, q journalQuer
 	var out []journalEvent
 	more := false
 	awaiting := map[string]int{} // retracted page event id → its index in out
-	for ev, err := range s.books.L.ReadStream(ctx, ledger.OrgStream(st.Code), uint64(q.after+1)) {
+	for ev, err := range s.books.ReadStream(ctx, books.OrgStream(st.Code), uint64(q.after+1)) {
 		if errors.Is(err, ledger.ErrStreamNotFound) {
 			break
 		}
@@ -567,11 +568,11 @@ func (s *Server) journal(ctx context.Context, st *domain.OrgState, q journalQuer
 				}
 			}
 		}
-		if q.year == 0 || ledger.BelongsToYear(&ev, q.year) {
+		if q.year == 0 || books.BelongsToYear(&ev, q.year) {
 			if len(out) == q.limit {
 				more = true
 			} else {
-				out = append(out, journalEvent{JournalLine: ledger.ExportLine(&ev, st.Code), TypeLabel: domain.TypeLabel(ev.Type)})
+				out = append(out, journalEvent{JournalLine: books.ExportLine(&ev, st.Code), TypeLabel: domain.TypeLabel(ev.Type)})
 				if id := ev.ID.String(); st.Retracts[id] {
 					awaiting[id] = len(out) - 1
 				}
@@ -1058,7 +1059,7 @@ func (s *Server) handlePublishRulebook(w http.ResponseWriter, r *http.Request) {
 // an error.
 func (s *Server) handleVerify(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	rep, err := s.books.L.Verify(r.Context())
+	rep, err := s.books.Verify(r.Context())
 	body := map[string]any{"ok": err == nil, "events": rep.Events, "streams": rep.Streams,
 		"last_position": rep.LastPosition, "storage_checked": rep.StorageChecked, "seconds": time.Since(start).Seconds()}
 	switch {

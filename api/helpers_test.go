@@ -20,9 +20,10 @@ import (
 	"partyledger/api"
 	"partyledger/domain"
 	"partyledger/ledger"
+	"partyledger/ledger/books"
 	"partyledger/ledger/filestore"
 	"partyledger/ledger/ledgertest"
-	"partyledger/ledger/scoreboard"
+	"partyledger/projections/scoreboard"
 )
 
 // Organisation codes of the fixture.
@@ -36,7 +37,7 @@ const (
 // per role (two branches: own and other).
 type env struct {
 	t      testing.TB
-	books  *ledger.Books
+	bk     *books.Books
 	board  *scoreboard.Board
 	srv    *api.Server
 	ts     *httptest.Server
@@ -73,15 +74,15 @@ func newEnv(t testing.TB, opts api.Options) *env {
 		t.Fatal(err)
 	}
 	clock := ledgertest.NewClock(time.Date(2017, 2, 1, 0, 0, 0, 0, domain.CST))
-	books := ledger.NewBooks(ledger.New(st, ledger.Options{Clock: clock.Now}))
-	e := &env{t: t, books: books, clock: clock, logs: &syncBuffer{}, tokens: map[string]string{}, ids: map[string]string{}}
+	bk := books.New(ledger.New(st, ledger.Options{Clock: clock.Now}))
+	e := &env{t: t, bk: bk, clock: clock, logs: &syncBuffer{}, tokens: map[string]string{}, ids: map[string]string{}}
 	e.record("fixture", fixture()...)
-	e.board = scoreboard.New(books, scoreboard.Options{Now: clock.Now})
+	e.board = scoreboard.New(bk, scoreboard.Options{Now: clock.Now})
 	if opts.Now == nil {
 		opts.Now = clock.Now
 	}
 	opts.Logger = slog.New(slog.NewTextHandler(e.logs, nil))
-	e.srv = api.New(books, e.board, opts)
+	e.srv = api.New(bk, e.board, opts)
 	e.ts = httptest.NewServer(e.srv.Handler())
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -106,7 +107,7 @@ func newEnv(t testing.TB, opts api.Options) *env {
 	return e
 }
 
-// record appends journal lines (with org) directly through the books.
+// record appends journal lines (with org) directly through the bk.
 func (e *env) record(by string, lines ...string) {
 	e.t.Helper()
 	for _, l := range lines {
@@ -114,7 +115,7 @@ func (e *env) record(by string, lines ...string) {
 		if err != nil {
 			e.t.Fatalf("%s: %v", l, err)
 		}
-		if _, err := e.books.Record(context.Background(), []domain.Entry{ent}, by, ledger.RecordOptions{}); err != nil {
+		if _, err := e.bk.Record(context.Background(), []domain.Entry{ent}, by, books.RecordOptions{}); err != nil {
 			e.t.Fatalf("%s: %v", l, err)
 		}
 	}

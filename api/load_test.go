@@ -90,7 +90,7 @@ func runLoad(tb testing.TB, cfg loadConfig) *loadResult {
 	codes, tokens := loadOrgs(tb, e, cfg.orgs)
 	baseline := make([]int, len(codes))
 	for i, code := range codes {
-		st, err := e.books.Org(context.Background(), code)
+		st, err := e.bk.Org(context.Background(), code)
 		if err != nil {
 			tb.Fatal(err)
 		}

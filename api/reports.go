@@ -7,7 +7,7 @@ import (
 	"slices"
 	"strings"
 
-	"partyledger/ledger/report"
+	"partyledger/projections/report"
 )
 
 // handleRecompute answers GET /v1/recompute?year=&from=&to=&as_of=&known_at=:

@@ -22,8 +22,8 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"partyledger/domain"
-	"partyledger/ledger"
-	"partyledger/ledger/scoreboard"
+	"partyledger/ledger/books"
+	"partyledger/projections/scoreboard"
 )
 
 // Options configure a Server. The zero value is usable.
@@ -55,7 +55,7 @@ type Options struct {
 
 // Server is the HTTP face of the ledger. It owns the chi router.
 type Server struct {
-	books  *ledger.Books
+	books  *books.Books
 	board  *scoreboard.Board
 	tokens *Tokens
 	log    *slog.Logger
@@ -70,7 +70,7 @@ type Server struct {
 }
 
 // New returns a server over books and board.
-func New(books *ledger.Books, board *scoreboard.Board, opts Options) *Server {
+func New(books *books.Books, board *scoreboard.Board, opts Options) *Server {
 	if opts.Tokens == nil {
 		opts.Tokens = NewTokens(books)
 	}

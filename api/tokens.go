@@ -18,6 +18,7 @@ import (
 
 	"partyledger/domain"
 	"partyledger/ledger"
+	"partyledger/ledger/books"
 )
 
 // AuthStream is the ledger stream that holds the token events
@@ -25,7 +26,7 @@ import (
 // makes them work on every store and makes their history auditable: who
 // issued which role to whom, and when it was revoked, hash-chained like
 // everything else. Only SHA-256 hashes of the tokens are recorded.
-const AuthStream = ledger.PrefixAuth + "tokens"
+const AuthStream = books.PrefixAuth + "tokens"
 
 // tokenPrefix starts every token, so a leaked one is recognisable.
 const tokenPrefix = "plt_"
@@ -72,7 +73,7 @@ type TokenInfo struct {
 // Tokens issues, revokes and checks API tokens, folding AuthStream.
 // It is safe for concurrent use.
 type Tokens struct {
-	books *ledger.Books
+	books *books.Books
 
 	mu       sync.Mutex
 	revision int64
@@ -85,13 +86,13 @@ type Tokens struct {
 const tokenSyncEvery = time.Second
 
 // NewTokens returns the token store of books' ledger.
-func NewTokens(books *ledger.Books) *Tokens {
+func NewTokens(books *books.Books) *Tokens {
 	return &Tokens{books: books, revision: ledger.NoStream, byID: map[string]*TokenInfo{}}
 }
 
 // sync folds the auth stream's events since the last one. Caller holds t.mu.
 func (t *Tokens) sync(ctx context.Context) error {
-	for e, err := range t.books.L.ReadStream(ctx, AuthStream, uint64(t.revision+1)) {
+	for e, err := range t.books.ReadStream(ctx, AuthStream, uint64(t.revision+1)) {
 		if errors.Is(err, ledger.ErrStreamNotFound) {
 			break
 		}
@@ -148,7 +149,7 @@ func (t *Tokens) append(ctx context.Context, p domain.Payload, by string, valida
 		if t.revision != ledger.NoStream {
 			exp = ledger.ExpectRevision(uint64(t.revision))
 		}
-		_, err := t.books.L.Append(ctx, AuthStream, exp, []ledger.Proposed{{ID: uuid.New(), Type: p.EventType(),
+		_, err := t.books.AppendAuth(ctx, AuthStream, exp, []ledger.Proposed{{ID: uuid.New(), Type: p.EventType(),
 			OccurredOn: domain.DateOf(time.Now()).String(), RecordedBy: by, Data: data}})
 		if errors.Is(err, ledger.ErrWrongExpectedRevision) && try < 8 {
 			continue

@@ -37,7 +37,7 @@ func TestTokenGuarantees(t *testing.T) {
 		e.do("GET", "/v1/me", tok, nil)
 		sum := sha256.Sum256([]byte(tok))
 		found := false
-		for ev, err := range e.books.L.ReadAll(context.Background(), 0) {
+		for ev, err := range e.bk.Events(context.Background(), 0) {
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -126,7 +126,7 @@ func TestTokenGuarantees(t *testing.T) {
 			if res.status != http.StatusCreated {
 				t.Fatalf("%s: %d %s", w.path, res.status, res.body)
 			}
-			ev, err := e.books.L.EventByID(context.Background(), mustUUID(t, res.json(t)["id"].(string)))
+			ev, err := e.bk.EventByID(context.Background(), mustUUID(t, res.json(t)["id"].(string)))
 			if err != nil {
 				t.Fatal(err)
 			}

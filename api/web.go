@@ -18,8 +18,8 @@ import (
 
 	"partyledger/domain"
 	"partyledger/ledger"
-	"partyledger/ledger/scoreboard"
 	"partyledger/projections"
+	"partyledger/projections/scoreboard"
 )
 
 //go:embed web/*.html web/static

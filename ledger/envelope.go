@@ -10,11 +10,11 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"partyledger/domain"
+	"github.com/google/uuid"
 )
 
 // RecordedAtLayout is the one textual form of recorded_at: UTC, microseconds.
-const RecordedAtLayout = domain.InstantLayout
+const RecordedAtLayout = "2006-01-02T15:04:05.000000Z"
 
 // SchemaVersion is the envelope schema version of every event type today.
 const SchemaVersion = 1
@@ -47,7 +47,7 @@ func AppendCanonical(b []byte, e *Event) []byte {
 		b = append(b, e.Data...)
 	}
 	b = append(b, `,"id":"`...)
-	b = domain.AppendUUID(b, e.ID)
+	b = appendUUID(b, e.ID)
 	b = append(b, `","occurred_on":`...)
 	b = appendJSONString(b, e.OccurredOn)
 	b = append(b, `,"prev_hash":"`...)
@@ -121,3 +121,19 @@ var errBadHash = errors.New("ledger: hash: want 64 hex digits")
 
 // TruncateTime rounds t down to the precision recorded_at keeps, in UTC.
 func TruncateTime(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
+
+// appendUUID appends the canonical text of a UUID (8-4-4-4-12 lower-case
+// hex) without allocating: the envelope is hashed on every append.
+func appendUUID(dst []byte, u uuid.UUID) []byte {
+	var b [36]byte
+	hex.Encode(b[0:8], u[0:4])
+	b[8] = '-'
+	hex.Encode(b[9:13], u[4:6])
+	b[13] = '-'
+	hex.Encode(b[14:18], u[6:8])
+	b[18] = '-'
+	hex.Encode(b[19:23], u[8:10])
+	b[23] = '-'
+	hex.Encode(b[24:], u[10:])
+	return append(dst, b[:]...)
+}

@@ -66,7 +66,9 @@ func (e Expected) String() string {
 	return "any"
 }
 
-func (e Expected) matches(head int64) bool {
+// Matches reports whether a stream whose last revision is head (NoStream
+// when it does not exist) meets the expectation.
+func (e Expected) Matches(head int64) bool {
 	switch e.kind {
 	case expNoStream:
 		return head == NoStream
@@ -76,7 +78,9 @@ func (e Expected) matches(head int64) bool {
 	return true
 }
 
-func (e Expected) asInt() int64 {
+// Int64 is the expected revision as the error types report it (NoStream,
+// or an exact revision; Any reports NoStream too).
+func (e Expected) Int64() int64 {
 	switch e.kind {
 	case expNoStream:
 		return NoStream
@@ -252,10 +256,10 @@ func checkProposed(stream string, events []Proposed) error {
 	return nil
 }
 
-// sameContent reports whether a stored event is the one proposed: the
+// SameContent reports whether a stored event is the one proposed: the
 // same stream, type, occurred_on and data. recorded_by is not compared,
 // so that another user re-running the same import is still idempotent.
-func sameContent(stored *Event, stream string, p *Proposed) bool {
+func SameContent(stored *Event, stream string, p *Proposed) bool {
 	return stored.Stream == stream && stored.Type == p.Type && stored.OccurredOn == p.OccurredOn &&
 		bytes.Equal(stored.Data, p.Data)
 }
@@ -294,8 +298,8 @@ func (l *Ledger) duplicates(ctx context.Context, stream string, events []Propose
 		case err != nil:
 			return nil, fmt.Errorf("ledger: look up event id %s: %w", p.ID, err)
 		}
-		if !sameContent(&stored, stream, p) {
-			return nil, &IDConflictError{ID: p.ID, Stream: stored.Stream, Reason: describeDiff(&stored, stream, p)}
+		if !SameContent(&stored, stream, p) {
+			return nil, &IDConflictError{ID: p.ID, Stream: stored.Stream, Reason: DescribeDiff(&stored, stream, p)}
 		}
 		found = append(found, stored)
 	}
@@ -309,7 +313,7 @@ func (l *Ledger) duplicates(ctx context.Context, stream string, events []Propose
 	return found, nil
 }
 
-func describeDiff(stored *Event, stream string, p *Proposed) string {
+func DescribeDiff(stored *Event, stream string, p *Proposed) string {
 	switch {
 	case stored.Stream != stream:
 		return "another stream"
@@ -353,8 +357,8 @@ func (l *Ledger) Append(ctx context.Context, stream string, expected Expected, e
 				return nil, err
 			}
 		}
-		if !expected.matches(s.head) {
-			return nil, &WrongRevisionError{Stream: stream, Expected: expected.asInt(), Actual: s.head}
+		if !expected.Matches(s.head) {
+			return nil, &WrongRevisionError{Stream: stream, Expected: expected.Int64(), Actual: s.head}
 		}
 		sealed := l.seal(stream, s, events)
 		positions, err := l.store.Append(ctx, stream, s.head, sealed)
@@ -383,8 +387,8 @@ func (l *Ledger) Append(ctx context.Context, stream string, expected Expected, e
 				if rerr := l.refresh(ctx, stream, s); rerr != nil {
 					return nil, rerr
 				}
-				if !expected.matches(s.head) {
-					return nil, &WrongRevisionError{Stream: stream, Expected: expected.asInt(), Actual: s.head}
+				if !expected.Matches(s.head) {
+					return nil, &WrongRevisionError{Stream: stream, Expected: expected.Int64(), Actual: s.head}
 				}
 			}
 			continue
@@ -516,3 +520,20 @@ func (l *Ledger) EventByID(ctx context.Context, id uuid.UUID) (Event, error) {
 func (l *Ledger) LastEvent(ctx context.Context, stream string) (Event, error) {
 	return l.store.LastEvent(ctx, stream)
 }
+
+// PeekNow reads the clock without taking a stamp: the instant the next
+// append would at least be stamped with (the domain checks judge "today"
+// by it).
+func (l *Ledger) PeekNow() time.Time {
+	l.clockMu.Lock()
+	defer l.clockMu.Unlock()
+	t := TruncateTime(l.clock())
+	if t.Before(l.last) {
+		return l.last
+	}
+	return t
+}
+
+// Retries is how often a checked append is retried after another writer
+// moved the stream (Options.MaxRetries).
+func (l *Ledger) Retries() int { return l.tries }

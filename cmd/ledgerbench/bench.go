@@ -549,12 +549,12 @@ func (b *bench) reads(ctx context.Context) error {
 		system, detail string
 		s              ledger.Store
 	}
-	replayers := []replayer{{sysOurs, "Store.ReadAll → ledger.Recorded (JSON) → projections.Facts.Apply", fsR}}
+	replayers := []replayer{{sysOurs, "Store.ReadAll → books.Recorded (JSON) → projections.Facts.Apply", fsR}}
 	if b.withPG {
-		replayers = append(replayers, replayer{sysPG, "SELECT … ORDER BY global_position → envelope (metadata JSON) → ledger.Recorded → Facts.Apply", pgR})
+		replayers = append(replayers, replayer{sysPG, "SELECT … ORDER BY global_position → envelope (metadata JSON) → books.Recorded → Facts.Apply", pgR})
 	}
 	if b.withBolt {
-		replayers = append(replayers, replayer{sysBolt, "read transactions of 1,024 events → ledger.Recorded → Facts.Apply", boltR})
+		replayers = append(replayers, replayer{sysBolt, "read transactions of 1,024 events → books.Recorded → Facts.Apply", boltR})
 	}
 	for _, workers := range []int{1, 2} {
 		key := fmt.Sprintf("replay-%d", workers)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"partyledger/ledger"
+	"partyledger/ledger/books"
 	"partyledger/ledger/filestore"
 )
 
@@ -60,7 +61,7 @@ func TestAppendPayloadIs300Bytes(t *testing.T) {
 	if len(appendPayload) != 300 {
 		t.Errorf("append payload is %d bytes, want 300", len(appendPayload))
 	}
-	if _, err := ledger.Recorded(&ledger.Event{Type: appendType, Data: appendPayload}); err != nil {
+	if _, err := books.Recorded(&ledger.Event{Type: appendType, Data: appendPayload}); err != nil {
 		t.Errorf("append payload does not decode as %s: %v", appendType, err)
 	}
 }

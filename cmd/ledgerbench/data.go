@@ -14,6 +14,7 @@ import (
 	"partyledger/domain"
 	"partyledger/domain/democity"
 	"partyledger/ledger"
+	"partyledger/ledger/books"
 )
 
 // appendPayload is the payload of every single-event and batch append: a
@@ -134,9 +135,9 @@ func cityLines(seed int64, orgs, k int) ([]cityLine, error) {
 		case !ok:
 			return nil, fmt.Errorf("democity line %d: unknown type %q", i+1, l.Type)
 		case kind == domain.StreamOrg:
-			stream = ledger.OrgStream(org)
+			stream = books.OrgStream(org)
 		case kind == domain.StreamCommittee:
-			stream = ledger.CommitteeStream
+			stream = books.CommitteeStream
 		default:
 			return nil, fmt.Errorf("democity line %d: %s is neither an organisation's nor the committee's", i+1, l.Type)
 		}

@@ -13,6 +13,7 @@ import (
 	"partyledger/cmd/ledgerbench/internal/stats"
 	"partyledger/domain"
 	"partyledger/ledger"
+	"partyledger/ledger/books"
 	"partyledger/projections"
 )
 
@@ -118,7 +119,7 @@ func (h *headerCounts) add(stream, typ []byte) {
 		return
 	}
 	h.streams[string(stream)] = ptr(1)
-	if bytes.HasPrefix(stream, []byte(ledger.PrefixOrg)) {
+	if bytes.HasPrefix(stream, []byte(books.PrefixOrg)) {
 		h.orgs++
 	}
 }
@@ -176,8 +177,8 @@ func newFolder() *folder {
 func (f *folder) fold(e *ledger.Event) error {
 	f.events++
 	switch {
-	case strings.HasPrefix(e.Stream, ledger.PrefixOrg):
-		r, err := ledger.Recorded(e)
+	case strings.HasPrefix(e.Stream, books.PrefixOrg):
+		r, err := books.Recorded(e)
 		if err != nil {
 			return err
 		}
@@ -191,8 +192,8 @@ func (f *folder) fold(e *ledger.Event) error {
 			f.orgs[e.Stream] = facts
 		}
 		return facts.Apply(r)
-	case e.Stream == ledger.CommitteeStream:
-		r, err := ledger.Recorded(e)
+	case e.Stream == books.CommitteeStream:
+		r, err := books.Recorded(e)
 		if err != nil {
 			return err
 		}

@@ -9,8 +9,9 @@ import (
 
 	"partyledger/cmd/ledgerbench/internal/stats"
 	"partyledger/ledger"
+	"partyledger/ledger/books"
 	"partyledger/ledger/filestore"
-	"partyledger/ledger/scoreboard"
+	"partyledger/projections/scoreboard"
 )
 
 // year is a store holding a generated year of organisations, with a
@@ -49,7 +50,7 @@ func buildYear(ctx context.Context, dir string, orgs int, seed int64) (*year, er
 		return nil, err
 	}
 	y.load = time.Since(t0)
-	y.board = scoreboard.New(ledger.NewBooks(l), scoreboard.Options{})
+	y.board = scoreboard.New(books.New(l), scoreboard.Options{})
 	t0 = time.Now()
 	if err := y.board.CatchUp(ctx); err != nil {
 		fs.Close()
@@ -93,7 +94,7 @@ func (y *year) scorePast(ctx context.Context, samples int, seed uint64) (stats.S
 	lane := rec.Lane()
 	for i := 0; i < samples; {
 		code := codes[rng.IntN(len(codes))]
-		sp := y.spans[ledger.OrgStream(code)]
+		sp := y.spans[books.OrgStream(code)]
 		if sp == nil || !sp.last.After(sp.first) {
 			continue
 		}

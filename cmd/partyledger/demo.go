@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"partyledger/domain/democity"
-	"partyledger/ledger/scoreboard"
+	"partyledger/projections/scoreboard"
 )
 
 // runDemo builds the demo city in a data directory, through the same
@@ -62,15 +62,15 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 		it.line = i + 1
 		items = append(items, it)
 	}
-	books, err := g.open(ctx, e)
+	bk, err := g.open(ctx, e)
 	if err != nil {
 		return err
 	}
-	defer books.L.Close()
-	if err := importItems(ctx, e, books, items, bad, "demo", !*quiet && isTerminal(e.stderr)); err != nil {
+	defer bk.Close()
+	if err := importItems(ctx, e, bk, items, bad, "demo", !*quiet && isTerminal(e.stderr)); err != nil {
 		return fmt.Errorf("demo city: %w", err)
 	}
-	board := scoreboard.New(books, scoreboard.Options{Now: e.now})
+	board := scoreboard.New(bk, scoreboard.Options{Now: e.now})
 	cards, err := board.ScoreAll(ctx, scoreboard.Query{Year: 2016})
 	if err != nil {
 		return err
@@ -95,7 +95,7 @@ func runDemo(ctx context.Context, e *env, args []string) error {
   go run ./cmd/partyledger %[1]s export --all > city.jsonl     # 导出 / export
 `, flagData, code)
 	if *serveIt {
-		return serveDemo(ctx, e, books, cards, *addr)
+		return serveDemo(ctx, e, bk, cards, *addr)
 	}
 	return nil
 }

@@ -11,7 +11,7 @@ import (
 
 	"partyledger/domain"
 	"partyledger/ledger"
-	"partyledger/ledger/scoreboard"
+	"partyledger/projections/scoreboard"
 )
 
 // runGrade dispatches the grade subcommands.
@@ -88,12 +88,12 @@ func runGradeWrite(ctx context.Context, e *env, args []string, revise bool) erro
 		}
 		opts.KnownAt = t
 	}
-	books, err := g.open(ctx, e)
+	bk, err := g.open(ctx, e)
 	if err != nil {
 		return err
 	}
-	defer books.L.Close()
-	board := scoreboard.New(books, scoreboard.Options{Now: e.now})
+	defer bk.Close()
+	board := scoreboard.New(bk, scoreboard.Options{Now: e.now})
 	var run *scoreboard.GradeRun
 	if revise {
 		run, err = board.ReviseGrades(ctx, *year, opts)
@@ -187,17 +187,17 @@ func runGradeHistory(ctx context.Context, e *env, args []string) error {
 		fs.Usage()
 		return usageError("--org is required")
 	}
-	books, err := g.open(ctx, e)
+	bk, err := g.open(ctx, e)
 	if err != nil {
 		return err
 	}
-	defer books.L.Close()
-	if st, err := books.Org(ctx, *org); err != nil {
+	defer bk.Close()
+	if st, err := bk.Org(ctx, *org); err != nil {
 		return err
 	} else if st == nil {
 		return &domain.FieldError{Field: "org", Reason: fmt.Sprintf("organisation %q is not registered", *org)}
 	}
-	gs, err := books.OrgGrades(ctx, *org, *year)
+	gs, err := bk.OrgGrades(ctx, *org, *year)
 	if err != nil {
 		return err
 	}
@@ -245,7 +245,7 @@ type gradeJSON struct {
 	RecordedBy      string        `json:"recorded_by"`
 }
 
-func gradeRows(gs []ledger.Grade) []gradeJSON {
+func gradeRows(gs []domain.Grade) []gradeJSON {
 	out := make([]gradeJSON, 0, len(gs))
 	for _, g := range gs {
 		out = append(out, gradeJSON{Org: g.Org, Year: g.Year, Type: g.Type, RulebookVersion: g.RulebookVersion, Final: g.Final,
@@ -264,12 +264,12 @@ func runGradeList(ctx context.Context, e *env, args []string) error {
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	books, err := g.open(ctx, e)
+	bk, err := g.open(ctx, e)
 	if err != nil {
 		return err
 	}
-	defer books.L.Close()
-	all, err := books.Grades(ctx, *year)
+	defer bk.Close()
+	all, err := bk.Grades(ctx, *year)
 	if err != nil {
 		return err
 	}
@@ -278,7 +278,7 @@ func runGradeList(ctx context.Context, e *env, args []string) error {
 		codes = append(codes, c)
 	}
 	sort.Strings(codes)
-	var latest []ledger.Grade
+	var latest []domain.Grade
 	for _, c := range codes {
 		latest = append(latest, all[c][len(all[c])-1])
 	}

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"partyledger/ledger/scoreboard"
+	"partyledger/projections/scoreboard"
 )
 
 func TestGradeCommands(t *testing.T) {

@@ -18,6 +18,7 @@ import (
 
 	"partyledger/domain"
 	"partyledger/ledger"
+	"partyledger/ledger/books"
 )
 
 // importBatch bounds the events of one append during import.
@@ -55,12 +56,12 @@ func runImport(ctx context.Context, e *env, args []string) error {
 		in = f
 	}
 	items, problems := parseJournal(in)
-	books, err := g.open(ctx, e)
+	bk, err := g.open(ctx, e)
 	if err != nil {
 		return err
 	}
-	defer books.L.Close()
-	return importItems(ctx, e, books, items, problems, *by, !*quiet && isTerminal(e.stderr))
+	defer bk.Close()
+	return importItems(ctx, e, bk, items, problems, *by, !*quiet && isTerminal(e.stderr))
 }
 
 // lineProblems collects the problems of an import, by line.
@@ -121,7 +122,7 @@ func parseJournal(in io.Reader) ([]journalItem, lineProblems) {
 		if it.sealed == nil && it.entry.ID == "" {
 			data, _ := domain.CanonicalJSON(it.entry.Payload)
 			key := it.entry.Org + "\x00" + it.entry.Type + "\x00" + it.entry.OccurredOn.String() + "\x00" + string(data)
-			it.entry.ID = ledger.DerivedID("import\x00" + key + "\x00" + strconv.Itoa(seen[key])).String()
+			it.entry.ID = books.DerivedID("import\x00" + key + "\x00" + strconv.Itoa(seen[key])).String()
 			seen[key]++
 		}
 		items = append(items, it)
@@ -178,7 +179,7 @@ func sealedOf(l *domain.JournalLine, ent *domain.Entry) (*ledger.Event, error) {
 	}
 	if l.Stream == "" {
 		p.Add("stream", "an exported line needs its stream")
-	} else if want, err := ledger.StreamOf(ent); err == nil && want != l.Stream {
+	} else if want, err := books.StreamOf(ent); err == nil && want != l.Stream {
 		p.Add("stream", fmt.Sprintf("%s belongs in %s", l.Type, want))
 	}
 	if l.Revision == nil {
@@ -221,7 +222,7 @@ func compactJSON(b []byte) []byte {
 // importItems checks every item against the ledger's state (in file
 // order, as if the earlier ones were appended) and, only when all pass,
 // appends them in batches.
-func importItems(ctx context.Context, e *env, books *ledger.Books, items []journalItem, bad lineProblems, by string, progress bool) error {
+func importItems(ctx context.Context, e *env, bk *books.Books, items []journalItem, bad lineProblems, by string, progress bool) error {
 	entries := make([]domain.Entry, 0, len(items))
 	idx := make([]int, 0, len(items))
 	for i, it := range items {
@@ -230,15 +231,15 @@ func importItems(ctx context.Context, e *env, books *ledger.Books, items []journ
 			idx = append(idx, i)
 		}
 	}
-	outcomes, errs := books.Check(ctx, entries, by)
+	outcomes, errs := bk.Check(ctx, entries, by)
 	for _, err := range errs {
-		var ee *ledger.EntryError
+		var ee *books.EntryError
 		if !errors.As(err, &ee) {
 			return err
 		}
 		bad.add(items[idx[ee.Index]].line, ee.Err)
 	}
-	if err := checkSealed(ctx, books, items, bad); err != nil {
+	if err := checkSealed(ctx, bk, items, bad); err != nil {
 		return err
 	}
 	if len(bad) > 0 {
@@ -247,7 +248,7 @@ func importItems(ctx context.Context, e *env, books *ledger.Books, items []journ
 	}
 	skip := map[int]bool{}
 	for k, o := range outcomes {
-		if o == ledger.OutcomeDuplicate {
+		if o == books.OutcomeDuplicate {
 			skip[idx[k]] = true
 		}
 	}
@@ -282,17 +283,17 @@ func importItems(ctx context.Context, e *env, books *ledger.Books, items []journ
 			for k := i; k < j; k++ {
 				evs = append(evs, *items[k].sealed)
 			}
-			res, err = books.L.Restore(ctx, evs)
+			res, err = bk.Restore(ctx, evs)
 		} else {
 			batch := make([]domain.Entry, 0, j-i)
 			for k := i; k < j; k++ {
 				batch = append(batch, items[k].entry)
 			}
-			res, err = books.Record(ctx, batch, by, ledger.RecordOptions{})
+			res, err = bk.Record(ctx, batch, by, books.RecordOptions{})
 		}
 		if err != nil {
 			line := items[i].line
-			var ee *ledger.EntryError
+			var ee *books.EntryError
 			if errors.As(err, &ee) {
 				line = items[i+ee.Index].line
 				err = ee.Err
@@ -322,13 +323,13 @@ func streamOfItem(it *journalItem) string {
 	if it.sealed != nil {
 		return it.sealed.Stream
 	}
-	s, _ := ledger.StreamOf(&it.entry)
+	s, _ := books.StreamOf(&it.entry)
 	return s
 }
 
 // checkSealed checks that exported lines continue their streams' chains
 // in the target ledger (or are already stored).
-func checkSealed(ctx context.Context, books *ledger.Books, items []journalItem, bad lineProblems) error {
+func checkSealed(ctx context.Context, bk *books.Books, items []journalItem, bad lineProblems) error {
 	type tip struct {
 		head int64
 		hash ledger.Hash
@@ -339,7 +340,7 @@ func checkSealed(ctx context.Context, books *ledger.Books, items []journalItem, 
 		if ev == nil {
 			continue
 		}
-		if stored, err := books.L.EventByID(ctx, ev.ID); err == nil {
+		if stored, err := bk.EventByID(ctx, ev.ID); err == nil {
 			if stored.Hash != ev.Hash {
 				bad.add(it.line, &domain.FieldError{Field: "id", Reason: "already recorded as a different event"})
 			}
@@ -350,7 +351,7 @@ func checkSealed(ctx context.Context, books *ledger.Books, items []journalItem, 
 		t := tips[ev.Stream]
 		if t == nil {
 			t = &tip{head: ledger.NoStream}
-			last, err := books.L.LastEvent(ctx, ev.Stream)
+			last, err := bk.LastEvent(ctx, ev.Stream)
 			switch {
 			case err == nil:
 				t.head, t.hash = int64(last.Revision), last.Hash
@@ -402,14 +403,14 @@ func runRecord(ctx context.Context, e *env, args []string) error {
 		printFieldErrors(e.stderr, "", err)
 		return exitError{code: 1, quiet: true}
 	}
-	books, err := g.open(ctx, e)
+	bk, err := g.open(ctx, e)
 	if err != nil {
 		return err
 	}
-	defer books.L.Close()
-	res, err := books.Record(ctx, []domain.Entry{ent}, *by, ledger.RecordOptions{})
+	defer bk.Close()
+	res, err := bk.Record(ctx, []domain.Entry{ent}, *by, books.RecordOptions{})
 	if err != nil {
-		var ee *ledger.EntryError
+		var ee *books.EntryError
 		if errors.As(err, &ee) {
 			printFieldErrors(e.stderr, "", ee.Err)
 			return exitError{code: 1, quiet: true}
@@ -461,17 +462,17 @@ func runExport(ctx context.Context, e *env, args []string) error {
 		fs.Usage()
 		return usageError("give --org CODE or --all")
 	}
-	books, err := g.open(ctx, e)
+	bk, err := g.open(ctx, e)
 	if err != nil {
 		return err
 	}
-	defer books.L.Close()
+	defer bk.Close()
 	var evs []ledger.Event
 	var seq func(func(ledger.Event, error) bool)
 	if *all {
-		seq = books.L.ReadAll(ctx, 0)
+		seq = bk.Events(ctx, 0)
 	} else {
-		seq = books.L.ReadStream(ctx, ledger.OrgStream(*org), 0)
+		seq = bk.ReadStream(ctx, books.OrgStream(*org), 0)
 	}
 	for ev, err := range seq {
 		if errors.Is(err, ledger.ErrStreamNotFound) {
@@ -488,7 +489,7 @@ func runExport(ctx context.Context, e *env, args []string) error {
 	w := bufio.NewWriter(e.stdout)
 	codes := orgCodes{}
 	for i := range evs {
-		if err := writeJSONLine(w, ledger.ExportLine(&evs[i], codes.note(&evs[i]))); err != nil {
+		if err := writeJSONLine(w, books.ExportLine(&evs[i], codes.note(&evs[i]))); err != nil {
 			return err
 		}
 	}
@@ -501,7 +502,7 @@ func runExport(ctx context.Context, e *env, args []string) error {
 func yearPrefixes(evs []ledger.Event, y int) []ledger.Event {
 	last := map[string]uint64{}
 	for i := range evs {
-		if ledger.BelongsToYear(&evs[i], y) {
+		if books.BelongsToYear(&evs[i], y) {
 			last[evs[i].Stream] = evs[i].Revision + 1
 		}
 	}
@@ -528,18 +529,18 @@ func runReplay(ctx context.Context, e *env, args []string) error {
 		fs.Usage()
 		return usageError("--org is required")
 	}
-	books, err := g.open(ctx, e)
+	bk, err := g.open(ctx, e)
 	if err != nil {
 		return err
 	}
-	defer books.L.Close()
+	defer bk.Close()
 	w := bufio.NewWriter(e.stdout)
 	defer w.Flush()
 	var tb table
 	tb.add("版本", "记录时间(UTC)", "发生日期", "类型", "记录人", "摘要")
 	retracted := map[string]string{}
 	var evs []ledger.Event
-	for ev, err := range books.L.ReadStream(ctx, ledger.OrgStream(*org), 0) {
+	for ev, err := range bk.ReadStream(ctx, books.OrgStream(*org), 0) {
 		if errors.Is(err, ledger.ErrStreamNotFound) {
 			return &domain.FieldError{Field: "org", Reason: fmt.Sprintf("organisation %q is not registered", *org)}
 		}
@@ -556,11 +557,11 @@ func runReplay(ctx context.Context, e *env, args []string) error {
 	}
 	for i := range evs {
 		ev := &evs[i]
-		if *year != 0 && !ledger.BelongsToYear(ev, *year) {
+		if *year != 0 && !books.BelongsToYear(ev, *year) {
 			continue
 		}
 		if *asJSON {
-			if err := writeJSONLine(w, ledger.ExportLine(ev, *org)); err != nil {
+			if err := writeJSONLine(w, books.ExportLine(ev, *org)); err != nil {
 				return err
 			}
 			continue
@@ -611,13 +612,13 @@ func runVerify(ctx context.Context, e *env, args []string) error {
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	books, err := g.open(ctx, e)
+	bk, err := g.open(ctx, e)
 	if err != nil {
 		return err
 	}
-	defer books.L.Close()
+	defer bk.Close()
 	start := time.Now()
-	rep, err := books.L.Verify(ctx)
+	rep, err := bk.Verify(ctx)
 	if err != nil {
 		fmt.Fprintf(e.stdout, "校验失败 / verification FAILED after %d events: %v\n", rep.Events, err)
 		return exitError{code: 1, quiet: true, err: err}

@@ -21,6 +21,7 @@ import (
 
 	"partyledger/domain"
 	"partyledger/ledger"
+	"partyledger/ledger/books"
 	"partyledger/ledger/esdb"
 	"partyledger/ledger/filestore"
 )
@@ -187,7 +188,7 @@ func newFlagSet(e *env, name, usage string) *flag.FlagSet {
 }
 
 // open opens the ledger the globals select.
-func (g *globals) open(ctx context.Context, e *env) (*ledger.Books, error) {
+func (g *globals) open(ctx context.Context, e *env) (*books.Books, error) {
 	var st ledger.Store
 	switch {
 	case g.store == "":
@@ -203,7 +204,7 @@ func (g *globals) open(ctx context.Context, e *env) (*ledger.Books, error) {
 		}
 		st = s
 	}
-	return ledger.NewBooks(ledger.New(st, ledger.Options{Clock: e.now})), nil
+	return books.New(ledger.New(st, ledger.Options{Clock: e.now})), nil
 }
 
 // openServerStore opens the store a --store URL names: today

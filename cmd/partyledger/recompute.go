@@ -8,8 +8,8 @@ import (
 	"strings"
 
 	"partyledger/domain"
-	"partyledger/ledger/scoreboard"
 	"partyledger/projections"
+	"partyledger/projections/scoreboard"
 )
 
 // runRecompute scores every organisation of a year under two rulebook
@@ -38,12 +38,12 @@ func runRecompute(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	books, err := g.open(ctx, e)
+	bk, err := g.open(ctx, e)
 	if err != nil {
 		return err
 	}
-	defer books.L.Close()
-	board := scoreboard.New(books, scoreboard.Options{Now: e.now})
+	defer bk.Close()
+	board := scoreboard.New(bk, scoreboard.Options{Now: e.now})
 	rep, err := board.Recompute(ctx, q, *from, *to)
 	if err != nil {
 		var fe *domain.FieldError

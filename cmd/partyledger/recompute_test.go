@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"partyledger/ledger/scoreboard"
 	"partyledger/projections"
+	"partyledger/projections/scoreboard"
 )
 
 func scorecards(t testing.TB, out string) map[string]*projections.Scorecard {

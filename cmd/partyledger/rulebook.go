@@ -18,6 +18,7 @@ import (
 
 	"partyledger/domain"
 	"partyledger/ledger"
+	"partyledger/ledger/books"
 )
 
 // runRulebook dispatches the rulebook subcommands.
@@ -109,17 +110,17 @@ func runRulebookPublish(ctx context.Context, e *env, args []string) error {
 		}
 		return exitError{code: 1, err: fmt.Errorf("%d 处问题，细则未发布 / %d problem(s); nothing published", len(problems), len(problems))}
 	}
-	books, err := g.open(ctx, e)
+	bk, err := g.open(ctx, e)
 	if err != nil {
 		return err
 	}
-	defer books.L.Close()
-	before, err := books.Rulebooks(ctx, rb.Year)
+	defer bk.Close()
+	before, err := bk.Rulebooks(ctx, rb.Year)
 	if err != nil {
 		return err
 	}
-	res, err := books.PublishRulebook(ctx, rb, *reason, *by)
-	var pe *ledger.RulebookPublishedError
+	res, err := bk.PublishRulebook(ctx, rb, *reason, *by)
+	var pe *books.RulebookPublishedError
 	switch {
 	case errors.As(err, &pe):
 		return fmt.Errorf("细则版本 %q（%d 年度）已存在，更正须使用新的版本号 / version %q of %d is already published", pe.Version, pe.Year, pe.Version, pe.Year)
@@ -464,19 +465,19 @@ func runRulebookList(ctx context.Context, e *env, args []string) error {
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	books, err := g.open(ctx, e)
+	bk, err := g.open(ctx, e)
 	if err != nil {
 		return err
 	}
-	defer books.L.Close()
-	all, err := books.Rulebooks(ctx, *year)
+	defer bk.Close()
+	all, err := bk.Rulebooks(ctx, *year)
 	if err != nil {
 		return err
 	}
 	if len(all) == 0 {
 		return fmt.Errorf("%d 年度没有细则 / no rulebook for %d", *year, *year)
 	}
-	now, err := books.RulebookAt(ctx, *year, books.L.Now(), "")
+	now, err := bk.RulebookAt(ctx, *year, bk.Now(), "")
 	if err != nil {
 		return err
 	}
@@ -530,13 +531,13 @@ func orDash(s string) string {
 }
 
 // lookupRulebook finds a version of a year, with a clear error.
-func lookupRulebook(ctx context.Context, books *ledger.Books, year int, version string) (*domain.Rulebook, error) {
-	rb, err := books.RulebookAt(ctx, year, time.Time{}, version)
+func lookupRulebook(ctx context.Context, bk *books.Books, year int, version string) (*domain.Rulebook, error) {
+	rb, err := bk.RulebookAt(ctx, year, time.Time{}, version)
 	if err == nil {
 		return rb, nil
 	}
 	var have []string
-	if all, lerr := books.Rulebooks(ctx, year); lerr == nil {
+	if all, lerr := bk.Rulebooks(ctx, year); lerr == nil {
 		for _, p := range all {
 			have = append(have, p.Rulebook.Version)
 		}
@@ -562,12 +563,12 @@ func runRulebookShow(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	books, err := g.open(ctx, e)
+	bk, err := g.open(ctx, e)
 	if err != nil {
 		return err
 	}
-	defer books.L.Close()
-	rb, err := lookupRulebook(ctx, books, y, pos[0])
+	defer bk.Close()
+	rb, err := lookupRulebook(ctx, bk, y, pos[0])
 	if err != nil {
 		return err
 	}
@@ -613,16 +614,16 @@ func runRulebookDiff(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	books, err := g.open(ctx, e)
+	bk, err := g.open(ctx, e)
 	if err != nil {
 		return err
 	}
-	defer books.L.Close()
-	a, err := lookupRulebook(ctx, books, y, pos[0])
+	defer bk.Close()
+	a, err := lookupRulebook(ctx, bk, y, pos[0])
 	if err != nil {
 		return err
 	}
-	b, err := lookupRulebook(ctx, books, y, pos[1])
+	b, err := lookupRulebook(ctx, bk, y, pos[1])
 	if err != nil {
 		return err
 	}

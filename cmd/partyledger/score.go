@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"partyledger/domain"
-	"partyledger/ledger/scoreboard"
 	"partyledger/projections"
+	"partyledger/projections/scoreboard"
 )
 
 // scoreFlags are the flags that select a scorecard.
@@ -71,12 +71,12 @@ func runScore(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	books, err := g.open(ctx, e)
+	bk, err := g.open(ctx, e)
 	if err != nil {
 		return err
 	}
-	defer books.L.Close()
-	board := scoreboard.New(books, scoreboard.Options{Now: e.now})
+	defer bk.Close()
+	board := scoreboard.New(bk, scoreboard.Options{Now: e.now})
 	w := bufio.NewWriter(e.stdout)
 	defer w.Flush()
 	if *all {
@@ -97,7 +97,7 @@ func runScore(ctx context.Context, e *env, args []string) error {
 	if *asJSON {
 		return writeJSON(w, sc)
 	}
-	rb, err := books.RulebookAt(ctx, sc.Year, time.Time{}, sc.Rulebook.Version)
+	rb, err := bk.RulebookAt(ctx, sc.Year, time.Time{}, sc.Rulebook.Version)
 	if err != nil {
 		return err
 	}

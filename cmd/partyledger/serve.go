@@ -11,9 +11,9 @@ import (
 
 	"partyledger/api"
 	"partyledger/domain"
-	"partyledger/ledger"
-	"partyledger/ledger/scoreboard"
+	"partyledger/ledger/books"
 	"partyledger/projections"
+	"partyledger/projections/scoreboard"
 )
 
 // runServe serves the JSON API and the web pages on the ledger the
@@ -27,21 +27,21 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	books, err := g.open(ctx, e)
+	bk, err := g.open(ctx, e)
 	if err != nil {
 		return err
 	}
-	defer books.L.Close()
-	return serve(ctx, e, books, *addr, api.Options{Year: *year}, nil)
+	defer bk.Close()
+	return serve(ctx, e, bk, *addr, api.Options{Year: *year}, nil)
 }
 
 // serve runs the board in the background and the HTTP server on addr
 // until ctx is done. ready, when not nil, is called with the base URL once
 // the server listens.
-func serve(ctx context.Context, e *env, books *ledger.Books, addr string, opts api.Options, ready func(baseURL string, srv *api.Server) error) error {
+func serve(ctx context.Context, e *env, bk *books.Books, addr string, opts api.Options, ready func(baseURL string, srv *api.Server) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	board := scoreboard.New(books, scoreboard.Options{Now: e.now})
+	board := scoreboard.New(bk, scoreboard.Options{Now: e.now})
 	if err := board.CatchUp(ctx); err != nil {
 		return err
 	}
@@ -51,7 +51,7 @@ func serve(ctx context.Context, e *env, books *ledger.Books, addr string, opts a
 	if opts.Now == nil {
 		opts.Now = e.now
 	}
-	srv := api.New(books, board, opts)
+	srv := api.New(bk, board, opts)
 	boardErr := make(chan error, 1)
 	go func() { boardErr <- board.Run(ctx) }()
 
@@ -94,7 +94,7 @@ func serve(ctx context.Context, e *env, books *ledger.Books, addr string, opts a
 // serveDemo issues one token per role for the demo city — the branch
 // token bound to a real branch, one with something to fix — prints them
 // with the URL, and serves until interrupted.
-func serveDemo(ctx context.Context, e *env, books *ledger.Books, cards []*projections.Scorecard, addr string) error {
+func serveDemo(ctx context.Context, e *env, bk *books.Books, cards []*projections.Scorecard, addr string) error {
 	branch := ""
 	for _, sc := range cards { // ranked best first: the last branch has most to fix
 		if sc.Kind == domain.KindBranch {
@@ -104,7 +104,7 @@ func serveDemo(ctx context.Context, e *env, books *ledger.Books, cards []*projec
 	if branch == "" && len(cards) > 0 {
 		branch = cards[len(cards)-1].Org
 	}
-	return serve(ctx, e, books, addr, api.Options{}, func(base string, srv *api.Server) error {
+	return serve(ctx, e, bk, addr, api.Options{}, func(base string, srv *api.Server) error {
 		type grant struct {
 			role domain.AccessRole
 			org  string

@@ -6,7 +6,7 @@ import (
 
 	"partyledger/api"
 	"partyledger/domain"
-	"partyledger/ledger"
+	"partyledger/ledger/books"
 )
 
 // runToken manages API tokens: create (shown once), list, revoke. Tokens
@@ -29,12 +29,12 @@ func runToken(ctx context.Context, e *env, args []string) error {
 		return usageError("token: give create, list or revoke")
 	}
 	sub, pos := pos[0], pos[1:]
-	open := func() (*ledger.Books, *api.Tokens, error) {
-		books, err := g.open(ctx, e)
+	open := func() (*books.Books, *api.Tokens, error) {
+		bk, err := g.open(ctx, e)
 		if err != nil {
 			return nil, nil, err
 		}
-		return books, api.NewTokens(books), nil
+		return bk, api.NewTokens(bk), nil
 	}
 	switch sub {
 	case "create":
@@ -42,11 +42,11 @@ func runToken(ctx context.Context, e *env, args []string) error {
 		if err != nil {
 			return usageError("--role: %v", err)
 		}
-		books, tokens, err := open()
+		bk, tokens, err := open()
 		if err != nil {
 			return err
 		}
-		defer books.L.Close()
+		defer bk.Close()
 		tok, info, err := tokens.Issue(ctx, r, *org, *name, *by)
 		if err != nil {
 			printFieldErrors(e.stderr, "", err)
@@ -57,11 +57,11 @@ func runToken(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintln(e.stdout, tok)
 		return nil
 	case "list":
-		books, tokens, err := open()
+		bk, tokens, err := open()
 		if err != nil {
 			return err
 		}
-		defer books.L.Close()
+		defer bk.Close()
 		list, err := tokens.List(ctx)
 		if err != nil {
 			return err
@@ -80,11 +80,11 @@ func runToken(ctx context.Context, e *env, args []string) error {
 		if len(pos) != 1 {
 			return usageError("token revoke takes one TOKEN_ID")
 		}
-		books, tokens, err := open()
+		bk, tokens, err := open()
 		if err != nil {
 			return err
 		}
-		defer books.L.Close()
+		defer bk.Close()
 		info, err := tokens.Revoke(ctx, pos[0], *reason, *by)
 		if err != nil {
 			return err

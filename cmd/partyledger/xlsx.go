@@ -11,8 +11,8 @@ import (
 	"slices"
 	"strings"
 
-	"partyledger/ledger/report"
-	"partyledger/ledger/scoreboard"
+	"partyledger/projections/report"
+	"partyledger/projections/scoreboard"
 )
 
 // reportFlags are export's flags for the auditors' XLSX and CSV exports.
@@ -55,13 +55,13 @@ func runReportExport(ctx context.Context, e *env, g *globals, rf *reportFlags, y
 	if err != nil {
 		return err
 	}
-	books, err := g.open(ctx, e)
+	bk, err := g.open(ctx, e)
 	if err != nil {
 		return err
 	}
-	defer books.L.Close()
-	board := scoreboard.New(books, scoreboard.Options{Now: e.now})
-	d, err := report.Collect(ctx, board, books, q)
+	defer bk.Close()
+	board := scoreboard.New(bk, scoreboard.Options{Now: e.now})
+	d, err := report.Collect(ctx, board, bk, q)
 	if err != nil {
 		return err
 	}

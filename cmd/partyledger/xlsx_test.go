@@ -13,7 +13,7 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"partyledger/domain"
-	"partyledger/ledger/report"
+	"partyledger/projections/report"
 )
 
 func TestExportWorkbookAndCSV(t *testing.T) {

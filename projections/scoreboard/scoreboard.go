@@ -12,25 +12,57 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
 	"partyledger/domain"
-	"partyledger/ledger"
 	"partyledger/projections"
 )
 
+// Source is the ledger as the board reads it, in the form the folds take;
+// *books.Books implements it over a real store, tests may use anything.
+type Source interface {
+	// ReadAll yields every event after position from, in position order.
+	// Events outside the books (API tokens) come with a nil Payload.
+	ReadAll(ctx context.Context, from uint64) iter.Seq2[domain.Recorded, error]
+	// Subscribe is ReadAll that goes on with each new event until ctx ends.
+	Subscribe(ctx context.Context, from uint64) iter.Seq2[domain.Recorded, error]
+	// ReadOrg yields one organisation's events in recorded order.
+	ReadOrg(ctx context.Context, code string) iter.Seq2[domain.Recorded, error]
+	// Now is the ledger's clock: the default known_at.
+	Now() time.Time
+	// Rulebooks returns every version published for year.
+	Rulebooks(ctx context.Context, year int) ([]domain.PublishedRulebook, error)
+	// RulebookAt returns the version in force at knownAt, or the named one.
+	RulebookAt(ctx context.Context, year int, knownAt time.Time, version string) (*domain.Rulebook, error)
+	// Grades returns the official grades of year by organisation code.
+	Grades(ctx context.Context, year int) (map[string][]domain.Grade, error)
+}
+
+// GradeRecorder records official grades through the append path (its
+// checks and rights); IssueGrades and ReviseGrades write through it.
+type GradeRecorder interface {
+	IssueGrade(ctx context.Context, code string, on domain.Date, g *domain.GradeIssued, by string) (id string, duplicate bool, err error)
+	ReviseGrade(ctx context.Context, prev *domain.Grade, on domain.Date, g *domain.GradeRevised, by string) (id string, duplicate bool, err error)
+}
+
+// Books is what a board reads from and records grades through.
+type Books interface {
+	Source
+	GradeRecorder
+}
+
 // Board holds the live facts of every organisation.
 type Board struct {
-	books *ledger.Books
+	books Books
 	now   func() time.Time
 
 	foldMu sync.Mutex // serialises folding (catch-up and subscription)
 
 	mu       sync.RWMutex // guards everything below; facts are read under RLock
-	pos      ledger.Position
+	pos      uint64
 	orgs     map[string]*orgFacts // by code
 	byStream map[string]string    // org stream → code
 	sched    *projections.Schedule
@@ -48,7 +80,7 @@ type Options struct {
 }
 
 // New returns a board over books; call CatchUp or Run to fill it.
-func New(books *ledger.Books, opts Options) *Board {
+func New(books Books, opts Options) *Board {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -57,7 +89,7 @@ func New(books *ledger.Books, opts Options) *Board {
 }
 
 // Position returns the ledger position the board has folded up to.
-func (b *Board) Position() ledger.Position {
+func (b *Board) Position() uint64 {
 	b.mu.RLock()
 	defer b.mu.RUnlock()
 	return b.pos
@@ -67,7 +99,7 @@ func (b *Board) Position() ledger.Position {
 func (b *Board) CatchUp(ctx context.Context) error {
 	b.foldMu.Lock()
 	defer b.foldMu.Unlock()
-	for e, err := range b.books.L.ReadAll(ctx, b.Position()) {
+	for e, err := range b.books.ReadAll(ctx, b.Position()) {
 		if err != nil {
 			return fmt.Errorf("scoreboard: catch up: %w", err)
 		}
@@ -81,7 +113,7 @@ func (b *Board) CatchUp(ctx context.Context) error {
 // Run follows the ledger with a subscription until ctx is done, folding
 // each event as it is committed. It returns ctx.Err() or the failure.
 func (b *Board) Run(ctx context.Context) error {
-	for e, err := range b.books.L.Subscribe(ctx, b.Position()) {
+	for e, err := range b.books.Subscribe(ctx, b.Position()) {
 		if err != nil {
 			return err
 		}
@@ -98,40 +130,32 @@ func (b *Board) Run(ctx context.Context) error {
 }
 
 // fold applies one event. Caller holds foldMu.
-func (b *Board) fold(e *ledger.Event) error {
+func (b *Board) fold(e *domain.Recorded) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.pos = e.Position
-	switch {
-	case strings.HasPrefix(e.Stream, ledger.PrefixOrg):
+	if e.Payload == nil {
+		return nil // not part of the books (API tokens)
+	}
+	switch kind, _ := domain.StreamKindOf(e.Type); kind {
+	case domain.StreamOrg:
 		code, ok := b.byStream[e.Stream]
 		if !ok {
-			if e.Type != domain.TypeOrganizationRegistered {
+			reg, isReg := e.Payload.(*domain.OrganizationRegistered)
+			if !isReg {
 				return fmt.Errorf("scoreboard: %s begins with %s, not a registration", e.Stream, e.Type)
 			}
-			r, err := ledger.Recorded(e)
-			if err != nil {
-				return err
-			}
-			code = r.Payload.(*domain.OrganizationRegistered).Code
+			code = reg.Code
 			b.byStream[e.Stream] = code
 			b.orgs[code] = &orgFacts{facts: projections.NewFacts(code)}
 		}
 		o := b.orgs[code]
-		r, err := ledger.Recorded(e)
-		if err != nil {
-			return err
-		}
-		if err := o.facts.Apply(r); err != nil {
+		if err := o.facts.Apply(*e); err != nil {
 			return fmt.Errorf("scoreboard: fold %s: %w", e.ID, err)
 		}
 		o.last = e.RecordedAt
-	case e.Stream == ledger.CommitteeStream:
-		r, err := ledger.Recorded(e)
-		if err != nil {
-			return err
-		}
-		if err := b.sched.Apply(r); err != nil {
+	case domain.StreamCommittee:
+		if err := b.sched.Apply(*e); err != nil {
 			return fmt.Errorf("scoreboard: fold %s: %w", e.ID, err)
 		}
 	}
@@ -158,7 +182,7 @@ func (b *Board) resolve(ctx context.Context, q Query) (Query, *domain.Rulebook, 
 	if q.KnownAt.IsZero() {
 		q.KnownAt = b.now()
 	}
-	q.KnownAt = ledger.TruncateTime(q.KnownAt)
+	q.KnownAt = domain.TruncateInstant(q.KnownAt)
 	if q.Year < domain.DateMin.Year || q.Year > domain.DateMax.Year {
 		return q, nil, &domain.FieldError{Field: "year", Reason: fmt.Sprintf("want a year within %d..%d", domain.DateMin.Year, domain.DateMax.Year)}
 	}
@@ -214,7 +238,7 @@ func (b *Board) scoreFacts(f *projections.Facts, q Query, rb *domain.Rulebook, p
 	sc, err := projections.Score(f, rb, projections.Query{Year: q.Year, AsOf: q.AsOf, KnownAt: q.KnownAt,
 		LedgerPosition: pos, Schedule: b.sched})
 	if errors.Is(err, projections.ErrNotRegistered) {
-		return nil, fmt.Errorf("%w at %s: %q", ErrUnknownOrg, q.KnownAt.Format(ledger.RecordedAtLayout), f.Org())
+		return nil, fmt.Errorf("%w at %s: %q", ErrUnknownOrg, q.KnownAt.Format(domain.InstantLayout), f.Org())
 	}
 	return sc, err
 }
@@ -227,18 +251,14 @@ func (b *Board) replay(ctx context.Context, code string, k time.Time) (*projecti
 	var pos uint64
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	for e, err := range b.books.L.ReadStream(ctx, ledger.OrgStream(code), 0) {
+	for e, err := range b.books.ReadOrg(ctx, code) {
 		if err != nil {
 			return nil, 0, fmt.Errorf("scoreboard: replay %s: %w", code, err)
 		}
 		if e.RecordedAt.After(k) {
 			break
 		}
-		r, err := ledger.Recorded(&e)
-		if err != nil {
-			return nil, 0, err
-		}
-		if err := f.Apply(r); err != nil {
+		if err := f.Apply(e); err != nil {
 			return nil, 0, fmt.Errorf("scoreboard: replay %s: %w", e.ID, err)
 		}
 		pos = uint64(e.Position)
@@ -305,7 +325,7 @@ func (b *Board) Missing(ctx context.Context, code string, q Query) ([]projection
 	gaps, err := projections.Missing(o.facts, rb, projections.Query{Year: q.Year, AsOf: q.AsOf, KnownAt: q.KnownAt,
 		LedgerPosition: o.facts.PositionAt(q.KnownAt), Schedule: b.sched})
 	if errors.Is(err, projections.ErrNotRegistered) {
-		return nil, fmt.Errorf("%w at %s: %q", ErrUnknownOrg, q.KnownAt.Format(ledger.RecordedAtLayout), code)
+		return nil, fmt.Errorf("%w at %s: %q", ErrUnknownOrg, q.KnownAt.Format(domain.InstantLayout), code)
 	}
 	return gaps, err
 }

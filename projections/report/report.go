@@ -12,7 +12,6 @@ package report
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"iter"
 	"strconv"
@@ -20,9 +19,8 @@ import (
 	"time"
 
 	"partyledger/domain"
-	"partyledger/ledger"
-	"partyledger/ledger/scoreboard"
 	"partyledger/projections"
+	"partyledger/projections/scoreboard"
 )
 
 // Data is what an export holds.
@@ -36,16 +34,31 @@ type Data struct {
 	Rulebook *domain.Rulebook
 	// Grades are the official grades by organisation code, each list in
 	// recorded order; nil leaves the grade columns out.
-	Grades map[string][]ledger.Grade
-	// Journal yields the events of the journal sheet in recorded order;
-	// nil leaves it out. JournalOf gives the events a year's audit needs.
-	Journal iter.Seq2[ledger.Event, error]
+	Grades map[string][]domain.Grade
+	// Journal yields the events of the journal sheet in recorded order, in
+	// export form; nil leaves it out. Source.Journal gives the events a
+	// year's audit needs.
+	Journal iter.Seq2[domain.JournalLine, error]
+}
+
+// Source is what an export reads beside the scores; *books.Books
+// implements it over a real store.
+type Source interface {
+	// Now is the ledger's clock: the default known_at.
+	Now() time.Time
+	// RulebookAt returns the version in force at knownAt, or the named one.
+	RulebookAt(ctx context.Context, year int, knownAt time.Time, version string) (*domain.Rulebook, error)
+	// Grades returns the official grades of year by organisation code.
+	Grades(ctx context.Context, year int) (map[string][]domain.Grade, error)
+	// Journal yields, in recorded order, the events an audit of year
+	// needs (domain.InYearJournal), in export form.
+	Journal(ctx context.Context, year int) iter.Seq2[domain.JournalLine, error]
 }
 
 // Collect scores every organisation of q.Year as q says (ranked, as
 // `score --all` does) and gathers the grades and the journal of the year.
 // The journal is read lazily, when the export is written.
-func Collect(ctx context.Context, board *scoreboard.Board, books *ledger.Books, q scoreboard.Query) (*Data, error) {
+func Collect(ctx context.Context, board *scoreboard.Board, src Source, q scoreboard.Query) (*Data, error) {
 	cards, err := board.ScoreAll(ctx, q)
 	if err != nil {
 		return nil, err
@@ -62,65 +75,16 @@ func Collect(ctx context.Context, board *scoreboard.Board, books *ledger.Books, 
 		}
 	}
 	if k.IsZero() {
-		k = books.L.Now()
+		k = src.Now()
 	}
-	if rb, err := books.RulebookAt(ctx, q.Year, k, version); err == nil {
+	if rb, err := src.RulebookAt(ctx, q.Year, k, version); err == nil {
 		d.Rulebook = rb
 	}
-	if d.Grades, err = books.Grades(ctx, q.Year); err != nil {
+	if d.Grades, err = src.Grades(ctx, q.Year); err != nil {
 		return nil, err
 	}
-	d.Journal = JournalOf(ctx, books.L, q.Year)
+	d.Journal = src.Journal(ctx, q.Year)
 	return d, nil
-}
-
-// JournalOf yields, in recorded order, every event that a year's audit
-// needs: whatever occurred on or before the year's last day (the roster,
-// elections and systems of earlier years included), and later events that
-// name the year (findings, group assessments, grades, rulebooks).
-func JournalOf(ctx context.Context, l *ledger.Ledger, year int) iter.Seq2[ledger.Event, error] {
-	end := domain.YearEnd(year).String()
-	return func(yield func(ledger.Event, error) bool) {
-		for e, err := range l.ReadAll(ctx, 0) {
-			if err != nil {
-				yield(ledger.Event{}, err)
-				return
-			}
-			if strings.HasPrefix(e.Stream, ledger.PrefixAuth) {
-				continue // API tokens are not part of the books
-			}
-			if (e.OccurredOn != "" && e.OccurredOn <= end && !namesOtherYear(&e, year)) || namesYear(&e, year) {
-				if !yield(e, nil) {
-					return
-				}
-			}
-		}
-	}
-}
-
-// yearNamed returns the year an assessment, grade or rulebook event names.
-func yearNamed(e *ledger.Event) (int, bool) {
-	switch e.Type {
-	case domain.TypeFindingRecorded, domain.TypeGroupAssessmentRecorded, domain.TypeGradeIssued, domain.TypeGradeRevised,
-		domain.TypeRulebookPublished:
-		var v struct {
-			Year int `json:"year"`
-		}
-		if json.Unmarshal(e.Data, &v) == nil {
-			return v.Year, true
-		}
-	}
-	return 0, false
-}
-
-func namesYear(e *ledger.Event, year int) bool {
-	y, ok := yearNamed(e)
-	return ok && y == year
-}
-
-func namesOtherYear(e *ledger.Event, year int) bool {
-	y, ok := yearNamed(e)
-	return ok && y != year
 }
 
 // Column sets and labels.
@@ -214,7 +178,7 @@ func (d *Data) summaryRow(rank int, sc *projections.Scorecard) []any {
 			if g.Revised() {
 				kind = "更正：" + g.Reason
 			}
-			row = append(row, domain.TierLabel(g.Tier), pts(g.Final), g.RulebookVersion, kind, g.RecordedAt.UTC().Format(ledger.RecordedAtLayout))
+			row = append(row, domain.TierLabel(g.Tier), pts(g.Final), g.RulebookVersion, kind, g.RecordedAt.UTC().Format(domain.InstantLayout))
 		} else {
 			row = append(row, "未评定", "", "", "", "")
 		}
@@ -264,19 +228,17 @@ func clip(s string) string {
 	return string(r[:maxCellRunes-1]) + "…"
 }
 
-// journalRow renders one event; codes maps org streams to codes.
-func journalRow(e *ledger.Event, codes map[string]string) []any {
-	if e.Type == domain.TypeOrganizationRegistered {
-		var v struct {
-			Code string `json:"code"`
-		}
-		if json.Unmarshal(e.Data, &v) == nil {
-			codes[e.Stream] = v.Code
-		}
+// journalRow renders one event in export form.
+func journalRow(e *domain.JournalLine) []any {
+	var rev, pos int64
+	if e.Revision != nil {
+		rev = int64(*e.Revision)
 	}
-	return []any{int64(e.Position), e.Stream, int64(e.Revision), codes[e.Stream], e.Type, domain.TypeLabel(e.Type), e.OccurredOn,
-		e.RecordedAt.UTC().Format(ledger.RecordedAtLayout), e.RecordedBy, e.ID.String(), clip(string(e.Data)),
-		e.PrevHash.String(), e.Hash.String()}
+	if e.Position != nil {
+		pos = int64(*e.Position)
+	}
+	return []any{pos, e.Stream, rev, e.Org, e.Type, domain.TypeLabel(e.Type), e.OccurredOn,
+		e.RecordedAt, e.RecordedBy, e.ID, clip(string(e.Data)), e.PrevHash, e.Hash}
 }
 
 // text renders a cell for CSV.

@@ -1,4 +1,4 @@
-package ledger
+package books
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 
 	"partyledger/domain"
+	"partyledger/ledger"
 )
 
 // The built-in rulebook's publication: the same event whoever records it,
@@ -82,8 +83,8 @@ func (b *Books) EnsureBuiltin(ctx context.Context, year int) error {
 	// Ask the store itself, not a cached head: another process may have
 	// published since this one last looked.
 	empty := func() (bool, error) {
-		_, err := b.L.LastEvent(ctx, stream)
-		if errors.Is(err, ErrStreamNotFound) {
+		_, err := b.l.LastEvent(ctx, stream)
+		if errors.Is(err, ledger.ErrStreamNotFound) {
 			return true, nil
 		}
 		return false, err
@@ -91,7 +92,7 @@ func (b *Books) EnsureBuiltin(ctx context.Context, year int) error {
 	if ok, err := empty(); !ok || err != nil {
 		return err
 	}
-	exp := ExpectNoStream
+	exp := ledger.ExpectNoStream
 	_, err := b.Record(ctx, []domain.Entry{builtinEntry()}, BuiltinPublisher, RecordOptions{Expected: &exp})
 	if err != nil {
 		// Lost a race: whatever another process recorded first is fine.
@@ -125,26 +126,26 @@ func (b *Books) ensureBuiltinBefore(ctx context.Context, entries []domain.Entry)
 // publication of the built-in rulebook's year records the built-in
 // rulebook before it (EnsureBuiltin). The version is in force for every
 // known_at at or after the returned RecordedAt.
-func (b *Books) PublishRulebook(ctx context.Context, rb *domain.Rulebook, reason, by string) (Result, error) {
+func (b *Books) PublishRulebook(ctx context.Context, rb *domain.Rulebook, reason, by string) (ledger.Result, error) {
 	if rb == nil {
-		return Result{}, &domain.FieldError{Field: "rulebook", Reason: "required"}
+		return ledger.Result{}, &domain.FieldError{Field: "rulebook", Reason: "required"}
 	}
 	p := &domain.RulebookPublished{Year: rb.Year, Version: rb.Version, Reason: reason, Rulebook: rb}
 	if err := p.Validate(); err != nil {
-		return Result{}, err
+		return ledger.Result{}, err
 	}
 	if bi := domain.Builtin2016(); bi.Year == rb.Year && bi.Version == rb.Version {
-		return Result{}, &RulebookPublishedError{Year: rb.Year, Version: rb.Version, Builtin: true}
+		return ledger.Result{}, &RulebookPublishedError{Year: rb.Year, Version: rb.Version, Builtin: true}
 	}
 	if err := b.EnsureBuiltin(ctx, rb.Year); err != nil {
-		return Result{}, err
+		return ledger.Result{}, err
 	}
 	entry := domain.Entry{ID: RulebookEventID(rb.Year, rb.Version).String(), Type: domain.TypeRulebookPublished,
-		OccurredOn: domain.DateOf(b.L.peekNow()), Payload: p}
+		OccurredOn: domain.DateOf(b.l.PeekNow()), Payload: p}
 	for try := 0; ; try++ {
 		all, err := b.Rulebooks(ctx, rb.Year)
 		if err != nil {
-			return Result{}, err
+			return ledger.Result{}, err
 		}
 		recorded := 0
 		for _, v := range all {
@@ -152,20 +153,20 @@ func (b *Books) PublishRulebook(ctx context.Context, rb *domain.Rulebook, reason
 				continue
 			}
 			if v.Rulebook.Version == rb.Version {
-				return Result{}, &RulebookPublishedError{Year: rb.Year, Version: rb.Version}
+				return ledger.Result{}, &RulebookPublishedError{Year: rb.Year, Version: rb.Version}
 			}
 			recorded++
 		}
 		// Every event of a rulebook stream is a version, so the stream's
 		// revision is the number of versions less one.
-		exp := ExpectNoStream
+		exp := ledger.ExpectNoStream
 		if recorded > 0 {
-			exp = ExpectRevision(uint64(recorded - 1))
+			exp = ledger.ExpectRevision(uint64(recorded - 1))
 		}
 		res, err := b.Record(ctx, []domain.Entry{entry}, by, RecordOptions{Expected: &exp})
-		var wr *WrongRevisionError
+		var wr *ledger.WrongRevisionError
 		switch {
-		case errors.As(err, &wr) && try < b.L.tries:
+		case errors.As(err, &wr) && try < b.l.Retries():
 			continue // another version was published meanwhile: check again
 		case err != nil:
 			// The same version may have been published by another process
@@ -174,15 +175,15 @@ func (b *Books) PublishRulebook(ctx context.Context, rb *domain.Rulebook, reason
 			if all, rerr := b.Rulebooks(ctx, rb.Year); rerr == nil {
 				for _, v := range all {
 					if !v.Builtin && v.Rulebook.Version == rb.Version {
-						return Result{}, &RulebookPublishedError{Year: rb.Year, Version: rb.Version}
+						return ledger.Result{}, &RulebookPublishedError{Year: rb.Year, Version: rb.Version}
 					}
 				}
 			}
-			return Result{}, err
+			return ledger.Result{}, err
 		}
 		if res[0].Duplicate {
 			// Published meanwhile, with the same content, by another process.
-			return Result{}, &RulebookPublishedError{Year: rb.Year, Version: rb.Version}
+			return ledger.Result{}, &RulebookPublishedError{Year: rb.Year, Version: rb.Version}
 		}
 		return res[0], nil
 	}

@@ -8,10 +8,11 @@ import (
 
 	"partyledger/domain/democity"
 	"partyledger/ledger"
+	"partyledger/ledger/books"
 	"partyledger/ledger/esdb"
 	"partyledger/ledger/esdb/esdbtest"
 	"partyledger/ledger/ledgertest"
-	"partyledger/ledger/scoreboard"
+	"partyledger/projections/scoreboard"
 )
 
 // TestLiveFactsSurviveDroppedSubscriptions runs the board's subscription
@@ -28,8 +29,8 @@ func TestLiveFactsSurviveDroppedSubscriptions(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	books := ledger.NewBooks(ledger.New(st, ledger.Options{Clock: ledgertest.NewClock(start).Now}))
-	live := scoreboard.New(books, scoreboard.Options{})
+	bk := books.New(ledger.New(st, ledger.Options{Clock: ledgertest.NewClock(start).Now}))
+	live := scoreboard.New(bk, scoreboard.Options{})
 	done := make(chan error, 1)
 	go func() { done <- live.Run(ctx) }()
 
@@ -48,20 +49,20 @@ func TestLiveFactsSurviveDroppedSubscriptions(t *testing.T) {
 			}
 		}
 	}()
-	record(t, books, lines)
+	record(t, bk, lines)
 	close(stop)
 	if n := <-dropped; n == 0 {
 		t.Fatal("no subscription was dropped: the test proves nothing")
 	}
 	var head ledger.Position
-	for e, err := range books.L.ReadAll(ctx, 0) {
+	for e, err := range bk.Events(ctx, 0) {
 		if err != nil {
 			t.Fatal(err)
 		}
 		head = e.Position
 	}
 	deadline := time.Now().Add(30 * time.Second)
-	for live.Position() < head {
+	for live.Position() < uint64(head) {
 		if time.Now().After(deadline) {
 			t.Fatalf("the subscription stopped at %d, head %d", live.Position(), head)
 		}
@@ -69,7 +70,7 @@ func TestLiveFactsSurviveDroppedSubscriptions(t *testing.T) {
 	}
 	known := start.Add(24 * time.Hour)
 	// Score from the subscription's facts only: CatchUp would find nothing.
-	fresh := scoreboard.New(books, scoreboard.Options{})
+	fresh := scoreboard.New(bk, scoreboard.Options{})
 	want, err := fresh.ScoreAll(ctx, scoreboard.Query{Year: 2016, KnownAt: known})
 	if err != nil {
 		t.Fatal(err)

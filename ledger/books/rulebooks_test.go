@@ -1,4 +1,4 @@
-package ledger_test
+package books_test
 
 import (
 	"context"
@@ -10,13 +10,14 @@ import (
 
 	"partyledger/domain"
 	"partyledger/ledger"
+	"partyledger/ledger/books"
 	"partyledger/ledger/filestore"
 	"partyledger/ledger/ledgertest"
 )
 
 // sharedStore opens one store and returns a function that makes
 // independent Books over it (as separate processes would have).
-func sharedStore(t *testing.T) func() *ledger.Books {
+func sharedStore(t *testing.T) func() *books.Books {
 	t.Helper()
 	st, err := filestore.Open(t.TempDir(), filestore.Options{})
 	if err != nil {
@@ -24,7 +25,7 @@ func sharedStore(t *testing.T) func() *ledger.Books {
 	}
 	t.Cleanup(func() { st.Close() })
 	c := ledgertest.NewClock(time.Date(2017, 2, 1, 0, 0, 0, 0, time.UTC))
-	return func() *ledger.Books { return ledger.NewBooks(ledger.New(st, ledger.Options{Clock: c.Now})) }
+	return func() *books.Books { return books.New(ledger.New(st, ledger.Options{Clock: c.Now})) }
 }
 
 func correction(t testing.TB, version string) *domain.Rulebook {
@@ -42,10 +43,10 @@ func correction(t testing.TB, version string) *domain.Rulebook {
 	return rb
 }
 
-func streamTypes(t *testing.T, b *ledger.Books, stream string) []string {
+func streamTypes(t *testing.T, b *books.Books, stream string) []string {
 	t.Helper()
 	var out []string
-	for e, err := range b.L.ReadStream(context.Background(), stream, 0) {
+	for e, err := range b.ReadStream(context.Background(), stream, 0) {
 		if errors.Is(err, ledger.ErrStreamNotFound) {
 			return nil
 		}
@@ -60,27 +61,27 @@ func streamTypes(t *testing.T, b *ledger.Books, stream string) []string {
 func TestEnsureBuiltin(t *testing.T) {
 	ctx := context.Background()
 	t.Run("once, whoever calls it", func(t *testing.T) {
-		books := sharedStore(t)
+		bk := sharedStore(t)
 		var wg sync.WaitGroup
 		errs := make([]error, 8)
 		for i := range errs {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				errs[i] = books().EnsureBuiltin(ctx, 2016)
+				errs[i] = bk().EnsureBuiltin(ctx, 2016)
 			}()
 		}
 		wg.Wait()
 		if err := errors.Join(errs...); err != nil {
 			t.Fatal(err)
 		}
-		b := books()
-		ids := streamTypes(t, b, ledger.RulebookStream(2016))
-		if len(ids) != 1 || ids[0] != ledger.RulebookEventID(2016, "2016.1").String() {
+		b := bk()
+		ids := streamTypes(t, b, books.RulebookStream(2016))
+		if len(ids) != 1 || ids[0] != books.RulebookEventID(2016, "2016.1").String() {
 			t.Fatalf("rulebook stream %v, want the built-in publication once", ids)
 		}
 		all, err := b.Rulebooks(ctx, 2016)
-		if err != nil || len(all) != 1 || all[0].Builtin || all[0].Reason != ledger.BuiltinReason ||
+		if err != nil || len(all) != 1 || all[0].Builtin || all[0].Reason != books.BuiltinReason ||
 			all[0].Rulebook.SHA256() != domain.Builtin2016().SHA256() {
 			t.Fatalf("rulebooks %+v, %v", all, err)
 		}
@@ -90,7 +91,7 @@ func TestEnsureBuiltin(t *testing.T) {
 		if err := b.EnsureBuiltin(ctx, 2017); err != nil {
 			t.Fatal(err)
 		}
-		if ids := streamTypes(t, b, ledger.RulebookStream(2017)); len(ids) != 0 {
+		if ids := streamTypes(t, b, books.RulebookStream(2017)); len(ids) != 0 {
 			t.Fatalf("2017 stream %v", ids)
 		}
 	})
@@ -98,9 +99,9 @@ func TestEnsureBuiltin(t *testing.T) {
 
 func TestPublishRulebook(t *testing.T) {
 	ctx := context.Background()
-	books := sharedStore(t)
-	b := books()
-	stream := ledger.RulebookStream(2016)
+	bk := sharedStore(t)
+	b := bk()
+	stream := books.RulebookStream(2016)
 
 	t.Run("invalid: every problem, nothing appended", func(t *testing.T) {
 		rb := correction(t, "2016.2")
@@ -121,13 +122,13 @@ func TestPublishRulebook(t *testing.T) {
 	})
 	t.Run("the built-in version", func(t *testing.T) {
 		_, err := b.PublishRulebook(ctx, domain.Builtin2016().Clone(), "再发一次", "admin")
-		var pe *ledger.RulebookPublishedError
-		if !errors.As(err, &pe) || !pe.Builtin || !errors.Is(err, ledger.ErrRulebookPublished) {
+		var pe *books.RulebookPublishedError
+		if !errors.As(err, &pe) || !pe.Builtin || !errors.Is(err, books.ErrRulebookPublished) {
 			t.Fatalf("err = %v", err)
 		}
 	})
 
-	before := b.L.Now()
+	before := b.Now()
 	res, err := b.PublishRulebook(ctx, correction(t, "2016.2"), "5.3 支部党员大会次数更正为不少于3次", "admin")
 	if err != nil {
 		t.Fatal(err)
@@ -162,13 +163,13 @@ func TestPublishRulebook(t *testing.T) {
 				t.Errorf("at %s: the recorded 2016.1 differs from the built-in one", c.k)
 			}
 		}
-		if rb, err := books().RulebookAt(ctx, 2016, before, "2016.2"); err != nil || rb.Version != "2016.2" {
+		if rb, err := bk().RulebookAt(ctx, 2016, before, "2016.2"); err != nil || rb.Version != "2016.2" {
 			t.Errorf("named version: %v %v", rb, err)
 		}
 	})
 	t.Run("a published version again", func(t *testing.T) {
-		_, err := books().PublishRulebook(ctx, correction(t, "2016.2"), "再发", "admin")
-		if !errors.Is(err, ledger.ErrRulebookPublished) {
+		_, err := bk().PublishRulebook(ctx, correction(t, "2016.2"), "再发", "admin")
+		if !errors.Is(err, books.ErrRulebookPublished) {
 			t.Fatalf("err = %v", err)
 		}
 	})
@@ -180,7 +181,7 @@ func TestPublishRulebook(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				// Three versions, each published by two processes.
-				_, errs[i] = books().PublishRulebook(ctx, correction(t, fmt.Sprintf("2016.%d", 3+i%3)), "并发", "admin")
+				_, errs[i] = bk().PublishRulebook(ctx, correction(t, fmt.Sprintf("2016.%d", 3+i%3)), "并发", "admin")
 			}()
 		}
 		wg.Wait()
@@ -189,11 +190,11 @@ func TestPublishRulebook(t *testing.T) {
 			switch {
 			case err == nil:
 				ok++
-			case !errors.Is(err, ledger.ErrRulebookPublished):
+			case !errors.Is(err, books.ErrRulebookPublished):
 				t.Fatal(err)
 			}
 		}
-		all, err := books().Rulebooks(ctx, 2016)
+		all, err := bk().Rulebooks(ctx, 2016)
 		if ok != 3 || err != nil || len(all) != 5 {
 			t.Fatalf("%d publications succeeded, %d versions (%v)", ok, len(all), err)
 		}
@@ -203,7 +204,7 @@ func TestPublishRulebook(t *testing.T) {
 		rb := correction(t, "2016.7")
 		e := domain.Entry{Type: domain.TypeRulebookPublished, OccurredOn: domain.MustDate("2017-01-05"),
 			Payload: &domain.RulebookPublished{Year: 2016, Version: rb.Version, Reason: "导入", Rulebook: rb}}
-		if _, err := b.Record(ctx, []domain.Entry{e}, "import", ledger.RecordOptions{}); err != nil {
+		if _, err := b.Record(ctx, []domain.Entry{e}, "import", books.RecordOptions{}); err != nil {
 			t.Fatal(err)
 		}
 		all, err := b.Rulebooks(ctx, 2016)

@@ -1,4 +1,4 @@
-package ledger_test
+package books_test
 
 import (
 	"context"
@@ -11,11 +11,12 @@ import (
 
 	"partyledger/domain"
 	"partyledger/ledger"
+	"partyledger/ledger/books"
 	"partyledger/ledger/filestore"
 	"partyledger/ledger/ledgertest"
 )
 
-func openBooks(t *testing.T) *ledger.Books {
+func openBooks(t *testing.T) *books.Books {
 	t.Helper()
 	st, err := filestore.Open(t.TempDir(), filestore.Options{})
 	if err != nil {
@@ -23,7 +24,7 @@ func openBooks(t *testing.T) *ledger.Books {
 	}
 	t.Cleanup(func() { st.Close() })
 	c := ledgertest.NewClock(time.Date(2017, 2, 1, 0, 0, 0, 0, time.UTC))
-	return ledger.NewBooks(ledger.New(st, ledger.Options{Clock: c.Now}))
+	return books.New(ledger.New(st, ledger.Options{Clock: c.Now}))
 }
 
 func parse(t *testing.T, lines ...string) []domain.Entry {
@@ -49,64 +50,64 @@ func TestBooksRecord(t *testing.T) {
 	ctx := context.Background()
 	b := openBooks(t)
 	t.Run("refuses before registration", func(t *testing.T) {
-		_, err := b.Record(ctx, parse(t, join), "t", ledger.RecordOptions{})
-		var ee *ledger.EntryError
+		_, err := b.Record(ctx, parse(t, join), "t", books.RecordOptions{})
+		var ee *books.EntryError
 		if !errors.As(err, &ee) || !strings.Contains(err.Error(), "not registered") {
 			t.Fatalf("err = %v", err)
 		}
 	})
-	res, err := b.Record(ctx, parse(t, reg, join), "t", ledger.RecordOptions{})
+	res, err := b.Record(ctx, parse(t, reg, join), "t", books.RecordOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res[0].Stream != ledger.OrgStream("LY-0001") || res[1].Revision != 1 {
+	if res[0].Stream != books.OrgStream("LY-0001") || res[1].Revision != 1 {
 		t.Fatalf("results %+v", res)
 	}
 	t.Run("batch sees its own earlier entries", func(t *testing.T) {
 		_, err := b.Record(ctx, parse(t,
 			`{"org":"LY-0001","type":"MemberJoined","occurred_on":"2016-02-01","data":{"member_id":"m2","name":"王芳","is_leader":false,"monthly_income_fen":300000}}`,
-			`{"org":"LY-0001","type":"DuesPaid","occurred_on":"2016-02-20","data":{"member_id":"m2","month":"2016-02","amount_fen":1500}}`), "t", ledger.RecordOptions{})
+			`{"org":"LY-0001","type":"DuesPaid","occurred_on":"2016-02-20","data":{"member_id":"m2","month":"2016-02","amount_fen":1500}}`), "t", books.RecordOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
 	})
 	t.Run("a refused entry refuses the batch", func(t *testing.T) {
-		before, _ := b.L.Head(ctx, ledger.OrgStream("LY-0001"))
+		before, _ := b.Head(ctx, books.OrgStream("LY-0001"))
 		_, err := b.Record(ctx, parse(t, dues,
-			`{"org":"LY-0001","type":"DuesPaid","occurred_on":"2016-02-20","data":{"member_id":"m7","month":"2016-02","amount_fen":1500}}`), "t", ledger.RecordOptions{})
-		var ee *ledger.EntryError
+			`{"org":"LY-0001","type":"DuesPaid","occurred_on":"2016-02-20","data":{"member_id":"m7","month":"2016-02","amount_fen":1500}}`), "t", books.RecordOptions{})
+		var ee *books.EntryError
 		if !errors.As(err, &ee) || ee.Index != 1 {
 			t.Fatalf("err = %v, want entry 1 refused", err)
 		}
-		after, _ := b.L.Head(ctx, ledger.OrgStream("LY-0001"))
+		after, _ := b.Head(ctx, books.OrgStream("LY-0001"))
 		if before != after {
 			t.Fatalf("head moved from %d to %d", before, after)
 		}
 	})
 	t.Run("if-match", func(t *testing.T) {
-		head, _ := b.L.Head(ctx, ledger.OrgStream("LY-0001"))
+		head, _ := b.Head(ctx, books.OrgStream("LY-0001"))
 		stale := ledger.ExpectRevision(uint64(head - 1))
-		_, err := b.Record(ctx, parse(t, dues), "t", ledger.RecordOptions{Expected: &stale})
+		_, err := b.Record(ctx, parse(t, dues), "t", books.RecordOptions{Expected: &stale})
 		if !errors.Is(err, ledger.ErrWrongExpectedRevision) {
 			t.Fatalf("stale If-Match: err = %v", err)
 		}
 		cur := ledger.ExpectRevision(uint64(head))
-		if _, err := b.Record(ctx, parse(t, dues), "t", ledger.RecordOptions{Expected: &cur}); err != nil {
+		if _, err := b.Record(ctx, parse(t, dues), "t", books.RecordOptions{Expected: &cur}); err != nil {
 			t.Fatal(err)
 		}
 	})
 	t.Run("idempotent by id", func(t *testing.T) {
 		l := `{"id":"7b0c6a3e-1d2f-4a5b-8c9d-0e1f2a3b4c5d","org":"LY-0001","type":"WorkInfoSubmitted","occurred_on":"2016-03-01","data":{"title":"信息一"}}`
-		r1, err := b.Record(ctx, parse(t, l), "a", ledger.RecordOptions{})
+		r1, err := b.Record(ctx, parse(t, l), "a", books.RecordOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		r2, err := b.Record(ctx, parse(t, l), "b", ledger.RecordOptions{})
+		r2, err := b.Record(ctx, parse(t, l), "b", books.RecordOptions{})
 		if err != nil || !r2[0].Duplicate || r2[0].Position != r1[0].Position {
 			t.Fatalf("second record: %+v, %v", r2, err)
 		}
 		other := strings.Replace(l, "信息一", "信息二", 1)
-		if _, err := b.Record(ctx, parse(t, other), "a", ledger.RecordOptions{}); !errors.Is(err, ledger.ErrIDConflict) {
+		if _, err := b.Record(ctx, parse(t, other), "a", books.RecordOptions{}); !errors.Is(err, ledger.ErrIDConflict) {
 			t.Fatalf("same id, other content: err = %v", err)
 		}
 	})
@@ -115,7 +116,7 @@ func TestBooksRecord(t *testing.T) {
 func TestBooksConcurrentRecordsKeepStateConsistent(t *testing.T) {
 	ctx := context.Background()
 	b := openBooks(t)
-	if _, err := b.Record(ctx, parse(t, reg), "t", ledger.RecordOptions{}); err != nil {
+	if _, err := b.Record(ctx, parse(t, reg), "t", books.RecordOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	// Eight writers race to add the same member: exactly one may succeed.
@@ -126,7 +127,7 @@ func TestBooksConcurrentRecordsKeepStateConsistent(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if _, err := b.Record(ctx, parse(t, join), "t", ledger.RecordOptions{}); err == nil {
+			if _, err := b.Record(ctx, parse(t, join), "t", books.RecordOptions{}); err == nil {
 				mu.Lock()
 				ok++
 				mu.Unlock()
@@ -145,13 +146,13 @@ func TestBooksCheckIsADryRun(t *testing.T) {
 	entries := parse(t, reg, join, dues,
 		`{"org":"LY-0001","type":"DuesPaid","occurred_on":"2016-01-20","data":{"member_id":"m9","month":"2016-01","amount_fen":1500}}`)
 	outcomes, errs := b.Check(ctx, entries, "t")
-	if len(errs) != 1 || outcomes[3] != ledger.OutcomeRefused || outcomes[0] != ledger.OutcomeNew {
+	if len(errs) != 1 || outcomes[3] != books.OutcomeRefused || outcomes[0] != books.OutcomeNew {
 		t.Fatalf("outcomes %v errs %v", outcomes, errs)
 	}
-	if _, err := b.L.Head(ctx, ledger.OrgStream("LY-0001")); err != nil {
+	if _, err := b.Head(ctx, books.OrgStream("LY-0001")); err != nil {
 		t.Fatal(err)
 	}
-	if rep, _ := b.L.Verify(ctx); rep.Events != 0 {
+	if rep, _ := b.Verify(ctx); rep.Events != 0 {
 		t.Fatalf("Check appended %d events", rep.Events)
 	}
 }

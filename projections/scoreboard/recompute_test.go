@@ -10,8 +10,9 @@ import (
 
 	"partyledger/domain"
 	"partyledger/ledger"
-	"partyledger/ledger/scoreboard"
+	"partyledger/ledger/books"
 	"partyledger/projections"
+	"partyledger/projections/scoreboard"
 )
 
 // corrected2016 is the kind of correction the work committee publishes:
@@ -60,9 +61,9 @@ func itemOf(sc *projections.Scorecard, code string) *projections.Item {
 // own under each version, grades revised for exactly the organisations
 // that changed, and the past still reproducible byte for byte.
 func TestCorrectionRecomputeAndRevise(t *testing.T) {
-	books := city(t, 40)
+	bk := city(t, 40)
 	ctx := context.Background()
-	board := scoreboard.New(books, scoreboard.Options{Now: books.L.Now})
+	board := scoreboard.New(bk, scoreboard.Options{Now: bk.Now})
 
 	issued, err := board.IssueGrades(ctx, 2016, scoreboard.GradeOptions{By: "admin", AllowProvisional: true})
 	if err != nil {
@@ -90,7 +91,7 @@ func TestCorrectionRecomputeAndRevise(t *testing.T) {
 	})
 
 	// The past as it stands before the correction.
-	k0 := books.L.Now()
+	k0 := bk.Now()
 	before, err := board.ScoreAll(ctx, scoreboard.Query{Year: 2016, KnownAt: k0})
 	if err != nil {
 		t.Fatal(err)
@@ -98,10 +99,10 @@ func TestCorrectionRecomputeAndRevise(t *testing.T) {
 	beforeJSON := marshal(t, before)
 
 	nb := corrected2016(t)
-	if _, err := books.PublishRulebook(ctx, nb, "5.3 支部党员大会每年不少于3次；党费1.5%档上限更正为9000元", "admin"); err != nil {
+	if _, err := bk.PublishRulebook(ctx, nb, "5.3 支部党员大会每年不少于3次；党费1.5%档上限更正为9000元", "admin"); err != nil {
 		t.Fatal(err)
 	}
-	k1 := books.L.Now()
+	k1 := bk.Now()
 	rep, err := board.Recompute(ctx, scoreboard.Query{Year: 2016, KnownAt: k1}, "2016.1", "2016.2")
 	if err != nil {
 		t.Fatal(err)
@@ -205,7 +206,7 @@ func TestCorrectionRecomputeAndRevise(t *testing.T) {
 		if !slices.Equal(orgs, want) || revised.Unchanged != 40-len(want) || revised.Rulebook.Version != "2016.2" {
 			t.Fatalf("revised %v (unchanged %d), want %v", orgs, revised.Unchanged, want)
 		}
-		all, err := books.Grades(ctx, 2016)
+		all, err := bk.Grades(ctx, 2016)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -221,12 +222,12 @@ func TestCorrectionRecomputeAndRevise(t *testing.T) {
 		}
 	})
 	t.Run("nothing changed: nothing written", func(t *testing.T) {
-		head := lastPosition(t, books)
+		head := lastPosition(t, bk)
 		again, err := board.ReviseGrades(ctx, 2016, scoreboard.GradeOptions{By: "admin", Reason: "再次核对", AllowProvisional: true})
 		if err != nil || len(again.Written) != 0 || again.Unchanged != 40 {
 			t.Fatalf("%+v %v", again, err)
 		}
-		if lastPosition(t, books) != head {
+		if lastPosition(t, bk) != head {
 			t.Fatal("a revision without changes appended events")
 		}
 		if _, err := board.ReviseGrades(ctx, 2016, scoreboard.GradeOptions{By: "admin"}); !errors.Is(err, scoreboard.ErrNoReason) {
@@ -242,17 +243,17 @@ func TestCorrectionRecomputeAndRevise(t *testing.T) {
 			t.Fatal("scoring at a known_at before the correction no longer gives the old scorecards")
 		}
 		// And a fresh board (a new process) agrees.
-		fresh, err := scoreboard.New(books, scoreboard.Options{}).ScoreAll(ctx, scoreboard.Query{Year: 2016, KnownAt: k0})
+		fresh, err := scoreboard.New(bk, scoreboard.Options{}).ScoreAll(ctx, scoreboard.Query{Year: 2016, KnownAt: k0})
 		if err != nil || marshal(t, fresh) != beforeJSON {
 			t.Fatalf("a fresh board differs (%v)", err)
 		}
 	})
 }
 
-func lastPosition(t testing.TB, books *ledger.Books) ledger.Position {
+func lastPosition(t testing.TB, bk *books.Books) ledger.Position {
 	t.Helper()
 	var last ledger.Position
-	for e, err := range books.L.ReadAll(context.Background(), 0) {
+	for e, err := range bk.Events(context.Background(), 0) {
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,4 +1,4 @@
-package ledger
+package books
 
 import (
 	"context"
@@ -6,45 +6,23 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/google/uuid"
 
 	"partyledger/domain"
+	"partyledger/ledger"
 )
 
-// Grade is one official grade of an organisation for a year, as recorded:
-// a GradeIssued, or a GradeRevised that replaces the grade before it.
-type Grade struct {
-	Org             string
-	Year            int
-	Type            string // domain.TypeGradeIssued or domain.TypeGradeRevised
-	EventID         string
-	Revision        uint64
-	Position        Position
-	OccurredOn      string
-	RecordedAt      time.Time
-	RecordedBy      string
-	RulebookVersion string
-	Final           domain.Points
-	Tier            string
-	ScorecardSHA256 string
-	Reason          string // GradeRevised only
-}
-
-// Revised reports whether the grade replaces an earlier one.
-func (g *Grade) Revised() bool { return g.Type == domain.TypeGradeRevised }
-
 // gradeOf decodes a grade event; ok is false for other types.
-func gradeOf(code string, e *Event) (Grade, bool, error) {
+func gradeOf(code string, e *ledger.Event) (domain.Grade, bool, error) {
 	if e.Type != domain.TypeGradeIssued && e.Type != domain.TypeGradeRevised {
-		return Grade{}, false, nil
+		return domain.Grade{}, false, nil
 	}
 	p, err := domain.DecodeStored(e.Type, e.Data)
 	if err != nil {
-		return Grade{}, false, fmt.Errorf("ledger: event %s: %w", e.ID, err)
+		return domain.Grade{}, false, fmt.Errorf("ledger: event %s: %w", e.ID, err)
 	}
-	g := Grade{Org: code, Type: e.Type, EventID: e.ID.String(), Revision: e.Revision, Position: e.Position,
+	g := domain.Grade{Org: code, Type: e.Type, EventID: e.ID.String(), Revision: e.Revision, Position: uint64(e.Position),
 		OccurredOn: e.OccurredOn, RecordedAt: e.RecordedAt, RecordedBy: e.RecordedBy}
 	switch d := p.(type) {
 	case *domain.GradeIssued:
@@ -57,10 +35,10 @@ func gradeOf(code string, e *Event) (Grade, bool, error) {
 
 // OrgGrades returns every grade of an organisation for year, in recorded
 // order (none: an empty list). An unregistered organisation has none.
-func (b *Books) OrgGrades(ctx context.Context, code string, year int) ([]Grade, error) {
-	var out []Grade
-	for e, err := range b.L.ReadStream(ctx, OrgStream(code), 0) {
-		if errors.Is(err, ErrStreamNotFound) {
+func (b *Books) OrgGrades(ctx context.Context, code string, year int) ([]domain.Grade, error) {
+	var out []domain.Grade
+	for e, err := range b.l.ReadStream(ctx, OrgStream(code), 0) {
+		if errors.Is(err, ledger.ErrStreamNotFound) {
 			return out, nil
 		}
 		if err != nil {
@@ -79,10 +57,10 @@ func (b *Books) OrgGrades(ctx context.Context, code string, year int) ([]Grade, 
 
 // Grades returns the grades of every organisation for year, by code, each
 // in recorded order, in one pass over the ledger.
-func (b *Books) Grades(ctx context.Context, year int) (map[string][]Grade, error) {
+func (b *Books) Grades(ctx context.Context, year int) (map[string][]domain.Grade, error) {
 	codes := map[string]string{} // stream → code
-	out := map[string][]Grade{}
-	for e, err := range b.L.ReadAll(ctx, 0) {
+	out := map[string][]domain.Grade{}
+	for e, err := range b.l.ReadAll(ctx, 0) {
 		if err != nil {
 			return nil, fmt.Errorf("ledger: grades of %d: %w", year, err)
 		}
@@ -119,41 +97,42 @@ func GradeIssuedID(code string, year int) uuid.UUID {
 // concurrent revisions of the same grade record one.
 func GradeRevisedID(prev string) uuid.UUID { return DerivedID("grade-revised\x00" + prev) }
 
-// ErrGradeExists reports a grade issued twice, or a revision of a grade
-// that has already been revised: the grades changed since they were read.
-var ErrGradeExists = errors.New("ledger: grade already issued or revised")
+// ErrGradeExists is domain.ErrGradeExists, where the read side can test for it.
+var ErrGradeExists = domain.ErrGradeExists
 
-// IssueGrade records an organisation's first grade for g.Year on date on.
-// It returns ErrGradeExists when that organisation's grade for the year
-// was already issued with other content.
-func (b *Books) IssueGrade(ctx context.Context, code string, on domain.Date, g *domain.GradeIssued, by string) (Result, error) {
+// IssueGrade records an organisation's first grade for g.Year on date on
+// and returns the event's id and whether it was already recorded (the
+// same grade issued again). It returns ErrGradeExists when that
+// organisation's grade for the year was already issued with other content.
+func (b *Books) IssueGrade(ctx context.Context, code string, on domain.Date, g *domain.GradeIssued, by string) (id string, duplicate bool, err error) {
 	if err := g.Validate(); err != nil {
-		return Result{}, err
+		return "", false, err
 	}
 	if err := b.EnsureBuiltin(ctx, g.Year); err != nil {
-		return Result{}, err
+		return "", false, err
 	}
 	e := domain.Entry{ID: GradeIssuedID(code, g.Year).String(), Org: code, Type: domain.TypeGradeIssued, OccurredOn: on, Payload: g}
 	return b.recordGrade(ctx, e, by)
 }
 
 // ReviseGrade records a GradeRevised replacing prev, the organisation's
-// latest grade. It returns ErrGradeExists when prev was already revised.
-func (b *Books) ReviseGrade(ctx context.Context, prev *Grade, on domain.Date, g *domain.GradeRevised, by string) (Result, error) {
+// latest grade, and returns as IssueGrade does. It returns ErrGradeExists
+// when prev was already revised.
+func (b *Books) ReviseGrade(ctx context.Context, prev *domain.Grade, on domain.Date, g *domain.GradeRevised, by string) (id string, duplicate bool, err error) {
 	if err := g.Validate(); err != nil {
-		return Result{}, err
+		return "", false, err
 	}
 	e := domain.Entry{ID: GradeRevisedID(prev.EventID).String(), Org: prev.Org, Type: domain.TypeGradeRevised, OccurredOn: on, Payload: g}
 	return b.recordGrade(ctx, e, by)
 }
 
-func (b *Books) recordGrade(ctx context.Context, e domain.Entry, by string) (Result, error) {
+func (b *Books) recordGrade(ctx context.Context, e domain.Entry, by string) (string, bool, error) {
 	res, err := b.Record(ctx, []domain.Entry{e}, by, RecordOptions{})
-	if errors.Is(err, ErrIDConflict) {
-		return Result{}, fmt.Errorf("%w: %s of %s (event %s)", ErrGradeExists, e.Type, e.Org, e.ID)
+	if errors.Is(err, ledger.ErrIDConflict) {
+		return "", false, fmt.Errorf("%w: %s of %s (event %s)", ErrGradeExists, e.Type, e.Org, e.ID)
 	}
 	if err != nil {
-		return Result{}, err
+		return "", false, err
 	}
-	return res[0], nil
+	return res[0].ID.String(), res[0].Duplicate, nil
 }

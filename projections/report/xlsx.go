@@ -330,7 +330,6 @@ func joinIDs(ids []string) string {
 
 func (b *book) journal(d *Data) error {
 	widths := []float64{9, 44, 8, 11, 24, 14, 11, 27, 10, 37, 60, 20, 20}
-	codes := map[string]string{}
 	var sw *excelize.StreamWriter
 	row, part := 0, 0
 	open := func() error {
@@ -365,7 +364,7 @@ func (b *book) journal(d *Data) error {
 			}
 		}
 		row++
-		if err := sw.SetRow(cell(1, row), journalRow(&e, codes)); err != nil {
+		if err := sw.SetRow(cell(1, row), journalRow(&e)); err != nil {
 			return err
 		}
 	}

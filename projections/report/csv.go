@@ -69,7 +69,6 @@ func WriteCSV(w io.Writer, d *Data, table string) error {
 			return fmt.Errorf("report: no journal to write")
 		}
 		err = write(heads(journalHead))
-		codes := map[string]string{}
 		for e, jerr := range d.Journal {
 			if jerr != nil {
 				return jerr
@@ -77,7 +76,7 @@ func WriteCSV(w io.Writer, d *Data, table string) error {
 			if err != nil {
 				break
 			}
-			err = write(journalRow(&e, codes))
+			err = write(journalRow(&e))
 		}
 	default:
 		return fmt.Errorf("report: unknown table %q (want one of %v)", table, Tables)

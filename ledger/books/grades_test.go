@@ -1,4 +1,4 @@
-package ledger_test
+package books_test
 
 import (
 	"context"
@@ -7,51 +7,55 @@ import (
 	"testing"
 
 	"partyledger/domain"
-	"partyledger/ledger"
+	"partyledger/ledger/books"
 )
 
 func TestGrades(t *testing.T) {
 	ctx := context.Background()
-	books := sharedStore(t)
-	b := books()
+	bk := sharedStore(t)
+	b := bk()
 	reg2 := `{"org":"LY-0002","type":"OrganizationRegistered","occurred_on":"2016-01-04","data":{"code":"LY-0002","name":"二支部","kind":"branch","has_groups":false}}`
-	if _, err := b.Record(ctx, parse(t, reg), "t", ledger.RecordOptions{}); err != nil {
+	if _, err := b.Record(ctx, parse(t, reg), "t", books.RecordOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.Record(ctx, parse(t, reg2), "t", ledger.RecordOptions{}); err != nil {
+	if _, err := b.Record(ctx, parse(t, reg2), "t", books.RecordOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	on := domain.MustDate("2017-02-01")
 	issued := &domain.GradeIssued{Year: 2016, RulebookVersion: "2016.1", Final: 9275, Tier: domain.TierCompliant, ScorecardSHA256: strings.Repeat("ab", 32)}
 
 	t.Run("issue publishes the built-in rulebook first", func(t *testing.T) {
-		res, err := b.IssueGrade(ctx, "LY-0001", on, issued, "admin")
-		if err != nil || res.Duplicate || res.ID != ledger.GradeIssuedID("LY-0001", 2016) {
-			t.Fatalf("%+v %v", res, err)
+		id, dup, err := b.IssueGrade(ctx, "LY-0001", on, issued, "admin")
+		if err != nil || dup || id != books.GradeIssuedID("LY-0001", 2016).String() {
+			t.Fatalf("%s %v %v", id, dup, err)
+		}
+		gs, err := b.OrgGrades(ctx, "LY-0001", 2016)
+		if err != nil || len(gs) != 1 {
+			t.Fatalf("grades %+v %v", gs, err)
 		}
 		all, err := b.Rulebooks(ctx, 2016)
-		if err != nil || len(all) != 1 || all[0].Builtin || !all[0].RecordedAt.Before(res.RecordedAt) {
+		if err != nil || len(all) != 1 || all[0].Builtin || !all[0].RecordedAt.Before(gs[0].RecordedAt) {
 			t.Fatalf("rulebooks %+v %v", all, err)
 		}
 	})
 	t.Run("issued once", func(t *testing.T) {
-		res, err := books().IssueGrade(ctx, "LY-0001", on, issued, "admin")
-		if err != nil || !res.Duplicate {
-			t.Fatalf("same grade again: %+v %v", res, err)
+		_, dup, err := bk().IssueGrade(ctx, "LY-0001", on, issued, "admin")
+		if err != nil || !dup {
+			t.Fatalf("same grade again: %v %v", dup, err)
 		}
 		other := *issued
 		other.Final = 9300
-		if _, err := books().IssueGrade(ctx, "LY-0001", on, &other, "admin"); !errors.Is(err, ledger.ErrGradeExists) {
+		if _, _, err := bk().IssueGrade(ctx, "LY-0001", on, &other, "admin"); !errors.Is(err, books.ErrGradeExists) {
 			t.Fatalf("another grade: err = %v", err)
 		}
 	})
 	t.Run("invalid grade", func(t *testing.T) {
 		bad := *issued
 		bad.Tier = "gold"
-		if _, err := b.IssueGrade(ctx, "LY-0002", on, &bad, "admin"); err == nil {
+		if _, _, err := b.IssueGrade(ctx, "LY-0002", on, &bad, "admin"); err == nil {
 			t.Fatal("accepted")
 		}
-		if _, err := b.IssueGrade(ctx, "LY-0009", on, issued, "admin"); err == nil {
+		if _, _, err := b.IssueGrade(ctx, "LY-0009", on, issued, "admin"); err == nil {
 			t.Fatal("grade of an unregistered organisation accepted")
 		}
 	})
@@ -61,25 +65,25 @@ func TestGrades(t *testing.T) {
 			t.Fatalf("grades %+v %v", gs, err)
 		}
 		rev := &domain.GradeRevised{Year: 2016, RulebookVersion: "2016.2", Final: 9300, Tier: domain.TierCompliant, Reason: "细则更正"}
-		if _, err := b.ReviseGrade(ctx, &gs[0], on, rev, "admin"); err != nil {
+		if _, _, err := b.ReviseGrade(ctx, &gs[0], on, rev, "admin"); err != nil {
 			t.Fatal(err)
 		}
 		// A second revision of the same grade (a stale reader) is refused.
 		stale := *rev
 		stale.Final = 9400
-		if _, err := books().ReviseGrade(ctx, &gs[0], on, &stale, "admin"); !errors.Is(err, ledger.ErrGradeExists) {
+		if _, _, err := bk().ReviseGrade(ctx, &gs[0], on, &stale, "admin"); !errors.Is(err, books.ErrGradeExists) {
 			t.Fatalf("second revision of one grade: err = %v", err)
 		}
 		gs, _ = b.OrgGrades(ctx, "LY-0001", 2016)
 		if len(gs) != 2 || !gs[1].Revised() || gs[1].Reason != "细则更正" || gs[1].RulebookVersion != "2016.2" {
 			t.Fatalf("grades %+v", gs)
 		}
-		if _, err := b.ReviseGrade(ctx, &gs[1], on, &stale, "admin"); err != nil {
+		if _, _, err := b.ReviseGrade(ctx, &gs[1], on, &stale, "admin"); err != nil {
 			t.Fatalf("revising the latest grade: %v", err)
 		}
 	})
 	t.Run("every organisation in one pass", func(t *testing.T) {
-		all, err := books().Grades(ctx, 2016)
+		all, err := bk().Grades(ctx, 2016)
 		if err != nil || len(all) != 1 || len(all["LY-0001"]) != 3 || all["LY-0001"][2].Final != 9400 {
 			t.Fatalf("%+v %v", all, err)
 		}

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"partyledger/domain"
-	"partyledger/ledger"
 	"partyledger/projections"
 )
 
@@ -98,20 +97,20 @@ type GradeSkip struct {
 	Reason string `json:"reason"`
 }
 
-func snapshotOf(g *ledger.Grade) *GradeSnapshot {
+func snapshotOf(g *domain.Grade) *GradeSnapshot {
 	return &GradeSnapshot{EventID: g.EventID, Type: g.Type, RulebookVersion: g.RulebookVersion, Final: g.Final, Tier: g.Tier,
-		RecordedAt: g.RecordedAt.UTC().Format(ledger.RecordedAtLayout)}
+		RecordedAt: g.RecordedAt.UTC().Format(domain.InstantLayout)}
 }
 
 // gradeScores scores every organisation at year end as the options say,
 // with the grades recorded so far.
-func (b *Board) gradeScores(ctx context.Context, year int, opts GradeOptions) (*GradeRun, []*projections.Scorecard, map[string][]ledger.Grade, error) {
+func (b *Board) gradeScores(ctx context.Context, year int, opts GradeOptions) (*GradeRun, []*projections.Scorecard, map[string][]domain.Grade, error) {
 	// The built-in rulebook is recorded with the first grade that names
-	// it (ledger.Books.IssueGrade), not here: a dry run or a revision
+	// it (books.Books.IssueGrade), not here: a dry run or a revision
 	// with nothing to revise writes nothing.
 	k := opts.KnownAt
 	if k.IsZero() {
-		k = b.books.L.Now()
+		k = b.books.Now()
 	}
 	cards, err := b.ScoreAll(ctx, Query{Year: year, KnownAt: k, Rulebook: opts.Rulebook})
 	if err != nil {
@@ -126,9 +125,9 @@ func (b *Board) gradeScores(ctx context.Context, year int, opts GradeOptions) (*
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	run := &GradeRun{Year: year, KnownAt: ledger.TruncateTime(k).Format(projections.KnownAtLayout),
+	run := &GradeRun{Year: year, KnownAt: domain.TruncateInstant(k).Format(projections.KnownAtLayout),
 		Rulebook: projections.RulebookRef{Version: rb.Version, SHA256: rb.SHA256()}, DryRun: opts.DryRun, Orgs: len(cards),
-		Written: []GradeOutcome{}, Skipped: []GradeSkip{}, k: ledger.TruncateTime(k)}
+		Written: []GradeOutcome{}, Skipped: []GradeSkip{}, k: domain.TruncateInstant(k)}
 	return run, cards, grades, nil
 }
 
@@ -165,17 +164,17 @@ func (b *Board) IssueGrades(ctx context.Context, year int, opts GradeOptions) (*
 		}
 		out := GradeOutcome{Org: sc.Org, Name: sc.Name, Final: sc.Final, Tier: sc.Tier, ScorecardSHA256: sum}
 		if !opts.DryRun {
-			res, err := b.books.IssueGrade(ctx, sc.Org, on, &domain.GradeIssued{Year: year, RulebookVersion: sc.Rulebook.Version,
+			id, dup, err := b.books.IssueGrade(ctx, sc.Org, on, &domain.GradeIssued{Year: year, RulebookVersion: sc.Rulebook.Version,
 				Final: sc.Final, Tier: sc.Tier, ScorecardSHA256: sum, ScorecardKnownAt: sc.KnownAt}, opts.By)
 			switch {
-			case errors.Is(err, ledger.ErrGradeExists) || err == nil && res.Duplicate:
+			case errors.Is(err, domain.ErrGradeExists) || err == nil && dup:
 				// Issued meanwhile by another process.
 				run.Skipped = append(run.Skipped, GradeSkip{sc.Org, "已由他人同时评定"})
 				continue
 			case err != nil:
 				return run, fmt.Errorf("scoreboard: grade of %s: %w", sc.Org, err)
 			}
-			out.EventID = res.ID.String()
+			out.EventID = id
 		}
 		run.Written = append(run.Written, out)
 	}
@@ -233,16 +232,16 @@ func (b *Board) ReviseGrades(ctx context.Context, year int, opts GradeOptions) (
 			out.Diff = d
 		}
 		if !opts.DryRun {
-			res, err := b.books.ReviseGrade(ctx, &prev, on, &domain.GradeRevised{Year: year, RulebookVersion: sc.Rulebook.Version,
+			id, dup, err := b.books.ReviseGrade(ctx, &prev, on, &domain.GradeRevised{Year: year, RulebookVersion: sc.Rulebook.Version,
 				Final: sc.Final, Tier: sc.Tier, ScorecardSHA256: sum, ScorecardKnownAt: sc.KnownAt, Reason: opts.Reason}, opts.By)
 			switch {
-			case errors.Is(err, ledger.ErrGradeExists) || err == nil && res.Duplicate:
+			case errors.Is(err, domain.ErrGradeExists) || err == nil && dup:
 				run.Skipped = append(run.Skipped, GradeSkip{sc.Org, "已由他人同时更正"})
 				continue
 			case err != nil:
 				return run, fmt.Errorf("scoreboard: revise the grade of %s: %w", sc.Org, err)
 			}
-			out.EventID = res.ID.String()
+			out.EventID = id
 		}
 		run.Written = append(run.Written, out)
 	}

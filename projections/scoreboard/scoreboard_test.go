@@ -12,31 +12,32 @@ import (
 	"partyledger/domain"
 	"partyledger/domain/democity"
 	"partyledger/ledger"
+	"partyledger/ledger/books"
 	"partyledger/ledger/filestore"
 	"partyledger/ledger/ledgertest"
-	"partyledger/ledger/scoreboard"
 	"partyledger/projections"
+	"partyledger/projections/scoreboard"
 )
 
 var start = time.Date(2017, 3, 1, 0, 0, 0, 0, time.UTC)
 
 // city imports a demo city into a fresh embedded store with a test clock
 // (one millisecond per event, from start).
-func city(tb testing.TB, orgs int) *ledger.Books {
+func city(tb testing.TB, orgs int) *books.Books {
 	tb.Helper()
 	st, err := filestore.Open(tb.TempDir(), filestore.Options{})
 	if err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { st.Close() })
-	books := ledger.NewBooks(ledger.New(st, ledger.Options{Clock: ledgertest.NewClock(start).Now}))
-	record(tb, books, democity.Generate(11, democity.Options{Orgs: orgs}))
-	return books
+	bk := books.New(ledger.New(st, ledger.Options{Clock: ledgertest.NewClock(start).Now}))
+	record(tb, bk, democity.Generate(11, democity.Options{Orgs: orgs}))
+	return bk
 }
 
 // record appends journal lines through the validated path, one batch per
 // run of lines of the same stream.
-func record(tb testing.TB, books *ledger.Books, lines []domain.JournalLine) {
+func record(tb testing.TB, bk *books.Books, lines []domain.JournalLine) {
 	tb.Helper()
 	ctx := context.Background()
 	var batch []domain.Entry
@@ -44,7 +45,7 @@ func record(tb testing.TB, books *ledger.Books, lines []domain.JournalLine) {
 		if len(batch) == 0 {
 			return
 		}
-		if _, err := books.Record(ctx, batch, "test", ledger.RecordOptions{}); err != nil {
+		if _, err := bk.Record(ctx, batch, "test", books.RecordOptions{}); err != nil {
 			tb.Fatal(err)
 		}
 		batch = batch[:0]
@@ -76,9 +77,9 @@ func marshal(tb testing.TB, v any) string {
 // other: the live facts (folded once, kept current) and a replay of the
 // organisation's stream prefix, at K after everything and at past K.
 func TestLiveFactsEqualReplay(t *testing.T) {
-	books := city(t, 6)
+	bk := city(t, 6)
 	ctx := context.Background()
-	board := scoreboard.New(books, scoreboard.Options{Now: func() time.Time { return start.Add(time.Hour) }})
+	board := scoreboard.New(bk, scoreboard.Options{Now: func() time.Time { return start.Add(time.Hour) }})
 	cards, err := board.ScoreAll(ctx, scoreboard.Query{Year: 2016})
 	if err != nil {
 		t.Fatal(err)
@@ -99,11 +100,11 @@ func TestLiveFactsEqualReplay(t *testing.T) {
 			// An independent fold of the whole stream, scored at K by the
 			// projections alone (they filter by recorded_at).
 			f := projections.NewFacts(code)
-			for e, err := range books.L.ReadStream(ctx, ledger.OrgStream(code), 0) {
+			for e, err := range bk.ReadStream(ctx, books.OrgStream(code), 0) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				r, err := ledger.Recorded(&e)
+				r, err := books.Recorded(&e)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -112,16 +113,16 @@ func TestLiveFactsEqualReplay(t *testing.T) {
 				}
 			}
 			sched := projections.NewSchedule()
-			for e, err := range books.L.ReadStream(ctx, ledger.CommitteeStream, 0) {
+			for e, err := range bk.ReadStream(ctx, books.CommitteeStream, 0) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				r, _ := ledger.Recorded(&e)
+				r, _ := books.Recorded(&e)
 				if err := sched.Apply(r); err != nil {
 					t.Fatal(err)
 				}
 			}
-			rb, _ := books.RulebookAt(ctx, 2016, K, "")
+			rb, _ := bk.RulebookAt(ctx, 2016, K, "")
 			want, err := projections.Score(f, rb, projections.Query{Year: 2016, KnownAt: ledger.TruncateTime(K),
 				LedgerPosition: live.LedgerPosition, Schedule: sched})
 			if err != nil {
@@ -149,10 +150,10 @@ func TestLiveFactsEqualReplay(t *testing.T) {
 }
 
 func TestRunFollowsAppends(t *testing.T) {
-	books := city(t, 3)
+	bk := city(t, 3)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	board := scoreboard.New(books, scoreboard.Options{})
+	board := scoreboard.New(bk, scoreboard.Options{})
 	done := make(chan error, 1)
 	go func() { done <- board.Run(ctx) }()
 	code := board.Codes()
@@ -165,12 +166,12 @@ func TestRunFollowsAppends(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := books.Record(ctx, []domain.Entry{e}, "t", ledger.RecordOptions{})
+	res, err := bk.Record(ctx, []domain.Entry{e}, "t", books.RecordOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(10 * time.Second)
-	for board.Position() < res[0].Position {
+	for board.Position() < uint64(res[0].Position) {
 		if time.Now().After(deadline) {
 			t.Fatalf("board at %d, never reached the append at %d", board.Position(), res[0].Position)
 		}
@@ -183,9 +184,9 @@ func TestRunFollowsAppends(t *testing.T) {
 }
 
 func TestScoreErrors(t *testing.T) {
-	books := city(t, 3)
+	bk := city(t, 3)
 	ctx := context.Background()
-	board := scoreboard.New(books, scoreboard.Options{})
+	board := scoreboard.New(bk, scoreboard.Options{})
 	if _, err := board.Score(ctx, "LY-9999", scoreboard.Query{Year: 2016}); !errors.Is(err, scoreboard.ErrUnknownOrg) {
 		t.Fatalf("unknown org: %v", err)
 	}
@@ -210,12 +211,12 @@ func BenchmarkReplayAndFold(b *testing.B) {
 	if v, err := strconv.Atoi(os.Getenv("PARTYLEDGER_BENCH_ORGS")); err == nil {
 		orgs = v
 	}
-	books := city(b, orgs)
+	bk := city(b, orgs)
 	ctx := context.Background()
 	var events int
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		board := scoreboard.New(books, scoreboard.Options{})
+		board := scoreboard.New(bk, scoreboard.Options{})
 		if err := board.CatchUp(ctx); err != nil {
 			b.Fatal(err)
 		}

@@ -17,27 +17,28 @@ import (
 	"partyledger/domain"
 	"partyledger/domain/democity"
 	"partyledger/ledger"
+	"partyledger/ledger/books"
 	"partyledger/ledger/filestore"
 	"partyledger/ledger/ledgertest"
-	"partyledger/ledger/report"
-	"partyledger/ledger/scoreboard"
+	"partyledger/projections/report"
+	"partyledger/projections/scoreboard"
 )
 
 // year builds a demo city of n organisations in a fresh store, issues the
 // grades and collects the export.
-func year(t *testing.T, n int) (*report.Data, *ledger.Books) {
+func year(t *testing.T, n int) (*report.Data, *books.Books) {
 	t.Helper()
 	st, err := filestore.Open(t.TempDir(), filestore.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	books := ledger.NewBooks(ledger.New(st, ledger.Options{Clock: ledgertest.NewClock(time.Date(2017, 3, 1, 0, 0, 0, 0, time.UTC)).Now}))
+	bk := books.New(ledger.New(st, ledger.Options{Clock: ledgertest.NewClock(time.Date(2017, 3, 1, 0, 0, 0, 0, time.UTC)).Now}))
 	ctx := context.Background()
 	var batch []domain.Entry
 	flush := func() {
 		if len(batch) > 0 {
-			if _, err := books.Record(ctx, batch, "test", ledger.RecordOptions{}); err != nil {
+			if _, err := bk.Record(ctx, batch, "test", books.RecordOptions{}); err != nil {
 				t.Fatal(err)
 			}
 			batch = batch[:0]
@@ -55,20 +56,20 @@ func year(t *testing.T, n int) (*report.Data, *ledger.Books) {
 		batch = append(batch, e)
 	}
 	flush()
-	board := scoreboard.New(books, scoreboard.Options{Now: books.L.Now})
+	board := scoreboard.New(bk, scoreboard.Options{Now: bk.Now})
 	if _, err := board.IssueGrades(ctx, 2016, scoreboard.GradeOptions{By: "admin", AllowProvisional: true}); err != nil {
 		t.Fatal(err)
 	}
-	d, err := report.Collect(ctx, board, books, scoreboard.Query{Year: 2016})
+	d, err := report.Collect(ctx, board, bk, scoreboard.Query{Year: 2016})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return d, books
+	return d, bk
 }
 
-func journalEvents(t *testing.T, d *report.Data) []ledger.Event {
+func journalEvents(t *testing.T, d *report.Data) []domain.JournalLine {
 	t.Helper()
-	var out []ledger.Event
+	var out []domain.JournalLine
 	for e, err := range d.Journal {
 		if err != nil {
 			t.Fatal(err)
@@ -224,8 +225,8 @@ func TestWorkbook(t *testing.T) {
 		}
 		for i, e := range events {
 			r := rows[i+1]
-			if r[0] != strconv.FormatUint(uint64(e.Position), 10) || r[4] != e.Type || r[5] != domain.TypeLabel(e.Type) ||
-				r[9] != e.ID.String() || r[12] != e.Hash.String() || r[10] != string(e.Data) {
+			if r[0] != strconv.FormatUint(*e.Position, 10) || r[4] != e.Type || r[5] != domain.TypeLabel(e.Type) ||
+				r[9] != e.ID || r[12] != e.Hash || r[10] != string(e.Data) {
 				t.Fatalf("row %d: %v\nevent %+v", i+2, r, e)
 			}
 		}

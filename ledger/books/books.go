@@ -1,4 +1,4 @@
-package ledger
+package books
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 
 	"partyledger/domain"
+	"partyledger/ledger"
 )
 
 // Stream naming. Organisation and committee streams are named by UUIDs
@@ -57,7 +58,7 @@ func DerivedID(name string) uuid.UUID { return uuid.NewSHA1(nsEvent, []byte(name
 // check saw, so a concurrent writer cannot slip a conflicting event in
 // between.
 type Books struct {
-	L *Ledger
+	l *ledger.Ledger
 
 	mu        sync.Mutex
 	orgs      map[string]*orgSlot // by code
@@ -78,22 +79,12 @@ type schedSlot struct {
 type rbSlot struct {
 	mu       sync.Mutex
 	revision int64
-	versions []PublishedRulebook
+	versions []domain.PublishedRulebook
 }
 
-// PublishedRulebook is one version recorded in a rulebook stream.
-type PublishedRulebook struct {
-	Rulebook   *domain.Rulebook
-	Reason     string
-	EventID    string
-	RecordedAt time.Time
-	RecordedBy string
-	Builtin    bool // not (yet) recorded: the built-in fallback
-}
-
-// NewBooks returns the domain layer over l.
-func NewBooks(l *Ledger) *Books {
-	return &Books{L: l, orgs: map[string]*orgSlot{}, rulebooks: map[int]*rbSlot{}}
+// New returns the domain layer over l.
+func New(l *ledger.Ledger) *Books {
+	return &Books{l: l, orgs: map[string]*orgSlot{}, rulebooks: map[int]*rbSlot{}}
 }
 
 // EntryError is a refused entry: its index in the request and its problems.
@@ -129,7 +120,7 @@ func StreamOf(e *domain.Entry) (string, error) {
 
 // EntryOf turns a stored event back into an entry (payload decoded
 // leniently, see domain.DecodeStored).
-func EntryOf(e *Event) (domain.Entry, error) {
+func EntryOf(e *ledger.Event) (domain.Entry, error) {
 	p, err := domain.DecodeStored(e.Type, e.Data)
 	if err != nil {
 		return domain.Entry{}, fmt.Errorf("ledger: event %s: %w", e.ID, err)
@@ -146,7 +137,7 @@ func EntryOf(e *Event) (domain.Entry, error) {
 }
 
 // Recorded converts a stored event to the form the pure folds take.
-func Recorded(e *Event) (domain.Recorded, error) {
+func Recorded(e *ledger.Event) (domain.Recorded, error) {
 	ent, err := EntryOf(e)
 	if err != nil {
 		return domain.Recorded{}, err
@@ -156,16 +147,16 @@ func Recorded(e *Event) (domain.Recorded, error) {
 		RecordedBy: e.RecordedBy, Payload: ent.Payload}, nil
 }
 
-func proposedOf(e *domain.Entry, by string) (Proposed, error) {
+func proposedOf(e *domain.Entry, by string) (ledger.Proposed, error) {
 	data, err := domain.CanonicalJSON(e.Payload)
 	if err != nil {
-		return Proposed{}, fmt.Errorf("ledger: encode %s: %w", e.Type, err)
+		return ledger.Proposed{}, fmt.Errorf("ledger: encode %s: %w", e.Type, err)
 	}
-	p := Proposed{Type: e.Type, OccurredOn: e.OccurredOn.String(), RecordedBy: by, Data: data}
+	p := ledger.Proposed{Type: e.Type, OccurredOn: e.OccurredOn.String(), RecordedBy: by, Data: data}
 	if e.ID != "" {
 		id, err := uuid.Parse(e.ID)
 		if err != nil {
-			return Proposed{}, &domain.FieldError{Field: "id", Reason: "want a UUID"}
+			return ledger.Proposed{}, &domain.FieldError{Field: "id", Reason: "want a UUID"}
 		}
 		p.ID = id
 	}
@@ -187,8 +178,8 @@ func (b *Books) slot(code string) *orgSlot {
 // catchUp folds events another writer may have appended since the state
 // was last folded. Caller holds s.mu.
 func (b *Books) catchUpOrg(ctx context.Context, code string, s *orgSlot) error {
-	for e, err := range b.L.ReadStream(ctx, OrgStream(code), uint64(s.st.Revision+1)) {
-		if errors.Is(err, ErrStreamNotFound) {
+	for e, err := range b.l.ReadStream(ctx, OrgStream(code), uint64(s.st.Revision+1)) {
+		if errors.Is(err, ledger.ErrStreamNotFound) {
 			return nil
 		}
 		if err != nil {
@@ -238,9 +229,9 @@ func (b *Books) orgKnown(ctx context.Context, code string) (bool, error) {
 	}
 	// The slot is busy (an append to it is in flight, possibly ours): ask
 	// the store directly.
-	_, err := b.L.LastEvent(ctx, OrgStream(code))
+	_, err := b.l.LastEvent(ctx, OrgStream(code))
 	switch {
-	case errors.Is(err, ErrStreamNotFound):
+	case errors.Is(err, ledger.ErrStreamNotFound):
 		return false, nil
 	case err != nil:
 		return false, err
@@ -254,8 +245,8 @@ func (b *Books) schedule(ctx context.Context) (*domain.Schedule, error) {
 	if b.sched.st == nil {
 		b.sched.st = domain.NewSchedule()
 	}
-	for e, err := range b.L.ReadStream(ctx, CommitteeStream, uint64(b.sched.st.Revision+1)) {
-		if errors.Is(err, ErrStreamNotFound) {
+	for e, err := range b.l.ReadStream(ctx, CommitteeStream, uint64(b.sched.st.Revision+1)) {
+		if errors.Is(err, ledger.ErrStreamNotFound) {
 			break
 		}
 		if err != nil {
@@ -276,18 +267,18 @@ func (b *Books) Schedule(ctx context.Context) (*domain.Schedule, error) { return
 // Rulebooks returns every version published for year, in recorded order.
 // When none is recorded and the built-in rulebook is for year, it is
 // returned alone with Builtin set.
-func (b *Books) Rulebooks(ctx context.Context, year int) ([]PublishedRulebook, error) {
+func (b *Books) Rulebooks(ctx context.Context, year int) ([]domain.PublishedRulebook, error) {
 	b.mu.Lock()
 	s := b.rulebooks[year]
 	if s == nil {
-		s = &rbSlot{revision: NoStream}
+		s = &rbSlot{revision: ledger.NoStream}
 		b.rulebooks[year] = s
 	}
 	b.mu.Unlock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for e, err := range b.L.ReadStream(ctx, RulebookStream(year), uint64(s.revision+1)) {
-		if errors.Is(err, ErrStreamNotFound) {
+	for e, err := range b.l.ReadStream(ctx, RulebookStream(year), uint64(s.revision+1)) {
+		if errors.Is(err, ledger.ErrStreamNotFound) {
 			break
 		}
 		if err != nil {
@@ -301,17 +292,17 @@ func (b *Books) Rulebooks(ctx context.Context, year int) ([]PublishedRulebook, e
 		if !ok || rp.Rulebook == nil {
 			return nil, fmt.Errorf("ledger: %s revision %d is a %s, not a rulebook", e.Stream, e.Revision, e.Type)
 		}
-		s.versions = append(s.versions, PublishedRulebook{Rulebook: rp.Rulebook, Reason: rp.Reason,
+		s.versions = append(s.versions, domain.PublishedRulebook{Rulebook: rp.Rulebook, Reason: rp.Reason,
 			EventID: e.ID.String(), RecordedAt: e.RecordedAt, RecordedBy: e.RecordedBy})
 		s.revision = int64(e.Revision)
 	}
 	if len(s.versions) == 0 {
 		if bi := domain.Builtin2016(); bi.Year == year {
-			return []PublishedRulebook{{Rulebook: bi, Reason: "内置细则", Builtin: true}}, nil
+			return []domain.PublishedRulebook{{Rulebook: bi, Reason: "内置细则", Builtin: true}}, nil
 		}
 		return nil, nil
 	}
-	return append([]PublishedRulebook(nil), s.versions...), nil
+	return append([]domain.PublishedRulebook(nil), s.versions...), nil
 }
 
 // RulebookAt returns the rulebook of year in force at knownAt: the newest
@@ -355,7 +346,7 @@ func (b *Books) RulebookAt(ctx context.Context, year int, knownAt time.Time, ver
 func (b *Books) env(ctx context.Context, forks *dryRun) *domain.CheckEnv {
 	var sched *domain.Schedule
 	return &domain.CheckEnv{
-		Today: domain.DateOf(b.L.peekNow()),
+		Today: domain.DateOf(b.l.PeekNow()),
 		OrgKnown: func(code string) bool {
 			if forks != nil {
 				if st, ok := forks.orgs[code]; ok {
@@ -379,24 +370,13 @@ func (b *Books) env(ctx context.Context, forks *dryRun) *domain.CheckEnv {
 			return sched.Events[id]
 		},
 		Rulebook: func(year int) *domain.Rulebook {
-			rb, err := b.RulebookAt(ctx, year, b.L.peekNow(), "")
+			rb, err := b.RulebookAt(ctx, year, b.l.PeekNow(), "")
 			if err != nil {
 				return nil
 			}
 			return rb
 		},
 	}
-}
-
-// peekNow reads the clock without taking a stamp.
-func (l *Ledger) peekNow() time.Time {
-	l.clockMu.Lock()
-	defer l.clockMu.Unlock()
-	t := TruncateTime(l.clock())
-	if t.Before(l.last) {
-		return l.last
-	}
-	return t
 }
 
 // dryRun is the forked state of a Check over many entries.
@@ -443,15 +423,15 @@ func (b *Books) Check(ctx context.Context, entries []domain.Entry, by string) ([
 			continue
 		}
 		if p.ID != uuid.Nil {
-			stored, err := b.L.EventByID(ctx, p.ID)
+			stored, err := b.l.EventByID(ctx, p.ID)
 			switch {
-			case err == nil && sameContent(&stored, stream, &p):
+			case err == nil && ledger.SameContent(&stored, stream, &p):
 				out[i] = OutcomeDuplicate
 				continue
 			case err == nil:
-				refuse(&domain.FieldError{Field: "id", Reason: fmt.Sprintf("already recorded with other content (%s)", describeDiff(&stored, stream, &p))})
+				refuse(&domain.FieldError{Field: "id", Reason: fmt.Sprintf("already recorded with other content (%s)", ledger.DescribeDiff(&stored, stream, &p))})
 				continue
-			case !errors.Is(err, ErrEventNotFound):
+			case !errors.Is(err, ledger.ErrEventNotFound):
 				refuse(err)
 				continue
 			}
@@ -522,7 +502,7 @@ func (b *Books) checkRulebook(ctx context.Context, e *domain.Entry) error {
 type RecordOptions struct {
 	// Expected, when set, is the revision the (single) stream of the
 	// entries must be at — the API's If-Match.
-	Expected *Expected
+	Expected *ledger.Expected
 }
 
 // Record checks entries against the current state and appends them. All
@@ -530,7 +510,7 @@ type RecordOptions struct {
 // order. Entries already recorded (same id, same content) are not written
 // again; their first results are returned with Duplicate set. A refused
 // entry refuses the whole call with an *EntryError and changes nothing.
-func (b *Books) Record(ctx context.Context, entries []domain.Entry, by string, opts RecordOptions) ([]Result, error) {
+func (b *Books) Record(ctx context.Context, entries []domain.Entry, by string, opts RecordOptions) ([]ledger.Result, error) {
 	if len(entries) == 0 {
 		return nil, errors.New("ledger: nothing to record")
 	}
@@ -627,8 +607,8 @@ func (t *committeeTarget) catchUp(ctx context.Context) error {
 		st = domain.NewSchedule()
 		t.b.sched.st = st
 	}
-	for e, err := range t.b.L.ReadStream(ctx, CommitteeStream, uint64(st.Revision+1)) {
-		if errors.Is(err, ErrStreamNotFound) {
+	for e, err := range t.b.l.ReadStream(ctx, CommitteeStream, uint64(st.Revision+1)) {
+		if errors.Is(err, ledger.ErrStreamNotFound) {
 			return nil
 		}
 		if err != nil {
@@ -666,7 +646,7 @@ func (t *committeeTarget) commit(ids []string, first int64, entries []domain.Ent
 	}
 }
 
-func (b *Books) recordOrg(ctx context.Context, code, stream string, entries []domain.Entry, by string, opts RecordOptions) ([]Result, error) {
+func (b *Books) recordOrg(ctx context.Context, code, stream string, entries []domain.Entry, by string, opts RecordOptions) ([]ledger.Result, error) {
 	s := b.slot(code)
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -675,8 +655,8 @@ func (b *Books) recordOrg(ctx context.Context, code, stream string, entries []do
 
 // recordLocked runs the check-then-append loop; the caller holds the
 // target's lock. tgt is nil for streams without state (rulebooks).
-func (b *Books) recordLocked(ctx context.Context, stream string, entries []domain.Entry, by string, opts RecordOptions, tgt target) ([]Result, error) {
-	props := make([]Proposed, len(entries))
+func (b *Books) recordLocked(ctx context.Context, stream string, entries []domain.Entry, by string, opts RecordOptions, tgt target) ([]ledger.Result, error) {
+	props := make([]ledger.Proposed, len(entries))
 	for i := range entries {
 		p, err := proposedOf(&entries[i], by)
 		if err != nil {
@@ -691,21 +671,21 @@ func (b *Books) recordLocked(ctx context.Context, stream string, entries []domai
 	}
 	// Entries already recorded are skipped (import resumed after a
 	// crash); their first results are returned.
-	results := make([]Result, len(entries))
+	results := make([]ledger.Result, len(entries))
 	var todo []int
 	for i := range props {
 		if entries[i].ID == "" {
 			todo = append(todo, i)
 			continue
 		}
-		stored, err := b.L.EventByID(ctx, props[i].ID)
+		stored, err := b.l.EventByID(ctx, props[i].ID)
 		switch {
-		case err == nil && sameContent(&stored, stream, &props[i]):
-			results[i] = ResultOf(&stored, true)
+		case err == nil && ledger.SameContent(&stored, stream, &props[i]):
+			results[i] = ledger.ResultOf(&stored, true)
 			continue
 		case err == nil:
-			return nil, &EntryError{Index: i, Err: &IDConflictError{ID: stored.ID, Stream: stored.Stream, Reason: describeDiff(&stored, stream, &props[i])}}
-		case !errors.Is(err, ErrEventNotFound):
+			return nil, &EntryError{Index: i, Err: &ledger.IDConflictError{ID: stored.ID, Stream: stored.Stream, Reason: ledger.DescribeDiff(&stored, stream, &props[i])}}
+		case !errors.Is(err, ledger.ErrEventNotFound):
 			return nil, err
 		}
 		todo = append(todo, i)
@@ -714,7 +694,7 @@ func (b *Books) recordLocked(ctx context.Context, stream string, entries []domai
 		return results, nil
 	}
 	for try := 0; ; try++ {
-		expected := Any
+		expected := ledger.Any
 		if tgt != nil {
 			if err := tgt.catchUp(ctx); err != nil {
 				return nil, err
@@ -727,26 +707,26 @@ func (b *Books) recordLocked(ctx context.Context, stream string, entries []domai
 					return nil, &EntryError{Index: i, Err: err}
 				}
 			}
-			if rev := tgt.revision(); rev == NoStream {
-				expected = ExpectNoStream
+			if rev := tgt.revision(); rev == ledger.NoStream {
+				expected = ledger.ExpectNoStream
 			} else {
-				expected = ExpectRevision(uint64(rev))
+				expected = ledger.ExpectRevision(uint64(rev))
 			}
 		}
 		if opts.Expected != nil {
-			if tgt != nil && !opts.Expected.matches(tgt.revision()) {
-				return nil, &WrongRevisionError{Stream: stream, Expected: opts.Expected.asInt(), Actual: tgt.revision()}
+			if tgt != nil && !opts.Expected.Matches(tgt.revision()) {
+				return nil, &ledger.WrongRevisionError{Stream: stream, Expected: opts.Expected.Int64(), Actual: tgt.revision()}
 			}
 			expected = *opts.Expected
 		}
-		batch := make([]Proposed, len(todo))
+		batch := make([]ledger.Proposed, len(todo))
 		for k, i := range todo {
 			batch[k] = props[i]
 		}
-		res, err := b.L.Append(ctx, stream, expected, batch)
+		res, err := b.l.Append(ctx, stream, expected, batch)
 		if err != nil {
-			var wr *WrongRevisionError
-			if errors.As(err, &wr) && opts.Expected == nil && tgt != nil && try < b.L.tries {
+			var wr *ledger.WrongRevisionError
+			if errors.As(err, &wr) && opts.Expected == nil && tgt != nil && try < b.l.Retries() {
 				continue // another process appended: check again against the new state
 			}
 			return nil, err
