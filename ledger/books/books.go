@@ -341,11 +341,37 @@ func (b *Books) RulebookAt(ctx context.Context, year int, knownAt time.Time, ver
 	return in, nil
 }
 
+// checkEnv is the environment of one check: the lookups the domain's
+// checks make, and the first store failure any of them met. A lookup that
+// fails answers "unknown" to the domain and records the failure here, and
+// the caller reports the failure instead of the domain's answer: an I/O
+// error must never come back as "not registered".
+type checkEnv struct {
+	domain.CheckEnv
+	err error
+}
+
+// failed returns the store failure met during a check, if any, in place
+// of the check's own result.
+func (c *checkEnv) failed(checkErr error) error {
+	if c.err != nil {
+		return fmt.Errorf("ledger: reading state for a check: %w", c.err)
+	}
+	return checkErr
+}
+
+func (c *checkEnv) note(err error) {
+	if err != nil && c.err == nil {
+		c.err = err
+	}
+}
+
 // env builds the check environment; forks, when not nil, are the states a
 // dry run has already changed.
-func (b *Books) env(ctx context.Context, forks *dryRun) *domain.CheckEnv {
+func (b *Books) env(ctx context.Context, forks *dryRun) *checkEnv {
 	var sched *domain.Schedule
-	return &domain.CheckEnv{
+	c := &checkEnv{}
+	c.CheckEnv = domain.CheckEnv{
 		Today: domain.DateOf(b.l.PeekNow()),
 		OrgKnown: func(code string) bool {
 			if forks != nil {
@@ -354,6 +380,7 @@ func (b *Books) env(ctx context.Context, forks *dryRun) *domain.CheckEnv {
 				}
 			}
 			ok, err := b.orgKnown(ctx, code)
+			c.note(err)
 			return err == nil && ok
 		},
 		Scheduled: func(id string) *domain.RequiredEventScheduled {
@@ -363,6 +390,7 @@ func (b *Books) env(ctx context.Context, forks *dryRun) *domain.CheckEnv {
 			if sched == nil {
 				s, err := b.schedule(ctx)
 				if err != nil {
+					c.note(err)
 					return nil
 				}
 				sched = s
@@ -371,12 +399,17 @@ func (b *Books) env(ctx context.Context, forks *dryRun) *domain.CheckEnv {
 		},
 		Rulebook: func(year int) *domain.Rulebook {
 			rb, err := b.RulebookAt(ctx, year, b.l.PeekNow(), "")
+			var fe *domain.FieldError
+			if err != nil && !errors.As(err, &fe) {
+				c.note(err) // a store failure, not "no rulebook for the year"
+			}
 			if err != nil {
 				return nil
 			}
 			return rb
 		},
 	}
+	return c
 }
 
 // dryRun is the forked state of a Check over many entries.
@@ -455,7 +488,7 @@ func (b *Books) Check(ctx context.Context, entries []domain.Entry, by string) ([
 				st = cur
 				run.orgs[e.Org] = st
 			}
-			if err := st.Check(e, env); err != nil {
+			if err := env.failed(st.Check(e, &env.CheckEnv)); err != nil {
 				refuse(err)
 				continue
 			}
@@ -469,7 +502,7 @@ func (b *Books) Check(ctx context.Context, entries []domain.Entry, by string) ([
 				}
 				run.sched = s
 			}
-			if err := run.sched.Check(e, env); err != nil {
+			if err := env.failed(run.sched.Check(e, &env.CheckEnv)); err != nil {
 				refuse(err)
 				continue
 			}
@@ -552,7 +585,7 @@ func (b *Books) Record(ctx context.Context, entries []domain.Entry, by string, o
 type target interface {
 	catchUp(ctx context.Context) error
 	revision() int64
-	check(e *domain.Entry, env *domain.CheckEnv, scratch bool) error // scratch: apply to a scratch copy
+	check(e *domain.Entry, env *checkEnv, scratch bool) error // scratch: apply to a scratch copy
 	commit(ids []string, first int64, entries []domain.Entry)
 }
 
@@ -568,7 +601,7 @@ func (t *orgTarget) catchUp(ctx context.Context) error {
 	return t.b.catchUpOrg(ctx, t.code, t.s)
 }
 func (t *orgTarget) revision() int64 { return t.s.st.Revision }
-func (t *orgTarget) check(e *domain.Entry, env *domain.CheckEnv, multi bool) error {
+func (t *orgTarget) check(e *domain.Entry, env *checkEnv, multi bool) error {
 	st := t.s.st
 	if multi {
 		if t.scratch == nil {
@@ -576,7 +609,7 @@ func (t *orgTarget) check(e *domain.Entry, env *domain.CheckEnv, multi bool) err
 		}
 		st = t.scratch
 	}
-	if err := st.Check(e, env); err != nil {
+	if err := env.failed(st.Check(e, &env.CheckEnv)); err != nil {
 		return err
 	}
 	if multi {
@@ -623,7 +656,7 @@ func (t *committeeTarget) catchUp(ctx context.Context) error {
 	return nil
 }
 func (t *committeeTarget) revision() int64 { return t.b.sched.st.Revision }
-func (t *committeeTarget) check(e *domain.Entry, env *domain.CheckEnv, multi bool) error {
+func (t *committeeTarget) check(e *domain.Entry, env *checkEnv, multi bool) error {
 	st := t.b.sched.st
 	if multi {
 		if t.scratch == nil {
@@ -631,7 +664,7 @@ func (t *committeeTarget) check(e *domain.Entry, env *domain.CheckEnv, multi boo
 		}
 		st = t.scratch
 	}
-	if err := st.Check(e, env); err != nil {
+	if err := env.failed(st.Check(e, &env.CheckEnv)); err != nil {
 		return err
 	}
 	if multi {
@@ -704,6 +737,9 @@ func (b *Books) recordLocked(ctx context.Context, stream string, entries []domai
 				e := entries[i]
 				e.ID = props[i].ID.String()
 				if err := tgt.check(&e, env, len(todo) > 1); err != nil {
+					if env.err != nil {
+						return nil, err // a store failure: not the entry's fault
+					}
 					return nil, &EntryError{Index: i, Err: err}
 				}
 			}

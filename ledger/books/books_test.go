@@ -3,7 +3,7 @@ package books_test
 import (
 	"context"
 	"errors"
-
+	"iter"
 	"strings"
 	"sync"
 	"testing"
@@ -169,5 +169,64 @@ func TestRulebookResolution(t *testing.T) {
 	}
 	if _, err := b.RulebookAt(ctx, 2015, time.Now(), ""); err == nil {
 		t.Fatal("a year without rulebook accepted")
+	}
+}
+
+// failingReads is a store whose reads of one stream fail: a disk error
+// met while a check reads another organisation's state.
+type failingReads struct {
+	ledger.Store
+	stream string
+}
+
+var errDisk = errors.New("injected: read failed")
+
+func (s *failingReads) ReadStream(ctx context.Context, stream string, from uint64) iter.Seq2[ledger.Event, error] {
+	if stream == s.stream {
+		return func(yield func(ledger.Event, error) bool) { yield(ledger.Event{}, errDisk) }
+	}
+	return s.Store.ReadStream(ctx, stream, from)
+}
+
+func (s *failingReads) LastEvent(ctx context.Context, stream string) (ledger.Event, error) {
+	if stream == s.stream {
+		return ledger.Event{}, errDisk
+	}
+	return s.Store.LastEvent(ctx, stream)
+}
+
+// A store failure inside a state check is an error of the store, never a
+// validation answer ("parent not registered") that would reach a client
+// as 422.
+func TestCheckStoreFailureIsNotAValidationAnswer(t *testing.T) {
+	ctx := context.Background()
+	st, err := filestore.Open(t.TempDir(), filestore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	b := books.New(ledger.New(&failingReads{Store: st, stream: books.OrgStream("LY-0000")}, ledger.Options{}))
+	child := `{"org":"LY-0001","type":"OrganizationRegistered","occurred_on":"2016-01-04","data":{"code":"LY-0001","name":"一支部","kind":"branch","parent_code":"LY-0000","has_groups":false}}`
+	for name, run := range map[string]func() error{
+		"record": func() error { _, err := b.Record(ctx, parse(t, child), "t", books.RecordOptions{}); return err },
+		"check": func() error {
+			_, errs := b.Check(ctx, parse(t, child), "t")
+			return errors.Join(errs...)
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			err := run()
+			var fe *domain.FieldError
+			var pe *domain.ProblemsError
+			if !errors.Is(err, errDisk) || errors.As(err, &fe) || errors.As(err, &pe) {
+				t.Fatalf("err = %v (%T): want the store's failure, not a field error", err, err)
+			}
+		})
+	}
+	if _, err := b.Head(ctx, books.OrgStream("LY-0001")); err != nil {
+		t.Fatal(err)
+	}
+	if h, _ := b.Head(ctx, books.OrgStream("LY-0001")); h != ledger.NoStream {
+		t.Fatalf("something was appended: head %d", h)
 	}
 }
