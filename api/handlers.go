@@ -24,9 +24,6 @@ import (
 	"partyledger/projections/scoreboard"
 )
 
-// maxBatch bounds the events of one append request.
-const maxBatch = 1000
-
 // ---- request decoding ----
 
 // readBody reads a JSON body: it must be valid UTF-8 (Go's decoder would
@@ -102,8 +99,8 @@ func decodeLines(body []byte) ([]rawLine, bool, error) {
 		switch {
 		case len(arr) == 0:
 			return nil, true, &domain.FieldError{Reason: "empty batch"}
-		case len(arr) > maxBatch:
-			return nil, true, &domain.FieldError{Reason: fmt.Sprintf("more than %d events in one batch", maxBatch)}
+		case len(arr) > ledger.MaxBatchEvents:
+			return nil, true, &domain.FieldError{Reason: fmt.Sprintf("more than %d events in one batch", ledger.MaxBatchEvents)}
 		}
 		out := make([]rawLine, len(arr))
 		for i, a := range arr {

@@ -22,9 +22,14 @@ import (
 	"github.com/google/uuid"
 )
 
-// Limits on one append.
+// Limits on one append. MaxBatchEvents is also the bound of one API
+// request and one import batch (the append path and the API take it from
+// here). MaxDataLen bounds the data of any event a client of the store
+// appends (EventStoreDB's own cap is 1 MiB); the payloads of party work
+// are bounded tighter by domain.MaxDataBytes, which ledger/books checks
+// is within it.
 const (
-	MaxBatchEvents   = 10_000
+	MaxBatchEvents   = 1_000
 	MaxStreamNameLen = 200
 	MaxTypeLen       = 100
 	MaxRecordedByLen = 200

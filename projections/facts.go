@@ -178,6 +178,10 @@ var countableIndex = func() map[string]int {
 // or of a committee or rulebook stream.
 var ErrWrongStream = errors.New("projections: event of another stream")
 
+// ErrUnknownPayload reports an event whose payload type the fold has no
+// case for: a type added to the catalog without its fold.
+var ErrUnknownPayload = errors.New("projections: no fold for this payload type")
+
 // NewFacts returns the empty facts of the organisation with code orgCode
 // (its OrganizationRegistered.code, the journal's "org").
 func NewFacts(orgCode string) *Facts {
@@ -349,7 +353,7 @@ func (f *Facts) apply(r domain.Recorded) error {
 	case *domain.RequiredEventScheduled, *domain.RulebookPublished:
 		return fmt.Errorf("%w: a %s belongs to a %s stream, not to an organisation's", ErrWrongStream, r.Type, streamOf(r.Type))
 	default:
-		return fmt.Errorf("unknown payload type %T", r.Payload)
+		return fmt.Errorf("%w: %T", ErrUnknownPayload, r.Payload)
 	}
 	id, ok := parseEventID(r.ID)
 	if !ok {

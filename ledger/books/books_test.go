@@ -230,3 +230,11 @@ func TestCheckStoreFailureIsNotAValidationAnswer(t *testing.T) {
 		t.Fatalf("something was appended: head %d", h)
 	}
 }
+
+// Every payload the domain accepts fits what the store accepts: a valid
+// entry is never refused by the ledger's own bound.
+func TestLimitsAgree(t *testing.T) {
+	if domain.MaxDataBytes > ledger.MaxDataLen {
+		t.Fatalf("domain.MaxDataBytes %d > ledger.MaxDataLen %d", domain.MaxDataBytes, ledger.MaxDataLen)
+	}
+}
