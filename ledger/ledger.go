@@ -5,9 +5,10 @@
 // each backend implements (ledger/filestore, the embedded default;
 // ledger/esdb, EventStoreDB/KurrentDB).
 //
-// The Ledger knows nothing of party work: the domain-aware layer on top is
-// Books (books.go), which validates payloads against each organisation's
-// state before anything is appended.
+// The Ledger knows nothing of party work, and imports no package of the
+// project: the domain-aware append path on top is ledger/books, which
+// validates payloads against each organisation's state before anything is
+// appended.
 package ledger
 
 import (

@@ -6,6 +6,10 @@
 // before each score. Scoring as known at a past instant replays only that
 // organisation's stream prefix — the events recorded at or before it —
 // into fresh facts, so the past is computed from the ledger alone.
+//
+// The board reads the ledger through Source, an interface of its own over
+// events in the form the folds take (domain.Recorded), and records grades
+// through GradeRecorder; *books.Books implements both over a real store.
 package scoreboard
 
 import (
