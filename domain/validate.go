@@ -1,7 +1,6 @@
 package domain
 
 import (
-	"encoding/hex"
 	"fmt"
 	"sort"
 	"strings"
@@ -526,22 +525,6 @@ func isUUID(s string) bool {
 		}
 	}
 	return true
-}
-
-// AppendUUID appends the canonical text of a UUID's 16 bytes
-// (8-4-4-4-12 lower-case hex) to dst, without allocating.
-func AppendUUID(dst []byte, u [16]byte) []byte {
-	var b [36]byte
-	hex.Encode(b[0:8], u[0:4])
-	b[8] = '-'
-	hex.Encode(b[9:13], u[4:6])
-	b[13] = '-'
-	hex.Encode(b[14:18], u[6:8])
-	b[18] = '-'
-	hex.Encode(b[19:23], u[8:10])
-	b[23] = '-'
-	hex.Encode(b[24:], u[10:])
-	return append(dst, b[:]...)
 }
 
 func sortStrings(s []string) { sort.Strings(s) }

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
+
 	"partyledger/domain"
 )
 
@@ -48,7 +50,7 @@ var unhex = func() (t [256]byte) {
 	return t
 }()
 
-func (id eventID) String() string { return string(domain.AppendUUID(nil, id)) }
+func (id eventID) String() string { return uuid.UUID(id).String() }
 
 // day is a civil date packed as yyyymmdd: ordered like the dates.
 type day int32

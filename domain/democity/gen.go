@@ -7,6 +7,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/google/uuid"
+
 	"partyledger/domain"
 )
 
@@ -22,7 +24,7 @@ func newUUID(r *rand.Rand) string {
 	binary.BigEndian.PutUint64(b[8:], r.Uint64())
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
-	return string(domain.AppendUUID(nil, b))
+	return uuid.UUID(b).String()
 }
 
 func line(id, org string, d domain.Date, p domain.Payload) domain.JournalLine {
