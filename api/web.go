@@ -150,6 +150,9 @@ func (s *Server) pageError(w http.ResponseWriter, r *http.Request, err error) {
 	if body.Code == codeCSRF {
 		msg = "表单已失效（缺少或错误的防伪令牌），请刷新页面后重试。"
 	}
+	if errors.Is(err, projections.ErrNotFounded) {
+		msg = "该组织在所选日期尚未成立，不评分。" + body.Message
+	}
 	if internal {
 		s.log.Error("page failed", "request_id", requestID(r), "path", r.URL.Path, "err", err)
 		msg = "内部错误，已记录（请求编号 " + requestID(r) + "）。"
