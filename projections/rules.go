@@ -403,8 +403,8 @@ type termResult struct {
 	ev      int32
 	elected day
 	years   int
-	expiry  day // the election's expiry, or the approved extension's until when later
-	overdue int // whole years from expiry to D
+	expiry  day   // the election's expiry, or the approved extension's until when later
+	overdue int   // whole years from expiry to D
 	ext     int32 // the TermExtensionApproved that set expiry, -1 for none
 	// lastExt is the latest extension on or before D whether it moved the
 	// expiry or not (-1 for none).
