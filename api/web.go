@@ -542,8 +542,10 @@ func newChart(pts []TimelinePoint, rb *domain.Rulebook) *chart {
 		}
 	}
 	var poly []string
-	for i, p := range pts {
-		px, py := x(i+1), y(p.Final)
+	for _, p := range pts {
+		// By the point's own month: an organisation founded mid-year has
+		// none for the months before.
+		px, py := x(int(p.AsOf.Month)), y(p.Final)
 		poly = append(poly, fmt.Sprintf("%d,%d", px, py))
 		c.Dots = append(c.Dots, chartDot{X: px, Y: py, Class: tierClass(p.Tier),
 			Title: fmt.Sprintf("%s 月末：%s 分（%s）", p.Month, p.Final, domain.TierLabel(p.Tier))})
