@@ -70,8 +70,9 @@ func TestNotFoundedYet(t *testing.T) {
 		if res.status != http.StatusUnprocessableEntity || !strings.Contains(string(res.body), "尚未成立") {
 			t.Fatalf("%d %s", res.status, res.body)
 		}
-		if res := a.get("/ui/orgs/" + newOrg + "?year=2016"); res.status != http.StatusOK {
-			t.Fatalf("%d", res.status)
+		res = a.get("/ui/orgs/" + newOrg + "?year=2016")
+		if res.status != http.StatusOK || !strings.Contains(string(res.body), "本组织 2016-10-01 成立，此前月份不考核，年度要求按 3 个月折算") {
+			t.Fatalf("%d: the page does not say how the founding is judged", res.status)
 		}
 	})
 }
