@@ -306,7 +306,7 @@ type jline struct {
 }
 
 type journal struct {
-	lines []jline
+	lines   []jline
 	orgs    map[string]*domain.OrganizationRegistered
 	byOrg   map[string][]jline
 	sched   []*domain.RequiredEventScheduled
