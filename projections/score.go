@@ -53,7 +53,7 @@ type NotFoundedError struct {
 }
 
 func (e *NotFoundedError) Error() string {
-	return fmt.Sprintf("%s 尚未成立：%s 成立，评分日期 %s 时不评分 / %s is not founded yet: founded on %s, after as_of %s",
+	return fmt.Sprintf("%s 尚未成立（%s 成立），截至 %s 不评分 / %s is not founded yet: founded on %s, after as_of %s",
 		e.Code, e.FoundedOn, e.AsOf, e.Code, e.FoundedOn, e.AsOf)
 }
 
