@@ -11,6 +11,7 @@ import (
 	"partyledger/domain"
 	"partyledger/ledger"
 	"partyledger/ledger/books"
+	"partyledger/projections"
 	"partyledger/projections/scoreboard"
 )
 
@@ -114,6 +115,7 @@ func classify(err error) (status int, body apiError, internal bool) {
 		prefix = "[" + strconv.Itoa(ee.Index) + "]"
 	}
 	var wr *ledger.WrongRevisionError
+	var nf *projections.NotFoundedError
 	switch {
 	case errors.As(err, &wr):
 		return http.StatusConflict, apiError{Code: codeWrongRevision, Field: "If-Match",
@@ -131,6 +133,9 @@ func classify(err error) (status int, body apiError, internal bool) {
 			Message: "this grade was already issued or revised"}, false
 	case errors.Is(err, scoreboard.ErrUnknownOrg):
 		return http.StatusNotFound, apiError{Code: codeNotFound, Message: "organisation not registered"}, false
+	case errors.As(err, &nf):
+		// Before its founded_on an organisation is not scored (RUBRIC.md).
+		return http.StatusUnprocessableEntity, apiError{Code: codeInvalid, Field: "as_of", Message: nf.Error()}, false
 	case errors.Is(err, ledger.ErrReadOnly), errors.Is(err, ledger.ErrClosed):
 		return http.StatusServiceUnavailable, apiError{Code: codeUnavailable, Message: "the ledger is not accepting writes"}, true
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):

@@ -88,6 +88,8 @@ func formFields(t string) []formField {
 	switch t {
 	case domain.TypeCommitteeElected:
 		return []formField{{Name: "term_years", Label: "任期（年）", Kind: fieldInt}}
+	case domain.TypeTermExtensionApproved:
+		return []formField{{Name: "until", Label: "批准延期至", Kind: fieldText, Hint: "如 2017-06-30"}, {Name: "reason", Label: "延期理由", Kind: fieldTextarea}}
 	case domain.TypeOfficerAppointed, domain.TypeOfficerVacated:
 		return []formField{{Name: "role", Label: "职务", Kind: fieldSelect, Options: officerRoles}, {Name: "member_id", Label: "党员", Kind: fieldMember}}
 	case domain.TypeMemberJoined:

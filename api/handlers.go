@@ -767,18 +767,23 @@ type TimelinePoint struct {
 }
 
 // timeline scores code as of the end of each month of the year that has
-// closed by now (all twelve for a past year).
+// closed by now (all twelve for a past year) and, when the query names
+// as_of, by that date; the months before the organisation was founded
+// are left out.
 func (s *Server) timeline(ctx context.Context, code string, q scoreboard.Query) ([]TimelinePoint, error) {
 	today := domain.DateOf(s.now())
 	out := []TimelinePoint{}
 	for m := time.January; m <= time.December; m++ {
 		end := domain.MonthEnd(q.Year, m)
-		if !end.Before(today) {
+		if !end.Before(today) || !q.AsOf.IsZero() && end.After(q.AsOf) {
 			break
 		}
 		mq := q
 		mq.AsOf = end
 		sc, err := s.board.Score(ctx, code, mq)
+		if errors.Is(err, projections.ErrNotFounded) {
+			continue
+		}
 		if err != nil {
 			return nil, err
 		}

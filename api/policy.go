@@ -117,7 +117,7 @@ func ruleFor(method, pattern string) *Rule {
 // adminOnlyTypes are the organisation-stream types only the work
 // committee records; assessorTypes only the assessors.
 var (
-	adminTypes    = []string{domain.TypeGradeIssued, domain.TypeGradeRevised}
+	adminTypes    = []string{domain.TypeGradeIssued, domain.TypeGradeRevised, domain.TypeTermExtensionApproved}
 	assessorTypes = []string{domain.TypeFindingRecorded, domain.TypeGroupAssessmentRecorded}
 	// Registration has its own route (POST /v1/orgs), for the admin.
 	registrationTypes = []string{domain.TypeOrganizationRegistered}
@@ -134,7 +134,8 @@ var (
 //     an organisation's stream except registration, findings, group
 //     assessments and grades;
 //   - assessor: FindingRecorded, GroupAssessmentRecorded;
-//   - admin: GradeIssued, GradeRevised (and registration via POST /v1/orgs);
+//   - admin: GradeIssued, GradeRevised, TermExtensionApproved (and
+//     registration via POST /v1/orgs);
 //   - auditor: nothing.
 func AppendAllowed(role domain.AccessRole, t, retractedType string) bool {
 	if t == domain.TypeEventRetracted {
@@ -174,7 +175,7 @@ func AppendableTypes(role domain.AccessRole) []string {
 
 // catalogOrder is the order of EVENTS.md's organisation stream table.
 var catalogOrder = []string{
-	domain.TypeCommitteeElected, domain.TypeOfficerAppointed, domain.TypeOfficerVacated,
+	domain.TypeTermExtensionApproved, domain.TypeCommitteeElected, domain.TypeOfficerAppointed, domain.TypeOfficerVacated,
 	domain.TypeMemberJoined, domain.TypeMemberDetailsChanged, domain.TypeMemberTransferredOut,
 	domain.TypeMeetingHeld, domain.TypeStudySessionHeld, domain.TypeEducationActivityHeld, domain.TypeCampaignActivityHeld,
 	domain.TypeMassOrgEducationHeld, domain.TypeSignatureActivityHeld, domain.TypeInnovationRecorded,

@@ -150,6 +150,9 @@ func (s *Server) pageError(w http.ResponseWriter, r *http.Request, err error) {
 	if body.Code == codeCSRF {
 		msg = "表单已失效（缺少或错误的防伪令牌），请刷新页面后重试。"
 	}
+	if errors.Is(err, projections.ErrNotFounded) {
+		msg = "该组织在所选日期尚未成立，不评分。" + body.Message
+	}
 	if internal {
 		s.log.Error("page failed", "request_id", requestID(r), "path", r.URL.Path, "err", err)
 		msg = "内部错误，已记录（请求编号 " + requestID(r) + "）。"
@@ -539,8 +542,10 @@ func newChart(pts []TimelinePoint, rb *domain.Rulebook) *chart {
 		}
 	}
 	var poly []string
-	for i, p := range pts {
-		px, py := x(i+1), y(p.Final)
+	for _, p := range pts {
+		// By the point's own month: an organisation founded mid-year has
+		// none for the months before.
+		px, py := x(int(p.AsOf.Month)), y(p.Final)
 		poly = append(poly, fmt.Sprintf("%d,%d", px, py))
 		c.Dots = append(c.Dots, chartDot{X: px, Y: py, Class: tierClass(p.Tier),
 			Title: fmt.Sprintf("%s 月末：%s 分（%s）", p.Month, p.Final, domain.TierLabel(p.Tier))})

@@ -39,6 +39,7 @@ const (
 	TypeFindingRecorded           = "FindingRecorded"
 	TypeGroupAssessmentRecorded   = "GroupAssessmentRecorded"
 	TypeEventRetracted            = "EventRetracted"
+	TypeTermExtensionApproved     = "TermExtensionApproved"
 	TypeGradeIssued               = "GradeIssued"
 	TypeGradeRevised              = "GradeRevised"
 
@@ -91,11 +92,24 @@ type OrganizationRegistered struct {
 	Kind       OrgKind `json:"kind"`
 	ParentCode string  `json:"parent_code,omitempty"`
 	HasGroups  bool    `json:"has_groups"`
+	// FoundedOn is the date the organisation was established (v2). Zero
+	// (absent from the JSON) means it existed before any year it is
+	// assessed for. In the year of FoundedOn the rubric judges only what
+	// came after it (RUBRIC.md, "Organisations founded mid-year").
+	FoundedOn Date `json:"founded_on,omitzero"`
 }
 
 // CommitteeElected records an election; occurred_on is the election date.
 type CommitteeElected struct {
 	TermYears int `json:"term_years"`
+}
+
+// TermExtensionApproved records that the work committee approved holding
+// the next election later (延期换届经上级批准, v2): the term runs until
+// Until when that is later than the last election plus its term.
+type TermExtensionApproved struct {
+	Until  Date   `json:"until"`
+	Reason string `json:"reason"`
 }
 
 // Officer roles.

@@ -5,6 +5,8 @@ func (*OrganizationRegistered) EventType() string    { return TypeOrganizationRe
 func (*OrganizationRegistered) isPayload()           {}
 func (*CommitteeElected) EventType() string          { return TypeCommitteeElected }
 func (*CommitteeElected) isPayload()                 {}
+func (*TermExtensionApproved) EventType() string     { return TypeTermExtensionApproved }
+func (*TermExtensionApproved) isPayload()            {}
 func (*OfficerAppointed) EventType() string          { return TypeOfficerAppointed }
 func (*OfficerAppointed) isPayload()                 {}
 func (*OfficerVacated) EventType() string            { return TypeOfficerVacated }

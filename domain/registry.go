@@ -30,6 +30,7 @@ type typeInfo struct {
 var types = map[string]typeInfo{
 	TypeOrganizationRegistered:    {StreamOrg, "组织登记", func() Payload { return new(OrganizationRegistered) }},
 	TypeCommitteeElected:          {StreamOrg, "班子换届", func() Payload { return new(CommitteeElected) }},
+	TypeTermExtensionApproved:     {StreamOrg, "延期换届", func() Payload { return new(TermExtensionApproved) }},
 	TypeOfficerAppointed:          {StreamOrg, "任职", func() Payload { return new(OfficerAppointed) }},
 	TypeOfficerVacated:            {StreamOrg, "离任", func() Payload { return new(OfficerVacated) }},
 	TypeMemberJoined:              {StreamOrg, "党员加入", func() Payload { return new(MemberJoined) }},

@@ -25,6 +25,7 @@ import (
 //	weights {online_percent, group_percent}       final = online·w₁ + group·w₂
 //	tiers [{tier, min}]                           highest first; the last has min 0
 //	dues {rates [{up_to_fen?, rate_bp}], dues_grace_days, remittance_grace_days}
+//	late_entry_days                               补录: an entry recorded later than this after it occurred
 //	sections [{code, title, value}]
 //	items [{code, section, title, value, kinds?, content, standard,
 //	        rules [Rule], findings [{code, label, points | min+max | all, per_case?}]}]
@@ -38,17 +39,21 @@ import (
 // projections cache what they derive from it by pointer. Use Clone for a
 // copy to edit.
 type Rulebook struct {
-	Year     int             `json:"year"`
-	Version  string          `json:"version"`
-	Title    string          `json:"title"`
-	Source   string          `json:"source,omitempty"`
-	Total    Points          `json:"total"`
-	Weights  Weights         `json:"weights"`
-	Tiers    []TierThreshold `json:"tiers"`
-	Dues     *DuesSchedule   `json:"dues,omitempty"`
-	Sections []RuleSection   `json:"sections"`
-	Items    []RuleItem      `json:"items"`
-	Vetoes   []VetoRule      `json:"vetoes"`
+	Year    int             `json:"year"`
+	Version string          `json:"version"`
+	Title   string          `json:"title"`
+	Source  string          `json:"source,omitempty"`
+	Total   Points          `json:"total"`
+	Weights Weights         `json:"weights"`
+	Tiers   []TierThreshold `json:"tiers"`
+	Dues    *DuesSchedule   `json:"dues,omitempty"`
+	// LateEntryDays: an organisation's entry recorded more than this many
+	// days after its occurred_on is marked 补录 wherever it is shown
+	// (GOVERNANCE.md). 0 (absent) marks nothing. It does not change a score.
+	LateEntryDays int           `json:"late_entry_days,omitempty"`
+	Sections      []RuleSection `json:"sections"`
+	Items         []RuleItem    `json:"items"`
+	Vetoes        []VetoRule    `json:"vetoes"`
 }
 
 // Weights are the shares of the online score (网上考核) and the group
@@ -123,8 +128,11 @@ const (
 	// is PointsByMissing[n-1] for n missing requirements (the last entry
 	// for more).
 	RuleOfficers = "officers"
-	// RuleTerm: the term expires term_years after the last election;
-	// Points per whole year overdue at D (deduct per_year).
+	// RuleTerm: the term expires term_years after the last election on or
+	// before D, or at the until of the latest TermExtensionApproved on or
+	// before D when that is later; Points per whole year overdue at D
+	// (deduct per_year). With no election on record NoRecordPoints (when
+	// given) are deducted once.
 	RuleTerm = "term"
 	// RuleDuesLate: any month's dues or any quarter's remittance not paid
 	// by its due date (see DuesSchedule); Points once a year.
@@ -132,12 +140,14 @@ const (
 	// RuleDuesShort: any closed month paid, but less than the rate table
 	// asks; Points once a year.
 	RuleDuesShort = "dues_short"
-	// RuleCaseDeadline: a violation in the year whose case is handled
-	// later than CaseDeadlineDays after it, or is still unhandled past
-	// that deadline at D; Points once.
+	// RuleCaseDeadline (有案不查): a violation's deadline is its
+	// occurred_on plus CaseDeadlineDays; a violation of any year whose
+	// deadline falls in the assessment year and on or before D, with no
+	// CaseHandled dated on or before the deadline, is a miss; Points once.
 	RuleCaseDeadline = "case_deadline"
-	// RuleSeriousViolations: Points per distinct person with a violation
-	// of Severity in the year (deduct per_person).
+	// RuleSeriousViolations: violations in the year with Severity or (when
+	// given) Impact; Points per distinct person (deduct per_person) or per
+	// distinct case and person, 每人次 (deduct per_person_case).
 	RuleSeriousViolations = "serious_violations"
 	// RuleNotesKept: any study session in the year without notes, or
 	// (year closed) no session with notes; Points once.
@@ -163,6 +173,8 @@ const (
 	DeductOnce      = "once"
 	DeductPerYear   = "per_year"
 	DeductPerPerson = "per_person"
+	// DeductPerPersonCase deducts per distinct (case, person): 每人次.
+	DeductPerPersonCase = "per_person_case"
 )
 
 // Rule periods (Rule.Period). A period requirement is judged only once the
@@ -179,6 +191,10 @@ const (
 const (
 	PeriodFromOccurredOn = "occurred_on" // the default
 	PeriodFromPayload    = "payload"     // the period the payload names (SelfInspectionCompleted.half)
+	// PeriodFromPayloadDated: the period the payload names, and the event
+	// counts only when its occurred_on lies inside that period (a
+	// self-inspection counts for its half only if done in that half).
+	PeriodFromPayloadDated = "payload_dated"
 )
 
 // Leader roles in an event (Rule.Role).
@@ -213,6 +229,10 @@ type Rule struct {
 
 	CaseDeadlineDays int    `json:"case_deadline_days,omitempty"`
 	Severity         string `json:"severity,omitempty"`
+	Impact           string `json:"impact,omitempty"`
+	// NoRecordPoints (term rules): deducted once when no election is on
+	// record by D (换届情况无记录).
+	NoRecordPoints Points `json:"no_record_points,omitempty"`
 
 	Deduct string `json:"deduct,omitempty"`
 	Points Points `json:"points,omitempty"`

@@ -102,7 +102,7 @@ func DiffRulebooks(from, to *Rulebook) (*RulebookDiff, error) {
 	// Document-level keys in a reading order: the frame, then the items,
 	// then the vetoes; anything else (a field added to the format later)
 	// after them.
-	order := []string{"year", "title", "source", "total", "weights", "tiers", "dues", "sections", "items", "vetoes"}
+	order := []string{"year", "title", "source", "total", "weights", "tiers", "dues", "late_entry_days", "sections", "items", "vetoes"}
 	keys := append([]string(nil), order...)
 	for _, n := range []*jnode{b, a} {
 		for _, k := range n.keys {

@@ -15,6 +15,7 @@ const (
 	MaxGraceDays           = 366
 	MaxNeed                = 1000
 	MaxOverdueYearsInVetos = 50
+	MaxLateEntryDays       = 366
 )
 
 // Validate reports every problem of the rulebook at once: a *FieldError
@@ -64,6 +65,9 @@ func (v *rbValidator) document() {
 	}
 	v.tiers()
 	v.dues()
+	if rb.LateEntryDays < 0 || rb.LateEntryDays > MaxLateEntryDays {
+		v.add("late_entry_days", "want 0..%d (0: mark no entry 补录)", MaxLateEntryDays)
+	}
 	v.sections()
 	if len(rb.Items) == 0 {
 		v.add("items", "required: at least one item")
@@ -302,11 +306,11 @@ var ruleParams = map[string][]string{
 	RuleCount:             {"match", "period", "period_from", "need", "need_by_kind", "deduct", "points"},
 	RuleEach:              {"match", "values", "period", "need", "deduct", "points"},
 	RuleOfficers:          {"requirements", "points_by_missing"},
-	RuleTerm:              {"deduct", "points"},
+	RuleTerm:              {"deduct", "points", "no_record_points"},
 	RuleDuesLate:          {"deduct", "points"},
 	RuleDuesShort:         {"deduct", "points"},
 	RuleCaseDeadline:      {"case_deadline_days", "deduct", "points"},
-	RuleSeriousViolations: {"severity", "deduct", "points"},
+	RuleSeriousViolations: {"severity", "impact", "deduct", "points"},
 	RuleNotesKept:         {"deduct", "points"},
 	RuleLeaderCount:       {"match", "period", "role", "need", "deduct", "points"},
 	RuleAttendance:        {"deduct", "points"},
@@ -320,7 +324,7 @@ var ruleDeducts = map[string][]string{
 	RuleDuesLate:          {DeductOnce},
 	RuleDuesShort:         {DeductOnce},
 	RuleCaseDeadline:      {DeductOnce},
-	RuleSeriousViolations: {DeductPerPerson},
+	RuleSeriousViolations: {DeductPerPerson, DeductPerPersonCase},
 	RuleNotesKept:         {DeductOnce},
 	RuleLeaderCount:       {DeductPerMiss, DeductOnce},
 	RuleAttendance:        {DeductPerMiss},
@@ -345,6 +349,8 @@ func (r *Rule) given() []string {
 	add("points_by_missing", len(r.PointsByMissing) > 0)
 	add("case_deadline_days", r.CaseDeadlineDays != 0)
 	add("severity", r.Severity != "")
+	add("impact", r.Impact != "")
+	add("no_record_points", r.NoRecordPoints != 0)
 	add("deduct", r.Deduct != "")
 	add("points", r.Points != 0)
 	return out
@@ -422,7 +428,22 @@ func (v *rbValidator) rule(f string, it *RuleItem, r *Rule) {
 			v.add(f+".case_deadline_days", "want 1..%d days", MaxCaseDeadlineDays)
 		}
 	case RuleSeriousViolations:
-		checkEnum(&v.p, f+".severity", r.Severity, SeverityOrdinary, SeveritySerious)
+		if r.Severity == "" && r.Impact == "" {
+			v.add(f+".severity", "required: the severity (or the impact, or both) of the violations that deduct")
+		}
+		if r.Severity != "" {
+			checkEnum(&v.p, f+".severity", r.Severity, SeverityOrdinary, SeveritySerious)
+		}
+		if r.Impact != "" {
+			checkEnum(&v.p, f+".impact", r.Impact, ImpactNormal, ImpactSevere)
+		}
+	case RuleTerm:
+		switch p := r.NoRecordPoints; {
+		case p < 0:
+			v.add(f+".no_record_points", "want a positive number of points")
+		case p > it.Value:
+			v.add(f+".no_record_points", "%s is more than the item's value %s", p, it.Value)
+		}
 	case RuleDuesLate, RuleDuesShort:
 		if v.rb.Dues == nil {
 			v.add(f, "a %s rule needs the rulebook's dues schedule (dues)", r.Kind)
@@ -506,7 +527,7 @@ func (v *rbValidator) values(f string, c CountableEvent, vals []string) {
 func (v *rbValidator) periodFrom(f string, r *Rule) {
 	switch r.PeriodFrom {
 	case "", PeriodFromOccurredOn:
-	case PeriodFromPayload:
+	case PeriodFromPayload, PeriodFromPayloadDated:
 		for i, m := range r.Match {
 			c, ok := Countable(m.Type)
 			if ok && c.PayloadPeriod != r.Period {
@@ -514,7 +535,7 @@ func (v *rbValidator) periodFrom(f string, r *Rule) {
 			}
 		}
 	default:
-		checkEnum(&v.p, f+".period_from", r.PeriodFrom, PeriodFromOccurredOn, PeriodFromPayload)
+		checkEnum(&v.p, f+".period_from", r.PeriodFrom, PeriodFromOccurredOn, PeriodFromPayload, PeriodFromPayloadDated)
 	}
 }
 

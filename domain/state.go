@@ -16,6 +16,7 @@ type OrgState struct {
 	Kind      OrgKind
 	Parent    string
 	HasGroups bool
+	FoundedOn Date // zero when not given
 	// Revision is the revision of the last event folded, -1 for none.
 	Revision int64
 
@@ -130,6 +131,10 @@ func (s *OrgState) Check(e *Entry, env *CheckEnv) error {
 		}
 	}
 	switch d := e.Payload.(type) {
+	case *TermExtensionApproved:
+		if !d.Until.After(e.OccurredOn) {
+			p.Add("data.until", fmt.Sprintf("%s is not after the approval date %s", d.Until, e.OccurredOn))
+		}
 	case *OfficerAppointed:
 		member("data.member_id", d.MemberID, true)
 		if s.Officers[d.Role][d.MemberID] {
@@ -231,7 +236,7 @@ func (s *OrgState) Apply(id string, rev int64, e *Entry) {
 	s.Events[id] = e.Payload.EventType()
 	switch d := e.Payload.(type) {
 	case *OrganizationRegistered:
-		s.Code, s.Name, s.Kind, s.Parent, s.HasGroups = d.Code, d.Name, d.Kind, d.ParentCode, d.HasGroups
+		s.Code, s.Name, s.Kind, s.Parent, s.HasGroups, s.FoundedOn = d.Code, d.Name, d.Kind, d.ParentCode, d.HasGroups, d.FoundedOn
 	case *OfficerAppointed:
 		if s.Officers[d.Role] == nil {
 			s.Officers[d.Role] = map[string]bool{}

@@ -173,6 +173,28 @@ func (e *OrganizationRegistered) Validate() error {
 			p.Add("parent_code", "an organisation cannot be its own parent")
 		}
 	}
+	if !e.FoundedOn.IsZero() {
+		checkDate(&p, "founded_on", e.FoundedOn)
+	}
+	return p.Err()
+}
+
+// checkDate validates a date built in Go (JSON input is already checked
+// by Date.UnmarshalJSON): it must exist and lie within DateMin..DateMax.
+func checkDate(p *Problems, field string, d Date) {
+	if d.IsZero() {
+		p.Add(field, "required: a date YYYY-MM-DD")
+		return
+	}
+	if v, err := ParseDate(d.String()); err != nil || v != d {
+		p.Add(field, fmt.Sprintf("want a calendar date within %s..%s", DateMin, DateMax))
+	}
+}
+
+func (e *TermExtensionApproved) Validate() error {
+	var p Problems
+	checkDate(&p, "until", e.Until)
+	checkText(&p, "reason", e.Reason, true, MaxSummaryRunes)
 	return p.Err()
 }
 

@@ -220,7 +220,7 @@ func (rc *Recomputation) Report(to *domain.Rulebook) *RecomputeReport {
 
 // RecomputeAll scores every organisation's facts under rulebooks from and
 // to with the same query and reports the differences. Organisations not
-// registered as known at q.KnownAt are left out. It scores on every CPU:
+// registered as known at q.KnownAt, or not founded yet at D, are left out. It scores on every CPU:
 // facts are only read, so they must not be applied to meanwhile.
 func RecomputeAll(facts []*Facts, from, to *domain.Rulebook, q Query) (*RecomputeReport, error) {
 	pf, err := planFor(from)
@@ -285,10 +285,10 @@ func RecomputeAll(facts []*Facts, from, to *domain.Rulebook, q Query) (*Recomput
 }
 
 // scoreWith scores one organisation; nil (no error) when it is not
-// registered at K.
+// registered at K or not founded at D.
 func scoreWith(f *Facts, p *plan, q Query) (*Scorecard, error) {
 	v, err := newView(f, p, q)
-	if errors.Is(err, ErrNotRegistered) {
+	if errors.Is(err, ErrNotRegistered) || errors.Is(err, ErrNotFounded) {
 		return nil, nil
 	}
 	if err != nil {

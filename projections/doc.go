@@ -39,12 +39,16 @@
 //	})
 //	b, _ := json.Marshal(sc) // the scorecard JSON of EVENTS.md, byte-stable
 //
-// Only events with occurred_on ≤ D and recorded_at ≤ K count, except
-// FindingRecorded and GroupAssessmentRecorded, which count for their year
-// from their recorded_at on, whatever D. A period requirement is judged
-// only once its period has closed by D (yearly ones when D is December
-// 31); state rules (officers, term, dues account, systems) are judged on
-// D. The rulebook in force at K is the caller's to choose (the ledger's
+// Only events with occurred_on ≤ D and recorded_at ≤ K count;
+// FindingRecorded and GroupAssessmentRecorded count for the year they
+// name, from their recorded_at on, when occurred_on ≤ D or D is the
+// year's last day (so the year-end view includes the assessments made
+// after the year closed). A period requirement is judged only once its
+// period has closed by D (yearly ones when D is December 31); state rules
+// (officers, term, dues account, systems) are judged on D. An
+// organisation founded in the year (founded_on) is not judged for the
+// periods that began before it, its yearly minimums scale to the months
+// left, and before founded_on it is not scored at all (ErrNotFounded). The rulebook in force at K is the caller's to choose (the ledger's
 // Books.RulebookAt); Score validates it once and caches its digest by
 // pointer, so a rulebook must not be modified after use.
 //

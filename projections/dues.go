@@ -20,7 +20,7 @@ type duesResult struct {
 type duesMonth struct {
 	label  string
 	owing  int // members who owe dues for the month
-	onTime int // of them, paid something by the due date
+	onTime int // of them, not late: paid in full by the due date, or part by then and no more
 	full   int // of them, paid in total at least the expected amount by D
 }
 
@@ -65,13 +65,18 @@ func (dr *duesResult) events(issues []duesIssue) []int32 {
 
 func fen(f domain.Fen) string { return fmt.Sprintf("%d.%02d元", f/100, f%100) }
 
-// duesState judges the dues of the year at D: every member owes, for each
-// month at whose last day they belong to the organisation, the amount the
-// rate table gives for their income in force that day. A month is judged
-// once its due date (last day + dues_grace_days) is at or before D:
-// nothing paid by the due date is late (and only late); something paid by
-// then but less than expected in total by D is short. Each quarter's
-// remittance is due by its last day (+ remittance_grace_days).
+// duesState judges the dues of the year at D (RUBRIC.md 2.5, rev. 2):
+// every member owes, for each month at whose last day they belong to the
+// organisation, the amount the rate table gives for their income in force
+// that day. A month is judged once its due date (last day +
+// dues_grace_days) is at or before D, and not when it began before the
+// organisation was founded. With byDue what was paid for it by the due
+// date and byD what was paid by D: late when byDue is below the expected
+// amount and either byD exceeds byDue (the rest came after the due date)
+// or nothing was paid at all; short when byD is below the expected
+// amount. So nothing paid is late and short, half on time and half after
+// is late. Each quarter's remittance is due by its last day (+
+// remittance_grace_days); a judged quarter without one by then is late.
 func (v *view) duesState() *duesResult {
 	if v.dues != nil {
 		return v.dues
@@ -86,7 +91,7 @@ func (v *view) duesState() *duesResult {
 	var judged []period
 	for _, p := range v.yp.months {
 		due[p.n] = p.end.addDays(sched.GraceDays)
-		if due[p.n] <= v.d {
+		if due[p.n] <= v.d && !v.notJudged(p) {
 			judged = append(judged, p)
 		}
 	}
@@ -95,78 +100,17 @@ func (v *view) duesState() *duesResult {
 		for i, p := range judged {
 			dr.months[i].label = p.label
 		}
-		// What each member paid by D for each month of the year.
-		type agg struct {
-			total  domain.Fen
-			onTime bool
-			first  day
-		}
 		for mi := range v.f.members {
-			m := &v.f.members[mi]
-			if len(m.roster) == 0 {
-				continue
-			}
-			var sums [13]agg
-			for _, p := range m.payments {
-				if int(p.month/100) != v.year || !v.upTo(p.ev, v.d) {
-					continue
-				}
-				mo := int(p.month % 100)
-				a := &sums[mo]
-				on := v.f.evs[p.ev].day
-				a.total += p.amount
-				if a.first == 0 || on < a.first {
-					a.first = on
-				}
-				if on <= due[mo] {
-					a.onTime = true
-				}
-			}
-			paymentsOf := func(month int) []int32 {
-				var evs []int32
-				for _, p := range m.payments {
-					if int(p.month) == v.year*100+month && v.upTo(p.ev, v.d) {
-						evs = append(evs, p.ev)
-					}
-				}
-				return evs
-			}
-			w := v.walk(m)
-			for i, p := range judged {
-				s := w.to(p.end)
-				if !s.active {
-					continue
-				}
-				want := sched.Expected(s.income)
-				if want <= 0 {
-					continue // nothing is owed on no income
-				}
-				a := sums[p.n]
-				row := &dr.months[i]
-				row.owing++
-				if a.onTime {
-					row.onTime++
-				}
-				if a.total >= want {
-					row.full++
-				}
-				switch {
-				case !a.onTime && a.total == 0:
-					dr.late = append(dr.late, duesIssue{period: p.label, what: fmt.Sprintf("%s %s 党费截至 %s 未交纳", who(m, s), p.label, v.d)})
-				case !a.onTime:
-					dr.late = append(dr.late, duesIssue{period: p.label, what: fmt.Sprintf("%s %s 党费应于 %s 前交纳，%s 才交纳", who(m, s), p.label, due[p.n], a.first),
-						evs: paymentsOf(p.n)})
-				case a.total < want:
-					dr.short = append(dr.short, duesIssue{period: p.label, what: fmt.Sprintf("%s %s 党费应交%s，实交%s", who(m, s), p.label, fen(want), fen(a.total)),
-						evs: paymentsOf(p.n)})
-				}
-			}
+			v.memberDues(&v.f.members[mi], judged, &due, dr)
 		}
 	}
 	for _, p := range v.yp.quarters {
 		due := p.end.addDays(sched.RemittanceGraceDays)
 		if due > v.d {
 			break
+		}
+		if v.notJudged(p) {
+			continue
 		}
 		ok := false
 		var late []int32
@@ -190,6 +134,80 @@ func (v *view) duesState() *duesResult {
 		}
 	}
 	return dr
+}
+
+// monthPaid is what one member paid for one month.
+type monthPaid struct {
+	byDue, byD domain.Fen
+	firstLate  day // the first payment after the due date (0: none)
+}
+
+// memberDues judges one member's judged months into dr.
+func (v *view) memberDues(m *member, judged []period, due *[13]day, dr *duesResult) {
+	if len(m.roster) == 0 {
+		return
+	}
+	var sums [13]monthPaid
+	for _, p := range m.payments {
+		if int(p.month/100) != v.year || !v.upTo(p.ev, v.d) {
+			continue
+		}
+		mo := int(p.month % 100)
+		a := &sums[mo]
+		on := v.f.evs[p.ev].day
+		a.byD += p.amount
+		if on <= due[mo] {
+			a.byDue += p.amount
+		} else if a.firstLate == 0 || on < a.firstLate {
+			a.firstLate = on
+		}
+	}
+	paymentsOf := func(month int) []int32 {
+		var evs []int32
+		for _, p := range m.payments {
+			if int(p.month) == v.year*100+month && v.upTo(p.ev, v.d) {
+				evs = append(evs, p.ev)
+			}
+		}
+		return evs
+	}
+	w := v.walk(m)
+	for i, p := range judged {
+		s := w.to(p.end)
+		if !s.active {
+			continue
+		}
+		want := v.rb.Dues.Expected(s.income)
+		if want <= 0 {
+			continue // nothing is owed on no income
+		}
+		a := sums[p.n]
+		late := a.byDue < want && (a.byD > a.byDue || a.byD == 0)
+		short := a.byD < want
+		row := &dr.months[i]
+		row.owing++
+		if !late {
+			row.onTime++
+		}
+		if !short {
+			row.full++
+		}
+		name := who(m, s)
+		switch {
+		case late && a.byD == 0:
+			dr.late = append(dr.late, duesIssue{period: p.label, what: fmt.Sprintf("%s %s 党费截至 %s 未交纳", name, p.label, v.d)})
+		case late && a.byDue > 0:
+			dr.late = append(dr.late, duesIssue{period: p.label, what: fmt.Sprintf("%s %s 党费部分逾期补交：应于 %s 前交纳%s，按时交纳%s，%s 起补交%s",
+				name, p.label, due[p.n], fen(want), fen(a.byDue), a.firstLate, fen(a.byD-a.byDue)), evs: paymentsOf(p.n)})
+		case late:
+			dr.late = append(dr.late, duesIssue{period: p.label, what: fmt.Sprintf("%s %s 党费应于 %s 前交纳，%s 才交纳", name, p.label, due[p.n], a.firstLate),
+				evs: paymentsOf(p.n)})
+		}
+		if short {
+			dr.short = append(dr.short, duesIssue{period: p.label, what: fmt.Sprintf("%s %s 党费应交%s，截至 %s 实交%s", name, p.label, fen(want), v.d, fen(a.byD)),
+				evs: paymentsOf(p.n)})
+		}
+	}
 }
 
 func (v *view) duesLateRule(r *domain.Rule, item *Item) {

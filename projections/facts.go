@@ -34,6 +34,7 @@ type Facts struct {
 	memberIdx map[string]int32
 	offices   []officeEvent // sorted by (day, ev)
 	elections []election
+	extends   []extension
 	acts      [][]act // by countable type index
 	people    []int32 // attendee lists of acts, by offset
 	remits    []remittance
@@ -57,6 +58,7 @@ type registration struct {
 	name      string
 	kind      domain.OrgKind
 	hasGroups bool
+	founded   day // founded_on; 0 when not given
 }
 
 type member struct {
@@ -101,6 +103,12 @@ func roleIndex(role string) int {
 type election struct {
 	ev        int32
 	termYears int32
+}
+
+// extension is a TermExtensionApproved: the term runs until until.
+type extension struct {
+	ev    int32
+	until day
 }
 
 // act is one countable event. cat is the index of its category value in
@@ -251,9 +259,18 @@ func (f *Facts) apply(r domain.Recorded) error {
 		if p.Code != f.code {
 			return fmt.Errorf("%w: organisation %q, not %q", ErrWrongStream, p.Code, f.code)
 		}
-		f.regs = append(f.regs, registration{ev: ev, name: p.Name, kind: p.Kind, hasGroups: p.HasGroups})
+		reg := registration{ev: ev, name: p.Name, kind: p.Kind, hasGroups: p.HasGroups}
+		if !p.FoundedOn.IsZero() {
+			reg.founded = dayOf(p.FoundedOn)
+		}
+		f.regs = append(f.regs, reg)
 	case *domain.CommitteeElected:
 		f.elections = append(f.elections, election{ev: ev, termYears: int32(p.TermYears)})
+	case *domain.TermExtensionApproved:
+		if p.Until.IsZero() {
+			return errors.New("data.until: no date")
+		}
+		f.extends = append(f.extends, extension{ev: ev, until: dayOf(p.Until)})
 	case *domain.OfficerAppointed:
 		if err := f.office(ev, on, p.Role, p.MemberID, true); err != nil {
 			return err

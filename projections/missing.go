@@ -1,6 +1,8 @@
 package projections
 
 import (
+	"fmt"
+
 	"partyledger/domain"
 )
 
@@ -14,14 +16,21 @@ type Gap struct {
 	Due    domain.Date `json:"due"` // the period's last day
 	Have   int         `json:"have"`
 	Need   int         `json:"need"`
+	// Note (additive) explains a need that is not the rule's plain one (a
+	// yearly minimum scaled for an organisation founded in the year) or
+	// what the count leaves out (dues paid only in part).
+	Note string `json:"note,omitempty"`
 }
 
 // Missing lists what the organisation still lacks in the periods that
 // contain D and have not closed by it — the current month, quarter, half
 // and year — for every counting rule (count, each, leader_count) and for
-// this month's dues and this quarter's remittance. It is the "still to
-// do" list of a branch's page; the closed periods are in the Scorecard.
-// The order is the rulebook's; errors are Score's.
+// this month's dues and this quarter's remittance, and for the discipline
+// cases whose handling deadline (4.2) is still ahead. Periods that began
+// before an organisation was founded are never owed, and its yearly
+// minimums are scaled as in Score. It is the "still to do" list of a
+// branch's page; the closed periods are in the Scorecard. The order is
+// the rulebook's; errors are Score's.
 func Missing(f *Facts, rb *domain.Rulebook, q Query) ([]Gap, error) {
 	p, err := planFor(rb)
 	if err != nil {
@@ -63,20 +72,29 @@ func (v *view) open(kind string) (period, bool) {
 
 func (v *view) gaps(rp *rulePlan) []Gap {
 	r := rp.r
-	need := r.NeedFor(v.reg.kind)
 	switch r.Kind {
 	case domain.RuleCount, domain.RuleEach, domain.RuleLeaderCount:
 	case domain.RuleDuesLate:
 		return v.duesGaps(r)
+	case domain.RuleCaseDeadline:
+		return v.caseGaps(r)
 	default:
 		return nil
 	}
 	p, ok := v.open(r.Period)
-	if !ok || need <= 0 {
+	if !ok || v.notJudged(p) {
 		return nil
 	}
+	need := v.needIn(r, r.Period)
+	if need <= 0 {
+		return nil
+	}
+	var note string
+	if r.Period == domain.PeriodYear && v.founded != 0 {
+		note = fmt.Sprintf("本组织 %s 成立，年度要求按 %d 个月折算为 %d 次（原为 %d 次）", v.founded, v.foundedMonths, need, r.NeedFor(v.reg.kind))
+	}
 	gap := func(label string, have int) Gap {
-		return Gap{Rule: r.ID, Label: label, Period: p.label, Due: p.end.date(), Have: have, Need: need}
+		return Gap{Rule: r.ID, Label: label, Period: p.label, Due: p.end.date(), Have: have, Need: need, Note: note}
 	}
 	var out []Gap
 	switch r.Kind {
@@ -123,27 +141,41 @@ func (v *view) duesGaps(r *domain.Rule) []Gap {
 		return nil
 	}
 	var out []Gap
-	if p, ok := v.open(domain.PeriodMonth); ok {
-		owing, paid := 0, 0
+	if p, ok := v.open(domain.PeriodMonth); ok && !v.notJudged(p) {
+		// A member counts once paid in full: a part paid now and the rest
+		// after the due date would be late (2.5, rev. 2).
+		owing, paid, part := 0, 0, 0
 		for mi := range v.f.members {
 			m := &v.f.members[mi]
 			s := v.memberOn(m, v.d)
-			if !s.active || sched.Expected(s.income) <= 0 {
+			want := sched.Expected(s.income)
+			if !s.active || want <= 0 {
 				continue
 			}
 			owing++
+			var sum domain.Fen
 			for _, pay := range m.payments {
 				if int(pay.month) == v.year*100+p.n && v.upTo(pay.ev, v.d) {
-					paid++
-					break
+					sum += pay.amount
 				}
+			}
+			switch {
+			case sum >= want:
+				paid++
+			case sum > 0:
+				part++
 			}
 		}
 		if paid < owing {
-			out = append(out, Gap{Rule: r.ID, Label: "本月交纳党费人数", Period: p.label, Due: p.end.addDays(sched.GraceDays).date(), Have: paid, Need: owing})
+			due := p.end.addDays(sched.GraceDays)
+			g := Gap{Rule: r.ID, Label: "本月足额交纳党费人数", Period: p.label, Due: due.date(), Have: paid, Need: owing}
+			if part > 0 {
+				g.Note = fmt.Sprintf("其中%d人只交纳了部分党费，须于 %s 前补足，逾期补交按不按时交纳计", part, due)
+			}
+			out = append(out, g)
 		}
 	}
-	if p, ok := v.open(domain.PeriodQuarter); ok {
+	if p, ok := v.open(domain.PeriodQuarter); ok && !v.notJudged(p) {
 		done := false
 		for _, rm := range v.f.remits {
 			done = done || (int(rm.year) == v.year && int(rm.quarter) == p.n && v.upTo(rm.ev, v.d))
@@ -151,6 +183,17 @@ func (v *view) duesGaps(r *domain.Rule) []Gap {
 		if !done {
 			out = append(out, Gap{Rule: r.ID, Label: "本季度上缴党费", Period: p.label, Due: p.end.addDays(sched.RemittanceGraceDays).date(), Have: 0, Need: 1})
 		}
+	}
+	return out
+}
+
+// caseGaps: the discipline cases not yet handled whose deadline (4.2, 有案
+// 不查) is still ahead of D, each due on its deadline.
+func (v *view) caseGaps(r *domain.Rule) []Gap {
+	var out []Gap
+	for _, m := range v.caseDeadlines(r.CaseDeadlineDays, true) {
+		out = append(out, Gap{Rule: r.ID, Label: fmt.Sprintf("案件%s（%s 立案）按期查处", m.c.caseID, v.f.evs[m.c.ev].day),
+			Period: fmt.Sprintf("%04d", m.deadline.year()), Due: m.deadline.date(), Have: 0, Need: 1})
 	}
 	return out
 }

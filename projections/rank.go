@@ -14,7 +14,7 @@ import (
 // ScoreAll scores every organisation's facts with the same rulebook and
 // query and returns the scorecards ranked: by final score, highest first,
 // then by organisation code. Organisations not registered as known at
-// q.KnownAt are left out; any other error stops it (the error of the
+// q.KnownAt, and those not founded yet at D (ErrNotFounded), are left out; any other error stops it (the error of the
 // first such organisation in facts is returned). The rulebook's digest and
 // plan are computed once for all, and the organisations are scored on
 // every CPU; the result does not depend on how the work was shared.
@@ -51,7 +51,7 @@ func ScoreAll(facts []*Facts, rb *domain.Rulebook, q Query) ([]*Scorecard, error
 	out := make([]*Scorecard, 0, len(facts))
 	for i, c := range cards {
 		switch {
-		case errors.Is(errs[i], ErrNotRegistered):
+		case errors.Is(errs[i], ErrNotRegistered), errors.Is(errs[i], ErrNotFounded):
 		case errs[i] != nil:
 			return nil, errs[i]
 		default:

@@ -38,7 +38,9 @@ func (v *view) rule(rp *rulePlan, item *Item) {
 }
 
 // judged returns the periods of kind a rule is judged for at D: those
-// closed by D; for PeriodEver one state "period" labelled with D.
+// closed by D and, for an organisation founded in the year, begun on or
+// after founded_on (the year itself is judged with a scaled need, see
+// yearNeed); for PeriodEver one state "period" labelled with D.
 func (v *view) judged(kind string) []period {
 	if kind == domain.PeriodEver {
 		return []period{{label: v.d.String(), end: v.d}}
@@ -48,16 +50,89 @@ func (v *view) judged(kind string) []period {
 	for n < len(all) && all[n].end <= v.d {
 		n++
 	}
-	return all[:n]
+	lo := 0
+	for lo < n && v.notJudged(all[lo]) {
+		lo++
+	}
+	return all[lo:n]
+}
+
+// notJudged reports whether a month, quarter or half began before the
+// organisation was founded (in the assessment year): it is not judged.
+func (v *view) notJudged(p period) bool { return v.founded != 0 && p.n > 0 && p.start < v.founded }
+
+// yearNeed returns a yearly minimum for the organisation: need itself, or
+// in the year it was founded ⌈need × M / 12⌉ for the M months whose first
+// day is on or after founded_on (0 when M is 0: not judged).
+func (v *view) yearNeed(need int) int {
+	if v.founded == 0 || need <= 0 {
+		return need
+	}
+	return (need*v.foundedMonths + 11) / 12
+}
+
+// needIn returns what a counting rule needs in each judged period of kind.
+func (v *view) needIn(r *domain.Rule, kind string) int {
+	need := r.NeedFor(v.reg.kind)
+	if kind == domain.PeriodYear {
+		return v.yearNeed(need)
+	}
+	return need
+}
+
+// foundingReason explains, in Chinese, how an organisation founded in the
+// assessment year is judged.
+func (v *view) foundingReason() string {
+	if v.founded == 0 {
+		return ""
+	}
+	if v.foundedMonths == 0 {
+		return fmt.Sprintf("本组织 %s 成立，此前月份不考核，本年度没有完整月份，年度要求不考核", v.founded)
+	}
+	return fmt.Sprintf("本组织 %s 成立，此前月份不考核，年度要求按 %d 个月折算", v.founded, v.foundedMonths)
+}
+
+// foundingNote is the note a counting rule's reason carries in the year
+// the organisation was founded: "" otherwise, or when nothing changed.
+func (v *view) foundingNote(r *domain.Rule, kind string) string {
+	if v.founded == 0 {
+		return ""
+	}
+	switch kind {
+	case domain.PeriodYear:
+		need := r.NeedFor(v.reg.kind)
+		return fmt.Sprintf("（本组织 %s 成立，此前月份不考核，年度要求按 %d 个月折算为 %d 次，原为 %d 次）", v.founded, v.foundedMonths, v.yearNeed(need), need)
+	case domain.PeriodMonth, domain.PeriodQuarter, domain.PeriodHalf:
+		for _, p := range v.yp.all(kind) {
+			if v.notJudged(p) && p.end <= v.d {
+				return fmt.Sprintf("（本组织 %s 成立，此前开始的%s不考核）", v.founded, periodNoun(kind))
+			}
+		}
+	}
+	return ""
+}
+
+func periodNoun(kind string) string {
+	switch kind {
+	case domain.PeriodMonth:
+		return "月份"
+	case domain.PeriodQuarter:
+		return "季度"
+	case domain.PeriodHalf:
+		return "半年"
+	}
+	return "期间"
 }
 
 // forMatches calls fn for every act a rule's matches select that occurred
 // by D and is known at K, with the number of the period of kind it
 // belongs to (see index); acts outside the year are skipped unless kind
 // is PeriodEver. A payload period (SelfInspectionCompleted) replaces
-// occurred_on when the rule says so.
+// occurred_on when the rule says so; with payload_dated the act counts
+// only when it occurred inside the period its payload names.
 func (v *view) forMatches(rp *rulePlan, kind string, fn func(a *act, n int)) {
-	payload := rp.r.PeriodFrom == domain.PeriodFromPayload
+	dated := rp.r.PeriodFrom == domain.PeriodFromPayloadDated
+	payload := dated || rp.r.PeriodFrom == domain.PeriodFromPayload
 	for _, m := range rp.match {
 		acts := v.f.acts[m.ti]
 		for i := range acts {
@@ -69,7 +144,8 @@ func (v *view) forMatches(rp *rulePlan, kind string, fn func(a *act, n int)) {
 			case kind == domain.PeriodEver:
 				fn(a, 0)
 			case payload:
-				if int(a.pyear) == v.year {
+				on := v.f.evs[a.ev].day
+				if int(a.pyear) == v.year && (!dated || on.year() == v.year && index(kind, on) == int(a.cat)) {
 					fn(a, int(a.cat))
 				}
 			default:
@@ -93,7 +169,7 @@ func (v *view) deduct(r *domain.Rule, misses int) domain.Points {
 
 func (v *view) countRule(rp *rulePlan, item *Item) {
 	r := rp.r
-	need := r.NeedFor(v.reg.kind)
+	need := v.needIn(r, r.Period)
 	periods := v.judged(r.Period)
 	if need <= 0 || len(periods) == 0 {
 		return
@@ -129,7 +205,7 @@ func (v *view) countRule(rp *rulePlan, item *Item) {
 		}
 	}
 	item.Deductions = append(item.Deductions, Deduction{Rule: r.ID, Points: pts,
-		Reason:  fmt.Sprintf("%s：%s，共少%d次", r.Reason, strings.Join(details, "；"), misses),
+		Reason:  fmt.Sprintf("%s：%s，共少%d次%s", r.Reason, strings.Join(details, "；"), misses, v.foundingNote(r, r.Period)),
 		Events:  v.ids(evs),
 		Periods: short})
 }
@@ -144,7 +220,7 @@ func periodWord(kind, label string) string {
 
 func (v *view) eachRule(rp *rulePlan, item *Item) {
 	r := rp.r
-	need := r.NeedFor(v.reg.kind)
+	need := v.needIn(r, r.Period)
 	periods := v.judged(r.Period)
 	if need <= 0 || len(periods) == 0 {
 		return
@@ -179,7 +255,7 @@ func (v *view) eachRule(rp *rulePlan, item *Item) {
 	}
 	if pts := v.deduct(r, misses); pts > 0 {
 		item.Deductions = append(item.Deductions, Deduction{Rule: r.ID, Points: pts,
-			Reason: fmt.Sprintf("%s：%s", r.Reason, strings.Join(details, "；")), Events: []string{}, Periods: short})
+			Reason: fmt.Sprintf("%s：%s%s", r.Reason, strings.Join(details, "；"), v.foundingNote(r, r.Period)), Events: []string{}, Periods: short})
 	}
 }
 
@@ -327,23 +403,39 @@ type termResult struct {
 	ev      int32
 	elected day
 	years   int
-	expiry  day
-	overdue int // whole years from expiry to D
+	expiry  day   // the election's expiry, or the approved extension's until when later
+	overdue int   // whole years from expiry to D
+	ext     int32 // the TermExtensionApproved that set expiry, -1 for none
+	// lastExt is the latest extension on or before D whether it moved the
+	// expiry or not (-1 for none).
+	lastExt int32
 }
 
 func (v *view) termState() *termResult {
 	if v.term != nil {
 		return v.term
 	}
-	t := &termResult{}
+	t := &termResult{ext: -1, lastExt: -1}
 	for _, e := range v.f.elections {
 		on := v.f.evs[e.ev].day
 		if on <= v.d && v.visible(e.ev) && (!t.known || on >= t.elected) {
-			*t = termResult{known: true, ev: e.ev, elected: on, years: int(e.termYears)}
+			t.known, t.ev, t.elected, t.years = true, e.ev, on, int(e.termYears)
+		}
+	}
+	// The latest approved extension: by occurred_on, then recorded order.
+	for i := range v.f.extends {
+		x := &v.f.extends[i]
+		if v.upTo(x.ev, v.d) && (t.lastExt < 0 || v.f.evs[x.ev].day >= v.f.evs[t.lastExt].day) {
+			t.lastExt = x.ev
 		}
 	}
 	if t.known {
 		t.expiry = t.elected.addYears(t.years)
+		if t.lastExt >= 0 {
+			if until := v.extensionUntil(t.lastExt); until > t.expiry {
+				t.expiry, t.ext = until, t.lastExt
+			}
+		}
 		for t.overdue < 100 && t.expiry.addYears(t.overdue+1) <= v.d {
 			t.overdue++
 		}
@@ -352,14 +444,48 @@ func (v *view) termState() *termResult {
 	return t
 }
 
+// extensionUntil returns the until of the TermExtensionApproved ev.
+func (v *view) extensionUntil(ev int32) day {
+	for _, x := range v.f.extends {
+		if x.ev == ev {
+			return x.until
+		}
+	}
+	return 0
+}
+
+// expiryText says how the term's expiry came about, in Chinese.
+func (v *view) expiryText(t *termResult) string {
+	s := fmt.Sprintf("%s 换届，任期%d年，%s 届满", t.elected, t.years, t.elected.addYears(t.years))
+	if t.ext >= 0 {
+		s += fmt.Sprintf("，经上级批准延期换届至 %s", t.expiry)
+	}
+	return s
+}
+
 func (v *view) termRule(r *domain.Rule, item *Item) {
 	t := v.termState()
-	if !t.known || t.overdue < 1 {
-		return
+	switch {
+	case !t.known && r.NoRecordPoints > 0:
+		evs := []int32{}
+		if t.lastExt >= 0 {
+			evs = append(evs, t.lastExt)
+		}
+		item.Deductions = append(item.Deductions, Deduction{Rule: r.ID, Points: r.NoRecordPoints,
+			Reason: fmt.Sprintf("%s：换届情况无记录（截至 %s 没有换届选举记录）", r.Reason, v.d), Events: v.ids(evs), Periods: []string{v.d.String()}})
+	case !t.known:
+	case t.overdue >= 1:
+		evs := []int32{t.ev}
+		if t.ext >= 0 {
+			evs = append(evs, t.ext)
+		}
+		item.Deductions = append(item.Deductions, Deduction{Rule: r.ID, Points: r.Points * domain.Points(t.overdue),
+			Reason: fmt.Sprintf("%s：%s，至 %s 超届%d年", r.Reason, v.expiryText(t), v.d, t.overdue),
+			Events: v.ids(evs)})
+	case t.ext >= 0:
+		item.Notes = append(item.Notes, Note{Rule: r.ID, Reason: fmt.Sprintf("%s，至 %s 未超届", v.expiryText(t), v.d),
+			Events: v.ids([]int32{t.ev, t.ext})})
 	}
-	item.Deductions = append(item.Deductions, Deduction{Rule: r.ID, Points: r.Points * domain.Points(t.overdue),
-		Reason: fmt.Sprintf("%s：%s 换届，任期%d年，%s 届满，至 %s 超届%d年", r.Reason, t.elected, t.years, t.expiry, v.d, t.overdue),
-		Events: v.ids([]int32{t.ev})})
 }
 
 // violations calls fn for every ViolationRecorded in the year by D.
@@ -371,53 +497,111 @@ func (v *view) violations(fn func(c *caseEvent)) {
 	}
 }
 
-func (v *view) caseDeadlineRule(r *domain.Rule, item *Item) {
-	var evs []int32
-	var details []string
-	v.violations(func(c *caseEvent) {
-		deadline := v.f.evs[c.ev].day.addDays(r.CaseDeadlineDays)
+// caseMiss is a violation whose deadline fell by D without a handling.
+type caseMiss struct {
+	c        *caseEvent
+	deadline day
+	handled  int32 // the CaseHandled, when it came after the deadline; -1 for none
+}
+
+// caseDeadlines returns the violations of any year known at K whose
+// deadline (occurred_on + days) falls in the assessment year and on or
+// before D and that have no CaseHandled dated on or before the deadline
+// (有案不查); and, when open is true instead, those whose deadline is
+// still ahead of D and that are not handled yet.
+func (v *view) caseDeadlines(days int, open bool) []caseMiss {
+	var out []caseMiss
+	for i := range v.f.cases {
+		c := &v.f.cases[i]
+		if c.handled || !v.upTo(c.ev, v.d) {
+			continue
+		}
+		deadline := v.f.evs[c.ev].day.addDays(days)
+		if open != (deadline > v.d) || !open && deadline < v.yearStart {
+			continue
+		}
 		handled := int32(-1)
-		for i := range v.f.cases {
-			h := &v.f.cases[i]
+		for j := range v.f.cases {
+			h := &v.f.cases[j]
 			if h.handled && h.caseID == c.caseID && v.upTo(h.ev, v.d) && (handled < 0 || v.f.evs[h.ev].day < v.f.evs[handled].day) {
 				handled = h.ev
 			}
 		}
 		switch {
 		case handled >= 0 && v.f.evs[handled].day <= deadline:
-			return
-		case handled >= 0:
-			evs = append(evs, c.ev, handled)
-			details = append(details, fmt.Sprintf("案件%s %s 立案，%s 才查处（期限 %s）", c.caseID, v.f.evs[c.ev].day, v.f.evs[handled].day, deadline))
-		case v.d > deadline:
-			evs = append(evs, c.ev)
-			details = append(details, fmt.Sprintf("案件%s %s 立案，逾期 %s 仍未查处", c.caseID, v.f.evs[c.ev].day, deadline))
+		case open && handled >= 0:
+		default:
+			out = append(out, caseMiss{c: c, deadline: deadline, handled: handled})
 		}
-	})
+	}
+	return out
+}
+
+func (v *view) caseDeadlineRule(r *domain.Rule, item *Item) {
+	var evs []int32
+	var details []string
+	for _, m := range v.caseDeadlines(r.CaseDeadlineDays, false) {
+		on := v.f.evs[m.c.ev].day
+		evs = append(evs, m.c.ev)
+		if m.handled >= 0 {
+			evs = append(evs, m.handled)
+			details = append(details, fmt.Sprintf("案件%s %s 立案，%s 才查处（期限 %s）", m.c.caseID, on, v.f.evs[m.handled].day, m.deadline))
+			continue
+		}
+		details = append(details, fmt.Sprintf("案件%s %s 立案，期限 %s 届满仍未查处", m.c.caseID, on, m.deadline))
+	}
 	if len(details) > 0 {
 		item.Deductions = append(item.Deductions, Deduction{Rule: r.ID, Points: r.Points,
 			Reason: r.Reason + "：" + strings.Join(details, "；"), Events: v.ids(evs)})
 	}
 }
 
+// violationWords names what makes a violation count for a serious rule.
+func violationWords(c *caseEvent, r *domain.Rule) string {
+	var w []string
+	if r.Severity != "" && c.severity == r.Severity {
+		w = append(w, map[string]string{domain.SeveritySerious: "严重违法违纪", domain.SeverityOrdinary: "一般违纪"}[c.severity])
+	}
+	if r.Impact != "" && c.impact == r.Impact {
+		w = append(w, map[string]string{domain.ImpactSevere: "造成严重影响", domain.ImpactNormal: "影响一般"}[c.impact])
+	}
+	return strings.Join(w, "、")
+}
+
 func (v *view) seriousRule(r *domain.Rule, item *Item) {
 	var evs []int32
-	var people []string
-	seen := map[string]bool{}
+	var details []string
+	seen := map[[2]string]bool{}
+	perCase := r.Deduct == domain.DeductPerPersonCase
 	v.violations(func(c *caseEvent) {
-		if c.severity != r.Severity {
+		words := violationWords(c, r)
+		if words == "" {
 			return
 		}
 		evs = append(evs, c.ev)
-		if !seen[c.person] {
-			seen[c.person] = true
-			people = append(people, c.person)
+		k := [2]string{c.person, ""}
+		if perCase {
+			k[1] = c.caseID
+		}
+		if seen[k] {
+			return
+		}
+		seen[k] = true
+		if perCase {
+			details = append(details, fmt.Sprintf("%s（案件%s，%s）", c.person, c.caseID, words))
+		} else {
+			details = append(details, c.person)
 		}
 	})
-	if len(people) > 0 {
-		item.Deductions = append(item.Deductions, Deduction{Rule: r.ID, Points: r.Points * domain.Points(len(people)),
-			Reason: fmt.Sprintf("%s：%s，共%d人", r.Reason, strings.Join(people, "、"), len(people)), Events: v.ids(evs)})
+	if len(details) == 0 {
+		return
 	}
+	unit := "人"
+	if perCase {
+		unit = "人次"
+	}
+	item.Deductions = append(item.Deductions, Deduction{Rule: r.ID, Points: r.Points * domain.Points(len(details)),
+		Reason: fmt.Sprintf("%s：%s，共%d%s", r.Reason, strings.Join(details, "、"), len(details), unit), Events: v.ids(evs)})
 }
 
 func (v *view) notesRule(r *domain.Rule, item *Item) {
@@ -439,7 +623,7 @@ func (v *view) notesRule(r *domain.Rule, item *Item) {
 	switch {
 	case len(without) > 0:
 		reason = fmt.Sprintf("%s：%d次政治学习无学习笔记", r.Reason, len(without))
-	case v.yearClosed && withNotes == 0:
+	case v.yearClosed && withNotes == 0 && v.yearNeed(1) > 0:
 		reason = fmt.Sprintf("%s：%d 年没有记有学习笔记的政治学习", r.Reason, v.year)
 	default:
 		return
@@ -456,7 +640,7 @@ func (v *view) notesRule(r *domain.Rule, item *Item) {
 // closed.
 func (v *view) leaderRule(rp *rulePlan, item *Item) {
 	r := rp.r
-	need := r.NeedFor(v.reg.kind)
+	need := v.needIn(r, domain.PeriodYear)
 	if !v.yearClosed || need <= 0 {
 		return
 	}
@@ -479,7 +663,7 @@ func (v *view) leaderRule(rp *rulePlan, item *Item) {
 	}
 	if pts := v.deduct(r, misses); pts > 0 {
 		item.Deductions = append(item.Deductions, Deduction{Rule: r.ID, Points: pts,
-			Reason: fmt.Sprintf("%s：%s", r.Reason, strings.Join(details, "；")), Events: v.ids(evs), Periods: []string{v.yp.year.label}})
+			Reason: fmt.Sprintf("%s：%s%s", r.Reason, strings.Join(details, "；"), v.foundingNote(r, domain.PeriodYear)), Events: v.ids(evs), Periods: []string{v.yp.year.label}})
 	}
 }
 
@@ -542,7 +726,7 @@ func (v *view) scheduledFor() []*scheduled {
 	var out []*scheduled
 	for _, i := range idx {
 		e := &s.entries[i]
-		if e.at > v.k || e.day < v.yearStart || e.day > v.d {
+		if e.at > v.k || e.day < v.yearStart || e.day > v.d || e.day < v.founded {
 			continue
 		}
 		replaced := false

@@ -36,7 +36,29 @@ var (
 	ErrNotRegistered = errors.New("projections: organisation not registered")
 	// ErrBadQuery: the query is incomplete or out of range.
 	ErrBadQuery = errors.New("projections: bad query")
+	// ErrNotFounded: the organisation was founded after D (its
+	// founded_on is later than the as_of date, or in a later year): it is
+	// not scored at all. The error is a *NotFoundedError.
+	ErrNotFounded = errors.New("projections: organisation not founded yet")
 )
+
+// NotFoundedError is returned by Score and Missing for an organisation
+// whose founded_on is after D (RUBRIC.md: before founded_on the
+// organisation is not scored at all). AsOf is the D judged (capped at the
+// year's last day). It matches ErrNotFounded with errors.Is.
+type NotFoundedError struct {
+	Code      string
+	FoundedOn domain.Date
+	AsOf      domain.Date
+}
+
+func (e *NotFoundedError) Error() string {
+	return fmt.Sprintf("%s 尚未成立（%s 成立），截至 %s 不评分 / %s is not founded yet: founded on %s, after as_of %s",
+		e.Code, e.FoundedOn, e.AsOf, e.Code, e.FoundedOn, e.AsOf)
+}
+
+// Unwrap makes errors.Is(err, ErrNotFounded) hold.
+func (e *NotFoundedError) Unwrap() error { return ErrNotFounded }
 
 // KnownAtLayout is the form of Scorecard.KnownAt: UTC, microseconds, the
 // ledger's recorded_at form.
@@ -49,7 +71,8 @@ const KnownAtLayout = domain.InstantLayout
 //
 // The rulebook must be valid (it is validated once per rulebook and then
 // cached by pointer; do not modify a rulebook after use). Score returns
-// ErrNotRegistered when the organisation is not registered at K,
+// ErrNotRegistered when the organisation is not registered at K, a
+// *NotFoundedError (ErrNotFounded) when it was founded after D,
 // ErrBadQuery for a missing KnownAt or a year out of range, and an error
 // for an invalid rulebook.
 func Score(f *Facts, rb *domain.Rulebook, q Query) (*Scorecard, error) {
@@ -80,6 +103,12 @@ type view struct {
 
 	yearStart, yearEnd day
 	yearClosed         bool
+
+	// founded is founded_on when it falls in the assessment year (0
+	// otherwise): periods that began before it are not judged and yearly
+	// minimums scale to the months left (foundedMonths).
+	founded       day
+	foundedMonths int
 
 	dues *duesResult // memoised by duesState
 	term *termResult // memoised by termState
@@ -134,6 +163,20 @@ func newView(f *Facts, p *plan, q Query) (*view, error) {
 	if v.reg == nil {
 		return nil, fmt.Errorf("%w: %s as known at %s", ErrNotRegistered, f.code, q.KnownAt.UTC().Format(KnownAtLayout))
 	}
+	if fo := v.reg.founded; fo != 0 {
+		if fo > v.d {
+			return nil, &NotFoundedError{Code: f.code, FoundedOn: fo.date(), AsOf: d}
+		}
+		if fo.year() == v.year {
+			v.founded = fo
+			// M: the months of the year whose first day is on or after
+			// founded_on.
+			v.foundedMonths = 12 - fo.month()
+			if fo%100 == 1 {
+				v.foundedMonths++
+			}
+		}
+	}
 	q.AsOf = d
 	v.q = q
 	return v, nil
@@ -178,6 +221,9 @@ func (v *view) score() *Scorecard {
 		Name:           v.reg.name,
 		Kind:           v.reg.kind,
 	}
+	if v.founded != 0 {
+		sc.Founding = &Founding{FoundedOn: v.founded.date(), Months: v.foundedMonths, Reason: v.foundingReason()}
+	}
 	findings := v.findingsByItem()
 	online := rb.Total
 	for i := range v.p.items {
@@ -220,7 +266,7 @@ func (v *view) score() *Scorecard {
 	sc.Provisional = true
 	for i := len(v.f.groups) - 1; i >= 0; i-- {
 		g := &v.f.groups[i]
-		if int(g.year) == v.year && v.visible(g.ev) {
+		if int(g.year) == v.year && v.assessed(g.ev) {
 			score := g.score
 			sc.Group = &score
 			sc.GroupEvent = v.f.idText(g.ev)
@@ -256,13 +302,21 @@ func claim[T any](arena, part []T) ([]T, []T) {
 	return arena, slices.Clip(part)
 }
 
-// findingsByItem returns the year's findings known at K, by item code, in
-// recorded order. Findings count for their year whatever D.
+// assessed reports whether an assessment event (a finding or a group
+// score naming the year) counts at (D, K): known at K, and occurred on or
+// before D unless D is the year's last day, when the assessments made
+// after the year closed count too.
+func (v *view) assessed(ev int32) bool {
+	return v.visible(ev) && (v.yearClosed || v.f.evs[ev].day <= v.d)
+}
+
+// findingsByItem returns the year's findings that count at (D, K) (see
+// assessed), by item code, in recorded order.
 func (v *view) findingsByItem() map[string][]*finding {
 	var out map[string][]*finding
 	for i := range v.f.findings {
 		fd := &v.f.findings[i]
-		if int(fd.year) != v.year || !v.visible(fd.ev) {
+		if int(fd.year) != v.year || !v.assessed(fd.ev) {
 			continue
 		}
 		if out == nil {
@@ -372,7 +426,11 @@ func (v *view) veto(vt *domain.VetoRule) (bool, string, []int32) {
 		if v.d <= limit {
 			return false, "", nil
 		}
-		return true, fmt.Sprintf("%s：%s 任期届满，至 %s 超过 %d 年未换届", vt.Reason, t.expiry, v.d, vt.OverdueMoreThanYears), []int32{t.ev}
+		evs := []int32{t.ev}
+		if t.ext >= 0 {
+			evs = append(evs, t.ext)
+		}
+		return true, fmt.Sprintf("%s：%s，至 %s 超过 %d 年未换届", vt.Reason, v.expiryText(t), v.d, vt.OverdueMoreThanYears), evs
 	case domain.VetoDues:
 		dr := v.duesState()
 		if len(dr.late) == 0 && len(dr.short) == 0 {

@@ -31,6 +31,19 @@ type Scorecard struct {
 	// Ignored lists findings that this rulebook cannot score (an item it
 	// does not have); findings of a known item are listed in the item.
 	Ignored []Note `json:"ignored,omitempty"`
+	// Founding is set when the organisation was founded in the assessment
+	// year: what was therefore not judged, and how yearly minimums scale.
+	Founding *Founding `json:"founding,omitempty"`
+}
+
+// Founding says how an organisation founded during the assessment year is
+// judged (RUBRIC.md, "Organisations founded mid-year"): months, quarters
+// and halves that began before FoundedOn are not judged, and a yearly
+// minimum need becomes ⌈need × Months / 12⌉ (Months 0: not judged).
+type Founding struct {
+	FoundedOn domain.Date `json:"founded_on"`
+	Months    int         `json:"months"`
+	Reason    string      `json:"reason"`
 }
 
 // RulebookRef names the exact rules a scorecard was computed under.
@@ -61,6 +74,9 @@ type Item struct {
 	Deducted domain.Points `json:"deducted,omitempty"` // the sum of the deductions, before the cap
 	Capped   bool          `json:"capped,omitempty"`   // the deductions exceed the value: score is 0
 	Ignored  []Note        `json:"ignored,omitempty"`  // findings not counted, and why
+	// Notes explain a judgement that deducted nothing but is not the plain
+	// rule (a term extended by the work committee).
+	Notes []Note `json:"notes,omitempty"`
 }
 
 // Count is what the ledger holds against what a rule requires, for one

@@ -72,11 +72,13 @@ func TestKnownAt(t *testing.T) {
 }
 
 func TestAssessmentEvents(t *testing.T) {
-	t.Run("findings recorded after the year count at any D", func(t *testing.T) {
+	t.Run("findings recorded after the year count at the year's end only (rev. 2)", func(t *testing.T) {
 		b := perfect(domain.KindBranch, true)
 		b.finding("3.2", "low_satisfaction", "2")
 		wantDeductions(t, b.score(t, ""), map[string]string{"3.2.low_satisfaction": "2"})
-		wantDeductions(t, b.score(t, "2016-07-31"), map[string]string{"3.2.low_satisfaction": "2"})
+		wantDeductions(t, b.score(t, "2016-12-31"), map[string]string{"3.2.low_satisfaction": "2"})
+		wantDeductions(t, b.score(t, "2016-12-30"), nil)
+		wantDeductions(t, b.score(t, "2016-07-31"), nil)
 	})
 	t.Run("a finding counts from its recorded_at", func(t *testing.T) {
 		b := perfect(domain.KindBranch, true)
@@ -161,7 +163,7 @@ func TestFinalAndTiers(t *testing.T) {
 		{name: "59.995 rounds to 60", group: "19.99", final: "60", byScore: domain.TierCompliant, got: domain.TierCompliant},
 		{name: "59.99 is not", group: "19.98", final: "59.99", byScore: domain.TierNonCompliant, got: domain.TierNonCompliant},
 		{name: "a veto caps a provisional tier too", deduct: dropAll(duesOf("m03", "2016-05")),
-			final: "98", byScore: domain.TierAdvanced, got: domain.TierCompliant, provisional: true},
+			final: "97", byScore: domain.TierAdvanced, got: domain.TierCompliant, provisional: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b := perfect(domain.KindBranch, true)

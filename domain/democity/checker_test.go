@@ -3,16 +3,17 @@ package democity_test
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"partyledger/domain"
 )
 
-// This file is an independent reading of RUBRIC.md's ledger rules, just
-// enough to say which requirements an organisation's lines miss at the
-// end of the year (all retractions known). It names misses like
-// democity.Org.Misses does, so the two can be compared; it is not a
-// scorer (no points, no findings).
+// This file is an independent reading of RUBRIC.md's ledger rules
+// (revision 2), just enough to say which requirements an organisation's
+// lines miss at the end of the year (all retractions known). It names
+// misses like democity.Org.Misses does, so the two can be compared; it is
+// not a scorer (no points, no findings).
 
 type income struct {
 	from domain.Date
@@ -74,8 +75,24 @@ func (j *journal) check(code string) []string {
 	members := map[string]*roster{}
 	var memberOrder []string
 	officers := map[string][]string{} // role → members in office
-	var elected domain.Date
+	var elected, extendedUntil domain.Date
 	term := 0
+	// An organisation founded in the year: periods that began before
+	// founded_on are not judged; yearly minimums scale to the M months
+	// whose first day is on or after it.
+	founded := reg.FoundedOn
+	if founded.Year != yearStart.Year {
+		founded = domain.Date{}
+	}
+	months := 12
+	if !founded.IsZero() {
+		months = 12 - int(founded.Month)
+		if founded.Day == 1 {
+			months++
+		}
+	}
+	judgedFrom := func(start domain.Date) bool { return founded.IsZero() || !start.Before(founded) }
+	yearly := func(n int) int { return (n*months + 11) / 12 }
 	var (
 		topics, campaigns, systems, halves, attended = map[string]bool{}, map[string]bool{}, map[string]bool{}, map[string]bool{}, map[string]bool{}
 		count                                        = map[string]int{} // type or type/kind
@@ -86,7 +103,7 @@ func (j *journal) check(code string) []string {
 		gdlAttendees                                 = map[string]bool{}
 		activities                                   = map[string]int{}
 		paid                                         = map[string]domain.Fen{} // member/month → total
-		paidOnTime                                   = map[string]bool{}
+		paidOnTime                                   = map[string]domain.Fen{} // member/month → paid by the month's end
 		remittedOnTime                               [5]bool
 		violations                                   []*domain.ViolationRecorded
 		violationOn                                  = map[string]domain.Date{}
@@ -96,6 +113,8 @@ func (j *journal) check(code string) []string {
 		switch p := e.Payload.(type) {
 		case *domain.CommitteeElected:
 			elected, term = e.OccurredOn, p.TermYears
+		case *domain.TermExtensionApproved:
+			extendedUntil = p.Until
 		case *domain.MemberJoined:
 			members[p.MemberID] = &roster{joined: e.OccurredOn, leader: p.IsLeader, incomes: []income{{e.OccurredOn, p.MonthlyIncomeFen}}}
 			memberOrder = append(memberOrder, p.MemberID)
@@ -128,7 +147,9 @@ func (j *journal) check(code string) []string {
 		case *domain.CampaignActivityHeld:
 			campaigns[p.Campaign] = true
 		case *domain.SelfInspectionCompleted:
-			halves[p.Half] = true
+			if e.OccurredOn.Half() == 1 && strings.HasSuffix(p.Half, "H1") || e.OccurredOn.Half() == 2 && strings.HasSuffix(p.Half, "H2") {
+				halves[p.Half] = true // only when done inside the half it names
+			}
 		case *domain.AttendanceRecorded:
 			attended[p.ScheduledEventID] = true
 		case *domain.MeetingSatIn:
@@ -156,7 +177,7 @@ func (j *journal) check(code string) []string {
 			k := p.MemberID + "/" + p.Month
 			paid[k] += p.AmountFen
 			if m, _ := domain.ParseMonth(p.Month); !e.OccurredOn.After(m.End()) {
-				paidOnTime[k] = true
+				paidOnTime[k] += p.AmountFen
 			}
 		case *domain.DuesRemitted:
 			q, _ := domain.ParseQuarter(p.Quarter)
@@ -185,7 +206,7 @@ func (j *journal) check(code string) []string {
 		miss("other_campaign")
 	}
 	need := func(typ string, n int, name string) {
-		if count[typ] < n {
+		if count[typ] < yearly(n) {
 			miss(name)
 		}
 	}
@@ -197,16 +218,23 @@ func (j *journal) check(code string) []string {
 	if len(officers[domain.RoleSecretary]) == 0 {
 		miss("leadership")
 	}
-	if cg && len(officers[domain.RoleDeputySecretary])+len(officers[domain.RoleFulltimeDeputySecretary]) == 0 {
+	deputies := len(officers[domain.RoleDeputySecretary]) + len(officers[domain.RoleFulltimeDeputySecretary])
+	if cg && deputies == 0 {
 		miss("leadership")
 	}
-	if reg.Kind == domain.KindCommittee && (len(officers[domain.RoleFulltimeDeputySecretary]) == 0 || len(officers[domain.RoleAffairsOfficer]) == 0) {
+	if reg.Kind == domain.KindCommittee && (deputies == 0 || len(officers[domain.RoleAffairsOfficer]) == 0) {
 		miss("staffing")
 	}
 	if term == 0 {
 		miss("no_election")
-	} else if exp := elected.Start().AddDate(term, 0, 0); wholeYears(domain.DateOf(exp), yearEnd) >= 1 {
-		miss("overdue_term")
+	} else {
+		exp := domain.DateOf(elected.Start().AddDate(term, 0, 0))
+		if extendedUntil.After(exp) {
+			exp = extendedUntil
+		}
+		if wholeYears(exp, yearEnd) >= 1 {
+			miss("overdue_term")
+		}
 	}
 
 	// 2.5
@@ -214,14 +242,17 @@ func (j *journal) check(code string) []string {
 		m := members[id]
 		for month := time.January; month <= time.December; month++ {
 			end := domain.MonthEnd(yearStart.Year, month)
-			if !m.owes(end) {
+			if !m.owes(end) || !judgedFrom(domain.Date{Year: end.Year, Month: month, Day: 1}) {
 				continue
 			}
 			k := fmt.Sprintf("%s/%d-%02d", id, yearStart.Year, int(month))
 			want := m.incomeAt(end) * rate(m.incomeAt(end)) / 1000
-			switch {
-			case !paidOnTime[k]:
+			// Late: not all by the due date, and the rest after it (or
+			// nothing at all); short: not all by the year's end.
+			if onTime := paidOnTime[k]; onTime < want && (paid[k] > onTime || paid[k] == 0) {
 				miss("late_dues")
+			}
+			switch {
 			case paid[k] < want:
 				miss("short_dues")
 			case paid[k] > want:
@@ -230,7 +261,7 @@ func (j *journal) check(code string) []string {
 		}
 	}
 	for q := 1; q <= 4; q++ {
-		if !remittedOnTime[q] {
+		if !remittedOnTime[q] && judgedFrom(domain.Date{Year: yearStart.Year, Month: time.Month(q*3 - 2), Day: 1}) {
 			miss("late_remittance")
 		}
 	}
@@ -240,15 +271,15 @@ func (j *journal) check(code string) []string {
 
 	// 2.6, 2.7
 	for h := 1; h <= 2; h++ {
-		if !halves[fmt.Sprintf("%d-H%d", yearStart.Year, h)] {
+		if !halves[fmt.Sprintf("%d-H%d", yearStart.Year, h)] && judgedFrom(domain.Date{Year: yearStart.Year, Month: time.Month(h*6 - 5), Day: 1}) {
 			miss("self_inspection")
 		}
 	}
 	if cg {
 		need(domain.TypeSubordinateInspected, 1, "subordinate")
 	}
-	for _, s := range j.sched {
-		if s.TargetsOrg(code) && !attended[s.ScheduledEventID] {
+	for i, s := range j.sched {
+		if s.TargetsOrg(code) && !attended[s.ScheduledEventID] && judgedFrom(j.schedOn[i]) {
 			miss("attendance")
 		}
 	}
@@ -269,11 +300,11 @@ func (j *journal) check(code string) []string {
 
 	// 4.2
 	for _, v := range violations {
-		if v.Severity == domain.SeveritySerious {
+		if v.Severity == domain.SeveritySerious || v.Impact == domain.ImpactSevere {
 			miss("serious_violation")
-			if v.Impact == domain.ImpactSevere {
-				miss("serious_severe_violation")
-			}
+		}
+		if v.Severity == domain.SeveritySerious && v.Impact == domain.ImpactSevere {
+			miss("serious_severe_violation")
 		}
 		h, ok := handledOn[v.CaseID]
 		if !ok || h.After(violationOn[v.CaseID].AddDays(90)) {
@@ -284,11 +315,11 @@ func (j *journal) check(code string) []string {
 	// 5.1 (2), 5.2
 	need(domain.TypePartyWorkReviewed, 2, "reviews")
 	for month := 1; month <= 12; month++ {
-		if studyByMonth[month] < 2 {
+		if studyByMonth[month] < 2 && judgedFrom(domain.Date{Year: yearStart.Year, Month: time.Month(month), Day: 1}) {
 			miss("study_short")
 		}
 	}
-	if notesMissing || count[domain.TypeStudySessionHeld] == 0 {
+	if notesMissing || count[domain.TypeStudySessionHeld] == 0 && months > 0 {
 		miss("no_notes")
 	}
 
@@ -303,14 +334,14 @@ func (j *journal) check(code string) []string {
 	if reg.Kind == domain.KindBranch {
 		need(meeting(domain.MeetingGeneralAssembly), 4, "meetings")
 		if reg.HasGroups {
-			if count[meeting(domain.MeetingGroup)]+count[meeting(domain.MeetingGroupDemocraticLife)] < 12 {
+			if count[meeting(domain.MeetingGroup)]+count[meeting(domain.MeetingGroupDemocraticLife)] < yearly(12) {
 				miss("meetings")
 			}
 			need(meeting(domain.MeetingGroupDemocraticLife), 2, "meetings")
 		}
 	}
 	for q := 1; q <= 4; q++ {
-		if lecturesByQuarter[q] == 0 {
+		if lecturesByQuarter[q] == 0 && judgedFrom(domain.Date{Year: yearStart.Year, Month: time.Month(q*3 - 2), Day: 1}) {
 			miss("lecture_quarter")
 		}
 	}
@@ -321,13 +352,13 @@ func (j *journal) check(code string) []string {
 		if !m.leader || !m.owes(yearEnd) {
 			continue
 		}
-		if !lecturers[id] {
+		if !lecturers[id] && months > 0 {
 			miss("leader_lecture")
 		}
-		if reg.HasGroups && !gdlAttendees[id] {
+		if reg.HasGroups && !gdlAttendees[id] && months > 0 {
 			miss("leader_gdl")
 		}
-		if activities[id] < 6 {
+		if activities[id] < yearly(6) {
 			miss("leader_activity")
 		}
 	}

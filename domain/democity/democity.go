@@ -12,6 +12,12 @@
 //  4. the assessors' 2017 lines (FindingRecorded, GroupAssessmentRecorded)
 //     for year 2016, by date.
 //
+// Three organisations show the points RUBRIC.md revision 2 settles: an
+// exemplary one founded on 1 July (Org.FoundedOn), an exemplary one whose
+// overdue election the work committee approved to be held later
+// (Org.TermExtendedUntil), and one with a member who paid a month's dues
+// partly late (Org.PartlyLateDues).
+//
 // Every organisation gets a Profile: Exemplary organisations meet every
 // requirement the ledger can judge and get no findings; Average ones miss
 // a few; Sloppy ones miss many; Derelict ones miss nearly everything. The
@@ -90,6 +96,18 @@ type Org struct {
 	HasGroupScore bool
 	// Retractions is the number of EventRetracted lines.
 	Retractions int
+	// FoundedOn is set for the organisation founded during the year
+	// (OrganizationRegistered.founded_on): it keeps its 台账 from then on,
+	// and the months before are not judged.
+	FoundedOn domain.Date
+	// TermExtendedUntil is set for the organisation whose term expired
+	// before the year but whose election the work committee allowed to be
+	// held later (TermExtensionApproved): no term is overdue.
+	TermExtendedUntil domain.Date
+	// PartlyLateDues: one member paid a month's dues half on time and the
+	// rest after the due date (late, RUBRIC.md 2.5); it is among Misses as
+	// late_dues.
+	PartlyLateDues bool
 }
 
 // City is a generated city: its organisations (in code order) and the

@@ -306,10 +306,11 @@ type jline struct {
 }
 
 type journal struct {
-	lines []jline
-	orgs  map[string]*domain.OrganizationRegistered
-	byOrg map[string][]jline
-	sched []*domain.RequiredEventScheduled
+	lines   []jline
+	orgs    map[string]*domain.OrganizationRegistered
+	byOrg   map[string][]jline
+	sched   []*domain.RequiredEventScheduled
+	schedOn []domain.Date // the occurred_on of each of sched
 }
 
 func parseJournal(t testing.TB, lines []domain.JournalLine) *journal {
@@ -335,6 +336,7 @@ func parseJournal(t testing.TB, lines []domain.JournalLine) *journal {
 			j.orgs[p.Code] = p
 		case *domain.RequiredEventScheduled:
 			j.sched = append(j.sched, p)
+			j.schedOn = append(j.schedOn, e.OccurredOn)
 		}
 		if l.Org != "" {
 			j.byOrg[l.Org] = append(j.byOrg[l.Org], jl)
@@ -353,7 +355,7 @@ var (
 
 // setupTypes may occur before the year: they describe standing state.
 var setupTypes = []string{
-	domain.TypeOrganizationRegistered, domain.TypeCommitteeElected, domain.TypeMemberJoined,
+	domain.TypeOrganizationRegistered, domain.TypeCommitteeElected, domain.TypeTermExtensionApproved, domain.TypeMemberJoined,
 	domain.TypeOfficerAppointed, domain.TypeOfficerVacated, domain.TypeDuesAccountOpened, domain.TypeSystemAdopted,
 }
 

@@ -42,7 +42,7 @@ func sortByDate(evs []event) {
 func (c *city) generate() City {
 	var lines []domain.JournalLine
 	for _, o := range c.orgs {
-		reg := &domain.OrganizationRegistered{Code: o.code, Name: o.name, Kind: o.kind, HasGroups: o.hasGroups}
+		reg := &domain.OrganizationRegistered{Code: o.code, Name: o.name, Kind: o.kind, HasGroups: o.hasGroups, FoundedOn: o.founded}
 		if o.parent != nil {
 			reg.ParentCode = o.parent.code
 		}
@@ -54,7 +54,10 @@ func (c *city) generate() City {
 	}
 	var assessed []event
 	for _, o := range c.orgs {
-		g := &orgGen{c: c, o: o, r: o.r}
+		g := &orgGen{c: c, o: o, r: o.r, first: 1}
+		if !o.founded.IsZero() {
+			g.first = int(o.founded.Month)
+		}
 		g.year()
 		sortByDate(g.evs)
 		for _, e := range g.evs {
@@ -97,7 +100,15 @@ type orgGen struct {
 	absentSeen int
 	paid       [5]domain.Fen // dues collected per quarter
 	cases      int
+	// first is the first month the organisation keeps its 台账 in: 1, or
+	// the month it was founded on the 1st of. Activities planned for an
+	// earlier month move to it.
+	first    int
+	partDone bool // the partly late month is written
 }
+
+// mon returns month m, or the first month kept when m is earlier.
+func (g *orgGen) mon(m int) int { return max(m, g.first) }
 
 // emit records an event; it returns the line's id (empty unless forced
 // or every line gets one).
@@ -138,11 +149,12 @@ func (g *orgGen) daysIn(m, k int) []domain.Date {
 	return out
 }
 
-// months returns k distinct sorted months of 1..12.
+// months returns k distinct sorted months of first..12.
 func (g *orgGen) months(k int) []int {
-	ms := g.r.Perm(12)[:min(k, 12)]
+	n := 13 - g.first
+	ms := g.r.Perm(n)[:min(k, n)]
 	for i := range ms {
-		ms[i]++
+		ms[i] += g.first
 	}
 	slices.Sort(ms)
 	return ms
@@ -227,7 +239,16 @@ func (g *orgGen) setup() {
 	default:
 		elected = dateBetween(r, date(2014, 1, 2), date(2015, 12, 31))
 	}
+	switch {
+	case !o.founded.IsZero():
+		elected, reelected, term = o.founded, domain.Date{}, 3
+	case !o.extended.IsZero():
+		elected, reelected, term = extensionElected, domain.Date{}, 3
+	}
 	g.add(elected, &domain.CommitteeElected{TermYears: term})
+	if !o.extended.IsZero() {
+		g.add(extensionApproved, &domain.TermExtensionApproved{Until: o.extended, Reason: extensionReason})
+	}
 	for _, m := range o.members {
 		g.add(m.joined, &domain.MemberJoined{MemberID: m.id, Name: m.name, IsLeader: m.leader, MonthlyIncomeFen: m.income})
 	}
@@ -279,6 +300,9 @@ func (g *orgGen) setup() {
 		if r.IntN(5) == 0 {
 			on = g.dayIn(1+r.IntN(6), 1, 28)
 		}
+		if on.Before(o.founded) {
+			on = o.founded
+		}
 		g.add(on, &domain.SystemAdopted{System: s, Title: systemTitles[i]})
 	}
 }
@@ -329,7 +353,7 @@ func (g *orgGen) study() {
 		p *domain.StudySessionHeld
 	}
 	var ss []session
-	for m := 1; m <= 12; m++ {
+	for m := g.first; m <= 12; m++ {
 		for _, d := range g.daysIn(m, count[m]) {
 			ss = append(ss, session{d, &domain.StudySessionHeld{Topic: topicFor(r, m), Attendees: g.attendees(d, nil), NotesKept: true}})
 		}
@@ -430,7 +454,7 @@ func (g *orgGen) meetings() {
 				if i > 0 && quarters[i-1] == q {
 					m = 12
 				}
-				d := g.dayIn(m, 1, 28)
+				d := g.dayIn(g.mon(m), 1, 28)
 				g.add(d, &domain.MeetingHeld{Kind: k, Topic: pick(r, assemblyTopics), Attendees: g.attendees(d, nil)})
 			}
 		case domain.MeetingGroup:
@@ -463,7 +487,7 @@ func (g *orgGen) groupMeetings(reduced bool) {
 		}
 		d := g.dayIn(12, 1, 28)
 		if grp%2 == 1 {
-			d = g.dayIn(1, 10, 28)
+			d = g.dayIn(g.mon(1), 10, 28)
 		}
 		var must []*member
 		for _, m := range in {
@@ -507,7 +531,7 @@ func (g *orgGen) lectures() {
 	}
 	if len(pool) == 0 {
 		for _, m := range append([]*member{o.secretary()}, o.members...) {
-			if m != skip && m.joined.Year < Year && m.left.IsZero() {
+			if m != skip && (m.joined.Year < Year || m.founding) && m.left.IsZero() {
 				pool = append(pool, m)
 				break
 			}
@@ -529,7 +553,7 @@ func (g *orgGen) lectures() {
 	for i := range n {
 		q := quarters[i%len(quarters)]
 		lecturer := pool[i%len(pool)]
-		d := g.dayIn((q-1)*3+1+r.IntN(3), 1, 28)
+		d := g.dayIn(g.mon((q-1)*3+1+r.IntN(3)), 1, 28)
 		g.add(d, &domain.MeetingHeld{
 			Kind: domain.MeetingPartyLecture, Topic: pick(r, lectureTopics),
 			Attendees: g.attendees(d, nil, lecturer), LecturerID: lecturer.id,
@@ -546,7 +570,7 @@ func (g *orgGen) some(k knob, lo, hi int) int {
 	return lo + g.r.IntN(hi-lo+1)
 }
 
-func (g *orgGen) anyDay() domain.Date { return g.dayIn(1+g.r.IntN(12), 1, 28) }
+func (g *orgGen) anyDay() domain.Date { return g.dayIn(g.first+g.r.IntN(13-g.first), 1, 28) }
 
 func (g *orgGen) activities() {
 	o, r := g.o, g.r
@@ -587,7 +611,7 @@ func (g *orgGen) activities() {
 	}
 	if o.knobs[kSignature] && r.IntN(3) == 0 {
 		// The only signature activity is found not to be one and withdrawn.
-		d := g.dayIn(3+r.IntN(7), 1, 28)
+		d := g.dayIn(g.mon(3+r.IntN(7)), 1, 28)
 		id := g.emit(d, &domain.SignatureActivityHeld{Title: pick(r, signatureTitles)}, true)
 		g.add(d.AddDays(10+r.IntN(30)), &domain.EventRetracted{EventID: id, Reason: "经核实该活动不属于特色创建活动，予以撤回"})
 	}
@@ -595,7 +619,7 @@ func (g *orgGen) activities() {
 		g.add(g.anyDay(), &domain.InnovationRecorded{Title: pick(r, innovationTitles)})
 	}
 	for range g.some(kResearch, 1, 2) {
-		g.add(g.dayIn(4+r.IntN(8), 1, 28), &domain.ResearchReportSubmitted{Title: pick(r, researchTitles)})
+		g.add(g.dayIn(g.mon(4+r.IntN(8)), 1, 28), &domain.ResearchReportSubmitted{Title: pick(r, researchTitles)})
 	}
 	need := 3
 	if o.kind == domain.KindCommittee {
@@ -677,6 +701,14 @@ func (g *orgGen) dues() {
 			expected := duesFor(m.incomeAt(end))
 			var on domain.Date
 			switch {
+			case slices.Contains(lateMonths[m], month) && o.partLate && !g.partDone:
+				// Half by the month's end, the rest after it: late (2.5, rev. 2).
+				half := expected / 2
+				g.pay(m, month, g.dayIn(month, 1, 25), half)
+				g.pay(m, month, end.AddDays(1+r.IntN(20)), expected-half)
+				g.partDone = true
+				o.out.PartlyLateDues = true
+				continue
 			case slices.Contains(lateMonths[m], month):
 				g.pay(m, month, end.AddDays(1+r.IntN(20)), expected)
 				continue
@@ -775,17 +807,21 @@ func (g *orgGen) inspections() {
 		}
 	}
 	for _, h := range halves {
+		if h*6-5 < g.first {
+			continue // the half began before the organisation was founded
+		}
 		m := h * 6
 		g.add(g.dayIn(m, 15, 30), &domain.SelfInspectionCompleted{Half: fmt.Sprintf("%d-H%d", Year, h)})
 	}
 	if (o.kind == domain.KindCommittee || o.kind == domain.KindGeneralBranch) && !o.knobs[kSubordinate] && len(o.children) > 0 {
 		for _, i := range r.Perm(len(o.children))[:min(len(o.children), 1+r.IntN(2))] {
-			g.add(g.dayIn(5+r.IntN(7), 1, 28), &domain.SubordinateInspected{SubordinateCode: o.children[i].code})
+			g.add(g.dayIn(g.mon(5+r.IntN(7)), 1, 28), &domain.SubordinateInspected{SubordinateCode: o.children[i].code})
 		}
 	}
 	var targeted []*scheduled
 	for _, s := range g.c.scheduled {
-		if s.targetsOrg(o.code) {
+		// An event before the founding is not required (nor attended).
+		if s.targetsOrg(o.code) && !s.date.Before(o.founded) {
 			targeted = append(targeted, s)
 		}
 	}
@@ -816,11 +852,11 @@ func (g *orgGen) reports() {
 	}
 	if demLife {
 		m := pick(r, []int{1, 12})
-		g.add(g.dayIn(m, 5, 28), &domain.MeetingSatIn{Kind: domain.SatInLeadersDemocraticLife, Title: satInDemocraticLifeTitles[min(m/12, 1)]})
+		g.add(g.dayIn(g.mon(m), 5, 28), &domain.MeetingSatIn{Kind: domain.SatInLeadersDemocraticLife, Title: satInDemocraticLifeTitles[min(m/12, 1)]})
 	}
 	for i := range leadership {
 		q := i%4 + 1
-		g.add(g.dayIn((q-1)*3+1+r.IntN(3), 1, 28), &domain.MeetingSatIn{Kind: domain.SatInLeadershipMeeting, Title: pick(r, satInLeadershipTitles)})
+		g.add(g.dayIn(g.mon((q-1)*3+1+r.IntN(3)), 1, 28), &domain.MeetingSatIn{Kind: domain.SatInLeadershipMeeting, Title: pick(r, satInLeadershipTitles)})
 	}
 	// 3.2 outreach.
 	keep := [3]bool{true, true, true}
@@ -830,7 +866,7 @@ func (g *orgGen) reports() {
 		}
 	}
 	if keep[0] {
-		g.add(g.dayIn(2+r.IntN(2), 1, 28), &domain.WorkPlanFiled{Area: domain.AreaOutreach})
+		g.add(g.dayIn(g.mon(2+r.IntN(2)), 1, 28), &domain.WorkPlanFiled{Area: domain.AreaOutreach})
 	}
 	if keep[1] {
 		g.add(g.dayIn(12, 10, 28), &domain.WorkSummaryFiled{Area: domain.AreaOutreach})
@@ -839,7 +875,7 @@ func (g *orgGen) reports() {
 		kinds := []string{domain.OutreachGrassroots, domain.OutreachVillage, domain.OutreachEnterprise}
 		for range 2 + r.IntN(4) {
 			i := r.IntN(3)
-			g.add(g.dayIn(3+r.IntN(9), 1, 28), &domain.OutreachVisit{Kind: kinds[i], Title: pick(r, outreachTitles[i])})
+			g.add(g.dayIn(g.mon(3+r.IntN(9)), 1, 28), &domain.OutreachVisit{Kind: kinds[i], Title: pick(r, outreachTitles[i])})
 		}
 	}
 	// 5.4 reports.
@@ -849,10 +885,10 @@ func (g *orgGen) reports() {
 		if i == 1 {
 			m = 12
 		}
-		g.add(g.dayIn(m, 5, 28), &domain.DemocraticLifeReported{Title: democraticLifeTitles[i]})
+		g.add(g.dayIn(g.mon(m), 5, 28), &domain.DemocraticLifeReported{Title: democraticLifeTitles[i]})
 	}
 	for range g.some(kAdminReport, 1, 2) {
-		g.add(g.dayIn(1+r.IntN(12), 1, 28), &domain.AdministrativeReportGiven{Title: pick(r, adminReportTitles)})
+		g.add(g.dayIn(g.mon(1+r.IntN(12)), 1, 28), &domain.AdministrativeReportGiven{Title: pick(r, adminReportTitles)})
 	}
 }
 
@@ -970,6 +1006,7 @@ func (g *orgGen) finish() {
 	o := g.o
 	out := &o.out
 	out.Code, out.Name, out.Kind, out.HasGroups, out.Profile = o.code, o.name, o.kind, o.hasGroups, o.profile
+	out.FoundedOn, out.TermExtendedUntil = o.founded, o.extended
 	if o.parent != nil {
 		out.ParentCode = o.parent.code
 	}

@@ -130,6 +130,9 @@ type orgPlan struct {
 	nextMember int
 
 	overdue   bool
+	founded   domain.Date // founded during the year, on the 1st of a month; zero otherwise
+	extended  domain.Date // the until of an approved term extension; zero for none
+	partLate  bool        // one late month is paid half on time, half late
 	violation int
 	retract   int
 	noGroup   bool
@@ -641,6 +644,65 @@ func (c *city) planRoles() {
 	for k := range min(len(exemplary), max(1, n/40)) {
 		exemplary[k].retract = retractDues
 	}
+	c.planRevision2(exemplary, non)
+}
+
+// The demo's organisation founded mid-year, and the term extension's dates.
+var (
+	foundedOn         = date(Year, 7, 1)
+	extensionElected  = date(Year-4, 6, 15) // a three-year term: expired 2015-06-15
+	extensionApproved = date(Year-1, 5, 20)
+	extensionUntil    = date(Year+1, 6, 30)
+	extensionReason   = "因机构改革，经市委市直工委批准延期换届"
+)
+
+// planRevision2 picks, without drawing from the city's random stream, the
+// organisations that show RUBRIC.md revision 2: an exemplary branch
+// without subordinates founded on 1 July (a loose one when there is one),
+// another exemplary organisation with an approved term extension, and the
+// first organisation with late dues (but no V1), which pays one month
+// partly late.
+func (c *city) planRevision2(exemplary, non []*orgPlan) {
+	var cands []*orgPlan
+	for i := len(exemplary) - 1; i >= 0; i-- {
+		if o := exemplary[i]; o.retract == retractNone {
+			cands = append(cands, o)
+		}
+	}
+	var f *orgPlan
+	for _, o := range cands {
+		if o.kind == domain.KindBranch && len(o.children) == 0 && (f == nil || f.parent != nil && o.parent == nil) {
+			f = o
+		}
+	}
+	if f != nil {
+		f.found(foundedOn)
+	}
+	for _, o := range cands {
+		if o != f {
+			o.extended = extensionUntil
+			break
+		}
+	}
+	for _, o := range non {
+		// Not the V1 organisation: its tier is settled by the violation.
+		if o.knobs[kLateDues] && o.violation != violSevere {
+			o.partLate = true
+			break
+		}
+	}
+}
+
+// found makes the organisation one founded on d: registered then, every
+// member joining then or later, no pay change carried over.
+func (o *orgPlan) found(d domain.Date) {
+	o.founded, o.registered = d, d
+	for _, m := range o.members {
+		if m.joined.Before(d) {
+			m.joined = d
+		}
+		m.raiseOn, m.raiseTo = domain.Date{}, 0
+	}
 }
 
 // planTransfers moves a few ordinary members between organisations in
@@ -650,8 +712,8 @@ func (c *city) planTransfers() {
 	for range max(2, n/25) {
 		src := c.orgs[c.r.IntN(n)]
 		dst := c.orgs[c.r.IntN(n)]
-		if src == dst {
-			continue
+		if src == dst || !dst.founded.IsZero() {
+			continue // nobody transfers into an organisation before it exists
 		}
 		var cands []*member
 		for _, m := range src.members {

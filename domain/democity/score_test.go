@@ -3,6 +3,7 @@ package democity_test
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -99,6 +100,58 @@ func TestScores(t *testing.T) {
 			if !slices.Equal(got, o.Vetoes) {
 				t.Errorf("%s: vetoes %v, declared %v", o.Code, got, o.Vetoes)
 			}
+		}
+	})
+
+	t.Run("revision_2_shown", func(t *testing.T) {
+		var founded, extended, partly int
+		for _, o := range city.Orgs {
+			sc := cards[o.Code]
+			if !o.FoundedOn.IsZero() {
+				founded++
+				if sc.Founding == nil || sc.Founding.FoundedOn != o.FoundedOn || sc.Founding.Months != 6 {
+					t.Errorf("%s: founding %+v, want 2016-07-01 and 6 months", o.Code, sc.Founding)
+				}
+				for _, it := range sc.Items {
+					for _, c := range it.Counts {
+						if strings.HasPrefix(c.Period, "2016-0") && c.Period < "2016-07" || c.Period == "2016-Q1" || c.Period == "2016-Q2" || c.Period == "2016-H1" {
+							t.Errorf("%s: %s judged for %s, before the founding", o.Code, c.Rule, c.Period)
+						}
+					}
+				}
+			}
+			if !o.TermExtendedUntil.IsZero() {
+				extended++
+				var notes []string
+				for _, it := range sc.Items {
+					if it.Code == "2.2" {
+						for _, n := range it.Notes {
+							notes = append(notes, n.Reason)
+						}
+						if len(it.Deductions) != 0 {
+							t.Errorf("%s: 2.2 deductions %+v despite the extension", o.Code, it.Deductions)
+						}
+					}
+				}
+				if len(notes) != 1 || !strings.Contains(notes[0], "经上级批准延期换届至 "+o.TermExtendedUntil.String()) {
+					t.Errorf("%s: 2.2 notes %v", o.Code, notes)
+				}
+			}
+			if o.PartlyLateDues {
+				partly++
+				found := false
+				for _, it := range sc.Items {
+					for _, d := range it.Deductions {
+						found = found || d.Rule == "2.5.late" && strings.Contains(d.Reason, "部分逾期补交")
+					}
+				}
+				if !found || !slices.Contains(o.Vetoes, "V3") {
+					t.Errorf("%s: no partly late dues in 2.5.late, or no V3 (%v)", o.Code, o.Vetoes)
+				}
+			}
+		}
+		if founded != 1 || extended != 1 || partly != 1 {
+			t.Errorf("%d founded mid-year, %d with a term extension, %d partly late payers; want one each", founded, extended, partly)
 		}
 	})
 
