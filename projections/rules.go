@@ -8,33 +8,28 @@ import (
 	"partyledger/domain"
 )
 
+// ruleKinds maps every rule kind of the rulebook (domain.RuleKinds) to
+// its evaluation: adding a kind is one row here, and a test checks the
+// table against domain.RuleKinds both ways.
+var ruleKinds = map[string]func(v *view, rp *rulePlan, item *Item){
+	domain.RuleCount:             (*view).countRule,
+	domain.RuleEach:              (*view).eachRule,
+	domain.RuleOfficers:          func(v *view, rp *rulePlan, item *Item) { v.officersRule(rp.r, item) },
+	domain.RuleTerm:              func(v *view, rp *rulePlan, item *Item) { v.termRule(rp.r, item) },
+	domain.RuleDuesLate:          func(v *view, rp *rulePlan, item *Item) { v.duesLateRule(rp.r, item) },
+	domain.RuleDuesShort:         func(v *view, rp *rulePlan, item *Item) { v.duesShortRule(rp.r, item) },
+	domain.RuleCaseDeadline:      func(v *view, rp *rulePlan, item *Item) { v.caseDeadlineRule(rp.r, item) },
+	domain.RuleSeriousViolations: func(v *view, rp *rulePlan, item *Item) { v.seriousRule(rp.r, item) },
+	domain.RuleNotesKept:         func(v *view, rp *rulePlan, item *Item) { v.notesRule(rp.r, item) },
+	domain.RuleLeaderCount:       (*view).leaderRule,
+	domain.RuleAttendance:        func(v *view, rp *rulePlan, item *Item) { v.attendanceRule(rp.r, item) },
+}
+
 // rule evaluates one rule that applies to the organisation, adding its
-// counts and, when it deducts, its one deduction to item.
+// counts and, when it deducts, its one deduction to item. A validated
+// rulebook names only kinds of the table.
 func (v *view) rule(rp *rulePlan, item *Item) {
-	switch rp.r.Kind {
-	case domain.RuleCount:
-		v.countRule(rp, item)
-	case domain.RuleEach:
-		v.eachRule(rp, item)
-	case domain.RuleOfficers:
-		v.officersRule(rp.r, item)
-	case domain.RuleTerm:
-		v.termRule(rp.r, item)
-	case domain.RuleDuesLate:
-		v.duesLateRule(rp.r, item)
-	case domain.RuleDuesShort:
-		v.duesShortRule(rp.r, item)
-	case domain.RuleCaseDeadline:
-		v.caseDeadlineRule(rp.r, item)
-	case domain.RuleSeriousViolations:
-		v.seriousRule(rp.r, item)
-	case domain.RuleNotesKept:
-		v.notesRule(rp.r, item)
-	case domain.RuleLeaderCount:
-		v.leaderRule(rp, item)
-	case domain.RuleAttendance:
-		v.attendanceRule(rp.r, item)
-	}
+	ruleKinds[rp.r.Kind](v, rp, item)
 }
 
 // judged returns the periods of kind a rule is judged for at D: those
