@@ -446,7 +446,7 @@ func (s *Server) recordForm(r *http.Request, st *domain.OrgState, typ, on string
 			return &domain.FieldError{Field: "data.event_id", Reason: "you may not retract a " + target}
 		}
 	}
-	_, err = s.books.Record(r.Context(), []domain.Entry{e}, principalOf(r).RecordedBy(), books.RecordOptions{})
+	_, err = s.appendTimed(r.Context(), []domain.Entry{e}, principalOf(r).RecordedBy(), books.RecordOptions{})
 	var ee *books.EntryError
 	if errors.As(err, &ee) {
 		return ee.Err

@@ -397,7 +397,7 @@ func (s *Server) handleRegisterOrg(w http.ResponseWriter, r *http.Request) {
 // record appends entries for the principal and answers 201 with the
 // results (200 when every entry was already recorded: nothing written).
 func (s *Server) record(w http.ResponseWriter, r *http.Request, entries []domain.Entry, batch bool, exp *ledger.Expected) {
-	res, err := s.books.Record(r.Context(), entries, principalOf(r).RecordedBy(), books.RecordOptions{Expected: exp})
+	res, err := s.appendTimed(r.Context(), entries, principalOf(r).RecordedBy(), books.RecordOptions{Expected: exp})
 	if err != nil {
 		s.writeError(w, r, unindex(err, batch))
 		return

@@ -65,6 +65,10 @@ var Policy = []Rule{
 	{Method: "GET", Pattern: "/healthz", Public: true, Summary: "liveness and ledger position"},
 	{Method: "GET", Pattern: "/v1/openapi.json", Public: true, Summary: "this API's OpenAPI document"},
 
+	// Monitoring: read-only, nothing of any organisation (route patterns,
+	// event types, counts), so a scraper needs only an auditor token.
+	{Method: "GET", Pattern: "/metrics", Auditor: AnyOrg, Admin: AnyOrg, Summary: "Prometheus metrics"},
+
 	// API.
 	{Method: "GET", Pattern: "/v1/me", Branch: AnyOrg, Assessor: AnyOrg, Auditor: AnyOrg, Admin: AnyOrg, Summary: "the authenticated principal"},
 	{Method: "GET", Pattern: "/v1/orgs", Assessor: AnyOrg, Auditor: AnyOrg, Admin: AnyOrg, Summary: "list organisations"},

@@ -67,6 +67,7 @@ type Server struct {
 	authFail *limiter
 	sessions *sessions
 	pages    *pages
+	metrics  *metrics
 }
 
 // New returns a server over books and board.
@@ -106,6 +107,7 @@ func New(books *books.Books, board *scoreboard.Board, opts Options) *Server {
 		authFail: newLimiter(opts.AuthFailuresPerMinute/60, opts.AuthFailureBurst, opts.Now),
 		sessions: newSessions(opts.SessionTTL, opts.Now),
 		pages:    loadPages(),
+		metrics:  newMetrics(board.Position()),
 	}
 	s.routes()
 	return s
@@ -136,7 +138,7 @@ func NewHTTPServer(addr string, h http.Handler) *http.Server {
 
 func (s *Server) routes() {
 	r := chi.NewRouter()
-	r.Use(s.recoverer, securityHeaders)
+	r.Use(s.observe, s.recoverer, securityHeaders)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		if isAPIPath(r.URL.Path) {
 			s.writeError(w, r, errNotFound("no route %s %s", r.Method, r.URL.Path))
@@ -155,6 +157,7 @@ func (s *Server) routes() {
 	s.router = r
 
 	s.handle("GET", "/healthz", s.handleHealth)
+	s.handle("GET", "/metrics", s.handleMetrics)
 	s.handle("GET", "/v1/openapi.json", s.handleOpenAPI)
 	s.handle("GET", "/v1/me", s.handleMe)
 	s.handle("GET", "/v1/orgs", s.handleListOrgs)
@@ -272,6 +275,7 @@ func (s *Server) guard(rule *Rule, next http.HandlerFunc) http.HandlerFunc {
 				return
 			}
 		}
+		noteAccess(r, p)
 		if ok, retry := s.perUser.allow(p.TokenID); !ok {
 			fail(w, r, errRateLimited(retry))
 			return

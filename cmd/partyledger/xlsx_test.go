@@ -59,10 +59,16 @@ func TestExportWorkbookAndCSV(t *testing.T) {
 			}
 		}
 		for code, sc := range cards {
-			v, err := f.GetCellValue(code, "B12")
+			// The sheet "代码 名称"; its details under report.DetailsHeader.
+			rows, err := f.GetRows(report.OrgSheetName(code, sc.Name))
+			v := ""
+			for i := slices.IndexFunc(rows, func(r []string) bool { return len(r) > 0 && r[0] == report.DetailsHeader }); i >= 0 && i < len(rows); i++ {
+				if len(rows[i]) >= 2 && rows[i][0] == "最终得分" {
+					v = rows[i][1]
+				}
+			}
 			if err != nil || v != fmt.Sprintf("%.2f", float64(sc.Final)/100) {
-				a, _ := f.GetCellValue(code, "A12")
-				t.Errorf("%s!B12 (%s) = %q, want the final score %s", code, a, v, sc.Final)
+				t.Errorf("%s: 最终得分 %q (%v), want the final score %s", code, v, err, sc.Final)
 			}
 		}
 	})

@@ -4,6 +4,9 @@ import (
 	"encoding/csv"
 	"fmt"
 	"io"
+	"strings"
+
+	"partyledger/domain"
 )
 
 // CSV tables (WriteCSV): what one CSV file holds.
@@ -17,10 +20,27 @@ const (
 // Tables lists the CSV tables.
 var Tables = []string{TableSummary, TableItems, TableCounts, TableJournal}
 
+// formulaStart are the first characters that make Excel, WPS or
+// LibreOffice read a CSV cell as a formula (CSV injection: a member named
+// "=HYPERLINK(…)" must stay a name).
+const formulaStart = "=+-@\t\r"
+
+// neutralise prefixes a text cell that a spreadsheet would take for a
+// formula with an apostrophe, which makes it text. Numbers (points,
+// positions) are never text cells, so they stay numbers.
+func neutralise(s string) string {
+	if s != "" && strings.IndexByte(formulaStart, s[0]) >= 0 {
+		return "'" + s
+	}
+	return s
+}
+
 // WriteCSV writes one table of d as CSV (RFC 4180), UTF-8 with a byte
 // order mark so that Excel and WPS read the Chinese headers correctly.
 // The items and counts tables begin with the organisation's code and
-// name. Points are written with two decimals.
+// name. Points are written with two decimals. A text cell that begins
+// like a formula (=, +, -, @, tab, carriage return) is prefixed with an
+// apostrophe, so that opening the file runs nothing.
 func WriteCSV(w io.Writer, d *Data, table string) error {
 	if _, err := io.WriteString(w, "\ufeff"); err != nil {
 		return err
@@ -29,7 +49,11 @@ func WriteCSV(w io.Writer, d *Data, table string) error {
 	write := func(row []any) error {
 		rec := make([]string, len(row))
 		for i, v := range row {
-			rec[i] = text(v)
+			if s, ok := v.(string); ok {
+				rec[i] = neutralise(s)
+			} else {
+				rec[i] = text(v)
+			}
 		}
 		return cw.Write(rec)
 	}
@@ -69,6 +93,7 @@ func WriteCSV(w io.Writer, d *Data, table string) error {
 			return fmt.Errorf("report: no journal to write")
 		}
 		err = write(heads(journalHead))
+		names := domain.NewMemberNames()
 		for e, jerr := range d.Journal {
 			if jerr != nil {
 				return jerr
@@ -76,7 +101,7 @@ func WriteCSV(w io.Writer, d *Data, table string) error {
 			if err != nil {
 				break
 			}
-			err = write(journalRow(&e))
+			err = write(journalRow(&e, names))
 		}
 	default:
 		return fmt.Errorf("report: unknown table %q (want one of %v)", table, Tables)

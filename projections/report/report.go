@@ -93,13 +93,32 @@ var summaryHead = []string{"名次", "组织代码", "组织名称", "类型", "
 
 var summaryTail = []string{"细则版本", "细则SHA-256", "截至日期", "知悉于(UTC)", "台账位置"}
 
-var gradeHead = []string{"正式等次", "正式得分", "评定细则版本", "评定记录", "评定时间(UTC)"}
+var gradeHead = []string{"正式等次", "正式得分", "评定细则版本", "评定记录", "评定时间(北京时间)"}
 
 var itemsHead = []string{"部分", "项目代码", "项目名称", "分值", "得分", "扣分合计", "是否封顶", "规则", "扣分", "扣分原因", "依据事件", "涉及期间"}
 
 var countsHead = []string{"项目代码", "规则", "计数项", "期间", "实有", "应有", "是否达标"}
 
-var journalHead = []string{"全局位置", "流", "流内版本", "组织代码", "事件类型", "事件名称", "发生日期", "记录时间(UTC)", "记录人", "事件ID", "数据(JSON)", "前一哈希", "哈希"}
+// journalHead are the journal's columns: what people read first (the
+// Chinese type and content, dates, CST times, who recorded it), then what
+// a machine or a verifier needs (the type name, stream, revision, the
+// data as stored, in fen), the hashes last.
+var journalHead = []string{"全局位置", "组织代码", "事件类型", "内容", "发生日期", "记录时间(北京时间)", "记录人", "事件ID",
+	"类型代码", "流", "流内版本", "数据(JSON)", "前一哈希", "哈希"}
+
+// cstLayout is how times are shown to people: China Standard Time, to the
+// second (the journal's recorded_at, grade times).
+const cstLayout = "2006-01-02 15:04:05"
+
+// cst renders a ledger instant (domain.InstantLayout, UTC) in CST; text it
+// cannot parse is shown as it is.
+func cst(instant string) string {
+	t, err := time.Parse(domain.InstantLayout, instant)
+	if err != nil {
+		return instant
+	}
+	return t.In(domain.CST).Format(cstLayout)
+}
 
 // points is a score as a number (two decimals).
 type points float64
@@ -178,7 +197,7 @@ func (d *Data) summaryRow(rank int, sc *projections.Scorecard) []any {
 			if g.Revised() {
 				kind = "更正：" + g.Reason
 			}
-			row = append(row, domain.TierLabel(g.Tier), pts(g.Final), g.RulebookVersion, kind, g.RecordedAt.UTC().Format(domain.InstantLayout))
+			row = append(row, domain.TierLabel(g.Tier), pts(g.Final), g.RulebookVersion, kind, g.RecordedAt.In(domain.CST).Format(cstLayout))
 		} else {
 			row = append(row, "未评定", "", "", "", "")
 		}
@@ -228,8 +247,11 @@ func clip(s string) string {
 	return string(r[:maxCellRunes-1]) + "…"
 }
 
-// journalRow renders one event in export form.
-func journalRow(e *domain.JournalLine) []any {
+// journalRow renders one event of the journal (journalHead). names has
+// learnt the members of every MemberJoined before e: the journal is read
+// in recorded order, so a member's name is known by the time it is used.
+func journalRow(e *domain.JournalLine, names *domain.MemberNames) []any {
+	names.Learn(e.Org, e.Type, e.Data)
 	var rev, pos int64
 	if e.Revision != nil {
 		rev = int64(*e.Revision)
@@ -237,8 +259,8 @@ func journalRow(e *domain.JournalLine) []any {
 	if e.Position != nil {
 		pos = int64(*e.Position)
 	}
-	return []any{pos, e.Stream, rev, e.Org, e.Type, domain.TypeLabel(e.Type), e.OccurredOn,
-		e.RecordedAt, e.RecordedBy, e.ID, clip(string(e.Data)), e.PrevHash, e.Hash}
+	return []any{pos, e.Org, domain.TypeLabel(e.Type), domain.Summary(e.Type, e.Data, names.Of(e.Org)), e.OccurredOn,
+		cst(e.RecordedAt), e.RecordedBy, e.ID, e.Type, e.Stream, rev, clip(string(e.Data)), e.PrevHash, e.Hash}
 }
 
 // text renders a cell for CSV.

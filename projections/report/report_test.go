@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/xuri/excelize/v2"
 
@@ -20,6 +21,7 @@ import (
 	"partyledger/ledger/books"
 	"partyledger/ledger/filestore"
 	"partyledger/ledger/ledgertest"
+	"partyledger/projections"
 	"partyledger/projections/report"
 	"partyledger/projections/scoreboard"
 )
@@ -104,15 +106,23 @@ func TestWorkbook(t *testing.T) {
 
 	t.Run("sheets", func(t *testing.T) {
 		want := []string{report.SheetSummary, report.SheetAbout}
-		codes := []string{}
-		for _, sc := range d.Cards {
-			codes = append(codes, sc.Org)
+		cards := slices.Clone(d.Cards)
+		slices.SortFunc(cards, func(a, b *projections.Scorecard) int { return strings.Compare(a.Org, b.Org) })
+		for _, sc := range cards {
+			// Organisation sheets are named "代码 名称", within 31 characters.
+			name := report.OrgSheetName(sc.Org, sc.Name)
+			if !strings.HasPrefix(name, sc.Org+" ") || utf8.RuneCountInString(name) > 31 {
+				t.Errorf("%s %s: sheet %q", sc.Org, sc.Name, name)
+			}
+			want = append(want, name)
 		}
-		slices.Sort(codes)
-		want = append(append(want, codes...), report.SheetJournal)
+		want = append(want, report.SheetJournal)
 		if got := f.GetSheetList(); !slices.Equal(got, want) {
 			t.Fatalf("sheets %v, want %v", got, want)
 		}
+	})
+	t.Run("every sheet filters, freezes its header and prints it on every page, A4 landscape", func(t *testing.T) {
+		checkSheetSetup(t, f, buf.Bytes())
 	})
 	t.Run("summary", func(t *testing.T) {
 		rows, err := f.GetRows(report.SheetSummary)
@@ -168,26 +178,35 @@ func TestWorkbook(t *testing.T) {
 	})
 	t.Run("one sheet per organisation", func(t *testing.T) {
 		for _, sc := range d.Cards {
-			rows, err := f.GetRows(sc.Org)
+			rows, err := f.GetRows(report.OrgSheetName(sc.Org, sc.Name))
 			if err != nil {
 				t.Fatal(err)
 			}
+			// Row 1 says who and the result; row 2 is the items header
+			// (the frozen rows); the details are under their own header.
+			if title := rows[0][0]; !strings.HasPrefix(title, sc.Org+" "+sc.Name) || !strings.Contains(title, "最终得分 "+sc.Final.String()) ||
+				!strings.Contains(title, domain.TierLabel(sc.Tier)) {
+				t.Errorf("%s: title %q", sc.Org, title)
+			}
 			kv := map[string]string{}
-			hdr := -1
+			hdr, details := -1, -1
 			for i, r := range rows {
-				if len(r) >= 2 && hdr < 0 {
+				if len(r) >= 2 && details >= 0 {
 					kv[r[0]] = r[1]
 				}
 				if len(r) > 0 && r[0] == report.ItemsHeader && hdr < 0 {
 					hdr = i
 				}
+				if len(r) > 0 && r[0] == report.DetailsHeader {
+					details = i
+				}
 			}
 			if kv["组织代码"] != sc.Org || kv["最终得分"] != two(sc.Final) || kv["等次"] != domain.TierLabel(sc.Tier) ||
 				kv["细则SHA-256"] != sc.Rulebook.SHA256 || kv["知悉于(UTC)"] != sc.KnownAt {
-				t.Errorf("%s: head %v", sc.Org, kv)
+				t.Errorf("%s: details %v", sc.Org, kv)
 			}
-			if hdr < 0 || rows[hdr][1] != "项目代码" || rows[hdr][9] != "扣分原因" {
-				t.Fatalf("%s: no items header", sc.Org)
+			if hdr != 1 || rows[hdr][1] != "项目代码" || rows[hdr][9] != "扣分原因" {
+				t.Fatalf("%s: the items header is not row 2", sc.Org)
 			}
 			// Every deduction, in order, with its reason.
 			var want []string
@@ -220,16 +239,7 @@ func TestWorkbook(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(rows) != len(events)+1 || rows[0][0] != "全局位置" || rows[0][12] != "哈希" {
-			t.Fatalf("%d rows (want %d), header %v", len(rows), len(events)+1, rows[0])
-		}
-		for i, e := range events {
-			r := rows[i+1]
-			if r[0] != strconv.FormatUint(*e.Position, 10) || r[4] != e.Type || r[5] != domain.TypeLabel(e.Type) ||
-				r[9] != e.ID || r[12] != e.Hash || r[10] != string(e.Data) {
-				t.Fatalf("row %d: %v\nevent %+v", i+2, r, e)
-			}
-		}
+		checkJournal(t, rows, events)
 		// The journal holds the year's assessments and grades, and the
 		// built-in rulebook's publication.
 		types := map[string]int{}
@@ -342,10 +352,7 @@ func TestCSV(t *testing.T) {
 		if recs := readCSV(t, d, report.TableCounts); len(recs) < len(d.Cards) || recs[0][6] != "实有" {
 			t.Fatalf("counts: %d records, header %v", len(recs), recs[0])
 		}
-		recs := readCSV(t, d, report.TableJournal)
-		if len(recs) != len(journalEvents(t, d))+1 {
-			t.Fatalf("journal: %d records", len(recs))
-		}
+		checkJournal(t, readCSV(t, d, report.TableJournal), journalEvents(t, d))
 	})
 	t.Run("unknown table", func(t *testing.T) {
 		if err := report.WriteCSV(new(bytes.Buffer), d, "orgs"); err == nil {

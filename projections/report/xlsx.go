@@ -5,7 +5,8 @@ import (
 	"io"
 	"sort"
 	"strconv"
-	"unicode/utf8"
+	"strings"
+	"unicode/utf16"
 
 	"github.com/xuri/excelize/v2"
 
@@ -13,21 +14,37 @@ import (
 	"partyledger/projections"
 )
 
-// Sheet names of the workbook; an organisation's sheet is named by its code.
+// Sheet names of the workbook; an organisation's sheet is named
+// "代码 名称" (OrgSheetName), within Excel's 31 characters.
 const (
 	SheetSummary = "汇总"
 	SheetAbout   = "说明"
 	SheetJournal = "台账"
 )
 
+// MaxSheetNameUnits is Excel's limit on a sheet name: 31 UTF-16 code
+// units (excelize counts the same way), so a character outside the Basic
+// Multilingual Plane counts twice.
+const MaxSheetNameUnits = 31
+
 // MaxJournalRows bounds the events on one journal sheet (Excel allows
 // 1,048,576 rows); a longer journal continues on 台账2, 台账3, ….
 // A variable so tests can shrink it.
 var MaxJournalRows = 1_000_000
 
-// Row of the first item header on an organisation's sheet is found by its
-// first cell, ItemsHeader; the rows above it describe the scorecard.
-const ItemsHeader = "部分"
+// An organisation's sheet: row 1 names it with its final score and tier,
+// row 2 is the header of the items (first cell ItemsHeader, frozen, filtered
+// and repeated on every printed page), then the items, the counts under
+// their own header, and under DetailsHeader the scorecard's details as
+// label–value rows.
+const (
+	ItemsHeader   = "部分"
+	DetailsHeader = "评分概况"
+)
+
+// orgHeaderRows are the rows an organisation's sheet freezes and prints on
+// every page: the title and the items header.
+const orgHeaderRows = 2
 
 // book is a workbook being written, with its styles.
 type book struct {
@@ -54,7 +71,7 @@ func WriteWorkbook(w io.Writer, d *Data) (err error) {
 	if err := f.SetSheetName("Sheet1", SheetSummary); err != nil {
 		return err
 	}
-	b.used[SheetSummary] = true
+	b.used[strings.ToUpper(SheetSummary)] = true
 	if err := b.summary(d); err != nil {
 		return fmt.Errorf("report: sheet %s: %w", SheetSummary, err)
 	}
@@ -102,30 +119,47 @@ func (b *book) styles() error {
 	return err
 }
 
-// sheetName returns a unique valid sheet name for name (at most 31
-// characters, none of []:*?/\).
-func (b *book) sheetName(name string) string {
-	clean := []rune{}
-	for _, r := range name {
+// OrgSheetName is the name of an organisation's sheet before it is made
+// unique in its workbook: "代码 名称", with the characters a sheet name
+// cannot hold replaced, cut to MaxSheetNameUnits.
+func OrgSheetName(code, name string) string { return cleanSheetName(code + " " + name) }
+
+// cleanSheetName replaces the characters Excel refuses in a sheet name
+// ([]:*?/\ and the apostrophe, which may not begin or end one and would
+// need quoting in every reference) and cuts it to MaxSheetNameUnits.
+func cleanSheetName(name string) string {
+	name = strings.Map(func(r rune) rune {
 		switch r {
-		case '[', ']', ':', '*', '?', '/', '\\':
-			r = '_'
+		case '[', ']', ':', '*', '?', '/', '\\', '\'':
+			return '_'
 		}
-		clean = append(clean, r)
+		return r
+	}, name)
+	return strings.TrimSpace(cutUnits(name, MaxSheetNameUnits))
+}
+
+// cutUnits cuts s to at most n UTF-16 code units, on a rune boundary.
+func cutUnits(s string, n int) string {
+	units := 0
+	for i, r := range s {
+		if units += utf16.RuneLen(r); units > n {
+			return s[:i]
+		}
 	}
-	if len(clean) > 31 {
-		clean = clean[:31]
-	}
-	out := string(clean)
-	for i := 2; b.used[out]; i++ {
+	return s
+}
+
+// sheetName returns a unique valid sheet name for name: cleaned and cut
+// (cleanSheetName), and when taken (sheet names are unique regardless of
+// case) cut further for a suffix "~2", "~3", ….
+func (b *book) sheetName(name string) string {
+	clean := cleanSheetName(name)
+	out := clean
+	for i := 2; b.used[strings.ToUpper(out)]; i++ {
 		suffix := "~" + strconv.Itoa(i)
-		base := clean
-		if len(base)+utf8.RuneCountInString(suffix) > 31 {
-			base = base[:31-utf8.RuneCountInString(suffix)]
-		}
-		out = string(base) + suffix
+		out = cutUnits(clean, MaxSheetNameUnits-len(suffix)) + suffix
 	}
-	b.used[out] = true
+	b.used[strings.ToUpper(out)] = true
 	return out
 }
 
@@ -182,9 +216,39 @@ func cell(col, row int) string {
 	return c
 }
 
-func freezeHeader(sw *excelize.StreamWriter, row int) error {
-	return sw.SetPanes(&excelize.Panes{Freeze: true, YSplit: row, TopLeftCell: cell(1, row+1), ActivePane: "bottomLeft"})
+// freezeHeader freezes the first rows of a sheet; a stream writer takes
+// it before the first row.
+func freezeHeader(sw *excelize.StreamWriter, rows int) error {
+	return sw.SetPanes(&excelize.Panes{Freeze: true, YSplit: rows, TopLeftCell: cell(1, rows+1), ActivePane: "bottomLeft"})
 }
+
+// A4 is the paper size code of A4 in SpreadsheetML (ECMA-376 18.3.1.63).
+const A4 = 9
+
+// finish gives a streamed sheet what every sheet of the workbook has —
+// an autofilter over its table (filter: the range, header row included),
+// its first headerRows repeated on every printed page, A4 landscape — and
+// flushes it. The stream writer writes the sheet's settings when it
+// flushes, so they are set after the rows and before Flush (the sheet
+// cannot be changed afterwards).
+func (b *book) finish(sw *excelize.StreamWriter, headerRows int, filter string) error {
+	sheet := sw.Sheet
+	if err := b.f.AutoFilter(sheet, filter, nil); err != nil {
+		return fmt.Errorf("autofilter %s: %w", filter, err)
+	}
+	orientation, size := "landscape", A4
+	if err := b.f.SetPageLayout(sheet, &excelize.PageLayoutOptions{Orientation: &orientation, Size: &size}); err != nil {
+		return err
+	}
+	titles := fmt.Sprintf("'%s'!$1:$%d", sheet, headerRows)
+	if err := b.f.SetDefinedName(&excelize.DefinedName{Name: "_xlnm.Print_Titles", RefersTo: titles, Scope: sheet}); err != nil {
+		return fmt.Errorf("print titles %s: %w", titles, err)
+	}
+	return sw.Flush()
+}
+
+// span is the range of a table: columns 1..cols, rows first..last.
+func span(cols, first, last int) string { return cell(1, first) + ":" + cell(cols, max(first, last)) }
 
 func (b *book) summary(d *Data) error {
 	head := d.summaryHeader()
@@ -208,7 +272,7 @@ func (b *book) summary(d *Data) error {
 			return err
 		}
 	}
-	return sw.Flush()
+	return b.finish(sw, 1, span(len(head), 1, len(d.Cards)+1))
 }
 
 func (b *book) about(d *Data) error {
@@ -217,7 +281,10 @@ func (b *book) about(d *Data) error {
 	if err != nil {
 		return err
 	}
-	rows := [][]any{{excelize.Cell{StyleID: b.title, Value: fmt.Sprintf("%d 年度党建目标绩效考核 审计导出", d.Year)}}, {}}
+	if err := freezeHeader(sw, 2); err != nil {
+		return err
+	}
+	rows := [][]any{{excelize.Cell{StyleID: b.title, Value: fmt.Sprintf("%d 年度党建目标绩效考核 审计导出", d.Year)}}, b.header([]string{"项目", "内容"})}
 	add := func(k string, v any) { rows = append(rows, []any{excelize.Cell{StyleID: b.kv, Value: k}, v}) }
 	add("考核年度", d.Year)
 	add("组织数", len(d.Cards))
@@ -237,27 +304,40 @@ func (b *book) about(d *Data) error {
 		tiers[sc.Tier]++
 	}
 	add("等次分布", fmt.Sprintf("先进 %d，达标 %d，未达标 %d", tiers[domain.TierAdvanced], tiers[domain.TierCompliant], tiers[domain.TierNonCompliant]))
-	add("工作表", "“汇总”为全部组织的得分、等次、否决和各部分得分；每个组织一张工作表（以组织代码命名），列出各项得分、扣分及原因、依据事件和计数；“台账”为本年度考核涉及的全部事件（按记录顺序，含哈希链）")
-	add("说明", "得分均为两位小数的数值。同一知悉时点、截至日期与细则版本重新计算，得到相同结果；细则SHA-256标明所用细则的确切内容。")
+	add("工作表", "“汇总”为全部组织的得分、等次、否决和各部分得分；每个组织一张工作表（以“代码 名称”命名），列出各项得分、扣分及原因、依据事件和计数，其下为评分概况；“台账”为本年度考核涉及的全部事件（按记录顺序，含哈希链）")
+	add("台账", "“事件类型”“内容”为中文（金额以元计，党员以姓名显示）；记录时间为北京时间；“数据(JSON)”为原始记录（金额以分计），与“前一哈希”“哈希”一起可供核验。")
+	add("说明", "得分均为两位小数的数值。同一知悉时点、截至日期与细则版本重新计算，得到相同结果；细则SHA-256标明所用细则的确切内容。各表首行冻结、可筛选，打印时每页重复表头（A4 横向）。")
 	for i, r := range rows {
 		if err := sw.SetRow(cell(1, i+1), r); err != nil {
 			return err
 		}
 	}
-	return sw.Flush()
+	return b.finish(sw, 2, span(2, 2, len(rows)))
 }
 
-func (b *book) org(d *Data, sc *projections.Scorecard) error {
-	name := b.sheetName(sc.Org)
-	sw, err := b.stream(name, []float64{8, 9, 26, 7, 7, 9, 9, 26, 7, 60, 40, 16})
-	if err != nil {
-		return err
+// orgTitle is the first row of an organisation's sheet: who, which year,
+// and the result, so that the frozen top of the sheet says it all.
+func orgTitle(sc *projections.Scorecard) string {
+	s := fmt.Sprintf("%s %s（%s） %d 年度：最终得分 %s，%s", sc.Org, sc.Name, sc.Kind.Label(), sc.Year, sc.Final, domain.TierLabel(sc.Tier))
+	if sc.Provisional {
+		s += "（暂定）"
 	}
+	if len(sc.Vetoes) > 0 {
+		codes := make([]string, len(sc.Vetoes))
+		for i, v := range sc.Vetoes {
+			codes[i] = v.Code
+		}
+		s += "，否决 " + strings.Join(codes, "、")
+	}
+	return s
+}
+
+// orgDetails are the label–value rows under DetailsHeader.
+func (b *book) orgDetails(d *Data, sc *projections.Scorecard) [][]any {
 	var rows [][]any
 	kv := func(k string, v any) {
 		rows = append(rows, b.cells([]any{excelize.Cell{StyleID: b.kv, Value: k}, v}, 0))
 	}
-	rows = append(rows, []any{excelize.Cell{StyleID: b.title, Value: fmt.Sprintf("%s %s（%s） %d 年度党建目标绩效考核", sc.Org, sc.Name, sc.Kind.Label(), sc.Year)}})
 	kv("组织代码", sc.Org)
 	kv("组织名称", sc.Name)
 	kv("类型", sc.Kind.Label())
@@ -285,24 +365,41 @@ func (b *book) org(d *Data, sc *projections.Scorecard) error {
 			if g.Revised() {
 				what = "更正等次"
 			}
-			text := fmt.Sprintf("%s %s（细则 %s，%s 由 %s 记录", domain.TierLabel(g.Tier), g.Final, g.RulebookVersion,
-				g.RecordedAt.UTC().Format("2006-01-02 15:04:05"), g.RecordedBy)
+			text := fmt.Sprintf("%s %s（细则 %s，北京时间 %s 由 %s 记录", domain.TierLabel(g.Tier), g.Final, g.RulebookVersion,
+				g.RecordedAt.In(domain.CST).Format(cstLayout), g.RecordedBy)
 			if g.Reason != "" {
 				text += "，原因：" + g.Reason
 			}
 			kv(what, text+"）")
 		}
 	}
-	rows = append(rows, nil, b.header(itemsHead))
+	return rows
+}
+
+// org writes an organisation's sheet: the title, the items (frozen,
+// filtered header), the counts, the details.
+func (b *book) org(d *Data, sc *projections.Scorecard) error {
+	name := b.sheetName(OrgSheetName(sc.Org, sc.Name))
+	sw, err := b.stream(name, []float64{8, 9, 26, 7, 7, 9, 9, 26, 7, 60, 40, 16})
+	if err != nil {
+		return err
+	}
+	if err := freezeHeader(sw, orgHeaderRows); err != nil {
+		return err
+	}
+	rows := [][]any{{excelize.Cell{StyleID: b.title, Value: orgTitle(sc)}}, b.header(itemsHead)}
 	for _, r := range itemRows(sc) {
 		rows = append(rows, b.cells(r, 0))
 	}
+	filter := span(len(itemsHead), orgHeaderRows, len(rows))
 	if counts := countRows(sc); len(counts) > 0 {
 		rows = append(rows, nil, b.header(countsHead))
 		for _, r := range counts {
 			rows = append(rows, b.cells(r, 0))
 		}
 	}
+	rows = append(rows, nil, []any{excelize.Cell{StyleID: b.title, Value: DetailsHeader}})
+	rows = append(rows, b.orgDetails(d, sc)...)
 	for i, r := range rows {
 		if r == nil {
 			continue
@@ -311,7 +408,7 @@ func (b *book) org(d *Data, sc *projections.Scorecard) error {
 			return err
 		}
 	}
-	return sw.Flush()
+	return b.finish(sw, orgHeaderRows, filter)
 }
 
 func joinIDs(ids []string) string {
@@ -328,8 +425,12 @@ func joinIDs(ids []string) string {
 	return s
 }
 
+// journal writes the journal on 台账 (and 台账2, 台账3, … beyond
+// MaxJournalRows events), each part with its header frozen, filtered and
+// printed on every page.
 func (b *book) journal(d *Data) error {
-	widths := []float64{9, 44, 8, 11, 24, 14, 11, 27, 10, 37, 60, 20, 20}
+	widths := []float64{9, 11, 14, 50, 11, 19, 24, 37, 22, 44, 8, 60, 20, 20}
+	names := domain.NewMemberNames()
 	var sw *excelize.StreamWriter
 	row, part := 0, 0
 	open := func() error {
@@ -348,6 +449,7 @@ func (b *book) journal(d *Data) error {
 		row = 1
 		return sw.SetRow("A1", b.header(journalHead))
 	}
+	done := func() error { return b.finish(sw, 1, span(len(journalHead), 1, row)) }
 	if err := open(); err != nil {
 		return err
 	}
@@ -356,7 +458,7 @@ func (b *book) journal(d *Data) error {
 			return err
 		}
 		if row > MaxJournalRows {
-			if err := sw.Flush(); err != nil {
+			if err := done(); err != nil {
 				return err
 			}
 			if err := open(); err != nil {
@@ -364,9 +466,9 @@ func (b *book) journal(d *Data) error {
 			}
 		}
 		row++
-		if err := sw.SetRow(cell(1, row), journalRow(&e)); err != nil {
+		if err := sw.SetRow(cell(1, row), journalRow(&e, names)); err != nil {
 			return err
 		}
 	}
-	return sw.Flush()
+	return done()
 }
