@@ -105,7 +105,7 @@ var docAbbreviated = map[string]bool{domain.TypeRulebookPublished: true}
 
 // docV2Fields are the v2 fields of existing types, documented while they
 // are being added to the code: until then a payload refuses them.
-var docV2Fields = map[string]bool{"founded_on": true, "override_reason": true}
+var docV2Fields = map[string]bool{"override_reason": true}
 
 // TestEventsDocExamples checks every example line of EVENTS.md as import
 // would: strictly, with every payload's validation.
