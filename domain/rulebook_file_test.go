@@ -65,9 +65,9 @@ func TestParseRulebookFile(t *testing.T) {
 		ps := fileProblems(t, src)
 		lines := strings.Split(src, "\n")
 		want := map[string]string{
-			"items[0].titel":         "unknown field",
-			"dues.rate_note":         "unknown field",
-			"total":                  "is 99 but the items add up to 100",
+			"items[0].titel": "unknown field",
+			"dues.rate_note": "unknown field",
+			"total":          "is 99 but the items add up to 100",
 		}
 		for _, p := range ps {
 			w, ok := want[p.Field]
