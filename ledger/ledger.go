@@ -6,8 +6,9 @@
 // ledger/esdb, EventStoreDB/KurrentDB).
 //
 // The Ledger knows nothing of party work: the domain-aware layer on top is
-// Books (books.go), which validates payloads against each organisation's
-// state before anything is appended.
+// ledger/books, which validates payloads against each organisation's
+// state before anything is appended. Events sealed elsewhere (an export)
+// enter only through Restore (restore.go), into an empty ledger.
 package ledger
 
 import (
@@ -421,78 +422,6 @@ func (l *Ledger) seal(stream string, s *streamState, events []Proposed) []Event 
 		out[i] = e
 	}
 	return out
-}
-
-// Restore appends events that were sealed elsewhere (an export of another
-// ledger) exactly as they are — ids, recorded_at, recorded_by and hashes
-// kept — after checking that each continues its stream's chain here: its
-// revision is the next one, its prev_hash is the stream's last hash, and
-// its hash recomputes. Events already stored with the same hash are
-// skipped. All events must belong to one stream, in revision order.
-func (l *Ledger) Restore(ctx context.Context, events []Event) ([]Result, error) {
-	if len(events) == 0 {
-		return nil, nil
-	}
-	stream := events[0].Stream
-	s := l.stream(stream)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []Result
-	var todo []Event
-	for i := range events {
-		e := &events[i]
-		if e.Stream != stream {
-			return nil, fmt.Errorf("ledger: restore: event %s is in %s, not %s", e.ID, e.Stream, stream)
-		}
-		if ComputeHash(e) != e.Hash {
-			return nil, fmt.Errorf("ledger: restore: event %s (%s revision %d): hash does not match its content: %w", e.ID, stream, e.Revision, ErrCorrupt)
-		}
-		stored, err := l.store.EventByID(ctx, e.ID)
-		switch {
-		case err == nil:
-			if stored.Hash != e.Hash {
-				return nil, &IDConflictError{ID: e.ID, Stream: stored.Stream, Reason: "a different sealed event"}
-			}
-			if len(todo) > 0 {
-				return nil, fmt.Errorf("ledger: restore: event %s is stored but an earlier one is not", e.ID)
-			}
-			out = append(out, ResultOf(&stored, true))
-			continue
-		case !errors.Is(err, ErrEventNotFound):
-			return nil, fmt.Errorf("ledger: look up event id %s: %w", e.ID, err)
-		}
-		todo = append(todo, *e)
-	}
-	if len(todo) == 0 {
-		return out, nil
-	}
-	if err := l.refresh(ctx, stream, s); err != nil {
-		return nil, err
-	}
-	prev, head := s.hash, s.head
-	for i := range todo {
-		e := &todo[i]
-		if e.Revision != uint64(head+1)+uint64(i) {
-			return nil, &WrongRevisionError{Stream: stream, Expected: int64(e.Revision) - 1, Actual: head}
-		}
-		if e.PrevHash != prev {
-			return nil, fmt.Errorf("ledger: restore: event %s (%s revision %d): prev_hash does not continue the stored chain: %w", e.ID, stream, e.Revision, ErrCorrupt)
-		}
-		prev = e.Hash
-	}
-	positions, err := l.store.Append(ctx, stream, head, todo)
-	if err != nil {
-		s.known = false
-		return nil, err
-	}
-	for i := range todo {
-		todo[i].Position = positions[i]
-		out = append(out, ResultOf(&todo[i], false))
-		l.observe(todo[i].RecordedAt)
-	}
-	last := &todo[len(todo)-1]
-	s.head, s.hash = int64(last.Revision), last.Hash
-	return out, nil
 }
 
 // ReadStream yields the events of stream from revision from on.

@@ -169,8 +169,7 @@ func parseItem(raw []byte) (journalItem, error) {
 	return journalItem{entry: ent, sealed: ev}, nil
 }
 
-// sealedOf rebuilds the envelope of an exported line and checks that its
-// hash matches its content.
+// sealedOf rebuilds the envelope of an exported line.
 func sealedOf(l *domain.JournalLine, ent *domain.Entry) (*ledger.Event, error) {
 	var p domain.Problems
 	id, err := uuid.Parse(l.ID)
@@ -197,18 +196,13 @@ func sealedOf(l *domain.JournalLine, ent *domain.Entry) (*ledger.Event, error) {
 	if err != nil {
 		p.Add("hash", "want 64 hex digits")
 	}
-	if l.SchemaVersion != ledger.SchemaVersion {
-		p.Add("schema_version", fmt.Sprintf("want %d", ledger.SchemaVersion))
-	}
 	if err := p.Err(); err != nil {
 		return nil, err
 	}
-	ev := &ledger.Event{ID: id, Stream: l.Stream, Type: l.Type, SchemaVersion: l.SchemaVersion, Revision: *l.Revision,
-		OccurredOn: l.OccurredOn, RecordedAt: at, RecordedBy: l.RecordedBy, Data: compactJSON(l.Data), PrevHash: prev, Hash: hash}
-	if ledger.ComputeHash(ev) != hash {
-		return nil, &domain.FieldError{Field: "hash", Reason: "does not match the line's content (altered after export?)"}
-	}
-	return ev, nil
+	// Whether the envelope may enter this ledger (its hash, its chain,
+	// its recorded_at) is the ledger's decision: ledger.Ledger.Restore.
+	return &ledger.Event{ID: id, Stream: l.Stream, Type: l.Type, SchemaVersion: l.SchemaVersion, Revision: *l.Revision,
+		OccurredOn: l.OccurredOn, RecordedAt: at, RecordedBy: l.RecordedBy, Data: compactJSON(l.Data), PrevHash: prev, Hash: hash}, nil
 }
 
 func compactJSON(b []byte) []byte {
@@ -219,42 +213,13 @@ func compactJSON(b []byte) []byte {
 	return buf.Bytes()
 }
 
-// importItems checks every item against the ledger's state (in file
-// order, as if the earlier ones were appended) and, only when all pass,
-// appends them in batches.
+// importItems imports a parsed file: a journal (plain lines), recorded as
+// the importing principal under the same checks as every entry, or an
+// export (sealed lines), restored as it is into an empty ledger. A file
+// never mixes the two: a restore must start from an empty ledger, and
+// plain lines recorded first would make it non-empty.
 func importItems(ctx context.Context, e *env, bk *books.Books, items []journalItem, bad lineProblems, by string, progress bool) error {
-	entries := make([]domain.Entry, 0, len(items))
-	idx := make([]int, 0, len(items))
-	for i, it := range items {
-		if it.sealed == nil {
-			entries = append(entries, it.entry)
-			idx = append(idx, i)
-		}
-	}
-	outcomes, errs := bk.Check(ctx, entries, by)
-	for _, err := range errs {
-		var ee *books.EntryError
-		if !errors.As(err, &ee) {
-			return err
-		}
-		bad.add(items[idx[ee.Index]].line, ee.Err)
-	}
-	if err := checkSealed(ctx, bk, items, bad); err != nil {
-		return err
-	}
-	if len(bad) > 0 {
-		bad.print(e.stderr)
-		return exitError{code: 1, err: fmt.Errorf("%d bad line(s); nothing imported", len(bad))}
-	}
-	skip := map[int]bool{}
-	for k, o := range outcomes {
-		if o == books.OutcomeDuplicate {
-			skip[idx[k]] = true
-		}
-	}
 	start := time.Now()
-	var written, dups int
-	dups = len(skip)
 	report := func(done int, final bool) {
 		if progress {
 			fmt.Fprintf(e.stderr, "\r导入 %d/%d 行…", done, len(items))
@@ -263,34 +228,119 @@ func importItems(ctx context.Context, e *env, bk *books.Books, items []journalIt
 			}
 		}
 	}
+	var written, dups int
+	var err error
+	switch {
+	case !oneKind(items, bad):
+	case len(items) > 0 && items[0].sealed != nil:
+		written, dups, err = restoreItems(ctx, bk, items, bad, report)
+	default:
+		written, dups, err = recordItems(ctx, bk, items, bad, by, report)
+	}
+	if err != nil {
+		return err
+	}
+	if len(bad) > 0 {
+		bad.print(e.stderr)
+		return exitError{code: 1, err: fmt.Errorf("%d bad line(s); nothing imported", len(bad))}
+	}
+	report(len(items), true)
+	fmt.Fprintf(e.stdout, "导入完成 / imported: %d 个新事件 new, %d 个已存在 already recorded, %d 行 lines, %.1fs\n",
+		written, dups, len(items), time.Since(start).Seconds())
+	return nil
+}
+
+// oneKind reports whether the items are all plain or all sealed, adding a
+// problem at the first line of the other kind when they are not.
+func oneKind(items []journalItem, bad lineProblems) bool {
+	for _, it := range items[min(1, len(items)):] {
+		if (it.sealed == nil) != (items[0].sealed == nil) {
+			what := "a sealed line (an export) in a file of plain journal lines"
+			if it.sealed == nil {
+				what = "a plain journal line in a file of sealed lines (an export)"
+			}
+			bad.add(it.line, fmt.Errorf("%s: restore the export on its own into an empty ledger, then import the journal", what))
+			return false
+		}
+	}
+	return true
+}
+
+// restoreItems restores an export through ledger.Ledger.Restore, which
+// decides whether its lines may enter (each problem becomes its line's).
+func restoreItems(ctx context.Context, bk *books.Books, items []journalItem, bad lineProblems, report func(int, bool)) (int, int, error) {
+	if len(bad) > 0 {
+		return 0, 0, nil
+	}
+	evs := make([]ledger.Event, len(items))
+	for i := range items {
+		evs[i] = *items[i].sealed
+	}
+	res, err := bk.Restore(ctx, evs, ledger.RestoreOptions{Progress: func(done int) { report(done, false) }})
+	var re *ledger.RestoreError
+	if errors.As(err, &re) {
+		for _, p := range re.Problems {
+			bad.add(items[p.Index].line, &domain.FieldError{Field: p.Field, Reason: p.Reason})
+		}
+		return 0, 0, nil
+	}
+	if err != nil {
+		return 0, 0, err
+	}
+	var written, dups int
+	for _, r := range res {
+		if r.Duplicate {
+			dups++
+		} else {
+			written++
+		}
+	}
+	return written, dups, nil
+}
+
+// recordItems checks every plain item against the ledger's state (in
+// file order, as if the earlier ones were appended) and, only when all
+// pass, records them in batches.
+func recordItems(ctx context.Context, bk *books.Books, items []journalItem, bad lineProblems, by string, report func(int, bool)) (int, int, error) {
+	entries := make([]domain.Entry, len(items))
+	for i := range items {
+		entries[i] = items[i].entry
+	}
+	outcomes, errs := bk.Check(ctx, entries, by)
+	for _, err := range errs {
+		var ee *books.EntryError
+		if !errors.As(err, &ee) {
+			return 0, 0, err
+		}
+		bad.add(items[ee.Index].line, ee.Err)
+	}
+	if len(bad) > 0 {
+		return 0, 0, nil
+	}
+	skip := map[int]bool{}
+	for k, o := range outcomes {
+		if o == books.OutcomeDuplicate {
+			skip[k] = true
+		}
+	}
+	written, dups := 0, len(skip)
 	lastReport := time.Now()
 	for i := 0; i < len(items); {
 		if skip[i] {
 			i++
 			continue
 		}
-		// A batch: consecutive items of one stream and one form.
+		// A batch: consecutive items of one stream.
 		j := i + 1
 		stream := streamOfItem(&items[i])
-		for j < len(items) && j-i < importBatch && !skip[j] && streamOfItem(&items[j]) == stream &&
-			(items[j].sealed == nil) == (items[i].sealed == nil) {
+		for j < len(items) && j-i < importBatch && !skip[j] && streamOfItem(&items[j]) == stream {
 			j++
 		}
-		var res []ledger.Result
-		var err error
-		if items[i].sealed != nil {
-			evs := make([]ledger.Event, 0, j-i)
-			for k := i; k < j; k++ {
-				evs = append(evs, *items[k].sealed)
-			}
-			res, err = bk.Restore(ctx, evs)
-		} else {
-			batch := make([]domain.Entry, 0, j-i)
-			for k := i; k < j; k++ {
-				batch = append(batch, items[k].entry)
-			}
-			res, err = bk.Record(ctx, batch, by, books.RecordOptions{})
+		batch := make([]domain.Entry, 0, j-i)
+		for k := i; k < j; k++ {
+			batch = append(batch, items[k].entry)
 		}
+		res, err := bk.Record(ctx, batch, by, books.RecordOptions{})
 		if err != nil {
 			line := items[i].line
 			var ee *books.EntryError
@@ -298,7 +348,7 @@ func importItems(ctx context.Context, e *env, bk *books.Books, items []journalIt
 				line = items[i+ee.Index].line
 				err = ee.Err
 			}
-			return fmt.Errorf("line %d: %w (%d events imported before it; run the import again to complete it)", line, err, written)
+			return 0, 0, fmt.Errorf("line %d: %w (%d events imported before it; run the import again to complete it)", line, err, written)
 		}
 		for _, r := range res {
 			if r.Duplicate {
@@ -313,62 +363,12 @@ func importItems(ctx context.Context, e *env, bk *books.Books, items []journalIt
 			lastReport = time.Now()
 		}
 	}
-	report(len(items), true)
-	fmt.Fprintf(e.stdout, "导入完成 / imported: %d 个新事件 new, %d 个已存在 already recorded, %d 行 lines, %.1fs\n",
-		written, dups, len(items), time.Since(start).Seconds())
-	return nil
+	return written, dups, nil
 }
 
 func streamOfItem(it *journalItem) string {
-	if it.sealed != nil {
-		return it.sealed.Stream
-	}
 	s, _ := books.StreamOf(&it.entry)
 	return s
-}
-
-// checkSealed checks that exported lines continue their streams' chains
-// in the target ledger (or are already stored).
-func checkSealed(ctx context.Context, bk *books.Books, items []journalItem, bad lineProblems) error {
-	type tip struct {
-		head int64
-		hash ledger.Hash
-	}
-	tips := map[string]*tip{}
-	for _, it := range items {
-		ev := it.sealed
-		if ev == nil {
-			continue
-		}
-		if stored, err := bk.EventByID(ctx, ev.ID); err == nil {
-			if stored.Hash != ev.Hash {
-				bad.add(it.line, &domain.FieldError{Field: "id", Reason: "already recorded as a different event"})
-			}
-			continue
-		} else if !errors.Is(err, ledger.ErrEventNotFound) {
-			return err
-		}
-		t := tips[ev.Stream]
-		if t == nil {
-			t = &tip{head: ledger.NoStream}
-			last, err := bk.LastEvent(ctx, ev.Stream)
-			switch {
-			case err == nil:
-				t.head, t.hash = int64(last.Revision), last.Hash
-			case !errors.Is(err, ledger.ErrStreamNotFound):
-				return err
-			}
-			tips[ev.Stream] = t
-		}
-		switch {
-		case int64(ev.Revision) != t.head+1:
-			bad.add(it.line, &domain.FieldError{Field: "revision", Reason: fmt.Sprintf("%d does not continue %s (at revision %d)", ev.Revision, ev.Stream, t.head)})
-		case ev.PrevHash != t.hash:
-			bad.add(it.line, &domain.FieldError{Field: "prev_hash", Reason: "does not continue the chain of " + ev.Stream})
-		}
-		t.head, t.hash = int64(ev.Revision), ev.Hash
-	}
-	return nil
 }
 
 func isTerminal(w io.Writer) bool {
