@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"sort"
 	"strings"
 )
 
@@ -13,10 +14,11 @@ import (
 // and operands, or a group of subcommands (subs set).
 type command struct {
 	name     string
-	args     string // synopsis after the command's path: `FILE|- [--quiet]`
-	short    string // one line: what it does, in Chinese and English
-	nargs    int    // operands a leaf takes
-	operands string // what they are, for the error when they are missing: "one FILE (or - for standard input)"
+	args     string            // synopsis after the command's path: `FILE|- [--quiet]`
+	short    string            // one line: what it does, in Chinese and English
+	nargs    int               // operands a leaf takes
+	operands string            // what they are, for the error when they are missing: "one FILE (or - for standard input)"
+	required map[string]string // flags that must not be blank → what the value must say ("" when the name says it)
 	flags    func(fs *flag.FlagSet)
 	run      func(ctx context.Context, e *env, args []string) error
 	subs     []*command
@@ -168,11 +170,35 @@ func (c *command) runLeaf(ctx context.Context, e *env, path string, args []strin
 		}
 		return usageError("%s takes %s", strings.TrimPrefix(path, "partyledger "), c.operands)
 	}
+	if err := c.checkRequired(fs); err != nil {
+		c.synopsis(e.stderr, path)
+		return err
+	}
 	err = c.run(ctx, e, pos)
 	if codeOf(err) == 2 {
 		c.synopsis(e.stderr, path)
 	}
 	return err
+}
+
+// checkRequired refuses a blank required flag, naming the first in
+// alphabetical order.
+func (c *command) checkRequired(fs *flag.FlagSet) error {
+	names := make([]string, 0, len(c.required))
+	for name := range c.required {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		if strings.TrimSpace(fs.Lookup(name).Value.String()) != "" {
+			continue
+		}
+		if why := c.required[name]; why != "" {
+			return usageError("--%s is required: %s", name, why)
+		}
+		return usageError("--%s is required", name)
+	}
+	return nil
 }
 
 // parseFlags parses args allowing flags after operands ("import FILE

@@ -18,16 +18,14 @@ func gradeHistoryCommand() *command {
 	}
 	return &command{
 		name: "history", args: "--org CODE --year Y [--json]",
-		short: "某组织历次评定与更正（细则版本与原因）/ every grade of an organisation, with rulebook and reason",
+		short:    "某组织历次评定与更正（细则版本与原因）/ every grade of an organisation, with rulebook and reason",
+		required: map[string]string{"org": ""},
 		flags: func(fs *flag.FlagSet) {
 			fs.StringVar(&c.org, "org", "", "organisation code")
 			fs.IntVar(&c.year, "year", 2016, "assessment year")
 			fs.BoolVar(&c.asJSON, "json", false, "JSON")
 		},
 		run: func(ctx context.Context, e *env, _ []string) error {
-			if c.org == "" {
-				return usageError("--org is required")
-			}
 			bk, err := e.books(ctx)
 			if err != nil {
 				return err

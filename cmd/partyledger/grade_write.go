@@ -29,6 +29,7 @@ func gradeWriteCommand(revise bool) *command {
 	if revise {
 		cmd.name, cmd.args = "revise", `--year Y --reason "…" [--known-at RFC3339] [--rulebook VERSION] [--provisional] [--dry-run] [--json]`
 		cmd.short = "细则更正后，仅为等次或得分变化的组织更正等次 / revise the grades a correction changed"
+		cmd.required = map[string]string{"reason": "say which correction the revision follows"}
 	}
 	cmd.flags = func(fs *flag.FlagSet) {
 		fs.IntVar(&c.year, "year", 2016, "assessment year")
@@ -44,9 +45,6 @@ func gradeWriteCommand(revise bool) *command {
 	}
 	cmd.run = func(ctx context.Context, e *env, _ []string) error {
 		opts := scoreboard.GradeOptions{By: c.as, Rulebook: c.rulebook, AllowProvisional: c.provisional, DryRun: c.dryRun, Reason: c.reason}
-		if revise && strings.TrimSpace(c.reason) == "" {
-			return usageError("--reason is required: say which correction the revision follows")
-		}
 		if c.knownAt != "" {
 			t, err := time.Parse(time.RFC3339Nano, c.knownAt)
 			if err != nil {

@@ -22,16 +22,14 @@ func replayCommand() *command {
 	}
 	return &command{
 		name: "replay", args: "--org CODE [--year Y] [--json]",
-		short: "回放组织台账 / replay an organisation's journal",
+		short:    "回放组织台账 / replay an organisation's journal",
+		required: map[string]string{"org": ""},
 		flags: func(fs *flag.FlagSet) {
 			fs.StringVar(&c.org, "org", "", "organisation code")
 			fs.IntVar(&c.year, "year", 0, "only events of this year (occurred in it, or assessing it)")
 			fs.BoolVar(&c.asJSON, "json", false, "JSONL with every envelope field")
 		},
 		run: func(ctx context.Context, e *env, _ []string) error {
-			if c.org == "" {
-				return usageError("--org is required")
-			}
 			bk, err := e.books(ctx)
 			if err != nil {
 				return err

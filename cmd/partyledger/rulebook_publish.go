@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 
 	"partyledger/domain"
 	"partyledger/ledger"
@@ -20,14 +19,12 @@ func rulebookPublishCommand() *command {
 		name: "publish", args: `FILE|- --reason "…" [--as WHO]`,
 		short: "发布细则新版本（先校验，有误则逐条列出、不写入）/ publish a corrected rulebook version",
 		nargs: 1, operands: "one FILE (or - for standard input)",
+		required: map[string]string{"reason": "say what the new version corrects"},
 		flags: func(fs *flag.FlagSet) {
 			fs.StringVar(&c.reason, "reason", "", "why this version is published (required), e.g. the correction it makes")
 			fs.StringVar(&c.as, "as", "cli", "recorded_by")
 		},
 		run: func(ctx context.Context, e *env, args []string) error {
-			if strings.TrimSpace(c.reason) == "" {
-				return usageError("--reason is required: say what the new version corrects")
-			}
 			name, src, err := readRulebookFile(e, args[0])
 			if err != nil {
 				return err
