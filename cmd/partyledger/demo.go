@@ -49,27 +49,11 @@ func demoCommand() *command {
 			}
 			fmt.Fprintf(e.stdout, "示范城市 / demo city: seed %d → %s\n", c.seed, where)
 			start := time.Now()
-			lines := democity.Generate(c.seed, democity.Options{Orgs: c.orgs})
-			var items []journalItem
-			bad := lineProblems{}
-			for i, l := range lines {
-				raw, err := json.Marshal(l)
-				if err != nil {
-					return fmt.Errorf("demo line %d: %w", i+1, err)
-				}
-				it, err := parseItem(raw)
-				if err != nil {
-					bad.add(i+1, err)
-					continue
-				}
-				it.line = i + 1
-				items = append(items, it)
-			}
 			bk, board, err := e.scoreboard(ctx)
 			if err != nil {
 				return err
 			}
-			if err := importItems(ctx, e, bk, items, bad, "demo", !c.quiet && isTerminal(e.stderr)); err != nil {
+			if err := importDemoCity(ctx, e, bk, c.seed, c.orgs, !c.quiet && isTerminal(e.stderr)); err != nil {
 				return fmt.Errorf("demo city: %w", err)
 			}
 			cards, err := board.ScoreAll(ctx, scoreboard.Query{Year: 2016})
@@ -78,29 +62,56 @@ func demoCommand() *command {
 			}
 			fmt.Fprintf(e.stdout, "\n2016 年度市直机关党建目标绩效考核排名（%d 个组织，%.1fs）\n\n", len(cards), time.Since(start).Seconds())
 			printRanking(e.stdout, cards)
-			flagData := "--data " + e.data
-			if e.store != "" {
-				flagData = "--store " + e.store
-			}
-			code := "LY-0001"
-			if len(cards) > 0 {
-				code = cards[len(cards)-1].Org
-			}
-			fmt.Fprintf(e.stdout, `
-		细看 / look closer:
-		  go run ./cmd/partyledger %[1]s score --org %[2]s            # 逐项得分与扣分原因 / items and deductions
-		  go run ./cmd/partyledger %[1]s score --org %[2]s --json     # 评分卡 JSON / scorecard JSON
-		  go run ./cmd/partyledger %[1]s score --org %[2]s --as-of 2016-06-30
-		  go run ./cmd/partyledger %[1]s replay --org %[2]s --year 2016   # 台账回放 / the journal
-		  go run ./cmd/partyledger %[1]s verify                        # 哈希链校验 / tamper check
-		  go run ./cmd/partyledger %[1]s export --all > city.jsonl     # 导出 / export
-		`, flagData, code)
+			printDemoNext(e, cards)
 			if c.serveIt {
 				return serveDemo(ctx, e, bk, cards, c.addr)
 			}
 			return nil
 		},
 	}
+}
+
+// importDemoCity generates the demo city's journal and imports it
+// through the same validated path as import.
+func importDemoCity(ctx context.Context, e *env, bk *books.Books, seed int64, orgs int, progress bool) error {
+	var items []journalItem
+	bad := lineProblems{}
+	for i, l := range democity.Generate(seed, democity.Options{Orgs: orgs}) {
+		raw, err := json.Marshal(l)
+		if err != nil {
+			return fmt.Errorf("line %d: %w", i+1, err)
+		}
+		it, err := parseItem(raw)
+		if err != nil {
+			bad.add(i+1, err)
+			continue
+		}
+		it.line = i + 1
+		items = append(items, it)
+	}
+	return importItems(ctx, e, bk, items, bad, "demo", progress)
+}
+
+// printDemoNext shows how to look closer at the demo city, at the
+// organisation ranked last.
+func printDemoNext(e *env, cards []*projections.Scorecard) {
+	flagData := "--data " + e.data
+	if e.store != "" {
+		flagData = "--store " + e.store
+	}
+	code := "LY-0001"
+	if len(cards) > 0 {
+		code = cards[len(cards)-1].Org
+	}
+	fmt.Fprintf(e.stdout, `
+细看 / look closer:
+  go run ./cmd/partyledger %[1]s score --org %[2]s            # 逐项得分与扣分原因 / items and deductions
+  go run ./cmd/partyledger %[1]s score --org %[2]s --json     # 评分卡 JSON / scorecard JSON
+  go run ./cmd/partyledger %[1]s score --org %[2]s --as-of 2016-06-30
+  go run ./cmd/partyledger %[1]s replay --org %[2]s --year 2016   # 台账回放 / the journal
+  go run ./cmd/partyledger %[1]s verify                        # 哈希链校验 / tamper check
+  go run ./cmd/partyledger %[1]s export --all > city.jsonl     # 导出 / export
+`, flagData, code)
 }
 
 // serveDemo issues one token per role for the demo city — the branch

@@ -4,7 +4,9 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 
+	"partyledger/domain"
 	"partyledger/ledger"
 )
 
@@ -36,47 +38,57 @@ func rulebookListCommand() *command {
 			if err != nil {
 				return err
 			}
-			w := e.stdout
 			if c.asJSON {
-				type row struct {
-					Year       int    `json:"year"`
-					Version    string `json:"version"`
-					Title      string `json:"title"`
-					SHA256     string `json:"sha256"`
-					Reason     string `json:"reason"`
-					EventID    string `json:"event_id,omitempty"`
-					RecordedAt string `json:"recorded_at,omitempty"`
-					RecordedBy string `json:"recorded_by,omitempty"`
-					Builtin    bool   `json:"builtin_unrecorded,omitempty"`
-					InForce    bool   `json:"in_force"`
-				}
-				out := []row{}
-				for _, p := range all {
-					r := row{Year: c.year, Version: p.Rulebook.Version, Title: p.Rulebook.Title, SHA256: p.Rulebook.SHA256(), Reason: p.Reason,
-						EventID: p.EventID, RecordedBy: p.RecordedBy, Builtin: p.Builtin, InForce: p.Rulebook == now}
-					if !p.Builtin {
-						r.RecordedAt = p.RecordedAt.Format(ledger.RecordedAtLayout)
-					}
-					out = append(out, r)
-				}
-				return writeJSON(w, out)
+				return writeJSON(e.stdout, rulebookRows(c.year, all, now))
 			}
-			var tb table
-			tb.add("版本", "状态", "记录时间(UTC)", "记录人", "SHA-256", "原因")
-			for _, p := range all {
-				state, at := "已被取代", p.RecordedAt.UTC().Format("2006-01-02 15:04:05")
-				if p.Rulebook == now {
-					state = "现行"
-				}
-				if p.Builtin {
-					state, at = "现行（内置，尚未登记）", "—"
-				}
-				tb.add(p.Rulebook.Version, state, at, orDash(p.RecordedBy), p.Rulebook.SHA256()[:16]+"…", p.Reason)
-			}
-			fmt.Fprintf(w, "%d 年度细则版本 / rulebook versions of %d\n\n", c.year, c.year)
-			return tb.write(w)
+			printRulebookList(e.stdout, c.year, all, now)
+			return nil
 		},
 	}
+}
+
+// rulebookRow is a version as rulebook list --json shows it.
+type rulebookRow struct {
+	Year       int    `json:"year"`
+	Version    string `json:"version"`
+	Title      string `json:"title"`
+	SHA256     string `json:"sha256"`
+	Reason     string `json:"reason"`
+	EventID    string `json:"event_id,omitempty"`
+	RecordedAt string `json:"recorded_at,omitempty"`
+	RecordedBy string `json:"recorded_by,omitempty"`
+	Builtin    bool   `json:"builtin_unrecorded,omitempty"`
+	InForce    bool   `json:"in_force"`
+}
+
+func rulebookRows(year int, all []domain.PublishedRulebook, now *domain.Rulebook) []rulebookRow {
+	out := []rulebookRow{}
+	for _, p := range all {
+		r := rulebookRow{Year: year, Version: p.Rulebook.Version, Title: p.Rulebook.Title, SHA256: p.Rulebook.SHA256(), Reason: p.Reason,
+			EventID: p.EventID, RecordedBy: p.RecordedBy, Builtin: p.Builtin, InForce: p.Rulebook == now}
+		if !p.Builtin {
+			r.RecordedAt = p.RecordedAt.Format(ledger.RecordedAtLayout)
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+func printRulebookList(w io.Writer, year int, all []domain.PublishedRulebook, now *domain.Rulebook) {
+	var tb table
+	tb.add("版本", "状态", "记录时间(UTC)", "记录人", "SHA-256", "原因")
+	for _, p := range all {
+		state, at := "已被取代", p.RecordedAt.UTC().Format("2006-01-02 15:04:05")
+		if p.Rulebook == now {
+			state = "现行"
+		}
+		if p.Builtin {
+			state, at = "现行（内置，尚未登记）", "—"
+		}
+		tb.add(p.Rulebook.Version, state, at, orDash(p.RecordedBy), p.Rulebook.SHA256()[:16]+"…", p.Reason)
+	}
+	fmt.Fprintf(w, "%d 年度细则版本 / rulebook versions of %d\n\n", year, year)
+	tb.write(w)
 }
 
 func orDash(s string) string {
