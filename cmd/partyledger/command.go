@@ -92,7 +92,7 @@ func (c *command) dispatch(ctx context.Context, e *env, path string, args []stri
 		}
 	}
 	c.help(e, path)
-	if path == "partyledger" {
+	if path == c.name { // the root
 		return usageError("unknown command %q", name)
 	}
 	return usageError("unknown %s command %q", strings.TrimPrefix(path, "partyledger "), name)
@@ -129,7 +129,9 @@ func (c *command) findSub(e *env, args []string) (int, bool) {
 func (c *command) takesValue(e *env, name string) bool {
 	if c.run != nil {
 		fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
-		c.flags(fs)
+		if c.flags != nil {
+			c.flags(fs) // before the real parse: resetting c's flags is harmless
+		}
 		e.globalFlags(fs)
 		f := fs.Lookup(name)
 		if f == nil {

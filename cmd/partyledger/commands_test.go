@@ -176,3 +176,20 @@ func TestRecordDataIsTheEventsJSON(t *testing.T) {
 		t.Fatalf("--data that is not JSON: %v", r.err)
 	}
 }
+
+// TestFlagsBeforeTheSubcommand: a group finds its subcommand after flags
+// and their values, and hands them on.
+func TestFlagsBeforeTheSubcommand(t *testing.T) {
+	dir := t.TempDir()
+	c := newClock()
+	mustOK(t, cli(t, c, "", "--data", dir, "import", "testdata/small.jsonl", "--quiet"))
+	wantIn(t, mustOK(t, cli(t, c, "", "--data", dir, "token", "--role", "auditor", "--name", "审计", "create")).stdout, "plt_")
+	wantIn(t, mustOK(t, cli(t, c, "", "--data", dir, "rulebook", "--year", "2016", "list")).stdout, "2016 年度细则版本")
+	wantIn(t, mustOK(t, cli(t, c, "", "grade", "--data", dir, "--year", "2016", "list", "--json")).stdout, "[]")
+	if r := cli(t, c, "", "--data", dir, "grade", "--year", "2016"); codeOf(r.err) != 2 {
+		t.Fatalf("a group without its subcommand: %v", r.err)
+	}
+	if r := cli(t, c, "", "--data", dir, "help", "grade", "list"); r.err != nil || !strings.Contains(r.stderr, "用法 / usage: partyledger grade list ") {
+		t.Fatalf("help grade list: %v\n%s", r.err, r.stderr)
+	}
+}
