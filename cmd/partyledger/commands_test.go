@@ -1,7 +1,10 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"regexp"
 	"strings"
 	"testing"
@@ -191,5 +194,25 @@ func TestFlagsBeforeTheSubcommand(t *testing.T) {
 	}
 	if r := cli(t, c, "", "--data", dir, "help", "grade", "list"); r.err != nil || !strings.Contains(r.stderr, "用法 / usage: partyledger grade list ") {
 		t.Fatalf("help grade list: %v\n%s", r.err, r.stderr)
+	}
+}
+
+type failingWriter struct{}
+
+func (failingWriter) Write([]byte) (int, error) { return 0, errors.New("disk full") }
+
+// TestOutputErrorsAreReported: a command whose output cannot be written
+// fails, with the reason, instead of exiting 0.
+func TestOutputErrorsAreReported(t *testing.T) {
+	dir := t.TempDir()
+	c := newClock()
+	mustOK(t, cli(t, c, "", "--data", dir, "import", "testdata/small.jsonl", "--quiet"))
+	for _, args := range [][]string{{"export", "--all"}, {"verify"}, {"score", "--all", "--json"}} {
+		var errb bytes.Buffer
+		e := &env{stdin: strings.NewReader(""), stdout: failingWriter{}, stderr: &errb, getenv: func(string) string { return "" }, now: c.Now}
+		err := e.run(context.Background(), append([]string{"--data", dir}, args...))
+		if codeOf(err) != 1 || !strings.Contains(err.Error(), "write standard output: disk full") {
+			t.Errorf("%v: err %v", args, err)
+		}
 	}
 }
