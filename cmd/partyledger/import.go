@@ -124,7 +124,13 @@ func restoreItems(ctx context.Context, bk *books.Books, items []journalItem, bad
 	if err != nil {
 		return 0, 0, err
 	}
-	var written, dups int
+	written, dups := countResults(res)
+	return written, dups, nil
+}
+
+// countResults counts the events an append wrote and those it found
+// already recorded.
+func countResults(res []ledger.Result) (written, dups int) {
 	for _, r := range res {
 		if r.Duplicate {
 			dups++
@@ -132,7 +138,7 @@ func restoreItems(ctx context.Context, bk *books.Books, items []journalItem, bad
 			written++
 		}
 	}
-	return written, dups, nil
+	return written, dups
 }
 
 // recordItems checks every plain item against the ledger's state (in
@@ -187,13 +193,8 @@ func recordItems(ctx context.Context, bk *books.Books, items []journalItem, bad 
 			}
 			return 0, 0, fmt.Errorf("line %d: %w (%d events imported before it; run the import again to complete it)", line, err, written)
 		}
-		for _, r := range res {
-			if r.Duplicate {
-				dups++
-			} else {
-				written++
-			}
-		}
+		w, d := countResults(res)
+		written, dups = written+w, dups+d
 		i = j
 		if time.Since(lastReport) > 200*time.Millisecond {
 			report(i, false)
