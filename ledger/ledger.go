@@ -365,18 +365,7 @@ func (l *Ledger) Append(ctx context.Context, stream string, expected Expected, e
 		positions, err := l.store.Append(ctx, stream, s.head, sealed)
 		switch {
 		case err == nil:
-			if len(positions) != len(sealed) {
-				s.known = false
-				return nil, fmt.Errorf("ledger: store acknowledged %d positions for %d events", len(positions), len(sealed))
-			}
-			out := make([]Result, len(sealed))
-			for i := range sealed {
-				sealed[i].Position = positions[i]
-				out[i] = ResultOf(&sealed[i], false)
-			}
-			last := &sealed[len(sealed)-1]
-			s.head, s.hash = int64(last.Revision), last.Hash
-			return out, nil
+			return l.acknowledged(s, sealed, positions)
 		case errors.Is(err, ErrWrongExpectedRevision), errors.Is(err, ErrDuplicateEventID):
 			// Another process wrote to the stream, or stored one of the
 			// ids in between: reload and decide again.
@@ -400,6 +389,25 @@ func (l *Ledger) Append(ctx context.Context, stream string, expected Expected, e
 			return nil, err
 		}
 	}
+}
+
+// acknowledged takes the positions a store gave appended events: it
+// returns their results and moves the stream's head to the last of them
+// (and the clock past their stamps). Caller holds s.mu.
+func (l *Ledger) acknowledged(s *streamState, events []Event, positions []Position) ([]Result, error) {
+	if len(positions) != len(events) {
+		s.known = false
+		return nil, fmt.Errorf("ledger: store acknowledged %d positions for %d events", len(positions), len(events))
+	}
+	out := make([]Result, len(events))
+	for i := range events {
+		events[i].Position = positions[i]
+		out[i] = ResultOf(&events[i], false)
+	}
+	last := &events[len(events)-1]
+	l.observe(last.RecordedAt)
+	s.head, s.hash, s.known = int64(last.Revision), last.Hash, true
+	return out, nil
 }
 
 // seal builds the envelopes of events at the stream's head. Caller holds s.mu.

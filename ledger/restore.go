@@ -128,11 +128,7 @@ func (l *Ledger) empty(ctx context.Context) (bool, error) {
 // problem, each stream's chain from its start, recorded_at in order and
 // not after now.
 func checkRestore(events []Event, now time.Time) []RestoreProblem {
-	type tip struct {
-		next uint64
-		hash Hash
-	}
-	tips := map[string]*tip{}
+	tips := chains{}
 	ids := make(map[uuid.UUID]bool, len(events))
 	var problems []RestoreProblem
 	var last time.Time
@@ -148,29 +144,19 @@ func checkRestore(events []Event, now time.Time) []RestoreProblem {
 			bad("id", "%s appears twice", e.ID)
 		}
 		ids[e.ID] = true
-		if err := checkEnvelope(e); err != nil {
-			bad(err.field, "%s", err.reason)
+		if field, reason := checkEnvelope(e); field != "" {
+			bad(field, "%s", reason)
 		}
-		if ComputeHash(e) != e.Hash {
-			bad("hash", "does not match the event's content (altered after it was sealed?)")
+		if field, reason := tips.follow(e); field == "revision" {
+			bad(field, "%s in %s (a restore holds every stream from its revision 0)", reason, e.Stream)
+		} else if field != "" {
+			bad(field, "%s", reason)
 		}
-		t := tips[e.Stream]
-		if t == nil {
-			t = &tip{}
-			tips[e.Stream] = t
-		}
-		switch {
-		case e.Revision != t.next:
-			bad("revision", "%d where %d was due in %s (a restore starts every stream at revision 0)", e.Revision, t.next, e.Stream)
-		case e.PrevHash != t.hash:
-			bad("prev_hash", "is not the hash of the event before it in %s", e.Stream)
-		}
-		t.next, t.hash = e.Revision+1, e.Hash
 		switch at := e.RecordedAt; {
 		case at.IsZero():
 			bad("recorded_at", "missing")
 		case at.Before(last):
-			bad("recorded_at", "%s is before the %s of the event before it: recorded_at never goes backwards",
+			bad("recorded_at", "%s is before %s, an earlier event's: recorded_at never goes backwards",
 				at.UTC().Format(RecordedAtLayout), last.UTC().Format(RecordedAtLayout))
 		case at.After(now):
 			bad("recorded_at", "%s is after now (%s by the restoring ledger's clock)",
@@ -183,23 +169,22 @@ func checkRestore(events []Event, now time.Time) []RestoreProblem {
 	return problems
 }
 
-type envelopeProblem struct{ field, reason string }
-
-// checkEnvelope holds a sealed event to the limits of an append.
-func checkEnvelope(e *Event) *envelopeProblem {
+// checkEnvelope holds a sealed event to the limits of an append: it
+// returns the envelope field at fault and why, or "".
+func checkEnvelope(e *Event) (field, reason string) {
 	switch {
 	case e.Stream == "" || len(e.Stream) > MaxStreamNameLen:
-		return &envelopeProblem{"stream", fmt.Sprintf("must be 1..%d bytes", MaxStreamNameLen)}
+		return "stream", fmt.Sprintf("must be 1..%d bytes", MaxStreamNameLen)
 	case e.Type == "" || len(e.Type) > MaxTypeLen:
-		return &envelopeProblem{"type", fmt.Sprintf("must be 1..%d bytes", MaxTypeLen)}
+		return "type", fmt.Sprintf("must be 1..%d bytes", MaxTypeLen)
 	case len(e.RecordedBy) > MaxRecordedByLen:
-		return &envelopeProblem{"recorded_by", fmt.Sprintf("longer than %d bytes", MaxRecordedByLen)}
+		return "recorded_by", fmt.Sprintf("longer than %d bytes", MaxRecordedByLen)
 	case len(e.Data) > MaxDataLen:
-		return &envelopeProblem{"data", fmt.Sprintf("larger than %d bytes", MaxDataLen)}
+		return "data", fmt.Sprintf("larger than %d bytes", MaxDataLen)
 	case e.SchemaVersion != SchemaVersion:
-		return &envelopeProblem{"schema_version", fmt.Sprintf("want %d", SchemaVersion)}
+		return "schema_version", fmt.Sprintf("want %d", SchemaVersion)
 	}
-	return nil
+	return "", ""
 }
 
 // restoreStored answers a restore into a ledger that is not empty: a no-op
@@ -250,17 +235,5 @@ func (l *Ledger) restoreBatch(ctx context.Context, batch []Event) ([]Result, err
 		s.known = false
 		return nil, err
 	}
-	if len(positions) != len(todo) {
-		s.known = false
-		return nil, fmt.Errorf("ledger: store acknowledged %d positions for %d events", len(positions), len(todo))
-	}
-	out := make([]Result, len(todo))
-	for i := range todo {
-		todo[i].Position = positions[i]
-		out[i] = ResultOf(&todo[i], false)
-		l.observe(todo[i].RecordedAt)
-	}
-	last := &todo[len(todo)-1]
-	s.head, s.hash, s.known = int64(last.Revision), last.Hash, true
-	return out, nil
+	return l.acknowledged(s, todo, positions)
 }
