@@ -163,42 +163,42 @@ func (c *command) runLeaf(ctx context.Context, e *env, path string, args []strin
 		c.help(e, path)
 		return nil
 	case err != nil: // the flag package has said what is wrong
-		c.synopsis(e.stderr, path)
-		return exitError{code: 2, quiet: true, err: err}
-	case len(pos) != c.nargs:
-		c.synopsis(e.stderr, path)
-		if c.nargs == 0 {
-			return usageError("%s takes no operands, not %q", strings.TrimPrefix(path, "partyledger "), pos[0])
-		}
-		return usageError("%s takes %s", strings.TrimPrefix(path, "partyledger "), c.operands)
+		err = exitError{code: 2, quiet: true, err: err}
+	default:
+		err = c.check(fs, path, pos)
 	}
-	if err := c.checkRequired(fs); err != nil {
-		c.synopsis(e.stderr, path)
-		return err
+	if err == nil {
+		err = c.run(ctx, e, pos)
 	}
-	err = c.run(ctx, e, pos)
 	if codeOf(err) == 2 {
 		c.synopsis(e.stderr, path)
 	}
 	return err
 }
 
-// checkRequired refuses a blank required flag, naming the first in
-// alphabetical order.
-func (c *command) checkRequired(fs *flag.FlagSet) error {
-	names := make([]string, 0, len(c.required))
-	for name := range c.required {
-		names = append(names, name)
+// check refuses a wrong number of operands, or a blank required flag
+// (the first in alphabetical order).
+func (c *command) check(fs *flag.FlagSet, path string, pos []string) error {
+	name := strings.TrimPrefix(path, "partyledger ")
+	switch {
+	case len(pos) != c.nargs && c.nargs == 0:
+		return usageError("%s takes no operands, not %q", name, pos[0])
+	case len(pos) != c.nargs:
+		return usageError("%s takes %s", name, c.operands)
 	}
-	sort.Strings(names)
-	for _, name := range names {
-		if strings.TrimSpace(fs.Lookup(name).Value.String()) != "" {
+	flags := make([]string, 0, len(c.required))
+	for f := range c.required {
+		flags = append(flags, f)
+	}
+	sort.Strings(flags)
+	for _, f := range flags {
+		if strings.TrimSpace(fs.Lookup(f).Value.String()) != "" {
 			continue
 		}
-		if why := c.required[name]; why != "" {
-			return usageError("--%s is required: %s", name, why)
+		if why := c.required[f]; why != "" {
+			return usageError("--%s is required: %s", f, why)
 		}
-		return usageError("--%s is required", name)
+		return usageError("--%s is required", f)
 	}
 	return nil
 }
