@@ -26,7 +26,8 @@ func demoCommand() *command {
 		addr           string
 	}
 	return &command{
-		name: "demo", args: "[--seed N] [--orgs N] [--data DIR] [--serve [--addr HOST:PORT]]",
+		name:  "demo",
+		args:  "[--seed N] [--orgs N] [--data DIR] [--serve [--addr HOST:PORT]]",
 		short: "生成示范城市并评分 / build the demo city and score it",
 		flags: func(fs *flag.FlagSet) {
 			fs.Int64Var(&c.seed, "seed", 2016, "random seed: the same seed builds the same city")

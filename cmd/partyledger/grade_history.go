@@ -17,7 +17,8 @@ func gradeHistoryCommand() *command {
 		asJSON bool
 	}
 	return &command{
-		name: "history", args: "--org CODE --year Y [--json]",
+		name:     "history",
+		args:     "--org CODE --year Y [--json]",
 		short:    "某组织历次评定与更正（细则版本与原因）/ every grade of an organisation, with rulebook and reason",
 		required: map[string]string{"org": ""},
 		flags: func(fs *flag.FlagSet) {

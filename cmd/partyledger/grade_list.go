@@ -16,7 +16,8 @@ func gradeListCommand() *command {
 		asJSON bool
 	}
 	return &command{
-		name: "list", args: "--year Y [--json]",
+		name:  "list",
+		args:  "--year Y [--json]",
 		short: "全部组织的现行正式等次 / every organisation's current grade",
 		flags: func(fs *flag.FlagSet) {
 			fs.IntVar(&c.year, "year", 2016, "assessment year")

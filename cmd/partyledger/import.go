@@ -23,9 +23,11 @@ func importCommand() *command {
 		as    string
 	}
 	return &command{
-		name: "import", args: "FILE|- [--quiet] [--as WHO]",
-		short: "导入 JSONL 台账（或恢复导出文件）/ import a JSONL journal (or restore an export)",
-		nargs: 1, operands: "one FILE (or - for standard input)",
+		name:     "import",
+		args:     "FILE|- [--quiet] [--as WHO]",
+		short:    "导入 JSONL 台账（或恢复导出文件）/ import a JSONL journal (or restore an export)",
+		nargs:    1,
+		operands: "one FILE (or - for standard input)",
 		flags: func(fs *flag.FlagSet) {
 			fs.BoolVar(&c.quiet, "quiet", false, "no progress output")
 			fs.StringVar(&c.as, "as", "import", "recorded_by for the imported events")

@@ -21,7 +21,8 @@ func replayCommand() *command {
 		asJSON bool
 	}
 	return &command{
-		name: "replay", args: "--org CODE [--year Y] [--json]",
+		name:     "replay",
+		args:     "--org CODE [--year Y] [--json]",
 		short:    "回放组织台账 / replay an organisation's journal",
 		required: map[string]string{"org": ""},
 		flags: func(fs *flag.FlagSet) {

@@ -17,9 +17,11 @@ func rulebookDiffCommand() *command {
 		asJSON bool
 	}
 	return &command{
-		name: "diff", args: "A B [--year Y] [--json]",
-		short: "逐项比较两个版本 / compare two versions item by item",
-		nargs: 2, operands: "two versions: A B",
+		name:     "diff",
+		args:     "A B [--year Y] [--json]",
+		short:    "逐项比较两个版本 / compare two versions item by item",
+		nargs:    2,
+		operands: "two versions: A B",
 		flags: func(fs *flag.FlagSet) {
 			fs.IntVar(&c.year, "year", 0, "assessment year (default: the one the versions start with)")
 			fs.BoolVar(&c.asJSON, "json", false, "JSON")

@@ -16,9 +16,11 @@ import (
 func rulebookPublishCommand() *command {
 	var c struct{ reason, as string }
 	return &command{
-		name: "publish", args: `FILE|- --reason "…" [--as WHO]`,
-		short: "发布细则新版本（先校验，有误则逐条列出、不写入）/ publish a corrected rulebook version",
-		nargs: 1, operands: "one FILE (or - for standard input)",
+		name:     "publish",
+		args:     `FILE|- --reason "…" [--as WHO]`,
+		short:    "发布细则新版本（先校验，有误则逐条列出、不写入）/ publish a corrected rulebook version",
+		nargs:    1,
+		operands: "one FILE (or - for standard input)",
 		required: map[string]string{"reason": "say what the new version corrects"},
 		flags: func(fs *flag.FlagSet) {
 			fs.StringVar(&c.reason, "reason", "", "why this version is published (required), e.g. the correction it makes")

@@ -18,9 +18,11 @@ func rulebookShowCommand() *command {
 		canonical bool
 	}
 	return &command{
-		name: "show", args: "VERSION [--year Y] [--canonical]",
-		short: "输出细则文件（JSON，即 publish 所用格式）/ print a version as the JSON publish takes",
-		nargs: 1, operands: "one VERSION",
+		name:     "show",
+		args:     "VERSION [--year Y] [--canonical]",
+		short:    "输出细则文件（JSON，即 publish 所用格式）/ print a version as the JSON publish takes",
+		nargs:    1,
+		operands: "one VERSION",
 		flags: func(fs *flag.FlagSet) {
 			fs.IntVar(&c.year, "year", 0, "assessment year (default: the one the version starts with)")
 			fs.BoolVar(&c.canonical, "canonical", false, "the canonical encoding (compact, sorted keys): its SHA-256 is the one scorecards name")

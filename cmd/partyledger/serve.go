@@ -23,7 +23,8 @@ func serveCommand() *command {
 		year int
 	}
 	return &command{
-		name: "serve", args: "[--addr 127.0.0.1:8080] [--year 2016]",
+		name:  "serve",
+		args:  "[--addr 127.0.0.1:8080] [--year 2016]",
 		short: "提供 API 与网页 / serve the API and web pages",
 		flags: func(fs *flag.FlagSet) {
 			fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "listen address")

@@ -15,7 +15,8 @@ import (
 func tokenCreateCommand() *command {
 	var c struct{ role, org, name, as string }
 	return &command{
-		name: "create", args: "--role ROLE [--org CODE] --name WHO [--as WHO]",
+		name:  "create",
+		args:  "--role ROLE [--org CODE] --name WHO [--as WHO]",
 		short: "签发令牌（只显示一次）/ issue a token (shown once)",
 		flags: func(fs *flag.FlagSet) {
 			fs.StringVar(&c.role, "role", "", "branch | assessor | auditor | admin")

@@ -11,9 +11,11 @@ import (
 func tokenRevokeCommand() *command {
 	var c struct{ reason, as string }
 	return &command{
-		name: "revoke", args: "TOKEN_ID [--reason WHY] [--as WHO]",
-		short: "吊销令牌 / revoke a token",
-		nargs: 1, operands: "one TOKEN_ID",
+		name:     "revoke",
+		args:     "TOKEN_ID [--reason WHY] [--as WHO]",
+		short:    "吊销令牌 / revoke a token",
+		nargs:    1,
+		operands: "one TOKEN_ID",
 		flags: func(fs *flag.FlagSet) {
 			fs.StringVar(&c.reason, "reason", "", "why the token is revoked")
 			fs.StringVar(&c.as, "as", "cli", "recorded_by")
