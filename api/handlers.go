@@ -143,6 +143,23 @@ func (l rawLine) typeOr(def string) string {
 	return l.str("type")
 }
 
+// checkRulebook reads the rulebook document of a RulebookPublished line
+// (data.rulebook, as sent) with domain.ParseRulebookFile, so that every
+// problem of it is reported at once with its line within the document.
+// A line without the document is left to entry to refuse.
+func (l rawLine) checkRulebook() error {
+	var d map[string]json.RawMessage
+	if json.Unmarshal(l["data"], &d) != nil {
+		return nil
+	}
+	doc := bytes.TrimSpace(d["rulebook"])
+	if len(doc) == 0 || string(doc) == "null" {
+		return nil
+	}
+	_, err := domain.ParseRulebookFile(doc)
+	return domain.Prefix("data.rulebook", err)
+}
+
 // entry validates the line on its own (domain.ParseJournalLine) with org
 // set as given: the body itself must not carry org.
 func (l rawLine) entry(org string) (domain.Entry, error) {
@@ -960,6 +977,12 @@ func (s *Server) recordUnowned(w http.ResponseWriter, r *http.Request, want stri
 	if t := l.typeOr(want); t != want {
 		s.writeError(w, r, &domain.FieldError{Field: "type", Reason: "want " + want + " (or omit type)"})
 		return
+	}
+	if want == domain.TypeRulebookPublished {
+		if err := l.checkRulebook(); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
 	}
 	e, err := l.entry("")
 	if err != nil {

@@ -1,8 +1,9 @@
 // Package domain is the language of party-building work: event types and
 // their validation, organisation kinds, members, money in fen, points in
 // hundredths, periods in China Standard Time, and the rulebook types with
-// the embedded 2016 rulebook. It is pure: no I/O, no clock, standard
-// library only.
+// the embedded 2016 rulebook and the parser of rulebook files that names
+// every problem's line and column (ParseRulebookFile). It is pure: no I/O,
+// no clock, standard library only.
 package domain
 
 import (

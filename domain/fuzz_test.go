@@ -3,6 +3,7 @@ package domain_test
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"testing"
 
 	"partyledger/domain"
@@ -81,6 +82,43 @@ func FuzzParseRulebook(f *testing.F) {
 		c2, _ := rb2.Canonical()
 		if !bytes.Equal(c1, c2) || rb.SHA256() != rb2.SHA256() {
 			t.Fatal("canonical form not stable")
+		}
+	})
+}
+
+// FuzzParseRulebookFile: any document is either refused with problems
+// that each name a line inside it and a reason, or accepted as what
+// ParseRulebook accepts from the same bytes.
+func FuzzParseRulebookFile(f *testing.F) {
+	f.Add(domain.Builtin2016JSON())
+	f.Add([]byte(`{}`))
+	f.Add([]byte("{\n  \"year\": 2016,\n  \"version\": \"2016.2\"\n  \"title\": \"x\"\n}\n"))
+	f.Add([]byte("{\n  \"year\": \"2016\",\n  \"titel\": 1,\n  \"items\": [{\"code\": 5}]\n}"))
+	f.Add([]byte("{\"year\": 2016, \"version\": \"\xc3\x28\"}"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		rb, err := domain.ParseRulebookFile(b)
+		if err != nil {
+			var fe *domain.RulebookFileError
+			if !errors.As(err, &fe) || len(fe.Problems) == 0 {
+				t.Fatalf("refused without its problems: %v", err)
+			}
+			lines := bytes.Count(b, []byte("\n")) + 1
+			for _, p := range fe.Problems {
+				if p.Reason == "" || p.Line < 1 || p.Line > lines || p.Col < 0 {
+					t.Fatalf("a problem without a place in the document or a reason: %+v (%d lines)", p, lines)
+				}
+			}
+			if n := len(domain.FieldErrors(err)); n != len(fe.Problems) {
+				t.Fatalf("%d field errors for %d problems", n, len(fe.Problems))
+			}
+			return
+		}
+		rb2, err := domain.ParseRulebook(b)
+		if err != nil {
+			t.Fatalf("ParseRulebookFile accepted what ParseRulebook refuses: %v", err)
+		}
+		if rb.SHA256() != rb2.SHA256() {
+			t.Fatal("ParseRulebookFile and ParseRulebook read different rulebooks")
 		}
 	})
 }

@@ -8,7 +8,8 @@
 // The Ledger knows nothing of party work, and imports no package of the
 // project: the domain-aware append path on top is ledger/books, which
 // validates payloads against each organisation's state before anything is
-// appended.
+// appended. Events sealed elsewhere (an export) enter only through Restore
+// (restore.go), into an empty ledger.
 package ledger
 
 import (
@@ -370,18 +371,7 @@ func (l *Ledger) Append(ctx context.Context, stream string, expected Expected, e
 		positions, err := l.store.Append(ctx, stream, s.head, sealed)
 		switch {
 		case err == nil:
-			if len(positions) != len(sealed) {
-				s.known = false
-				return nil, fmt.Errorf("ledger: store acknowledged %d positions for %d events", len(positions), len(sealed))
-			}
-			out := make([]Result, len(sealed))
-			for i := range sealed {
-				sealed[i].Position = positions[i]
-				out[i] = ResultOf(&sealed[i], false)
-			}
-			last := &sealed[len(sealed)-1]
-			s.head, s.hash = int64(last.Revision), last.Hash
-			return out, nil
+			return l.acknowledged(s, sealed, positions)
 		case errors.Is(err, ErrWrongExpectedRevision), errors.Is(err, ErrDuplicateEventID):
 			// Another process wrote to the stream, or stored one of the
 			// ids in between: reload and decide again.
@@ -407,6 +397,25 @@ func (l *Ledger) Append(ctx context.Context, stream string, expected Expected, e
 	}
 }
 
+// acknowledged takes the positions a store gave appended events: it
+// returns their results and moves the stream's head to the last of them
+// (and the clock past their stamps). Caller holds s.mu.
+func (l *Ledger) acknowledged(s *streamState, events []Event, positions []Position) ([]Result, error) {
+	if len(positions) != len(events) {
+		s.known = false
+		return nil, fmt.Errorf("ledger: store acknowledged %d positions for %d events", len(positions), len(events))
+	}
+	out := make([]Result, len(events))
+	for i := range events {
+		events[i].Position = positions[i]
+		out[i] = ResultOf(&events[i], false)
+	}
+	last := &events[len(events)-1]
+	l.observe(last.RecordedAt)
+	s.head, s.hash, s.known = int64(last.Revision), last.Hash, true
+	return out, nil
+}
+
 // seal builds the envelopes of events at the stream's head. Caller holds s.mu.
 func (l *Ledger) seal(stream string, s *streamState, events []Proposed) []Event {
 	out := make([]Event, len(events))
@@ -427,78 +436,6 @@ func (l *Ledger) seal(stream string, s *streamState, events []Proposed) []Event 
 		out[i] = e
 	}
 	return out
-}
-
-// Restore appends events that were sealed elsewhere (an export of another
-// ledger) exactly as they are — ids, recorded_at, recorded_by and hashes
-// kept — after checking that each continues its stream's chain here: its
-// revision is the next one, its prev_hash is the stream's last hash, and
-// its hash recomputes. Events already stored with the same hash are
-// skipped. All events must belong to one stream, in revision order.
-func (l *Ledger) Restore(ctx context.Context, events []Event) ([]Result, error) {
-	if len(events) == 0 {
-		return nil, nil
-	}
-	stream := events[0].Stream
-	s := l.stream(stream)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []Result
-	var todo []Event
-	for i := range events {
-		e := &events[i]
-		if e.Stream != stream {
-			return nil, fmt.Errorf("ledger: restore: event %s is in %s, not %s", e.ID, e.Stream, stream)
-		}
-		if ComputeHash(e) != e.Hash {
-			return nil, fmt.Errorf("ledger: restore: event %s (%s revision %d): hash does not match its content: %w", e.ID, stream, e.Revision, ErrCorrupt)
-		}
-		stored, err := l.store.EventByID(ctx, e.ID)
-		switch {
-		case err == nil:
-			if stored.Hash != e.Hash {
-				return nil, &IDConflictError{ID: e.ID, Stream: stored.Stream, Reason: "a different sealed event"}
-			}
-			if len(todo) > 0 {
-				return nil, fmt.Errorf("ledger: restore: event %s is stored but an earlier one is not", e.ID)
-			}
-			out = append(out, ResultOf(&stored, true))
-			continue
-		case !errors.Is(err, ErrEventNotFound):
-			return nil, fmt.Errorf("ledger: look up event id %s: %w", e.ID, err)
-		}
-		todo = append(todo, *e)
-	}
-	if len(todo) == 0 {
-		return out, nil
-	}
-	if err := l.refresh(ctx, stream, s); err != nil {
-		return nil, err
-	}
-	prev, head := s.hash, s.head
-	for i := range todo {
-		e := &todo[i]
-		if e.Revision != uint64(head+1)+uint64(i) {
-			return nil, &WrongRevisionError{Stream: stream, Expected: int64(e.Revision) - 1, Actual: head}
-		}
-		if e.PrevHash != prev {
-			return nil, fmt.Errorf("ledger: restore: event %s (%s revision %d): prev_hash does not continue the stored chain: %w", e.ID, stream, e.Revision, ErrCorrupt)
-		}
-		prev = e.Hash
-	}
-	positions, err := l.store.Append(ctx, stream, head, todo)
-	if err != nil {
-		s.known = false
-		return nil, err
-	}
-	for i := range todo {
-		todo[i].Position = positions[i]
-		out = append(out, ResultOf(&todo[i], false))
-		l.observe(todo[i].RecordedAt)
-	}
-	last := &todo[len(todo)-1]
-	s.head, s.hash = int64(last.Revision), last.Hash
-	return out, nil
 }
 
 // ReadStream yields the events of stream from revision from on.

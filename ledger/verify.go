@@ -47,11 +47,7 @@ func (l *Ledger) Verify(ctx context.Context) (VerifyReport, error) {
 		}
 		rep.StorageChecked = true
 	}
-	type tip struct {
-		next uint64
-		hash Hash
-	}
-	tips := map[string]*tip{}
+	tips := chains{}
 	var lastPos Position
 	for e, err := range l.store.ReadAll(ctx, 0) {
 		if err != nil {
@@ -64,21 +60,9 @@ func (l *Ledger) Verify(ctx context.Context) (VerifyReport, error) {
 			return rep, fail(fmt.Sprintf("position %d does not follow %d", e.Position, lastPos))
 		}
 		lastPos = e.Position
-		t := tips[e.Stream]
-		if t == nil {
-			t = &tip{}
-			tips[e.Stream] = t
+		if field, reason := tips.follow(&e); field != "" {
+			return rep, fail(field + " " + reason)
 		}
-		switch {
-		case e.Revision != t.next:
-			return rep, fail(fmt.Sprintf("revision %d where %d was due", e.Revision, t.next))
-		case e.PrevHash != t.hash:
-			return rep, fail("prev_hash is not the previous event's hash")
-		case ComputeHash(&e) != e.Hash:
-			return rep, fail("hash does not match the event's content")
-		}
-		t.next++
-		t.hash = e.Hash
 		rep.Events++
 	}
 	if err := ctx.Err(); err != nil {
@@ -87,6 +71,37 @@ func (l *Ledger) Verify(ctx context.Context) (VerifyReport, error) {
 	rep.Streams = len(tips)
 	rep.LastPosition = lastPos
 	return rep, nil
+}
+
+// chains follows every stream's hash chain through events in order: the
+// one check of a chain, for Verify and for Restore.
+type chains map[string]*chainTip
+
+type chainTip struct {
+	next uint64 // the revision due
+	hash Hash   // the hash of the event before it
+}
+
+// follow checks that e continues its stream's chain — its revision is the
+// one due, its prev_hash the hash of the event before it, its hash
+// recomputes from its content — and moves the chain on to e. It returns
+// the envelope field at fault and why, or "" when e continues the chain.
+func (c chains) follow(e *Event) (field, reason string) {
+	t := c[e.Stream]
+	if t == nil {
+		t = &chainTip{}
+		c[e.Stream] = t
+	}
+	defer func() { t.next, t.hash = e.Revision+1, e.Hash }()
+	switch {
+	case e.Revision != t.next:
+		return "revision", fmt.Sprintf("%d where %d was due", e.Revision, t.next)
+	case e.PrevHash != t.hash:
+		return "prev_hash", "is not the previous event's hash"
+	case ComputeHash(e) != e.Hash:
+		return "hash", "does not match the event's content"
+	}
+	return "", ""
 }
 
 // IsCorrupt reports whether err reports damaged data.

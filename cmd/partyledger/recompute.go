@@ -1,64 +1,64 @@
 package main
 
 import (
-	"bufio"
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"strings"
 
 	"partyledger/domain"
 	"partyledger/projections"
-	"partyledger/projections/scoreboard"
 )
 
-// runRecompute scores every organisation of a year under two rulebook
+// recomputeCommand scores every organisation of a year under two rulebook
 // versions and prints whose final score or tier changes, by which items
 // and why, and how many moved between which tiers.
-func runRecompute(ctx context.Context, e *env, args []string) error {
-	var g globals
-	var sf scoreFlags
-	fs := newFlagSet(e, "recompute", "recompute --year Y --from VERSION --to VERSION [--as-of DATE] [--known-at RFC3339] [--json]")
-	g.register(fs, e)
-	sf.register(fs)
-	from := fs.String("from", "", "the version the grades were computed under (required)")
-	to := fs.String("to", "", "the corrected version (required)")
-	asJSON := fs.Bool("json", false, "the report as JSON")
-	if _, err := parseFlags(fs, args); err != nil {
-		return err
+func recomputeCommand() *command {
+	var c struct {
+		sf       scoreFlags
+		from, to string
+		asJSON   bool
 	}
-	if *from == "" || *to == "" {
-		fs.Usage()
-		return usageError("give --from VERSION and --to VERSION")
+	return &command{
+		name:  "recompute",
+		args:  "--year Y --from VERSION --to VERSION [--as-of DATE] [--known-at RFC3339] [--json]",
+		short: "按两个细则版本重算并比较 / rescore a year under two rulebook versions",
+		flags: func(fs *flag.FlagSet) {
+			c.sf.register(fs)
+			fs.StringVar(&c.from, "from", "", "the version the grades were computed under (required)")
+			fs.StringVar(&c.to, "to", "", "the corrected version (required)")
+			fs.BoolVar(&c.asJSON, "json", false, "the report as JSON")
+		},
+		run: func(ctx context.Context, e *env, _ []string) error {
+			if c.from == "" || c.to == "" {
+				return usageError("give --from VERSION and --to VERSION")
+			}
+			if c.sf.rulebook != "" {
+				return usageError("recompute takes --from and --to, not --rulebook")
+			}
+			q, err := c.sf.query()
+			if err != nil {
+				return err
+			}
+			_, board, err := e.scoreboard(ctx)
+			if err != nil {
+				return err
+			}
+			rep, err := board.Recompute(ctx, q, c.from, c.to)
+			var fe *domain.FieldError
+			switch {
+			case asField(err, &fe) && (fe.Field == "from" || fe.Field == "to"):
+				return usageError("--%s: %s", fe.Field, fe.Reason)
+			case err != nil:
+				return err
+			case c.asJSON:
+				return writeJSON(e.stdout, rep)
+			}
+			printRecompute(e.stdout, rep)
+			return nil
+		},
 	}
-	if sf.rulebook != "" {
-		return usageError("recompute takes --from and --to, not --rulebook")
-	}
-	q, err := sf.query()
-	if err != nil {
-		return err
-	}
-	bk, err := g.open(ctx, e)
-	if err != nil {
-		return err
-	}
-	defer bk.Close()
-	board := scoreboard.New(bk, scoreboard.Options{Now: e.now})
-	rep, err := board.Recompute(ctx, q, *from, *to)
-	if err != nil {
-		var fe *domain.FieldError
-		if asField(err, &fe) && (fe.Field == "from" || fe.Field == "to") {
-			return usageError("--%s: %s", fe.Field, fe.Reason)
-		}
-		return err
-	}
-	w := bufio.NewWriter(e.stdout)
-	defer w.Flush()
-	if *asJSON {
-		return writeJSON(w, rep)
-	}
-	printRecompute(w, rep)
-	return nil
 }
 
 func asField(err error, fe **domain.FieldError) bool {

@@ -1,9 +1,8 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"strings"
@@ -22,10 +21,7 @@ type scoreFlags struct {
 	rulebook string
 }
 
-func (s *scoreFlags) register(fs interface {
-	IntVar(*int, string, int, string)
-	StringVar(*string, string, string, string)
-}) {
+func (s *scoreFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&s.year, "year", 2016, "assessment year")
 	fs.StringVar(&s.asOf, "as-of", "", "score as of this date (YYYY-MM-DD, CST); default the year's end")
 	fs.StringVar(&s.knownAt, "known-at", "", "as known at this instant (RFC 3339); default now")
@@ -51,64 +47,61 @@ func (s *scoreFlags) query() (scoreboard.Query, error) {
 	return q, nil
 }
 
-func runScore(ctx context.Context, e *env, args []string) error {
-	var g globals
-	var sf scoreFlags
-	fs := newFlagSet(e, "score", "score (--org CODE | --all) [--year Y] [--as-of DATE] [--known-at RFC3339] [--rulebook VERSION] [--json]")
-	g.register(fs, e)
-	sf.register(fs)
-	org := fs.String("org", "", "organisation code")
-	all := fs.Bool("all", false, "every organisation, ranked")
-	asJSON := fs.Bool("json", false, "the scorecard JSON (an array with --all)")
-	if _, err := parseFlags(fs, args); err != nil {
-		return err
+func scoreCommand() *command {
+	var c struct {
+		sf     scoreFlags
+		org    string
+		all    bool
+		asJSON bool
 	}
-	if (*org == "") == !*all {
-		fs.Usage()
-		return usageError("give --org CODE or --all")
+	return &command{
+		name:  "score",
+		args:  "(--org CODE | --all) [--year Y] [--as-of DATE] [--known-at RFC3339] [--rulebook VERSION] [--json]",
+		short: "计算考核得分 / score organisations",
+		flags: func(fs *flag.FlagSet) {
+			c.sf.register(fs)
+			fs.StringVar(&c.org, "org", "", "organisation code")
+			fs.BoolVar(&c.all, "all", false, "every organisation, ranked")
+			fs.BoolVar(&c.asJSON, "json", false, "the scorecard JSON (an array with --all)")
+		},
+		run: func(ctx context.Context, e *env, _ []string) error {
+			if (c.org == "") == !c.all {
+				return usageError("give --org CODE or --all")
+			}
+			q, err := c.sf.query()
+			if err != nil {
+				return err
+			}
+			bk, board, err := e.scoreboard(ctx)
+			if err != nil {
+				return err
+			}
+			if c.all {
+				cards, err := board.ScoreAll(ctx, q)
+				if err != nil {
+					return err
+				}
+				if c.asJSON {
+					return writeJSON(e.stdout, cards)
+				}
+				printRanking(e.stdout, cards)
+				return nil
+			}
+			sc, err := board.Score(ctx, c.org, q)
+			if err != nil {
+				return err
+			}
+			if c.asJSON {
+				return writeJSON(e.stdout, sc)
+			}
+			rb, err := bk.RulebookAt(ctx, sc.Year, time.Time{}, sc.Rulebook.Version)
+			if err != nil {
+				return err
+			}
+			printScorecard(e.stdout, sc, sectionTitles(rb))
+			return nil
+		},
 	}
-	q, err := sf.query()
-	if err != nil {
-		return err
-	}
-	bk, err := g.open(ctx, e)
-	if err != nil {
-		return err
-	}
-	defer bk.Close()
-	board := scoreboard.New(bk, scoreboard.Options{Now: e.now})
-	w := bufio.NewWriter(e.stdout)
-	defer w.Flush()
-	if *all {
-		cards, err := board.ScoreAll(ctx, q)
-		if err != nil {
-			return err
-		}
-		if *asJSON {
-			return writeJSON(w, cards)
-		}
-		printRanking(w, cards)
-		return nil
-	}
-	sc, err := board.Score(ctx, *org, q)
-	if err != nil {
-		return err
-	}
-	if *asJSON {
-		return writeJSON(w, sc)
-	}
-	rb, err := bk.RulebookAt(ctx, sc.Year, time.Time{}, sc.Rulebook.Version)
-	if err != nil {
-		return err
-	}
-	printScorecard(w, sc, sectionTitles(rb))
-	return nil
-}
-
-func writeJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	return enc.Encode(v)
 }
 
 // finalText renders the final score, marked when provisional.

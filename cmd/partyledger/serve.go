@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"log/slog"
 	"net"
@@ -10,29 +11,33 @@ import (
 	"time"
 
 	"partyledger/api"
-	"partyledger/domain"
 	"partyledger/ledger/books"
-	"partyledger/projections"
 	"partyledger/projections/scoreboard"
 )
 
-// runServe serves the JSON API and the web pages on the ledger the
-// globals select, until interrupted.
-func runServe(ctx context.Context, e *env, args []string) error {
-	var g globals
-	fs := newFlagSet(e, "serve", "serve [--addr 127.0.0.1:8080] [--year 2016]")
-	g.register(fs, e)
-	addr := fs.String("addr", "127.0.0.1:8080", "listen address")
-	year := fs.Int("year", 0, "assessment year the pages show by default (default: the built-in rulebook's)")
-	if _, err := parseFlags(fs, args); err != nil {
-		return err
+// serveCommand serves the JSON API and the web pages on the ledger the
+// global flags select, until interrupted.
+func serveCommand() *command {
+	var c struct {
+		addr string
+		year int
 	}
-	bk, err := g.open(ctx, e)
-	if err != nil {
-		return err
+	return &command{
+		name:  "serve",
+		args:  "[--addr 127.0.0.1:8080] [--year 2016]",
+		short: "提供 API 与网页 / serve the API and web pages",
+		flags: func(fs *flag.FlagSet) {
+			fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "listen address")
+			fs.IntVar(&c.year, "year", 0, "assessment year the pages show by default (default: the built-in rulebook's)")
+		},
+		run: func(ctx context.Context, e *env, _ []string) error {
+			bk, err := e.books(ctx)
+			if err != nil {
+				return err
+			}
+			return serve(ctx, e, bk, c.addr, api.Options{Year: c.year}, nil)
+		},
 	}
-	defer bk.Close()
-	return serve(ctx, e, bk, *addr, api.Options{Year: *year}, nil)
 }
 
 // serve runs the board in the background and the HTTP server on addr
@@ -69,6 +74,11 @@ func serve(ctx context.Context, e *env, bk *books.Books, addr string, opts api.O
 			return err
 		}
 	}
+	// What a server prints must be seen while it serves, not when it stops.
+	if err := e.flush(); err != nil {
+		ln.Close()
+		return fmt.Errorf("write standard output: %w", err)
+	}
 	httpErr := make(chan error, 1)
 	go func() { httpErr <- hs.Serve(ln) }()
 	select {
@@ -89,46 +99,4 @@ func serve(ctx context.Context, e *env, bk *books.Books, addr string, opts api.O
 	}
 	fmt.Fprintln(e.stdout, "服务已停止 / stopped")
 	return nil
-}
-
-// serveDemo issues one token per role for the demo city — the branch
-// token bound to a real branch, one with something to fix — prints them
-// with the URL, and serves until interrupted.
-func serveDemo(ctx context.Context, e *env, bk *books.Books, cards []*projections.Scorecard, addr string) error {
-	branch := ""
-	for _, sc := range cards { // ranked best first: the last branch has most to fix
-		if sc.Kind == domain.KindBranch {
-			branch = sc.Org
-		}
-	}
-	if branch == "" && len(cards) > 0 {
-		branch = cards[len(cards)-1].Org
-	}
-	return serve(ctx, e, bk, addr, api.Options{}, func(base string, srv *api.Server) error {
-		type grant struct {
-			role domain.AccessRole
-			org  string
-			name string
-		}
-		grants := []grant{
-			{domain.AccessBranch, branch, "支部书记（示范）"},
-			{domain.AccessAssessor, "", "考核组（示范）"},
-			{domain.AccessAuditor, "", "审计（示范）"},
-			{domain.AccessAdmin, "", "工委管理员（示范）"},
-		}
-		fmt.Fprintf(e.stdout, "\n打开 / open %s/login 并粘贴一个令牌 / and paste a token:\n", base)
-		for _, g := range grants {
-			tok, _, err := srv.Tokens().Issue(ctx, g.role, g.org, g.name, "demo")
-			if err != nil {
-				return fmt.Errorf("demo token for %s: %w", g.role, err)
-			}
-			what := string(g.role)
-			if g.org != "" {
-				what += " " + g.org
-			}
-			fmt.Fprintf(e.stdout, "  %-20s %s\n", what, tok)
-		}
-		fmt.Fprintf(e.stdout, "\n例 / e.g. curl -H 'Authorization: Bearer <token>' %s/v1/orgs/%s/scorecard\n按 Ctrl-C 停止 / Ctrl-C stops.\n", base, branch)
-		return nil
-	})
 }

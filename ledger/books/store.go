@@ -56,8 +56,8 @@ func (b *Books) LastEvent(ctx context.Context, stream string) (ledger.Event, err
 	return b.l.LastEvent(ctx, stream)
 }
 
-// Restore appends sealed events (an export) exactly as they were stored:
-// see ledger.Ledger.Restore.
-func (b *Books) Restore(ctx context.Context, events []ledger.Event) ([]ledger.Result, error) {
-	return b.l.Restore(ctx, events)
+// Restore appends sealed events (an export) exactly as they were stored,
+// into an empty ledger only: see ledger.Ledger.Restore.
+func (b *Books) Restore(ctx context.Context, events []ledger.Event, opts ledger.RestoreOptions) ([]ledger.Result, error) {
+	return b.l.Restore(ctx, events, opts)
 }

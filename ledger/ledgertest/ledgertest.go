@@ -612,43 +612,93 @@ func sealedNext(t *testing.T, h *harness, stream string) []ledger.Event {
 
 func testRestore(t *testing.T, h *harness) {
 	h.append("org-a", ledger.ExpectNoStream, proposals(0, 3))
-	evs := h.readStream("org-a")
-	// Into a fresh store: the same events, byte for byte.
-	dst := newHarness(t, h.open)
-	if _, err := dst.l.Restore(ctxT(t), evs); err != nil {
+	h.append("org-b", ledger.ExpectNoStream, proposals(3, 2))
+	evs := h.readAll()
+	later := h.clock.Now().Add(time.Second)
+	// fresh returns an empty ledger whose clock is after every event of h.
+	fresh := func() *harness {
+		dst := newHarness(t, h.open)
+		dst.clock.Set(later)
+		return dst
+	}
+	refused := func(t *testing.T, l *ledger.Ledger, evs []ledger.Event, field string) {
+		t.Helper()
+		_, err := l.Restore(ctxT(t), evs, ledger.RestoreOptions{})
+		var re *ledger.RestoreError
+		if !errors.Is(err, ledger.ErrRestoreRefused) || !errors.As(err, &re) {
+			t.Fatalf("restore: err = %v, want a *RestoreError", err)
+		}
+		for _, p := range re.Problems {
+			if p.Field == field && p.Reason != "" {
+				return
+			}
+		}
+		t.Fatalf("restore refused, but not for %q: %+v", field, re.Problems)
+	}
+
+	dst := fresh()
+	var done []int
+	if _, err := dst.l.Restore(ctxT(t), evs, ledger.RestoreOptions{Progress: func(n int) { done = append(done, n) }}); err != nil {
 		t.Fatalf("restore into a fresh store: %v", err)
 	}
-	for i, e := range dst.readStream("org-a") {
-		e.Position = evs[i].Position
-		sameEvent(t, e, evs[i])
+	if len(done) == 0 || done[len(done)-1] != len(evs) {
+		t.Fatalf("progress %v for %d events", done, len(evs))
 	}
-	if _, err := dst.l.Restore(ctxT(t), evs[1:]); err != nil {
-		t.Fatalf("restore of stored events: %v", err)
-	}
-	if _, err := dst.l.Restore(ctxT(t), []ledger.Event{sealedNext(t, h, "org-a")[0], sealedNext(t, h, "org-a")[0]}); err == nil {
-		t.Fatal("restore of two events claiming one revision succeeded")
-	}
-	// Restoring what is already stored is a no-op.
-	res, err := h.l.Restore(ctxT(t), evs)
-	if err != nil {
-		t.Fatalf("restore of stored events: %v", err)
-	}
-	for _, r := range res {
-		if !r.Duplicate {
-			t.Fatalf("restore of a stored event wrote it again: %+v", r)
+	t.Run("the same events, byte for byte, in the same order", func(t *testing.T) {
+		got := dst.readAll()
+		if len(got) != len(evs) {
+			t.Fatalf("%d events restored, want %d", len(got), len(evs))
 		}
-	}
-	// A tampered event is refused.
-	bad := sealedNext(t, h, "org-a")
-	bad[0].RecordedBy = "mallory"
-	if _, err := h.l.Restore(ctxT(t), bad); !errors.Is(err, ledger.ErrCorrupt) {
-		t.Fatalf("restore of a tampered event: err = %v, want ErrCorrupt", err)
-	}
-	good := sealedNext(t, h, "org-a")
-	if _, err := h.l.Restore(ctxT(t), good); err != nil {
-		t.Fatalf("restore of the next sealed event: %v", err)
-	}
-	if _, err := h.l.Verify(ctxT(t)); err != nil {
-		t.Fatalf("verify after restore: %v", err)
-	}
+		for i, e := range got {
+			e.Position = evs[i].Position
+			sameEvent(t, e, evs[i])
+		}
+		if _, err := dst.l.Verify(ctxT(t)); err != nil {
+			t.Fatalf("verify after restore: %v", err)
+		}
+	})
+	t.Run("restoring what is stored is a no-op", func(t *testing.T) {
+		for _, part := range [][]ledger.Event{evs, evs[1:]} {
+			res, err := dst.l.Restore(ctxT(t), part, ledger.RestoreOptions{})
+			if err != nil {
+				t.Fatalf("restore of stored events: %v", err)
+			}
+			for _, r := range res {
+				if !r.Duplicate {
+					t.Fatalf("restore of a stored event wrote it again: %+v", r)
+				}
+			}
+		}
+	})
+	t.Run("into a ledger that is not empty: refused, nothing appended", func(t *testing.T) {
+		// The next event of a chain, sealed correctly: the forged
+		// continuation a restore must never let in.
+		refused(t, h.l, sealedNext(t, h, "org-a"), "")
+		refused(t, dst.l, append(append([]ledger.Event(nil), evs...), sealedNext(t, h, "org-a")...), "")
+		other := sealedNext(t, h, "org-a")
+		other[0].ID = evs[0].ID
+		other[0].Hash = ledger.ComputeHash(&other[0])
+		refused(t, h.l, other, "id")
+		if n := len(h.readAll()); n != len(evs) {
+			t.Fatalf("the ledger holds %d events, want %d", n, len(evs))
+		}
+	})
+	t.Run("into an empty ledger: every chain whole, recorded_at in order and not ahead", func(t *testing.T) {
+		tampered := append([]ledger.Event(nil), evs...)
+		tampered[1].RecordedBy = "mallory"
+		refused(t, fresh().l, tampered, "hash")
+		refused(t, fresh().l, evs[1:], "revision") // org-a does not start at revision 0
+		swapped := append([]ledger.Event(nil), evs...)
+		swapped[1], swapped[2] = swapped[2], swapped[1]
+		refused(t, fresh().l, swapped, "revision")
+		back := append([]ledger.Event(nil), evs...)
+		back[4].RecordedAt = back[0].RecordedAt.Add(-time.Millisecond)
+		back[4].Hash = ledger.ComputeHash(&back[4])
+		refused(t, fresh().l, back, "recorded_at")
+		early := newHarness(t, h.open) // its clock is before every event of h
+		refused(t, early.l, evs, "recorded_at")
+		if n := len(early.readAll()); n != 0 {
+			t.Fatalf("a refused restore appended %d events", n)
+		}
+	})
 }

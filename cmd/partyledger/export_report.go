@@ -12,7 +12,6 @@ import (
 	"strings"
 
 	"partyledger/projections/report"
-	"partyledger/projections/scoreboard"
 )
 
 // reportFlags are export's flags for the auditors' XLSX and CSV exports.
@@ -23,19 +22,17 @@ type reportFlags struct {
 	sf     scoreFlags // year is export's own --year
 }
 
-func registerReportFlags(fs *flag.FlagSet) *reportFlags {
-	rf := &reportFlags{}
+func (rf *reportFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&rf.format, "format", "", "xlsx or csv: the auditors' export of a year (scores, items, deductions, journal) instead of JSONL")
 	fs.StringVar(&rf.out, "out", "", "write the export to FILE (required for xlsx; csv defaults to standard output)")
 	fs.StringVar(&rf.table, "table", report.TableSummary, "csv: which table ("+strings.Join(report.Tables, ", ")+")")
 	fs.StringVar(&rf.sf.asOf, "as-of", "", "xlsx/csv: score as of this date (YYYY-MM-DD); default the year's end")
 	fs.StringVar(&rf.sf.knownAt, "known-at", "", "xlsx/csv: as known at this instant (RFC 3339); default now")
 	fs.StringVar(&rf.sf.rulebook, "rulebook", "", "xlsx/csv: rulebook version; default the one in force at --known-at")
-	return rf
 }
 
-// runReportExport writes the XLSX workbook or a CSV table of a year.
-func runReportExport(ctx context.Context, e *env, g *globals, rf *reportFlags, year int) error {
+// exportReport writes the XLSX workbook or a CSV table of a year.
+func exportReport(ctx context.Context, e *env, rf *reportFlags, year int) error {
 	switch rf.format {
 	case "xlsx", "csv":
 	default:
@@ -55,12 +52,10 @@ func runReportExport(ctx context.Context, e *env, g *globals, rf *reportFlags, y
 	if err != nil {
 		return err
 	}
-	bk, err := g.open(ctx, e)
+	bk, board, err := e.scoreboard(ctx)
 	if err != nil {
 		return err
 	}
-	defer bk.Close()
-	board := scoreboard.New(bk, scoreboard.Options{Now: e.now})
 	d, err := report.Collect(ctx, board, bk, q)
 	if err != nil {
 		return err
@@ -72,11 +67,7 @@ func runReportExport(ctx context.Context, e *env, g *globals, rf *reportFlags, y
 		return report.WriteCSV(w, d, rf.table)
 	}
 	if rf.out == "" || rf.out == "-" {
-		w := bufio.NewWriter(e.stdout)
-		if err := write(w); err != nil {
-			return err
-		}
-		return w.Flush()
+		return write(e.stdout)
 	}
 	if err := writeFileAtomic(rf.out, write); err != nil {
 		return err
@@ -98,23 +89,20 @@ func writeFileAtomic(name string, write func(io.Writer) error) error {
 	}
 	defer os.Remove(tmp.Name())
 	w := bufio.NewWriterSize(tmp, 256<<10)
-	if err := write(w); err != nil {
-		tmp.Close()
-		return err
+	err = write(w)
+	if err == nil {
+		err = w.Flush()
 	}
-	if err := w.Flush(); err != nil {
-		tmp.Close()
-		return err
+	if err == nil {
+		err = tmp.Chmod(0o644)
 	}
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return err
+	if err == nil {
+		err = tmp.Sync()
 	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
 	}
-	if err := tmp.Close(); err != nil {
+	if err != nil {
 		return err
 	}
 	return os.Rename(tmp.Name(), name)

@@ -1,0 +1,145 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"partyledger/ledger"
+	"partyledger/ledger/books"
+	"partyledger/ledger/esdb"
+	"partyledger/ledger/filestore"
+	"partyledger/projections/scoreboard"
+)
+
+// env is what a command runs with: the standard streams, the process
+// environment and clock, the global flags, and the ledger — opened on a
+// command's first use and closed, like standard output flushed, by run.
+type env struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer // stdout is buffered while a command runs: a failed write sticks and run reports it
+	getenv         func(string) string
+	now            func() time.Time
+
+	data      string // --data: the embedded store's directory
+	dataGiven bool   // --data or PARTYLEDGER_DATA was given
+	store     string // --store: a server store's URL
+
+	flush func() error // flushes stdout
+	bk    *books.Books
+}
+
+// run runs one command line, then flushes standard output and closes the
+// ledger: their errors are the command's when it had none, and are
+// printed beside its own otherwise, never dropped.
+func (e *env) run(ctx context.Context, args []string) error {
+	e.data, e.store = e.getenv("PARTYLEDGER_DATA"), e.getenv("PARTYLEDGER_STORE")
+	e.dataGiven = e.data != ""
+	if e.data == "" {
+		e.data = "./partyledger-data"
+	}
+	out := bufio.NewWriterSize(e.stdout, 64<<10)
+	e.stdout, e.flush = out, out.Flush
+	err := dispatch(ctx, e, commands(), args)
+	var teardown []error
+	if ferr := e.flush(); ferr != nil {
+		teardown = append(teardown, fmt.Errorf("write standard output: %w", ferr))
+	}
+	if e.bk != nil {
+		if cerr := e.bk.Close(); cerr != nil {
+			teardown = append(teardown, fmt.Errorf("close the store: %w", cerr))
+		}
+		e.bk = nil
+	}
+	if err == nil {
+		return errors.Join(teardown...)
+	}
+	for _, t := range teardown {
+		fmt.Fprintln(e.stderr, "partyledger:", t)
+	}
+	return err
+}
+
+// globalFlags registers --data and --store on fs, but only the names the
+// command does not use itself (record's --data is its event's JSON): the
+// globals go before the command, and after it where nothing clashes.
+func (e *env) globalFlags(fs *flag.FlagSet) {
+	if fs.Lookup("data") == nil {
+		fs.Var(globalFlag{&e.data, &e.dataGiven}, "data", "the embedded store's data directory `DIR` (env PARTYLEDGER_DATA)")
+	}
+	if fs.Lookup("store") == nil {
+		fs.Var(globalFlag{&e.store, nil}, "store", "the `URL` of a server store, e.g. esdb://host:2113?tls=false (env PARTYLEDGER_STORE); empty: the embedded store in --data")
+	}
+}
+
+// globalFlag sets a global without resetting it to a default when it is
+// registered on a second flag set.
+type globalFlag struct {
+	p     *string
+	given *bool
+}
+
+func (f globalFlag) String() string {
+	if f.p == nil {
+		return ""
+	}
+	return *f.p
+}
+
+func (f globalFlag) Set(s string) error {
+	*f.p = s
+	if f.given != nil {
+		*f.given = true
+	}
+	return nil
+}
+
+// books returns the ledger the global flags select, opening it on first
+// use: the embedded store in --data, or the server store --store names.
+// run closes it.
+func (e *env) books(ctx context.Context) (*books.Books, error) {
+	if e.bk != nil {
+		return e.bk, nil
+	}
+	var st ledger.Store
+	switch {
+	case e.store == "":
+		fst, err := filestore.Open(e.data, filestore.Options{})
+		if err != nil {
+			return nil, fmt.Errorf("open the embedded store in %s: %w", e.data, err)
+		}
+		st = fst
+	case strings.HasPrefix(e.store, "esdb://"), strings.HasPrefix(e.store, "esdb+discover://"):
+		est, err := esdb.Open(ctx, e.store, esdb.Options{})
+		if err != nil {
+			return nil, fmt.Errorf("open the EventStoreDB store %s: %w", e.store, err)
+		}
+		st = est
+	default:
+		return nil, usageError("--store %q: want esdb://host:2113?tls=false (or esdb+discover://…); leave it empty for the embedded store", e.store)
+	}
+	e.bk = books.New(ledger.New(st, ledger.Options{Clock: e.now}))
+	return e.bk, nil
+}
+
+// scoreboard returns the ledger and a scoreboard over it.
+func (e *env) scoreboard(ctx context.Context) (*books.Books, *scoreboard.Board, error) {
+	bk, err := e.books(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	return bk, scoreboard.New(bk, scoreboard.Options{Now: e.now}), nil
+}
+
+// writeJSON writes v as one line of JSON, HTML left unescaped.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}
