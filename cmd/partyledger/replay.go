@@ -4,13 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
-	"fmt"
-	"sort"
 	"strconv"
-	"strings"
 
 	"partyledger/domain"
-	"partyledger/ledger"
 	"partyledger/ledger/books"
 )
 
@@ -46,10 +42,12 @@ func replayCommand() *command {
 					retracted[r.EventID] = r.Reason
 				}
 			}
+			names := domain.NewMemberNames()
 			var tb table
-			tb.add("版本", "记录时间(UTC)", "发生日期", "类型", "记录人", "摘要")
+			tb.add("版本", "记录时间(北京时间)", "发生日期", "类型", "记录人", "摘要")
 			for i := range evs {
 				ev := &evs[i]
+				names.Learn(c.org, ev.Type, ev.Data) // members of earlier years too
 				switch {
 				case c.year != 0 && !books.BelongsToYear(ev, c.year):
 					continue
@@ -59,11 +57,11 @@ func replayCommand() *command {
 					}
 					continue
 				}
-				summary := summarize(ev)
+				summary := domain.Summary(ev.Type, ev.Data, names.Of(c.org))
 				if why, ok := retracted[ev.ID.String()]; ok {
 					summary = "【已撤回：" + why + "】" + summary
 				}
-				tb.add(strconv.FormatUint(ev.Revision, 10), ev.RecordedAt.UTC().Format("2006-01-02 15:04:05"),
+				tb.add(strconv.FormatUint(ev.Revision, 10), ev.RecordedAt.In(domain.CST).Format("2006-01-02 15:04:05"),
 					ev.OccurredOn, domain.TypeLabel(ev.Type), ev.RecordedBy, summary)
 			}
 			if c.asJSON {
@@ -72,34 +70,4 @@ func replayCommand() *command {
 			return tb.write(e.stdout)
 		},
 	}
-}
-
-// summarize renders the interesting fields of an event's data on one line.
-func summarize(ev *ledger.Event) string {
-	var m map[string]any
-	if err := json.Unmarshal(ev.Data, &m); err != nil {
-		return string(ev.Data)
-	}
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	var parts []string
-	for _, k := range keys {
-		switch x := m[k].(type) {
-		case []any:
-			parts = append(parts, fmt.Sprintf("%s=%d人", k, len(x)))
-		case string:
-			parts = append(parts, k+"="+x)
-		default:
-			b, _ := json.Marshal(x)
-			parts = append(parts, k+"="+string(b))
-		}
-	}
-	s := strings.Join(parts, " ")
-	if r := []rune(s); len(r) > 80 {
-		s = string(r[:80]) + "…"
-	}
-	return s
 }
