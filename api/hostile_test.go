@@ -141,7 +141,7 @@ func TestAPIRefusesHostileInput(t *testing.T) {
 		// State: what the organisation lacks.
 		{"member the organisation lacks", "", `{"type":"DuesPaid","occurred_on":"2016-03-01","data":{"member_id":"m404","month":"2016-02","amount_fen":100}}`, 422, "invalid", "data.member_id", `member "m404" does not belong to ` + ownOrg},
 		{"another organisation's member", "", `{"type":"StudySessionHeld","occurred_on":"2016-03-01","data":{"topic":"t","attendees":["m1","n1"],"notes_kept":true}}`, 422, "invalid", "data.attendees[1]", `"n1"`},
-		{"case the organisation lacks", "", `{"type":"CaseHandled","occurred_on":"2016-03-01","data":{"case_id":"C-404","outcome":"结案"}}`, 422, "invalid", "data.case_id", `no case "C-404" in ` + ownOrg},
+		{"case the organisation lacks", "assessor", `{"type":"CaseHandled","occurred_on":"2016-03-01","data":{"case_id":"C-404","outcome":"结案"}}`, 422, "invalid", "data.case_id", `no case "C-404" in ` + ownOrg},
 		{"retraction of an event it lacks", "", `{"type":"EventRetracted","occurred_on":"2016-03-01","data":{"event_id":"00000000-0000-4000-8000-000000000000","reason":"r"}}`, 422, "invalid", "data.event_id", ""},
 
 		// Findings (an assessor's).

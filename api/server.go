@@ -169,6 +169,7 @@ func (s *Server) routes() {
 	s.handle("GET", "/v1/grades", s.handleGrades)
 	s.handle("GET", "/v1/schedule", s.handleSchedule)
 	s.handle("POST", "/v1/schedule", s.handleScheduleEvent)
+	s.handle("POST", "/v1/committee/events", s.handleCommitteeEvent)
 	s.handle("GET", "/v1/rulebooks/{year}", s.handleRulebooks)
 	s.handle("GET", "/v1/rulebooks/{year}/{version}", s.handleRulebook)
 	s.handle("POST", "/v1/rulebooks", s.handlePublishRulebook)
@@ -191,6 +192,8 @@ func (s *Server) routes() {
 	s.handle("GET", "/ui/orgs/{code}/record", s.handleRecordIndexPage)
 	s.handle("GET", "/ui/orgs/{code}/record/{type}", s.handleRecordFormPage)
 	s.handle("POST", "/ui/orgs/{code}/record/{type}", s.handleRecordPost)
+	s.handle("GET", "/ui/review", s.handleReviewPage)
+	s.handle("POST", "/ui/review", s.handleReviewPost)
 }
 
 func isAPIPath(p string) bool { return strings.HasPrefix(p, "/v1/") || p == "/v1" || p == "/healthz" }
@@ -241,11 +244,13 @@ func (s *Server) guard(rule *Rule, next http.HandlerFunc) http.HandlerFunc {
 			next(w, r)
 			return
 		}
+		// Failed authentication is limited per client address; a valid
+		// token is never refused for the failures of others behind the
+		// same address. While an address is over its limit, its tokens
+		// are checked against the tokens already known (no re-read of
+		// the token stream), and every failure is answered 429.
 		ip := clientIP(r)
-		if blocked, retry := s.authFail.blocked(ip); blocked {
-			fail(w, r, errRateLimited(retry))
-			return
-		}
+		blocked, retry := s.authFail.blocked(ip)
 		var p Principal
 		var err error
 		var sess *session
@@ -256,14 +261,22 @@ func (s *Server) guard(rule *Rule, next http.HandlerFunc) http.HandlerFunc {
 					s.redirectToLogin(w, r)
 					return
 				}
+				if blocked {
+					fail(w, r, errRateLimited(retry))
+					return
+				}
 				s.authFail.allow(ip)
 				s.clearSessionCookie(w)
 				s.redirectToLogin(w, r)
 				return
 			}
 		} else {
-			p, err = s.bearerPrincipal(r)
+			p, err = s.bearerPrincipal(r, !blocked)
 			if err != nil {
+				if blocked {
+					fail(w, r, errRateLimited(retry))
+					return
+				}
 				if err != errNoCredentials {
 					s.authFail.allow(ip)
 				}
@@ -313,8 +326,9 @@ func authMessage(err error) string {
 	return "invalid or revoked token"
 }
 
-// bearerPrincipal authenticates the Authorization header.
-func (s *Server) bearerPrincipal(r *http.Request) (Principal, error) {
+// bearerPrincipal authenticates the Authorization header; fresh allows a
+// re-read of the token stream for an id not yet known.
+func (s *Server) bearerPrincipal(r *http.Request, fresh bool) (Principal, error) {
 	h := r.Header.Get("Authorization")
 	if h == "" {
 		return Principal{}, errNoCredentials
@@ -323,7 +337,7 @@ func (s *Server) bearerPrincipal(r *http.Request) (Principal, error) {
 	if !ok || !strings.EqualFold(scheme, "Bearer") || len(tok) > 256 {
 		return Principal{}, ErrBadToken
 	}
-	return s.tokens.Authenticate(r.Context(), strings.TrimSpace(tok))
+	return s.tokens.authenticate(r.Context(), strings.TrimSpace(tok), fresh)
 }
 
 // clientIP is the peer address: forwarded headers are not trusted (put

@@ -76,7 +76,7 @@ func WriteCSV(w io.Writer, d *Data, table string) error {
 			if err != nil {
 				break
 			}
-			err = write(journalRow(&e))
+			err = write(d.journalRow(&e))
 		}
 	default:
 		return fmt.Errorf("report: unknown table %q (want one of %v)", table, Tables)

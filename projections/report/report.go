@@ -93,13 +93,13 @@ var summaryHead = []string{"名次", "组织代码", "组织名称", "类型", "
 
 var summaryTail = []string{"细则版本", "细则SHA-256", "截至日期", "知悉于(UTC)", "台账位置"}
 
-var gradeHead = []string{"正式等次", "正式得分", "评定细则版本", "评定记录", "评定时间(UTC)"}
+var gradeHead = []string{"正式等次", "正式得分", "评定细则版本", "评定记录", "评定时间(UTC)", "与计算结果", "改定理由"}
 
 var itemsHead = []string{"部分", "项目代码", "项目名称", "分值", "得分", "扣分合计", "是否封顶", "规则", "扣分", "扣分原因", "依据事件", "涉及期间"}
 
 var countsHead = []string{"项目代码", "规则", "计数项", "期间", "实有", "应有", "是否达标"}
 
-var journalHead = []string{"全局位置", "流", "流内版本", "组织代码", "事件类型", "事件名称", "发生日期", "记录时间(UTC)", "记录人", "事件ID", "数据(JSON)", "前一哈希", "哈希"}
+var journalHead = []string{"全局位置", "流", "流内版本", "组织代码", "事件类型", "事件名称", "发生日期", "记录时间(UTC)", "记录人", "事件ID", "数据(JSON)", "前一哈希", "哈希", "补录"}
 
 // points is a score as a number (two decimals).
 type points float64
@@ -178,9 +178,10 @@ func (d *Data) summaryRow(rank int, sc *projections.Scorecard) []any {
 			if g.Revised() {
 				kind = "更正：" + g.Reason
 			}
-			row = append(row, domain.TierLabel(g.Tier), pts(g.Final), g.RulebookVersion, kind, g.RecordedAt.UTC().Format(domain.InstantLayout))
+			row = append(row, domain.TierLabel(g.Tier), pts(g.Final), g.RulebookVersion, kind, g.RecordedAt.UTC().Format(domain.InstantLayout),
+				gradeCheck(&g, sc), g.OverrideReason)
 		} else {
-			row = append(row, "未评定", "", "", "", "")
+			row = append(row, "未评定", "", "", "", "", "", "")
 		}
 	}
 	return append(row, sc.Rulebook.Version, sc.Rulebook.SHA256, sc.AsOf.String(), sc.KnownAt, int64(sc.LedgerPosition))
@@ -228,8 +229,39 @@ func clip(s string) string {
 	return string(r[:maxCellRunes-1]) + "…"
 }
 
-// journalRow renders one event in export form.
-func journalRow(e *domain.JournalLine) []any {
+// gradeCheck says whether an official grade agrees with the scorecard it
+// is shown beside: the same final score, and the scorecard's tier (an
+// eligible organisation graded 达标 agrees: 先进 needs a designation).
+func gradeCheck(g *domain.Grade, sc *projections.Scorecard) string {
+	if g.Final == sc.Final && (g.Tier == sc.Tier || (sc.Tier == domain.TierAdvanced && g.Tier == domain.TierCompliant)) {
+		return "一致"
+	}
+	if g.OverrideReason == "" {
+		return fmt.Sprintf("不一致（计算 %s 分 %s），无改定理由", sc.Final, domain.TierLabel(sc.Tier))
+	}
+	return fmt.Sprintf("不一致（计算 %s 分 %s），已说明改定理由", sc.Final, domain.TierLabel(sc.Tier))
+}
+
+// lateText is the 补录 cell of a journal row: an organisation's own entry
+// recorded more than days after it occurred, with both dates.
+func lateText(e *domain.JournalLine, days int) string {
+	on, err := domain.ParseDate(e.OccurredOn)
+	if err != nil {
+		return ""
+	}
+	at, err := parseKnownAt(e.RecordedAt)
+	if err != nil || !domain.IsLateEntry(e.Type, on, at, days) {
+		return ""
+	}
+	return fmt.Sprintf("补录：发生 %s，登记 %s，晚 %d 天", on, domain.DateOf(at), domain.LateDays(on, at))
+}
+
+// journalRow renders one event in export form; days is late_entry_days.
+func (d *Data) journalRow(e *domain.JournalLine) []any {
+	return append(journalCells(e), lateText(e, domain.LateEntryDaysOf(d.Rulebook)))
+}
+
+func journalCells(e *domain.JournalLine) []any {
 	var rev, pos int64
 	if e.Revision != nil {
 		rev = int64(*e.Revision)
@@ -241,10 +273,17 @@ func journalRow(e *domain.JournalLine) []any {
 		e.RecordedAt, e.RecordedBy, e.ID, clip(string(e.Data)), e.PrevHash, e.Hash}
 }
 
-// text renders a cell for CSV.
+// text renders a cell for CSV. A text cell that a spreadsheet would
+// take for a formula (=, +, -, @, or a tab or carriage return before
+// one) is prefixed with an apostrophe, so that opening an export never
+// runs what a recorded title says (CSV injection); numbers are written as
+// they are.
 func text(v any) string {
 	switch x := v.(type) {
 	case string:
+		if x != "" && strings.ContainsRune("=+-@\t\r", rune(x[0])) {
+			return "'" + x
+		}
 		return x
 	case points:
 		return strconv.FormatFloat(float64(x), 'f', 2, 64)

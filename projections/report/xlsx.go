@@ -329,7 +329,7 @@ func joinIDs(ids []string) string {
 }
 
 func (b *book) journal(d *Data) error {
-	widths := []float64{9, 44, 8, 11, 24, 14, 11, 27, 10, 37, 60, 20, 20}
+	widths := []float64{9, 44, 8, 11, 24, 14, 11, 27, 10, 37, 60, 20, 20, 30}
 	var sw *excelize.StreamWriter
 	row, part := 0, 0
 	open := func() error {
@@ -364,7 +364,7 @@ func (b *book) journal(d *Data) error {
 			}
 		}
 		row++
-		if err := sw.SetRow(cell(1, row), journalRow(&e)); err != nil {
+		if err := sw.SetRow(cell(1, row), d.journalRow(&e)); err != nil {
 			return err
 		}
 	}
