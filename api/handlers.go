@@ -807,15 +807,11 @@ func (s *Server) handleAppendEvents(w http.ResponseWriter, r *http.Request) {
 			retractedType = st.Events[strings.ToLower(l.dataStr("event_id"))]
 		}
 		if !AppendAllowed(p.Role, t, retractedType) {
-			what := t
+			what, field := t, "type"
 			if retractedType != "" {
-				what = "EventRetracted of a " + retractedType
+				what, field = "EventRetracted of a "+retractedType, "data.event_id"
 			}
-			field := "type"
-			if batch {
-				field = fmt.Sprintf("[%d].type", i)
-			}
-			s.writeError(w, r, errForbiddenField(field, "role %s may not append %s", p.Role, what))
+			s.writeError(w, r, errForbiddenField(joinField(fieldIndex(i, batch), field), "role %s may not append %s", p.Role, what))
 			return
 		}
 	}
@@ -843,11 +839,11 @@ func (s *Server) handleAppendEvents(w http.ResponseWriter, r *http.Request) {
 			retractedType = st.Events[strings.ToLower(rp.EventID)]
 		}
 		if !AppendAllowed(p.Role, entries[i].Type, retractedType) {
-			what := entries[i].Type
+			what, field := entries[i].Type, "type"
 			if retractedType != "" {
-				what = "EventRetracted of a " + retractedType
+				what, field = "EventRetracted of a "+retractedType, "data.event_id"
 			}
-			s.writeError(w, r, errForbiddenField(joinField(fieldIndex(i, batch), "type"), "role %s may not append %s", p.Role, what))
+			s.writeError(w, r, errForbiddenField(joinField(fieldIndex(i, batch), field), "role %s may not append %s", p.Role, what))
 			return
 		}
 	}
