@@ -221,7 +221,7 @@ func (g *GovEnv) closed(year int) (ClosedYear, bool) {
 	return c, ok
 }
 
-// Designated reports whether code is designated advanced for year.
+// IsDesignated reports whether code is designated advanced for year.
 func (s *Schedule) IsDesignated(year int, code string) bool {
 	_, ok := s.Designated[year][code]
 	return ok

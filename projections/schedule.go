@@ -47,9 +47,11 @@ func NewSchedule() *Schedule { return &Schedule{byOrg: map[string][]int32{}} }
 // Len returns the number of scheduled events applied.
 func (s *Schedule) Len() int { return len(s.entries) }
 
-// Apply folds the next event of the committee stream. It accepts only
-// RequiredEventScheduled; anything else is an error (ErrWrongStream for an
-// organisation's or rulebook's event), and changes nothing.
+// Apply folds the next event of the committee stream: a
+// RequiredEventScheduled, an AdvancedDesignated (Designated), or a
+// YearClosed (which no score depends on); anything else is an error
+// (ErrWrongStream for an organisation's or rulebook's event), and changes
+// nothing.
 func (s *Schedule) Apply(r domain.Recorded) error {
 	switch d := r.Payload.(type) {
 	case *domain.YearClosed:
