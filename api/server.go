@@ -49,7 +49,10 @@ type Options struct {
 	AuthFailureBurst      int
 	// SessionTTL is how long a web session lasts; default 12 hours.
 	SessionTTL time.Duration
-	// SecureCookies sets the Secure flag on cookies (behind TLS).
+	// SecureCookies sets the Secure flag on the session and sign-in
+	// cookies. serve turns it on when it serves TLS or sits behind a
+	// trusted (TLS-terminating) proxy; plain http on loopback leaves it
+	// off, or the browser would drop the cookies.
 	SecureCookies bool
 }
 
