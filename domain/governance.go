@@ -270,13 +270,10 @@ func (s *OrgState) ApplyBy(id string, rev int64, e *Entry, by AccessRole) {
 // ErrForbidden); the rest are field errors. Validation of the entry
 // against the state (OrgState.Check) is separate.
 func (s *OrgState) CheckGovernance(p Principal, e *Entry, g *GovEnv) error {
+	if err := CheckRecordRights(p, e); err != nil {
+		return err
+	}
 	side, _ := SideOf(e.Type)
-	if !MayRecord(p.Role, e.Type) {
-		return &RightsError{Field: "type", Reason: fmt.Sprintf("role %s may not record %s (%s)", p.Role, e.Type, sideText(side))}
-	}
-	if p.Role == AccessBranch && e.Org != p.Org {
-		return &RightsError{Field: "org", Reason: fmt.Sprintf("a branch records only for its own organisation (%s), not %s", p.Org, e.Org)}
-	}
 	if c, ok := g.closed(e.OccurredOn.Year); ok && side == SideOrg {
 		return &YearClosedError{Field: "occurred_on", Close: c}
 	}
@@ -381,9 +378,8 @@ func CheckGrade(code string, year int, final Points, tier, override string, b Gr
 // organisation must be registered and eligible when it is designated.
 // orgKnown reports whether a code is registered.
 func (s *Schedule) CheckGovernance(p Principal, e *Entry, g *GovEnv, orgKnown func(string) bool) error {
-	if !MayRecord(p.Role, e.Type) {
-		side, _ := SideOf(e.Type)
-		return &RightsError{Field: "type", Reason: fmt.Sprintf("role %s may not record %s (%s)", p.Role, e.Type, sideText(side))}
+	if err := CheckRecordRights(p, e); err != nil {
+		return err
 	}
 	var pr Problems
 	switch d := e.Payload.(type) {
@@ -419,10 +415,18 @@ func (s *Schedule) CheckGovernance(p Principal, e *Entry, g *GovEnv, orgKnown fu
 	return pr.Err()
 }
 
-// CheckRulebookRights judges whether p may publish a rulebook.
-func CheckRulebookRights(p Principal, e *Entry) error {
+// CheckRecordRights is the part of the rights that needs no state: the
+// principal's role may record the type at all, and a branch only for its
+// own organisation. The append path asks it first for every entry — also
+// for one that repeats a stored event, which writes nothing but is no way
+// around the rights — and it is all a rulebook's publication needs.
+func CheckRecordRights(p Principal, e *Entry) error {
 	if !MayRecord(p.Role, e.Type) {
-		return &RightsError{Field: "type", Reason: fmt.Sprintf("role %s may not record %s (%s)", p.Role, e.Type, sideText(SideCommittee))}
+		side, _ := SideOf(e.Type)
+		return &RightsError{Field: "type", Reason: fmt.Sprintf("role %s may not record %s (%s)", p.Role, e.Type, sideText(side))}
+	}
+	if p.Role == AccessBranch && e.Org != p.Org {
+		return &RightsError{Field: "org", Reason: fmt.Sprintf("a branch records only for its own organisation (%s), not %s", p.Org, e.Org)}
 	}
 	return nil
 }

@@ -98,13 +98,14 @@ func (e *scheduled) idText() string {
 }
 
 // Designated reports whether the work committee had designated code an
-// advanced organisation (先进) of year as known at k.
+// advanced organisation (先进) of year as known at k (zero: by every
+// designation applied).
 func (s *Schedule) Designated(code string, year int, k time.Time) bool {
 	if s == nil {
 		return false
 	}
 	for _, d := range s.designations {
-		if d.year == year && d.at <= k.UnixNano() && slices.Contains(d.codes, code) {
+		if d.year == year && (k.IsZero() || d.at <= k.UnixNano()) && slices.Contains(d.codes, code) {
 			return true
 		}
 	}

@@ -534,10 +534,6 @@ func (b *Books) CheckAs(ctx context.Context, entries []domain.Entry, p domain.Pr
 			}
 			run.sched.Apply(id, run.sched.Revision+1, e)
 		case domain.StreamRulebook:
-			if err := domain.CheckRulebookRights(p, e); err != nil {
-				refuse(err)
-				continue
-			}
 			if err := b.checkRulebook(ctx, e); err != nil {
 				refuse(err)
 				continue
@@ -618,11 +614,6 @@ func (b *Books) RecordAs(ctx context.Context, entries []domain.Entry, p domain.P
 		defer b.sched.mu.Unlock()
 		return b.recordLocked(ctx, stream, entries, p, opts, &committeeTarget{b: b})
 	default:
-		for i := range entries {
-			if err := domain.CheckRulebookRights(p, &entries[i]); err != nil {
-				return nil, &EntryError{Index: i, Err: err}
-			}
-		}
 		if err := b.ensureBuiltinBefore(ctx, entries); err != nil {
 			return nil, err
 		}

@@ -3,7 +3,6 @@ package books
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"partyledger/domain"
@@ -77,20 +76,9 @@ func (b *Books) basisFor(ctx context.Context, c *checkEnv) func(string, int, str
 	}
 }
 
-// preCheck refuses, before anything is read, a type the principal's role
-// may never record and a branch's entry for another organisation — also
-// when the entry repeats a stored event (an idempotent replay writes
-// nothing, but is no way around the rights).
-func preCheck(p domain.Principal, e *domain.Entry) error {
-	if !domain.MayRecord(p.Role, e.Type) {
-		side, _ := domain.SideOf(e.Type)
-		return &domain.RightsError{Field: "type", Reason: fmt.Sprintf("role %s may not record %s (%s)", p.Role, e.Type, side)}
-	}
-	if p.Role == domain.AccessBranch && e.Org != p.Org {
-		return &domain.RightsError{Field: "org", Reason: fmt.Sprintf("a branch records only for its own organisation (%s), not %s", p.Org, e.Org)}
-	}
-	return nil
-}
+// preCheck is the stateless part of the rights (domain.CheckRecordRights),
+// asked of every entry before anything is read.
+var preCheck = domain.CheckRecordRights
 
 // checkOrg judges an organisation's entry: the rules of who records
 // first (403), then the state checks (422).

@@ -165,7 +165,7 @@ func (b *Board) IssueGrades(ctx context.Context, year int, opts GradeOptions) (*
 		if err != nil {
 			return nil, err
 		}
-		tier := b.officialTier(sc, run.k)
+		tier := b.officialTier(sc)
 		out := GradeOutcome{Org: sc.Org, Name: sc.Name, Final: sc.Final, Tier: tier, ScorecardSHA256: sum}
 		if !opts.DryRun {
 			id, dup, err := b.books.IssueGrade(ctx, sc.Org, on, &domain.GradeIssued{Year: year, RulebookVersion: sc.Rulebook.Version,
@@ -186,10 +186,12 @@ func (b *Board) IssueGrades(ctx context.Context, year int, opts GradeOptions) (*
 }
 
 // officialTier is the grade a scorecard gives (domain.ExpectedTier): its
-// tier, but 达标 for an eligible organisation the work committee had not
-// designated as known at k.
-func (b *Board) officialTier(sc *projections.Scorecard, k time.Time) string {
-	return domain.ExpectedTier(domain.GradeBasis{Final: sc.Final, Tier: sc.Tier}, b.Designated(sc.Org, sc.Year, k))
+// tier, but 达标 for an eligible organisation the work committee has not
+// designated. The designations are the committee's decisions as they
+// stand when the grade is recorded (what the append path checks), not as
+// known at the scorecard's known_at.
+func (b *Board) officialTier(sc *projections.Scorecard) string {
+	return domain.ExpectedTier(domain.GradeBasis{Final: sc.Final, Tier: sc.Tier}, b.Designated(sc.Org, sc.Year, time.Time{}))
 }
 
 // ErrNoReason reports a revision without a reason.
@@ -230,7 +232,7 @@ func (b *Board) ReviseGrades(ctx context.Context, year int, opts GradeOptions) (
 			continue
 		}
 		prev := gs[len(gs)-1]
-		tier := b.officialTier(sc, k)
+		tier := b.officialTier(sc)
 		if prev.Final == sc.Final && prev.Tier == tier {
 			run.Unchanged++
 			continue

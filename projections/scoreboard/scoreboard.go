@@ -114,7 +114,7 @@ func (b *Board) GradeBasis(ctx context.Context, code string, year int, version s
 }
 
 // Designated reports whether the work committee had designated code an
-// advanced organisation of year as known at k.
+// advanced organisation of year as known at k (zero: by now).
 func (b *Board) Designated(code string, year int, k time.Time) bool {
 	b.mu.RLock()
 	defer b.mu.RUnlock()
