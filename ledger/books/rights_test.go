@@ -444,3 +444,35 @@ func TestGradeRules(t *testing.T) {
 		wantField(t, err, "type")
 	})
 }
+
+// TestCommitteeAndRulebookRights: only the work committee records in the
+// committee's and the rulebooks' streams, also through an import's first
+// pass.
+func TestCommitteeAndRulebookRights(t *testing.T) {
+	b := governed(t)
+	for _, typ := range []string{domain.TypeRequiredEventScheduled, domain.TypeYearClosed, domain.TypeAdvancedDesignated, domain.TypeRulebookPublished} {
+		for _, p := range []domain.Principal{branch, assessor, auditor, admin} {
+			t.Run(typ+"/"+string(p.Role), func(t *testing.T) {
+				e := domain.Entry{Type: typ, OccurredOn: domain.MustDate("2017-01-31")}
+				e.Payload, _ = domain.NewPayload(typ)
+				if rp, ok := e.Payload.(*domain.RulebookPublished); ok {
+					rp.Year = 2016
+				}
+				_, errs := b.CheckAs(context.Background(), []domain.Entry{e}, p)
+				var err error
+				if len(errs) > 0 {
+					err = errs[0]
+				}
+				if p.Role != domain.AccessAdmin {
+					wantRights(t, err, "type")
+				} else if errors.Is(err, domain.ErrForbidden) {
+					t.Fatalf("the admin refused: %v", err)
+				}
+				if p.Role != domain.AccessAdmin {
+					_, err = b.RecordAs(context.Background(), []domain.Entry{e}, p, books.RecordOptions{})
+					wantRights(t, err, "type")
+				}
+			})
+		}
+	}
+}
