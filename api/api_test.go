@@ -128,7 +128,7 @@ func TestAppend(t *testing.T) {
 		id := f.json(t)["id"].(string)
 		retract := map[string]any{"type": "EventRetracted", "occurred_on": "2017-01-21", "data": map[string]any{"event_id": id, "reason": "录错了"}}
 		res := e.do("POST", path, "branch", retract)
-		if _, field := res.apiErr(t); res.status != 403 || field != "type" {
+		if _, field := res.apiErr(t); res.status != 403 || field != "data.event_id" {
 			t.Fatalf("branch retracting an assessment: %d %s", res.status, res.body)
 		}
 		if res := e.do("POST", path, "assessor", retract); res.status != 201 {
@@ -195,6 +195,17 @@ func TestBadInput(t *testing.T) {
 			{"/v1/orgs/" + ownOrg + "/scorecard?year=abc", "year"},
 			{"/v1/orgs/" + ownOrg + "/scorecard?as_of=2016-13-01", "as_of"},
 			{"/v1/orgs/" + ownOrg + "/scorecard?known_at=yesterday", "known_at"},
+			// The zero instant would read as "now", and instants from 2262
+			// on overflow the folds' nanoseconds: refused, not misread.
+			{"/v1/orgs/" + ownOrg + "/scorecard?known_at=0001-01-01T00:00:00Z", "known_at"},
+			{"/v1/orgs/" + ownOrg + "/scorecard?known_at=2262-04-12T00:00:00Z", "known_at"},
+			{"/v1/orgs/" + ownOrg + "/scorecard?known_at=9999-12-31T23:59:59Z", "known_at"},
+			{"/v1/orgs/" + ownOrg + "/scorecard?known_at=1999-12-31T15:59:59Z", "known_at"},
+			{"/v1/orgs/" + ownOrg + "/events?known_at=0001-01-01T00:00:00Z", "known_at"},
+			{"/v1/orgs/" + ownOrg + "/missing?known_at=3000-01-01T00:00:00Z", "known_at"},
+			{"/v1/scorecards?known_at=0001-01-01T00:00:00Z", "known_at"},
+			{"/v1/reports/2016?format=csv&known_at=2262-04-12T00:00:00Z", "known_at"},
+			{"/v1/scorecards?under=../x", "under"},
 			{"/v1/orgs/" + ownOrg + "/events?limit=0", "limit"},
 			{"/v1/orgs/" + ownOrg + "/events?after=x", "after"},
 			{"/v1/scorecards?tier=gold", "tier"},
@@ -283,7 +294,20 @@ func TestScorecards(t *testing.T) {
 		}
 	})
 	t.Run("all, ranked and filtered", func(t *testing.T) {
-		j := e.do("GET", "/v1/scorecards?year=2016", "assessor", nil).json(t)
+		// By default the ranking covers the organisations directly under
+		// the work committee; under= a subtree; under=* everyone.
+		top := e.do("GET", "/v1/scorecards?year=2016", "assessor", nil).json(t)["scorecards"].([]any)
+		if len(top) != 1 || top[0].(map[string]any)["org"] != genOrg {
+			t.Fatalf("top level: %v", top)
+		}
+		sub := e.do("GET", "/v1/scorecards?year=2016&under="+genOrg, "assessor", nil).json(t)["scorecards"].([]any)
+		if len(sub) != 2 || sub[0].(map[string]any)["parent_code"] != genOrg {
+			t.Fatalf("under %s: %v", genOrg, sub)
+		}
+		if res := e.do("GET", "/v1/scorecards?year=2016&under=a%20b", "assessor", nil); res.status != 400 {
+			t.Fatalf("bad under: %d", res.status)
+		}
+		j := e.do("GET", "/v1/scorecards?year=2016&under=*", "assessor", nil).json(t)
 		cards := j["scorecards"].([]any)
 		if len(cards) != 3 {
 			t.Fatalf("%d scorecards", len(cards))
@@ -405,12 +429,18 @@ func TestAdmin(t *testing.T) {
 		}
 	})
 	t.Run("issue a grade; grades list it", func(t *testing.T) {
-		res := e.do("POST", "/v1/orgs/"+ownOrg+"/events", "admin", map[string]any{"type": "GradeIssued", "occurred_on": "2017-01-30", "data": map[string]any{"year": 2016, "rulebook_version": "2016.2", "final": 88.5, "tier": "compliant"}})
+		grade := map[string]any{"year": 2016, "rulebook_version": "2016.2", "final": 88.5, "tier": "compliant"}
+		res := e.do("POST", "/v1/orgs/"+ownOrg+"/events", "admin", map[string]any{"type": "GradeIssued", "occurred_on": "2017-01-30", "data": grade})
+		if code, field := res.apiErr(t); res.status != 422 || field != "data.override_reason" {
+			t.Fatalf("a grade unlike the computation without a reason: %d %s %s", res.status, code, res.body)
+		}
+		grade["override_reason"] = "申诉复核结果"
+		res = e.do("POST", "/v1/orgs/"+ownOrg+"/events", "admin", map[string]any{"type": "GradeIssued", "occurred_on": "2017-01-30", "data": grade})
 		if res.status != 201 {
 			t.Fatalf("%d %s", res.status, res.body)
 		}
 		g := e.do("GET", "/v1/grades?year=2016", "auditor", nil).json(t)["grades"].([]any)
-		if len(g) != 1 || g[0].(map[string]any)["final"] != 88.5 {
+		if len(g) != 1 || g[0].(map[string]any)["final"] != 88.5 || g[0].(map[string]any)["override_reason"] != "申诉复核结果" {
 			t.Fatalf("grades %v", g)
 		}
 	})
@@ -526,10 +556,15 @@ func TestRateLimits(t *testing.T) {
 				t.Fatalf("attempt %d: %d", i, res.status)
 			}
 		}
-		// Blocked now, even with a good token: guessing has stopped.
-		res := e.do("GET", "/v1/me", "admin", nil)
+		// Blocked now: guessing has stopped…
+		res := e.do("GET", "/v1/me", "plt_0123456789abcdef_"+strings.Repeat("C", 43), nil)
 		if code, _ := res.apiErr(t); res.status != 429 || code != "rate_limited" {
 			t.Fatalf("%d %s", res.status, res.body)
+		}
+		// …but a valid token from the same address is not refused for
+		// the failures of others behind it.
+		if res := e.do("GET", "/v1/me", "admin", nil); res.status != 200 {
+			t.Fatalf("a valid token after others' failures: %d %s", res.status, res.body)
 		}
 	})
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"partyledger/domain"
 	"partyledger/ledger"
@@ -43,6 +44,7 @@ const (
 	codeBadRequest    = "bad_request"        // 400: malformed JSON, invalid UTF-8, bad query parameter
 	codeUnauthorized  = "unauthorized"       // 401: no or bad credentials
 	codeForbidden     = "forbidden"          // 403: the role may not do this
+	codeYearClosed    = "year_closed"        // 403: the entry's year is closed (封账)
 	codeCSRF          = "csrf"               // 403: a form post without its session's CSRF token
 	codeNotFound      = "not_found"          // 404
 	codeMethod        = "method_not_allowed" // 405
@@ -116,7 +118,14 @@ func classify(err error) (status int, body apiError, internal bool) {
 	}
 	var wr *ledger.WrongRevisionError
 	var nf *projections.NotFoundedError
+	var re *domain.RightsError
+	var ye *domain.YearClosedError
 	switch {
+	case errors.As(err, &re):
+		return http.StatusForbidden, apiError{Code: codeForbidden, Field: joinField(prefix, re.Field), Message: re.Reason}, false
+	case errors.As(err, &ye):
+		return http.StatusForbidden, apiError{Code: codeYearClosed, Field: joinField(prefix, ye.Field),
+			Message: strings.TrimPrefix(ye.Error(), ye.Field+": ")}, false
 	case errors.As(err, &wr):
 		return http.StatusConflict, apiError{Code: codeWrongRevision, Field: "If-Match",
 			Message: fmt.Sprintf("the organisation's journal is at revision %s, not %s", revText(wr.Actual), revText(wr.Expected))}, false

@@ -79,6 +79,11 @@ var (
 	tierOpts   = []option{{Value: domain.TierAdvanced, Label: "先进"}, {Value: domain.TierCompliant, Label: "达标"}, {Value: domain.TierNonCompliant, Label: "未达标"}}
 )
 
+// overrideField is a grade's override_reason: required when the grade
+// differs from the computed score or tier.
+var overrideField = formField{Name: "override_reason", Label: "改定理由", Kind: fieldTextarea, Optional: true,
+	Hint: "得分或等次与系统计算结果不同时必填（如申诉结果）；先进须经工委确定"}
+
 func titleField(label string) formField {
 	return formField{Name: "title", Label: label, Kind: fieldText}
 }
@@ -149,13 +154,15 @@ func formFields(t string) []formField {
 		return []formField{{Name: "year", Label: "考核年度", Kind: fieldInt}, {Name: "score", Label: "分组考评得分", Kind: fieldPoints}}
 	case domain.TypeEventRetracted:
 		return []formField{{Name: "event_id", Label: "撤回的事件编号", Kind: fieldText}, {Name: "reason", Label: "撤回原因", Kind: fieldTextarea}}
+	case domain.TypeEventRejected:
+		return []formField{{Name: "event_id", Label: "退回的事件编号", Kind: fieldText}, {Name: "reason", Label: "退回原因", Kind: fieldTextarea, Hint: "支部将在评分卡和台账中看到"}}
 	case domain.TypeGradeIssued:
 		return []formField{{Name: "year", Label: "考核年度", Kind: fieldInt}, {Name: "rulebook_version", Label: "细则版本", Kind: fieldText},
-			{Name: "final", Label: "最终得分", Kind: fieldPoints}, {Name: "tier", Label: "等次", Kind: fieldSelect, Options: tierOpts}}
+			{Name: "final", Label: "最终得分", Kind: fieldPoints}, {Name: "tier", Label: "等次", Kind: fieldSelect, Options: tierOpts}, overrideField}
 	case domain.TypeGradeRevised:
 		return []formField{{Name: "year", Label: "考核年度", Kind: fieldInt}, {Name: "rulebook_version", Label: "细则版本", Kind: fieldText},
 			{Name: "final", Label: "最终得分", Kind: fieldPoints}, {Name: "tier", Label: "等次", Kind: fieldSelect, Options: tierOpts},
-			{Name: "reason", Label: "更正原因", Kind: fieldTextarea}}
+			{Name: "reason", Label: "更正原因", Kind: fieldTextarea}, overrideField}
 	}
 	return nil
 }
@@ -440,16 +447,20 @@ func (s *Server) recordForm(r *http.Request, st *domain.OrgState, typ, on string
 	if err != nil {
 		return err
 	}
-	if typ == domain.TypeEventRetracted {
-		target := st.Events[strings.ToLower(rawLine{"data": raw}.dataStr("event_id"))]
-		if !AppendAllowed(principalOf(r).Role, typ, target) {
-			return &domain.FieldError{Field: "data.event_id", Reason: "you may not retract a " + target}
-		}
-	}
-	_, err = s.appendTimed(r.Context(), []domain.Entry{e}, principalOf(r).RecordedBy(), books.RecordOptions{})
+	_, err = s.appendTimed(r.Context(), []domain.Entry{e}, principalOf(r), books.RecordOptions{})
 	var ee *books.EntryError
 	if errors.As(err, &ee) {
-		return ee.Err
+		err = ee.Err
+	}
+	// Refusals of who records are shown on the form like field errors:
+	// the field they name is the one to change.
+	var re *domain.RightsError
+	var ye *domain.YearClosedError
+	switch {
+	case errors.As(err, &re) && re.Field == "data.event_id":
+		return &domain.FieldError{Field: re.Field, Reason: "you may not retract: " + re.Reason}
+	case errors.As(err, &ye):
+		return &domain.FieldError{Field: ye.Field, Reason: fmt.Sprintf("year closed: %d 年度已于 %s 封账（%s），不再接受本年度的登记", ye.Close.Year, ye.Close.On, ye.Close.Reason)}
 	}
 	return err
 }
@@ -510,7 +521,13 @@ var zhReasons = []struct {
 	{regexp.MustCompile(`^want YYYY-H`), "半年格式应为 年-H1 或 年-H2"},
 	{regexp.MustCompile(`^half (.*) does not fit`), "半年 $1 与自查日期不符"},
 	{regexp.MustCompile(`is not a calendar date`), "没有这一天"},
-	{regexp.MustCompile(`^you may not retract`), "您不能撤回该类事件"},
+	{regexp.MustCompile(`^you may not retract: .*recorded by the (\w+) role`), "只能撤回本支部自己登记的事项（该条由 $1 登记）"},
+	{regexp.MustCompile(`^you may not retract`), "您不能撤回该事件"},
+	{regexp.MustCompile(`^year closed: (.*)`), "$1"},
+	{regexp.MustCompile(`^先进 \(advanced\) only for`), "只有经工委确定（AdvancedDesignated）的组织才能评为先进"},
+	{regexp.MustCompile(`^required: the grade \(final (.*), (.*)\) differs from the computation \(final (.*), (.*)\)`), "评定结果（$1 分，$2）与系统计算（$3 分，$4）不同，须填写改定理由"},
+	{regexp.MustCompile(`is already rejected`), "该事件已退回"},
+	{regexp.MustCompile(`^only the organisation's own entries can be rejected`), "只能退回组织自行登记的事项"},
 }
 
 func zhReason(reason string) string {

@@ -11,7 +11,10 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/google/uuid"
+
 	"partyledger/api"
+	"partyledger/domain"
 	"partyledger/ledger"
 )
 
@@ -33,18 +36,53 @@ func newFuzzTarget(f *testing.F, path string) *fuzzTarget {
 	return ft
 }
 
-// newEvents returns the ledger's last position and how many events were
-// appended (to any stream) since the last call.
-func (ft *fuzzTarget) newEvents(t testing.TB) (ledger.Position, int) {
+// newEvents returns the ledger's last position and the events appended
+// (to any stream) since the last call.
+func (ft *fuzzTarget) newEvents(t testing.TB) (ledger.Position, []ledger.Event) {
 	t.Helper()
-	pos, n := ft.last, 0
+	pos := ft.last
+	var evs []ledger.Event
 	for ev, err := range ft.e.bk.Events(context.Background(), ft.last) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		pos, n = ev.Position, n+1
+		pos, evs = ev.Position, append(evs, ev)
 	}
-	return pos, n
+	return pos, evs
+}
+
+// checkRights asserts GOVERNANCE.md on what an accepted request stored:
+// every event is of a type the role may record, recorded_by reads back as
+// that role, and a retraction by a branch withdraws only what a branch
+// recorded.
+func (ft *fuzzTarget) checkRights(t *testing.T, key string, evs []ledger.Event) {
+	role, _ := domain.ParseAccessRole(strings.TrimSuffix(key, "-other"))
+	for _, ev := range evs {
+		if !domain.MayRecord(role, ev.Type) {
+			t.Fatalf("%s stored a %s", key, ev.Type)
+		}
+		if got := domain.RecorderRole(ev.RecordedBy); got != role {
+			t.Fatalf("%s stored recorded_by %q (%s)", key, ev.RecordedBy, got)
+		}
+		if ev.Type != domain.TypeEventRetracted || role != domain.AccessBranch {
+			continue
+		}
+		var d domain.EventRetracted
+		if err := json.Unmarshal(ev.Data, &d); err != nil {
+			t.Fatal(err)
+		}
+		id, err := uuid.Parse(d.EventID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		target, err := ft.e.bk.EventByID(context.Background(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := domain.RecorderRole(target.RecordedBy); r != domain.AccessBranch || target.Stream != ev.Stream {
+			t.Fatalf("a branch retracted a %s recorded by %s (%s)", target.Type, r, target.RecordedBy)
+		}
+	}
 }
 
 // fuzzRoles maps the fuzzer's role byte to a token.
@@ -53,7 +91,7 @@ var fuzzRoles = []string{"branch", "assessor", "admin", "auditor", "branch-other
 // statusCodes is which error codes each 4xx status may carry.
 var statusCodes = map[int][]string{
 	400: {"bad_request"},
-	403: {"forbidden"},
+	403: {"forbidden", "year_closed"},
 	404: {"not_found"},
 	409: {"id_conflict", "wrong_revision", "conflict"},
 	413: {"too_large"},
@@ -81,8 +119,9 @@ func (ft *fuzzTarget) check(t *testing.T, role uint8, body []byte) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pos, added := ft.newEvents(t)
+	pos, evs := ft.newEvents(t)
 	ft.last = pos
+	added := len(evs)
 	switch st := res.StatusCode; {
 	case st >= 500:
 		t.Fatalf("%s: %d %s", key, st, got)
@@ -110,6 +149,7 @@ func (ft *fuzzTarget) check(t *testing.T, role uint8, body []byte) {
 		if (st == 201) != (want > 0) || added != want {
 			t.Fatalf("%s: %d reporting %d new events; the ledger has %d new: %s", key, st, want, added, got)
 		}
+		ft.checkRights(t, key, evs)
 	case st >= 400:
 		if added != 0 {
 			t.Fatalf("%s: refused (%d) but %d events were stored: %s", key, st, added, got)
@@ -208,6 +248,14 @@ var appendSeeds = []struct {
 	{1, `{"type":"FindingRecorded","occurred_on":"2017-01-10","data":{"year":2016,"item":"3.5","finding":"perfunctory","points":1,"reason":"记录不全"}}`},
 	{1, `{"type":"GroupAssessmentRecorded","occurred_on":"2017-01-20","data":{"year":2016,"score":90.5}}`},
 	{2, `{"type":"GradeIssued","occurred_on":"2017-01-25","data":{"year":2016,"rulebook_version":"2016.1","final":80,"tier":"compliant"}}`},
+	{2, `{"type":"GradeIssued","occurred_on":"2017-01-25","data":{"year":2016,"rulebook_version":"2016.1","final":12,"tier":"advanced","override_reason":"申诉"}}`},
+	{0, `{"type":"ViolationRecorded","occurred_on":"2016-05-01","data":{"case_id":"C-1","person":"m1","severity":"serious","impact":"severe","summary":"严重"}}`},
+	{1, `{"type":"ViolationRecorded","occurred_on":"2016-05-01","data":{"case_id":"C-1","person":"m1","severity":"serious","impact":"severe","summary":"严重"}}`},
+	{0, `{"type":"CaseHandled","occurred_on":"2016-06-01","data":{"case_id":"C-1","outcome":"结案"}}`},
+	{0, `{"type":"AttendanceRecorded","occurred_on":"2016-06-01","data":{"scheduled_event_id":"s1"}}`},
+	{1, `{"type":"EventRejected","occurred_on":"2017-01-10","data":{"event_id":"0b7f2c64-1d2e-4f5a-9b8c-7d6e5f4a3b21","reason":"不全"}}`},
+	{0, `[{"type":"WorkInfoSubmitted","occurred_on":"2016-03-01","data":{"title":"a"}},{"type":"EventRetracted","occurred_on":"2016-12-01","data":{"event_id":"0b7f2c64-1d2e-4f5a-9b8c-7d6e5f4a3b21","reason":"r"}}]`},
+	{4, `{"type":"StudySessionHeld","occurred_on":"2016-06-20","data":{"topic":"他人","attendees":[],"notes_kept":true}}`},
 	{0, `{"type":"WorkInfoSubmitted","occurred_on":"2016-02-30","recorded_by":"书记","data":{"title":"a\u202eb","x":1}}`},
 	{0, `{"TYPE":"FindingRecorded","occurred_on":"2017-01-10","data":{"year":2016,"item":"3.5","finding":"perfunctory","points":1,"reason":"r"}}`},
 	{0, `{"type":"DuesPaid","occurred_on":"2016-03-01","data":{"member_id":"m404","month":"2016-13","amount_fen":9.75e3}}`},
@@ -245,5 +293,29 @@ func FuzzRegisterBody(f *testing.F) {
 	}
 	f.Add(uint8(0), []byte(`{"occurred_on":"2016-01-04","data":{"code":"T-B","name":"b","kind":"branch","has_groups":false}}`))
 	ft := newFuzzTarget(f, "/v1/orgs")
+	f.Fuzz(func(t *testing.T, role uint8, body []byte) { ft.check(t, role, body) })
+}
+
+// FuzzCommitteeBody feeds POST /v1/committee/events (the work committee's
+// YearClosed, AdvancedDesignated, RequiredEventScheduled) arbitrary
+// bodies as each role: only the admin's may be stored.
+//
+//	go test ./api -run '^$' -fuzz FuzzCommitteeBody -fuzztime 60s
+func FuzzCommitteeBody(f *testing.F) {
+	for _, s := range []struct {
+		role uint8
+		body string
+	}{
+		{2, `{"type":"YearClosed","occurred_on":"2017-01-31","data":{"year":2016,"reason":"封账"}}`},
+		{2, `{"type":"AdvancedDesignated","occurred_on":"2017-01-31","data":{"year":2016,"codes":["T-OWN"],"reason":"先进"}}`},
+		{2, `{"type":"AdvancedDesignated","occurred_on":"2017-01-31","data":{"year":2016,"codes":["T-OWN","T-OWN","NOPE"],"reason":""}}`},
+		{2, `{"type":"RequiredEventScheduled","occurred_on":"2016-02-01","data":{"scheduled_event_id":"s1","kind":"training","title":"培训","targets":["*"]}}`},
+		{2, `{"type":"StudySessionHeld","occurred_on":"2016-02-01","data":{}}`},
+		{0, `{"type":"YearClosed","occurred_on":"2017-01-31","data":{"year":2016,"reason":"封账"}}`},
+		{1, `{"type":"AdvancedDesignated","occurred_on":"2017-01-31","data":{"year":2016,"codes":["T-OWN"],"reason":"先进"}}`},
+	} {
+		f.Add(s.role, []byte(s.body))
+	}
+	ft := newFuzzTarget(f, "/v1/committee/events")
 	f.Fuzz(func(t *testing.T, role uint8, body []byte) { ft.check(t, role, body) })
 }

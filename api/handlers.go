@@ -250,6 +250,12 @@ func parseKnownAt(v string) (time.Time, error) {
 	if err != nil {
 		return time.Time{}, errBadRequest("known_at", "want an RFC 3339 instant (2017-01-31T12:00:00+08:00) or a date YYYY-MM-DD")
 	}
+	// The zero instant means "now" to the readers, and instants from
+	// 2262 on overflow the nanoseconds the folds compare: both would
+	// answer something other than what was asked.
+	if lo, hi := domain.DateMin.Start(), domain.DateMax.End(); t.Before(lo) || !t.Before(hi) {
+		return time.Time{}, errBadRequest("known_at", "want an instant within %s..%s", domain.DateMin, domain.DateMax)
+	}
 	return t, nil
 }
 
@@ -282,7 +288,20 @@ func (s *Server) scoreQuery(r *http.Request) (scoreboard.Query, error) {
 	if len(q.Rulebook) > domain.MaxNameRunes*4 {
 		return q, errBadRequest("rulebook", "too long")
 	}
+	if q.Under, err = queryUnder(r); err != nil {
+		return q, err
+	}
 	return q, nil
+}
+
+// queryUnder reads under: whom a ranking covers ("" the organisations
+// directly under the work committee, a code its subtree, "*" everyone).
+func queryUnder(r *http.Request) (string, error) {
+	u := r.URL.Query().Get("under")
+	if u != "" && u != scoreboard.AllOrgs && domain.OrgCodeProblem(u) != "" {
+		return "", errBadRequest("under", "want an organisation code, or * for every organisation")
+	}
+	return u, nil
 }
 
 // org returns an organisation's state, or 404.
@@ -319,18 +338,21 @@ type meBody struct {
 	Role    domain.AccessRole `json:"role"`
 	Org     string            `json:"org,omitempty"`
 	Name    string            `json:"name"`
-	// Appendable lists the event types this principal may append.
+	// Appendable lists the event types this principal may append to an
+	// organisation's journal (POST /v1/orgs/{code}/events).
 	Appendable []string `json:"appendable"`
+	// MayRecord lists every type it may record, in any stream
+	// (GOVERNANCE.md): the organisation's, then the committee's and the
+	// rulebook's.
+	MayRecord []string `json:"may_record"`
 }
 
-// handleMe answers GET /v1/me: who the token belongs to.
+// handleMe answers GET /v1/me: who the token belongs to, and what it may
+// record.
 func (s *Server) handleMe(w http.ResponseWriter, r *http.Request) {
 	p := principalOf(r)
-	app := AppendableTypes(p.Role)
-	if app == nil {
-		app = []string{}
-	}
-	writeJSON(w, http.StatusOK, meBody{TokenID: p.TokenID, Role: p.Role, Org: p.Org, Name: p.Name, Appendable: app})
+	writeJSON(w, http.StatusOK, meBody{TokenID: p.TokenID, Role: p.Role, Org: p.Org, Name: p.Name,
+		Appendable: append([]string{}, AppendableTypes(p.Role)...), MayRecord: RecordableTypes(p.Role)})
 }
 
 type orgSummary struct {
@@ -414,7 +436,7 @@ func (s *Server) handleRegisterOrg(w http.ResponseWriter, r *http.Request) {
 // record appends entries for the principal and answers 201 with the
 // results (200 when every entry was already recorded: nothing written).
 func (s *Server) record(w http.ResponseWriter, r *http.Request, entries []domain.Entry, batch bool, exp *ledger.Expected) {
-	res, err := s.appendTimed(r.Context(), entries, principalOf(r).RecordedBy(), books.RecordOptions{Expected: exp})
+	res, err := s.appendTimed(r.Context(), entries, principalOf(r), books.RecordOptions{Expected: exp})
 	if err != nil {
 		s.writeError(w, r, unindex(err, batch))
 		return
@@ -530,17 +552,34 @@ func scheduledFor(sched *domain.Schedule, code string) []scheduledEventBody {
 }
 
 // journalEvent is one event of a journal read: the export form of
-// EVENTS.md, plus the retraction that withdrew it, if known.
+// EVENTS.md, plus the retraction that withdrew it or the assessor's
+// rejection (退回) that stopped it counting, if known, and the 补录 mark of
+// a late entry.
 type journalEvent struct {
 	domain.JournalLine
 	TypeLabel string      `json:"type_label"`
 	Retracted *retraction `json:"retracted,omitempty"`
+	Rejected  *retraction `json:"rejected,omitempty"` // 退回: the EventRejected and the assessor's reason
+	Late      *lateMark   `json:"late,omitempty"`     // 补录
+	// Redacted names the fields left out for this reader (incomes are
+	// shown to the organisation's own branch and the admin only); the
+	// line's hash covers the stored data, not this copy.
+	Redacted []string `json:"redacted,omitempty"`
 }
 
 type retraction struct {
-	By         string `json:"by"` // the EventRetracted's id
+	By         string `json:"by"` // the EventRetracted's (or EventRejected's) id
 	Reason     string `json:"reason"`
 	RecordedAt string `json:"recorded_at"`
+}
+
+// lateMark is an organisation's own entry recorded more than the
+// rulebook's late_entry_days after it occurred (补录), with both dates.
+type lateMark struct {
+	OccurredOn string `json:"occurred_on"`
+	RecordedOn string `json:"recorded_on"` // CST date of recorded_at
+	Days       int    `json:"days"`
+	LimitDays  int    `json:"late_entry_days"`
 }
 
 // journalQuery selects part of an organisation's journal.
@@ -549,19 +588,88 @@ type journalQuery struct {
 	after   int64     // only revisions after it (-1: from the start)
 	limit   int       // at most this many
 	knownAt time.Time // zero: everything; else only events recorded at or before it
+	incomes bool      // the reader may see incomes
+}
+
+// lateDays returns late_entry_days of each year's rulebook in force now,
+// memoised for one read.
+func (s *Server) lateDays(ctx context.Context) func(year int) int {
+	memo := map[int]int{}
+	return func(year int) int {
+		if d, ok := memo[year]; ok {
+			return d
+		}
+		rb, err := s.books.RulebookAt(ctx, year, s.now(), "")
+		if err != nil {
+			rb = nil // no rulebook for that year: the default
+		}
+		memo[year] = domain.LateEntryDaysOf(rb)
+		return memo[year]
+	}
+}
+
+// lateMarkOf returns the 补录 mark of a stored event, or nil.
+func lateMarkOf(typ, occurredOn, recordedAt string, days func(int) int) *lateMark {
+	on, err := domain.ParseDate(occurredOn)
+	if err != nil {
+		return nil
+	}
+	at, err := time.Parse(ledger.RecordedAtLayout, recordedAt)
+	if err != nil {
+		return nil
+	}
+	limit := days(on.Year)
+	if !domain.IsLateEntry(typ, on, at, limit) {
+		return nil
+	}
+	return &lateMark{OccurredOn: occurredOn, RecordedOn: domain.DateOf(at).String(), Days: domain.LateDays(on, at), LimitDays: limit}
+}
+
+// mayReadIncomes reports whether p may see the incomes of organisation
+// code's members (GOVERNANCE.md, personal information): its own branch
+// and the admin.
+func mayReadIncomes(p Principal, code string) bool {
+	return p.Role == domain.AccessAdmin || (p.Role == domain.AccessBranch && p.Org == code)
+}
+
+// incomeTypes carry monthly_income_fen.
+var incomeTypes = map[string]bool{domain.TypeMemberJoined: true, domain.TypeMemberDetailsChanged: true}
+
+// redactIncome returns l without monthly_income_fen, and whether it had one.
+func redactIncome(l domain.JournalLine) (domain.JournalLine, bool) {
+	if !incomeTypes[l.Type] {
+		return l, false
+	}
+	var m map[string]json.RawMessage
+	if json.Unmarshal(l.Data, &m) != nil {
+		return l, false
+	}
+	if _, ok := m["monthly_income_fen"]; !ok {
+		return l, false
+	}
+	delete(m, "monthly_income_fen")
+	b, err := json.Marshal(m)
+	if err != nil {
+		return l, false
+	}
+	l.Data = b
+	return l, true
 }
 
 // journal reads an organisation's stream in recorded order: the events
-// of one page and the retractions of those events, as of st (the state
-// when the request began: the read ends at st.Revision). A retraction
-// follows what it retracts, so the read starts after q.after; once the
-// page is full it goes on only while a page event that st lists as
-// retracted still lacks its retraction. A page costs its own length, not
-// the stream's (at most the distance to the last retraction it shows).
+// of one page and the retractions and rejections of those events, as of
+// st (the state when the request began: the read ends at st.Revision). A
+// retraction or rejection follows what it withdraws, so the read starts
+// after q.after; once the page is full it goes on only while a page event
+// that st lists as retracted or rejected still lacks it. A page costs its
+// own length, not the stream's (at most the distance to the last
+// retraction it shows).
 func (s *Server) journal(ctx context.Context, st *domain.OrgState, q journalQuery) ([]journalEvent, bool, error) {
 	var out []journalEvent
 	more := false
-	awaiting := map[string]int{} // retracted page event id → its index in out
+	days := s.lateDays(ctx)
+	awaitRetract := map[string]int{} // retracted page event id → its index in out
+	awaitReject := map[string]int{}  // rejected page event id → its index in out
 	for ev, err := range s.books.ReadStream(ctx, books.OrgStream(st.Code), uint64(q.after+1)) {
 		if errors.Is(err, ledger.ErrStreamNotFound) {
 			break
@@ -572,13 +680,22 @@ func (s *Server) journal(ctx context.Context, st *domain.OrgState, q journalQuer
 		if int64(ev.Revision) > st.Revision || (!q.knownAt.IsZero() && ev.RecordedAt.After(q.knownAt)) {
 			break // recorded_at increases along a stream
 		}
-		if ev.Type == domain.TypeEventRetracted {
-			var d domain.EventRetracted
+		switch ev.Type {
+		case domain.TypeEventRetracted, domain.TypeEventRejected:
+			var d domain.EventRetracted // the same fields as EventRejected
 			if json.Unmarshal(ev.Data, &d) == nil {
-				if i, ok := awaiting[strings.ToLower(d.EventID)]; ok {
-					out[i].Retracted = &retraction{By: ev.ID.String(), Reason: d.Reason,
-						RecordedAt: ev.RecordedAt.UTC().Format(ledger.RecordedAtLayout)}
-					delete(awaiting, strings.ToLower(d.EventID))
+				await := awaitRetract
+				if ev.Type == domain.TypeEventRejected {
+					await = awaitReject
+				}
+				if i, ok := await[strings.ToLower(d.EventID)]; ok {
+					x := &retraction{By: ev.ID.String(), Reason: d.Reason, RecordedAt: ev.RecordedAt.UTC().Format(ledger.RecordedAtLayout)}
+					if ev.Type == domain.TypeEventRejected {
+						out[i].Rejected = x
+					} else {
+						out[i].Retracted = x
+					}
+					delete(await, strings.ToLower(d.EventID))
 				}
 			}
 		}
@@ -586,13 +703,25 @@ func (s *Server) journal(ctx context.Context, st *domain.OrgState, q journalQuer
 			if len(out) == q.limit {
 				more = true
 			} else {
-				out = append(out, journalEvent{JournalLine: books.ExportLine(&ev, st.Code), TypeLabel: domain.TypeLabel(ev.Type)})
-				if id := ev.ID.String(); st.Retracts[id] {
-					awaiting[id] = len(out) - 1
+				je := journalEvent{JournalLine: books.ExportLine(&ev, st.Code), TypeLabel: domain.TypeLabel(ev.Type)}
+				je.Late = lateMarkOf(ev.Type, je.OccurredOn, je.RecordedAt, days)
+				if !q.incomes {
+					var red bool
+					if je.JournalLine, red = redactIncome(je.JournalLine); red {
+						je.Redacted = []string{"data.monthly_income_fen"}
+					}
+				}
+				out = append(out, je)
+				id := ev.ID.String()
+				if st.Retracts[id] {
+					awaitRetract[id] = len(out) - 1
+				}
+				if st.Rejects[id] != "" {
+					awaitReject[id] = len(out) - 1
 				}
 			}
 		}
-		if more && len(awaiting) == 0 {
+		if more && len(awaitRetract) == 0 && len(awaitReject) == 0 {
 			break
 		}
 	}
@@ -631,6 +760,7 @@ func (s *Server) handleListEvents(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	q.incomes = mayReadIncomes(principalOf(r), code)
 	evs, more, err := s.journal(ctx, st, q)
 	if err != nil {
 		s.writeError(w, r, err)
@@ -691,15 +821,11 @@ func (s *Server) handleAppendEvents(w http.ResponseWriter, r *http.Request) {
 			retractedType = st.Events[strings.ToLower(l.dataStr("event_id"))]
 		}
 		if !AppendAllowed(p.Role, t, retractedType) {
-			what := t
+			what, field := t, "type"
 			if retractedType != "" {
-				what = "EventRetracted of a " + retractedType
+				what, field = "EventRetracted of a "+retractedType, "data.event_id"
 			}
-			field := "type"
-			if batch {
-				field = fmt.Sprintf("[%d].type", i)
-			}
-			s.writeError(w, r, errForbiddenField(field, "role %s may not append %s", p.Role, what))
+			s.writeError(w, r, errForbiddenField(joinField(fieldIndex(i, batch), field), "role %s may not append %s", p.Role, what))
 			return
 		}
 	}
@@ -727,11 +853,11 @@ func (s *Server) handleAppendEvents(w http.ResponseWriter, r *http.Request) {
 			retractedType = st.Events[strings.ToLower(rp.EventID)]
 		}
 		if !AppendAllowed(p.Role, entries[i].Type, retractedType) {
-			what := entries[i].Type
+			what, field := entries[i].Type, "type"
 			if retractedType != "" {
-				what = "EventRetracted of a " + retractedType
+				what, field = "EventRetracted of a "+retractedType, "data.event_id"
 			}
-			s.writeError(w, r, errForbiddenField(joinField(fieldIndex(i, batch), "type"), "role %s may not append %s", p.Role, what))
+			s.writeError(w, r, errForbiddenField(joinField(fieldIndex(i, batch), field), "role %s may not append %s", p.Role, what))
 			return
 		}
 	}
@@ -867,11 +993,24 @@ func (s *Server) handleMissing(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"org": code, "year": q.Year, "as_of": asOf, "missing": gaps})
+	// The entries an assessor rejected (退回) are missing too, until the
+	// branch records them again.
+	sc, err := s.board.Score(r.Context(), code, q)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	rejected := sc.Rejected
+	if rejected == nil {
+		rejected = []projections.Rejection{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"org": code, "year": q.Year, "as_of": asOf, "missing": gaps, "rejected": rejected})
 }
 
-// handleScorecards answers GET /v1/scorecards?year=&as_of=&known_at=&rulebook=&kind=&tier=:
-// every organisation's scorecard, ranked by final score.
+// handleScorecards answers GET /v1/scorecards?year=&as_of=&known_at=&rulebook=&kind=&tier=&under=:
+// the organisations directly under the work committee (under=CODE: that
+// organisation's subtree; under=*: every organisation), ranked by final
+// score.
 func (s *Server) handleScorecards(w http.ResponseWriter, r *http.Request) {
 	q, err := s.scoreQuery(r)
 	if err != nil {
@@ -910,6 +1049,7 @@ type gradeBody struct {
 	Final           domain.Points `json:"final"`
 	Tier            string        `json:"tier"`
 	Reason          string        `json:"reason,omitempty"`
+	OverrideReason  string        `json:"override_reason,omitempty"` // why it differs from the computation
 	RecordedAt      string        `json:"recorded_at"`
 	RecordedBy      string        `json:"recorded_by"`
 }
@@ -935,7 +1075,7 @@ func (s *Server) handleGrades(w http.ResponseWriter, r *http.Request) {
 		}
 		g := gs[len(gs)-1]
 		out = append(out, gradeBody{Org: code, Type: g.Type, EventID: g.EventID, Year: g.Year, RulebookVersion: g.RulebookVersion,
-			Final: g.Final, Tier: g.Tier, Reason: g.Reason, RecordedAt: g.RecordedAt.UTC().Format(ledger.RecordedAtLayout), RecordedBy: g.RecordedBy})
+			Final: g.Final, Tier: g.Tier, Reason: g.Reason, OverrideReason: g.OverrideReason, RecordedAt: g.RecordedAt.UTC().Format(ledger.RecordedAtLayout), RecordedBy: g.RecordedBy})
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"year": year, "grades": out})
 }
@@ -966,15 +1106,29 @@ func (s *Server) handleScheduleEvent(w http.ResponseWriter, r *http.Request) {
 	s.recordUnowned(w, r, domain.TypeRequiredEventScheduled)
 }
 
+// handleCommitteeEvent answers POST /v1/committee/events: the body is a
+// journal line of the committee stream — YearClosed{year, reason} (封账),
+// AdvancedDesignated{year, codes, reason} (确定先进) or a
+// RequiredEventScheduled — without org.
+func (s *Server) handleCommitteeEvent(w http.ResponseWriter, r *http.Request) {
+	s.recordUnowned(w, r, "")
+}
+
 // recordUnowned records one line of a stream that belongs to no
-// organisation (committee, rulebook) whose type must be want.
+// organisation (committee, rulebook) whose type must be want ("": any
+// committee-stream type).
 func (s *Server) recordUnowned(w http.ResponseWriter, r *http.Request, want string) {
 	l, err := readOneLine(r, "one event per request")
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	if t := l.typeOr(want); t != want {
+	if want == "" {
+		if k, ok := domain.StreamKindOf(l.str("type")); !ok || k != domain.StreamCommittee {
+			s.writeError(w, r, &domain.FieldError{Field: "type", Reason: "want a committee event: YearClosed, AdvancedDesignated or RequiredEventScheduled"})
+			return
+		}
+	} else if t := l.typeOr(want); t != want {
 		s.writeError(w, r, &domain.FieldError{Field: "type", Reason: "want " + want + " (or omit type)"})
 		return
 	}
@@ -1152,9 +1306,13 @@ func (s *Server) handleRevokeToken(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, errNotFound("no token %q", id))
 		return
 	}
-	info, err := s.tokens.Revoke(r.Context(), id, r.URL.Query().Get("reason"), principalOf(r).RecordedBy())
+	info, err := s.tokens.RevokeKeepingAdmin(r.Context(), id, r.URL.Query().Get("reason"), principalOf(r).RecordedBy())
 	if errors.Is(err, ErrTokenNotFound) {
 		s.writeError(w, r, errNotFound("no token %q", id))
+		return
+	}
+	if errors.Is(err, ErrLastAdmin) {
+		s.writeError(w, r, errConflict("tokenID", "%s is the last valid admin token: issue another admin token first", id))
 		return
 	}
 	if err != nil {

@@ -122,10 +122,25 @@ func TestAPIRefusesHostileInput(t *testing.T) {
 		{"a token event", "", `{"type":"TokenIssued","occurred_on":"2016-03-01","data":{}}`, 422, "invalid", "type", "not an organisation's event"},
 		{"a type the role may not append, its key in capitals", "", `{"TYPE":"FindingRecorded","occurred_on":"2017-01-10","data":{"year":2016,"item":"3.5","finding":"perfunctory","points":1,"reason":"r"}}`, 422, "invalid", "TYPE", "field names are lower case"},
 		{"a key given twice", "", `{"type":"WorkInfoSubmitted","occurred_on":"2016-03-01","data":{"title":"x","title":"y"}}`, 422, "invalid", "data.title", "field given twice"},
-		{"retracting an assessor's event", "", `{"type":"EventRetracted","occurred_on":"2017-01-21","data":{"event_id":"` + hostileAssessmentID + `","reason":"r"}}`, 403, "forbidden", "type", "EventRetracted of a GroupAssessmentRecorded"},
+		{"retracting an assessor's event", "", `{"type":"EventRetracted","occurred_on":"2017-01-21","data":{"event_id":"` + hostileAssessmentID + `","reason":"r"}}`, 403, "forbidden", "data.event_id", "EventRetracted of a GroupAssessmentRecorded"},
 		{"retracting an assessor's event, its key in capitals", "", `{"type":"EventRetracted","occurred_on":"2017-01-21","data":{"EVENT_ID":"` + hostileAssessmentID + `","reason":"r"}}`, 422, "invalid", "data.EVENT_ID", "field names are lower case"},
 		{"retracting an assessor's event behind one's own", "", `{"type":"EventRetracted","occurred_on":"2017-01-21","data":{"event_id":"` + hostileDupID + `","Event_Id":"` + hostileAssessmentID + `","reason":"r"}}`, 422, "invalid", "data.Event_Id", "field names are lower case"},
 		{"a type the role may not append", "", finding(`"finding":"perfunctory","points":1,"reason":"r"`), 403, "forbidden", "type", "may not append FindingRecorded"},
+
+		// Who records what (GOVERNANCE.md): refused 403 before or in the
+		// append path, judged on the stored event.
+		{"a violation recorded by the branch", "", `{"type":"ViolationRecorded","occurred_on":"2016-05-01","data":{"case_id":"C-9","person":"m1","severity":"serious","impact":"severe","summary":"s"}}`, 403, "forbidden", "type", "may not append ViolationRecorded"},
+		{"a case handled by the branch", "", `{"type":"CaseHandled","occurred_on":"2016-05-01","data":{"case_id":"C-9","outcome":"结案"}}`, 403, "forbidden", "type", "may not append CaseHandled"},
+		{"attendance of the committee's event by the branch", "", `{"type":"AttendanceRecorded","occurred_on":"2016-05-01","data":{"scheduled_event_id":"s1"}}`, 403, "forbidden", "type", "may not append AttendanceRecorded"},
+		{"a rejection by the branch", "", `{"type":"EventRejected","occurred_on":"2017-01-21","data":{"event_id":"` + hostileDupID + `","reason":"r"}}`, 403, "forbidden", "type", "may not append EventRejected"},
+		{"a grade by the branch", "", `{"type":"GradeIssued","occurred_on":"2017-01-21","data":{"year":2016,"rulebook_version":"2016.1","final":100,"tier":"advanced"}}`, 403, "forbidden", "type", "may not append GradeIssued"},
+		{"retracting what the committee recorded for the branch", "", `{"type":"EventRetracted","occurred_on":"2017-01-21","data":{"event_id":"` + hostileDupID + `","reason":"r"}}`, 403, "forbidden", "data.event_id", "recorded by the admin role"},
+		{"retracting an assessor's event in a batch behind one's own", "", `[` + work("x") + `,{"type":"EventRetracted","occurred_on":"2017-01-21","data":{"event_id":"` + hostileAssessmentID + `","reason":"r"}}]`, 403, "forbidden", "[1].data.event_id", "EventRetracted of a GroupAssessmentRecorded"},
+		{"a grade unlike the computation", "admin", `{"type":"GradeIssued","occurred_on":"2017-01-21","data":{"year":2016,"rulebook_version":"2016.1","final":12,"tier":"non_compliant"}}`, 422, "invalid", "data.override_reason", "differs from the computation"},
+		{"先进 without a designation", "admin", `{"type":"GradeIssued","occurred_on":"2017-01-21","data":{"year":2016,"rulebook_version":"2016.1","final":12,"tier":"advanced","override_reason":"o"}}`, 422, "invalid", "data.tier", "designated"},
+		{"a grade under an unknown rulebook", "admin", `{"type":"GradeIssued","occurred_on":"2017-01-21","data":{"year":2016,"rulebook_version":"9.9","final":12,"tier":"non_compliant","override_reason":"o"}}`, 422, "invalid", "data.rulebook_version", "9.9"},
+		{"a rejection of an assessor's event", "assessor", `{"type":"EventRejected","occurred_on":"2017-01-21","data":{"event_id":"` + hostileAssessmentID + `","reason":"r"}}`, 422, "invalid", "data.event_id", "only the organisation's own entries"},
+		{"a rejection without a reason", "assessor", `{"type":"EventRejected","occurred_on":"2017-01-21","data":{"event_id":"` + hostileDupID + `"}}`, 422, "invalid", "data.reason", "required"},
 		{"unknown field", "", `{"type":"WorkInfoSubmitted","occurred_on":"2016-03-01","data":{"title":"x","author":"me"}}`, 422, "invalid", "data.author", "unknown field"},
 		{"unknown top-level field", "", `{"type":"WorkInfoSubmitted","occurred_on":"2016-03-01","approved":true,"data":{"title":"x"}}`, 422, "invalid", "approved", "unknown field"},
 		{"data not an object", "", `{"type":"WorkInfoSubmitted","occurred_on":"2016-03-01","data":["x"]}`, 422, "invalid", "data", ""},
@@ -141,7 +156,7 @@ func TestAPIRefusesHostileInput(t *testing.T) {
 		// State: what the organisation lacks.
 		{"member the organisation lacks", "", `{"type":"DuesPaid","occurred_on":"2016-03-01","data":{"member_id":"m404","month":"2016-02","amount_fen":100}}`, 422, "invalid", "data.member_id", `member "m404" does not belong to ` + ownOrg},
 		{"another organisation's member", "", `{"type":"StudySessionHeld","occurred_on":"2016-03-01","data":{"topic":"t","attendees":["m1","n1"],"notes_kept":true}}`, 422, "invalid", "data.attendees[1]", `"n1"`},
-		{"case the organisation lacks", "", `{"type":"CaseHandled","occurred_on":"2016-03-01","data":{"case_id":"C-404","outcome":"结案"}}`, 422, "invalid", "data.case_id", `no case "C-404" in ` + ownOrg},
+		{"case the organisation lacks", "assessor", `{"type":"CaseHandled","occurred_on":"2016-03-01","data":{"case_id":"C-404","outcome":"结案"}}`, 422, "invalid", "data.case_id", `no case "C-404" in ` + ownOrg},
 		{"retraction of an event it lacks", "", `{"type":"EventRetracted","occurred_on":"2016-03-01","data":{"event_id":"00000000-0000-4000-8000-000000000000","reason":"r"}}`, 422, "invalid", "data.event_id", ""},
 
 		// Findings (an assessor's).

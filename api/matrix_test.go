@@ -89,9 +89,18 @@ func matrixCall(t *testing.T, e *env, r api.Rule, role, org string) (path string
 		case "assessor":
 			return path, map[string]any{"type": "GroupAssessmentRecorded", "occurred_on": "2017-01-20", "data": map[string]any{"year": 2016, "score": 90}}, nil
 		case "admin":
-			return path, map[string]any{"type": "GradeIssued", "occurred_on": "2017-01-25", "data": map[string]any{"year": 2016, "rulebook_version": "2016.1", "final": 80, "tier": "compliant"}}, nil
+			return path, map[string]any{"type": "GradeIssued", "occurred_on": "2017-01-25", "data": map[string]any{"year": 2016, "rulebook_version": "2016.1", "final": 80, "tier": "compliant", "override_reason": "矩阵测试"}}, nil
 		}
 		return path, map[string]any{"type": "StudySessionHeld", "occurred_on": "2016-07-20", "data": map[string]any{"topic": "矩阵学习", "attendees": []string{}, "notes_kept": true}}, nil
+	case "/v1/committee/events":
+		return path, map[string]any{"type": "RequiredEventScheduled", "occurred_on": "2016-02-01", "data": map[string]any{"scheduled_event_id": fmt.Sprintf("c-%d", n), "kind": "meeting", "title": "工委会议", "targets": []string{"*"}}}, nil
+	case "/ui/review":
+		// A fresh entry of the branch to reject.
+		res := e.do("POST", "/v1/orgs/"+ownOrg+"/events", "branch", map[string]any{"type": "StudySessionHeld", "occurred_on": "2016-08-01", "data": map[string]any{"topic": fmt.Sprintf("待审 %d", n), "attendees": []string{}, "notes_kept": true}})
+		if res.status != http.StatusCreated {
+			t.Fatalf("entry to review: %d %s", res.status, res.body)
+		}
+		return path, nil, url.Values{"org": {ownOrg}, "event_id": {res.json(t)["id"].(string)}, "reason": {"矩阵退回"}, "year": {"2016"}}
 	case "/v1/schedule":
 		return path, map[string]any{"occurred_on": "2016-02-01", "data": map[string]any{"scheduled_event_id": fmt.Sprintf("s-%d", n), "kind": "training", "title": "培训", "targets": []string{"*"}}}, nil
 	case "/v1/rulebooks":
@@ -109,7 +118,7 @@ func matrixCall(t *testing.T, e *env, r api.Rule, role, org string) (path string
 		case domain.TypeGroupAssessmentRecorded:
 			return path, nil, url.Values{"occurred_on": {"2017-01-20"}, "year": {"2016"}, "score": {"88"}}
 		case domain.TypeGradeIssued:
-			return path, nil, url.Values{"occurred_on": {"2017-01-25"}, "year": {"2016"}, "rulebook_version": {"2016.1"}, "final": {"80"}, "tier": {"compliant"}}
+			return path, nil, url.Values{"occurred_on": {"2017-01-25"}, "year": {"2016"}, "rulebook_version": {"2016.1"}, "final": {"80"}, "tier": {"compliant"}, "override_reason": {"矩阵测试"}}
 		}
 		return path, nil, url.Values{"occurred_on": {"2016-07-21"}, "topic": {"表单学习"}, "notes_kept": {"true"}}
 	case "/logout", "/login":

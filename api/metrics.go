@@ -149,9 +149,9 @@ func (p slogPrinter) Println(v ...any) { p.s.log.Error("metrics", "err", v) }
 
 // appendTimed appends entries through the append path and times it
 // (MetricAppendDuration): every append route calls it.
-func (s *Server) appendTimed(ctx context.Context, entries []domain.Entry, by string, opts books.RecordOptions) ([]ledger.Result, error) {
+func (s *Server) appendTimed(ctx context.Context, entries []domain.Entry, p Principal, opts books.RecordOptions) ([]ledger.Result, error) {
 	start := time.Now()
-	res, err := s.books.Record(ctx, entries, by, opts)
+	res, err := s.books.RecordAs(ctx, entries, p, opts)
 	outcome := "ok"
 	if err != nil {
 		outcome = "failed"
@@ -201,7 +201,7 @@ func (s *Server) observe(next http.Handler) http.Handler {
 			s.metrics.requests.WithLabelValues(r.Method, route, strconv.Itoa(status)).Inc()
 			s.metrics.duration.WithLabelValues(r.Method, route).Observe(d.Seconds())
 			attrs := []any{"method", r.Method, "route", route, "status", status, "bytes", ww.BytesWritten(),
-				"duration_ms", float64(d.Microseconds()) / 1000, "request_id", w.Header().Get("X-Request-ID"), "remote", clientIP(r)}
+				"duration_ms", float64(d.Microseconds()) / 1000, "request_id", w.Header().Get("X-Request-ID"), "remote", s.clientIP(r)}
 			if p := ai.principal; p != nil {
 				attrs = append(attrs, "token_id", p.TokenID, "role", string(p.Role))
 				if p.Org != "" {

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
+	"net/netip"
 	"partyledger/api"
 	"partyledger/domain"
 	"partyledger/ledger"
@@ -269,4 +270,47 @@ func TestAccessLog(t *testing.T) {
 			t.Errorf("the log holds the secret of the %s token", key)
 		}
 	}
+}
+
+// TestTrustedProxies: the address a request is limited and logged by is
+// the client a trusted proxy names in X-Forwarded-For — and the peer
+// itself for anyone else, whatever it forwards.
+func TestTrustedProxies(t *testing.T) {
+	remoteOf := func(e *env, xff string) string {
+		t.Helper()
+		before := len(accessLine.FindAllString(e.logs.String(), -1))
+		e.do("GET", "/healthz", "", nil, "X-Forwarded-For", xff)
+		deadline := time.Now().Add(2 * time.Second)
+		for time.Now().Before(deadline) {
+			if lines := accessLine.FindAllString(e.logs.String(), -1); len(lines) > before {
+				m := regexp.MustCompile(`remote=(\S+)`).FindStringSubmatch(lines[len(lines)-1])
+				if m != nil {
+					return m[1]
+				}
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		t.Fatalf("no access line:\n%s", e.logs.String())
+		return ""
+	}
+	t.Run("no trusted proxy: the peer", func(t *testing.T) {
+		e := newEnv(t, api.Options{})
+		if got := remoteOf(e, "203.0.113.7"); got != "127.0.0.1" {
+			t.Fatalf("remote %s, want the peer 127.0.0.1", got)
+		}
+	})
+	t.Run("behind a trusted proxy: the client it names", func(t *testing.T) {
+		e := newEnv(t, api.Options{TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}})
+		for xff, want := range map[string]string{
+			"203.0.113.7":               "203.0.113.7",
+			"198.51.100.1, 203.0.113.7": "203.0.113.7", // the rightmost hop not a trusted proxy
+			"203.0.113.7, 127.0.0.2":    "203.0.113.7", // through two trusted proxies
+			"not-an-address":            "127.0.0.1",   // a garbled header: the proxy itself
+			"":                          "127.0.0.1",
+		} {
+			if got := remoteOf(e, xff); got != want {
+				t.Errorf("X-Forwarded-For %q: remote %s, want %s", xff, got, want)
+			}
+		}
+	})
 }

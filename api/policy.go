@@ -1,8 +1,6 @@
 package api
 
 import (
-	"slices"
-
 	"partyledger/domain"
 )
 
@@ -51,7 +49,8 @@ func (r *Rule) For(role domain.AccessRole) Access {
 }
 
 // Policy is the role × route table: the one place that says who may call
-// what. Which event types each role may append is AppendAllowed's.
+// what route. Which event types each role may record is GOVERNANCE.md's
+// table (domain.MayRecord), judged in the append path.
 //
 // A branch token reaches only its own organisation's journal, scorecard,
 // timeline and to-do list, and records its activities; it sees no other
@@ -83,6 +82,7 @@ var Policy = []Rule{
 	{Method: "GET", Pattern: "/v1/grades", Assessor: AnyOrg, Auditor: AnyOrg, Admin: AnyOrg, Summary: "official grades of a year"},
 	{Method: "GET", Pattern: "/v1/schedule", Assessor: AnyOrg, Auditor: AnyOrg, Admin: AnyOrg, Summary: "the work committee's required events"},
 	{Method: "POST", Pattern: "/v1/schedule", Admin: AnyOrg, Summary: "schedule a required event"},
+	{Method: "POST", Pattern: "/v1/committee/events", Admin: AnyOrg, Summary: "record a committee event: YearClosed (封账), AdvancedDesignated (确定先进), RequiredEventScheduled"},
 	{Method: "GET", Pattern: "/v1/rulebooks/{year}", Assessor: AnyOrg, Auditor: AnyOrg, Admin: AnyOrg, Summary: "rulebook versions of a year"},
 	{Method: "GET", Pattern: "/v1/rulebooks/{year}/{version}", Assessor: AnyOrg, Auditor: AnyOrg, Admin: AnyOrg, Summary: "one rulebook document"},
 	{Method: "POST", Pattern: "/v1/rulebooks", Admin: AnyOrg, Summary: "publish a rulebook version"},
@@ -106,6 +106,8 @@ var Policy = []Rule{
 	{Method: "GET", Pattern: "/ui/orgs/{code}/record", Page: true, Branch: OwnOrg, Assessor: AnyOrg, Admin: AnyOrg, Summary: "登记: choose what to record"},
 	{Method: "GET", Pattern: "/ui/orgs/{code}/record/{type}", Page: true, Branch: OwnOrg, Assessor: AnyOrg, Admin: AnyOrg, Summary: "登记 form"},
 	{Method: "POST", Pattern: "/ui/orgs/{code}/record/{type}", Page: true, Branch: OwnOrg, Assessor: AnyOrg, Admin: AnyOrg, Summary: "登记 form post"},
+	{Method: "GET", Pattern: "/ui/review", Page: true, Assessor: AnyOrg, Admin: AnyOrg, Summary: "网上考核: the year's unreviewed organisation entries, 补录 first, with 退回"},
+	{Method: "POST", Pattern: "/ui/review", Page: true, Assessor: AnyOrg, Admin: AnyOrg, Summary: "退回 one entry with a reason (EventRejected)"},
 }
 
 // ruleFor returns the policy of a route, or nil.
@@ -118,51 +120,27 @@ func ruleFor(method, pattern string) *Rule {
 	return nil
 }
 
-// adminOnlyTypes are the organisation-stream types only the work
-// committee records; assessorTypes only the assessors.
-var (
-	adminTypes    = []string{domain.TypeGradeIssued, domain.TypeGradeRevised, domain.TypeTermExtensionApproved}
-	assessorTypes = []string{domain.TypeFindingRecorded, domain.TypeGroupAssessmentRecorded}
-	// Registration has its own route (POST /v1/orgs), for the admin.
-	registrationTypes = []string{domain.TypeOrganizationRegistered}
-)
-
 // AppendAllowed reports whether role may append an event of type t to an
-// organisation's journal (POST /v1/orgs/{code}/events and the 登记 forms).
-// A retraction (EventRetracted) is allowed to whoever may append the type
-// of the event it retracts: retractedType is that type ("" when unknown:
-// then the roles that may retract anything may try, and the state check
-// refuses it).
+// organisation's journal (POST /v1/orgs/{code}/events and the 登记 forms):
+// the table of GOVERNANCE.md (domain.MayRecord), limited to the types of
+// an organisation's stream. A retraction (EventRetracted) is allowed to
+// whoever may record the type of the event it retracts: retractedType is
+// that type ("" when unknown: then the roles that may retract something
+// may try).
 //
-//   - branch: every activity type of its own organisation — everything in
-//     an organisation's stream except registration, findings, group
-//     assessments and grades;
-//   - assessor: FindingRecorded, GroupAssessmentRecorded;
-//   - admin: GradeIssued, GradeRevised, TermExtensionApproved (and
-//     registration via POST /v1/orgs);
-//   - auditor: nothing.
+// This is the API's early answer, for a clear 403 before the body is
+// judged; it is not the authority. The append path (books.Books.RecordAs)
+// judges every entry again, on the state read under the append's lock:
+// a retraction on who recorded the retracted event, a branch only for its
+// own organisation and open years.
 func AppendAllowed(role domain.AccessRole, t, retractedType string) bool {
-	if t == domain.TypeEventRetracted {
-		if retractedType == "" {
-			return role == domain.AccessBranch || role == domain.AccessAssessor
-		}
-		t = retractedType
-		if t == domain.TypeEventRetracted {
-			return false
-		}
+	if k, ok := domain.StreamKindOf(t); !ok || k != domain.StreamOrg || t == domain.TypeOrganizationRegistered {
+		return false // registration has its own route (POST /v1/orgs)
 	}
-	if k, ok := domain.StreamKindOf(t); !ok || k != domain.StreamOrg {
-		return false
+	if t == domain.TypeEventRetracted && retractedType != "" {
+		return retractedType != domain.TypeEventRetracted && domain.MayRecord(role, retractedType)
 	}
-	switch role {
-	case domain.AccessBranch:
-		return !slices.Contains(adminTypes, t) && !slices.Contains(assessorTypes, t) && !slices.Contains(registrationTypes, t)
-	case domain.AccessAssessor:
-		return slices.Contains(assessorTypes, t)
-	case domain.AccessAdmin:
-		return slices.Contains(adminTypes, t)
-	}
-	return false
+	return domain.MayRecord(role, t)
 }
 
 // AppendableTypes lists the types role may append (retraction included
@@ -189,5 +167,19 @@ var catalogOrder = []string{
 	domain.TypeMeetingSatIn, domain.TypeWorkPlanFiled, domain.TypeWorkSummaryFiled, domain.TypeOutreachVisit,
 	domain.TypeViolationRecorded, domain.TypeCaseHandled, domain.TypeDemocraticLifeReported,
 	domain.TypeAdministrativeReportGiven, domain.TypeSystemAdopted, domain.TypeFindingRecorded,
-	domain.TypeGroupAssessmentRecorded, domain.TypeEventRetracted, domain.TypeGradeIssued, domain.TypeGradeRevised,
+	domain.TypeGroupAssessmentRecorded, domain.TypeEventRejected, domain.TypeEventRetracted, domain.TypeGradeIssued, domain.TypeGradeRevised,
+}
+
+// RecordableTypes lists every type role may record, in any stream (the
+// organisation's types in catalog order, then the committee's and the
+// rulebook's): GET /v1/me.
+func RecordableTypes(role domain.AccessRole) []string {
+	out := append([]string{}, AppendableTypes(role)...)
+	for _, t := range []string{domain.TypeOrganizationRegistered, domain.TypeRequiredEventScheduled, domain.TypeYearClosed,
+		domain.TypeAdvancedDesignated, domain.TypeRulebookPublished} {
+		if domain.MayRecord(role, t) {
+			out = append(out, t)
+		}
+	}
+	return out
 }

@@ -3,12 +3,29 @@ package api
 import (
 	"bytes"
 	"fmt"
+	"iter"
 	"net/http"
 	"slices"
 	"strings"
 
+	"partyledger/domain"
 	"partyledger/projections/report"
+	"partyledger/projections/scoreboard"
 )
+
+// withoutIncomes yields the journal with monthly_income_fen left out.
+func withoutIncomes(seq iter.Seq2[domain.JournalLine, error]) iter.Seq2[domain.JournalLine, error] {
+	return func(yield func(domain.JournalLine, error) bool) {
+		for l, err := range seq {
+			if err == nil {
+				l, _ = redactIncome(l)
+			}
+			if !yield(l, err) {
+				return
+			}
+		}
+	}
+}
 
 // handleRecompute answers GET /v1/recompute?year=&from=&to=&as_of=&known_at=:
 // every organisation scored under two rulebook versions, with whose final
@@ -65,6 +82,11 @@ func (s *Server) writeReport(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	q.Year = year
+	if q.Under == "" {
+		// An export is for auditors: every organisation, unless under
+		// narrows it to a subtree.
+		q.Under = scoreboard.AllOrgs
+	}
 	format := r.URL.Query().Get("format")
 	if format == "" {
 		format = "xlsx"
@@ -83,6 +105,11 @@ func (s *Server) writeReport(w http.ResponseWriter, r *http.Request) error {
 	d, err := report.Collect(r.Context(), s.board, s.books, q)
 	if err != nil {
 		return err
+	}
+	if p := principalOf(r); p.Role != domain.AccessAdmin && d.Journal != nil {
+		// Exports for assessors and auditors leave incomes out
+		// (GOVERNANCE.md, personal information).
+		d.Journal = withoutIncomes(d.Journal)
 	}
 	var buf bytes.Buffer
 	name := fmt.Sprintf("partyledger-%d", year)

@@ -21,6 +21,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"net/netip"
 	"partyledger/domain"
 	"partyledger/ledger/books"
 	"partyledger/projections/scoreboard"
@@ -49,8 +50,17 @@ type Options struct {
 	AuthFailureBurst      int
 	// SessionTTL is how long a web session lasts; default 12 hours.
 	SessionTTL time.Duration
-	// SecureCookies sets the Secure flag on cookies (behind TLS).
+	// SecureCookies sets the Secure flag on the session and sign-in
+	// cookies. serve turns it on when it serves TLS or sits behind a
+	// trusted (TLS-terminating) proxy; plain http on loopback leaves it
+	// off, or the browser would drop the cookies.
 	SecureCookies bool
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For is
+	// believed: a request from one of them is limited and logged by the
+	// address the proxy names (the rightmost address of the header that
+	// is not itself a trusted proxy). Requests from anywhere else are
+	// judged by their peer address, whatever they forward.
+	TrustedProxies []netip.Prefix
 }
 
 // Server is the HTTP face of the ledger. It owns the chi router.
@@ -172,6 +182,7 @@ func (s *Server) routes() {
 	s.handle("GET", "/v1/grades", s.handleGrades)
 	s.handle("GET", "/v1/schedule", s.handleSchedule)
 	s.handle("POST", "/v1/schedule", s.handleScheduleEvent)
+	s.handle("POST", "/v1/committee/events", s.handleCommitteeEvent)
 	s.handle("GET", "/v1/rulebooks/{year}", s.handleRulebooks)
 	s.handle("GET", "/v1/rulebooks/{year}/{version}", s.handleRulebook)
 	s.handle("POST", "/v1/rulebooks", s.handlePublishRulebook)
@@ -194,6 +205,8 @@ func (s *Server) routes() {
 	s.handle("GET", "/ui/orgs/{code}/record", s.handleRecordIndexPage)
 	s.handle("GET", "/ui/orgs/{code}/record/{type}", s.handleRecordFormPage)
 	s.handle("POST", "/ui/orgs/{code}/record/{type}", s.handleRecordPost)
+	s.handle("GET", "/ui/review", s.handleReviewPage)
+	s.handle("POST", "/ui/review", s.handleReviewPost)
 }
 
 func isAPIPath(p string) bool { return strings.HasPrefix(p, "/v1/") || p == "/v1" || p == "/healthz" }
@@ -244,11 +257,13 @@ func (s *Server) guard(rule *Rule, next http.HandlerFunc) http.HandlerFunc {
 			next(w, r)
 			return
 		}
-		ip := clientIP(r)
-		if blocked, retry := s.authFail.blocked(ip); blocked {
-			fail(w, r, errRateLimited(retry))
-			return
-		}
+		// Failed authentication is limited per client address; a valid
+		// token is never refused for the failures of others behind the
+		// same address. While an address is over its limit, its tokens
+		// are checked against the tokens already known (no re-read of
+		// the token stream), and every failure is answered 429.
+		ip := s.clientIP(r)
+		blocked, retry := s.authFail.blocked(ip)
 		var p Principal
 		var err error
 		var sess *session
@@ -259,14 +274,22 @@ func (s *Server) guard(rule *Rule, next http.HandlerFunc) http.HandlerFunc {
 					s.redirectToLogin(w, r)
 					return
 				}
+				if blocked {
+					fail(w, r, errRateLimited(retry))
+					return
+				}
 				s.authFail.allow(ip)
 				s.clearSessionCookie(w)
 				s.redirectToLogin(w, r)
 				return
 			}
 		} else {
-			p, err = s.bearerPrincipal(r)
+			p, err = s.bearerPrincipal(r, !blocked)
 			if err != nil {
+				if blocked {
+					fail(w, r, errRateLimited(retry))
+					return
+				}
 				if err != errNoCredentials {
 					s.authFail.allow(ip)
 				}
@@ -317,8 +340,9 @@ func authMessage(err error) string {
 	return "invalid or revoked token"
 }
 
-// bearerPrincipal authenticates the Authorization header.
-func (s *Server) bearerPrincipal(r *http.Request) (Principal, error) {
+// bearerPrincipal authenticates the Authorization header; fresh allows a
+// re-read of the token stream for an id not yet known.
+func (s *Server) bearerPrincipal(r *http.Request, fresh bool) (Principal, error) {
 	h := r.Header.Get("Authorization")
 	if h == "" {
 		return Principal{}, errNoCredentials
@@ -327,17 +351,46 @@ func (s *Server) bearerPrincipal(r *http.Request) (Principal, error) {
 	if !ok || !strings.EqualFold(scheme, "Bearer") || len(tok) > 256 {
 		return Principal{}, ErrBadToken
 	}
-	return s.tokens.Authenticate(r.Context(), strings.TrimSpace(tok))
+	return s.tokens.authenticate(r.Context(), strings.TrimSpace(tok), fresh)
 }
 
-// clientIP is the peer address: forwarded headers are not trusted (put
-// the server behind nothing, or behind a proxy that limits itself).
-func clientIP(r *http.Request) string {
+// clientIP is the address a request is limited and logged by: the peer,
+// or — when the peer is a trusted proxy (Options.TrustedProxies) — the
+// client it names in X-Forwarded-For.
+func (s *Server) clientIP(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
-		return r.RemoteAddr
+		host = r.RemoteAddr
+	}
+	if len(s.opts.TrustedProxies) == 0 || !s.trusted(host) {
+		return host
+	}
+	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		hop := strings.TrimSpace(hops[i])
+		if _, err := netip.ParseAddr(hop); err != nil {
+			return host // a forged or garbled header: judge the proxy itself
+		}
+		if !s.trusted(hop) {
+			return hop
+		}
 	}
 	return host
+}
+
+// trusted reports whether addr is one of the trusted proxies.
+func (s *Server) trusted(addr string) bool {
+	a, err := netip.ParseAddr(addr)
+	if err != nil {
+		return false
+	}
+	a = a.Unmap()
+	for _, p := range s.opts.TrustedProxies {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
 }
 
 // recoverer gives each request an id and turns a panic into a logged 500.

@@ -39,20 +39,11 @@ var (
 	ErrTokenNotFound = errors.New("api: no such token")
 )
 
-// Principal is an authenticated caller.
-type Principal struct {
-	TokenID string
-	Role    domain.AccessRole
-	Org     string // the organisation a branch token is bound to
-	Name    string
-}
-
-// RecordedBy is the principal as the ledger records it in recorded_by:
-// the name, the role and the token id, so that two people of one name
-// stay apart.
-func (p Principal) RecordedBy() string {
-	return fmt.Sprintf("%s (%s %s)", p.Name, p.Role, p.TokenID)
-}
+// Principal is an authenticated caller: the principal the append path
+// judges (domain.Principal). RecordedBy is what the ledger records in
+// recorded_by — the name, the role and the token id, so that two people
+// of one name stay apart and the recorder's role can be read back.
+type Principal = domain.Principal
 
 // TokenInfo is what is known of an issued token (never the token).
 type TokenInfo struct {
@@ -205,6 +196,21 @@ func (t *Tokens) Issue(ctx context.Context, role domain.AccessRole, org, name, b
 // Revoke makes a token useless from now on. Revoking a revoked token is
 // a no-op; an unknown id is ErrTokenNotFound.
 func (t *Tokens) Revoke(ctx context.Context, id, reason, by string) (TokenInfo, error) {
+	return t.revoke(ctx, id, reason, by, false)
+}
+
+// ErrLastAdmin refuses to revoke the last valid admin token.
+var ErrLastAdmin = errors.New("api: the last valid admin token")
+
+// RevokeKeepingAdmin is Revoke, except that the last valid admin token is
+// not revoked (ErrLastAdmin): through the API, that would lock the work
+// committee out of its own server. It is judged under the same lock as
+// the revocation, so two admins revoking each other cannot both succeed.
+func (t *Tokens) RevokeKeepingAdmin(ctx context.Context, id, reason, by string) (TokenInfo, error) {
+	return t.revoke(ctx, id, reason, by, true)
+}
+
+func (t *Tokens) revoke(ctx context.Context, id, reason, by string, keepAdmin bool) (TokenInfo, error) {
 	ev := &domain.TokenRevoked{TokenID: id, Reason: reason}
 	if err := ev.Validate(); err != nil {
 		return TokenInfo{}, err
@@ -220,6 +226,13 @@ func (t *Tokens) Revoke(ctx context.Context, id, reason, by string) (TokenInfo, 
 		case info.Revoked:
 			done = true
 			return errAlreadyDone
+		case keepAdmin && info.Role == domain.AccessAdmin:
+			for _, o := range t.byID {
+				if o.ID != id && o.Role == domain.AccessAdmin && !o.Revoked {
+					return nil
+				}
+			}
+			return ErrLastAdmin
 		}
 		return nil
 	})
@@ -262,9 +275,16 @@ var dummySum = sha256.Sum256([]byte("partyledger: no such token"))
 // revoked, and its SHA-256 must equal the recorded one (compared in
 // constant time). Any failure is ErrBadToken.
 func (t *Tokens) Authenticate(ctx context.Context, token string) (Principal, error) {
+	return t.authenticate(ctx, token, true)
+}
+
+// authenticate is Authenticate; without fresh, an id not yet known is not
+// looked for in the token stream (a client over its failure limit must
+// not make the server re-read it).
+func (t *Tokens) authenticate(ctx context.Context, token string, fresh bool) (Principal, error) {
 	id, ok := tokenID(token)
 	sum := sha256.Sum256([]byte(token))
-	info, err := t.lookup(ctx, id, ok)
+	info, err := t.lookup(ctx, id, ok, fresh)
 	if err != nil {
 		return Principal{}, err
 	}
@@ -281,7 +301,7 @@ func (t *Tokens) Authenticate(ctx context.Context, token string) (Principal, err
 // Principal returns the principal of a token id that is still valid
 // (sessions hold the id, and a revoked token ends them).
 func (t *Tokens) Principal(ctx context.Context, id string) (Principal, error) {
-	info, err := t.lookup(ctx, id, domain.TokenIDProblem(id) == "")
+	info, err := t.lookup(ctx, id, domain.TokenIDProblem(id) == "", true)
 	if err != nil {
 		return Principal{}, err
 	}
@@ -291,7 +311,7 @@ func (t *Tokens) Principal(ctx context.Context, id string) (Principal, error) {
 	return Principal{TokenID: info.ID, Role: info.Role, Org: info.Org, Name: info.Name}, nil
 }
 
-func (t *Tokens) lookup(ctx context.Context, id string, wellFormed bool) (*TokenInfo, error) {
+func (t *Tokens) lookup(ctx context.Context, id string, wellFormed, fresh bool) (*TokenInfo, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if err := t.syncIfStale(ctx, false); err != nil {
@@ -301,7 +321,7 @@ func (t *Tokens) lookup(ctx context.Context, id string, wellFormed bool) (*Token
 		return nil, nil
 	}
 	info := t.byID[id]
-	if info == nil {
+	if info == nil && fresh {
 		// Issued by another process since the last sync? (Failed attempts
 		// are rate-limited per client, so this read cannot be abused much.)
 		if err := t.sync(ctx); err != nil {

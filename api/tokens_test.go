@@ -5,8 +5,11 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -97,14 +100,41 @@ func TestTokenGuarantees(t *testing.T) {
 				t.Fatalf("attempt %d: %d", i, res.status)
 			}
 		}
-		res := e.do("GET", "/v1/me", "auditor", nil, "X-Forwarded-For", "10.9.9.9")
+		res := e.do("GET", "/v1/me", "plt_0123456789abcdef_"+strings.Repeat("D", 43), nil, "X-Forwarded-For", "10.9.9.9")
 		if code, _ := res.apiErr(t); res.status != http.StatusTooManyRequests || code != "rate_limited" || res.header.Get("Retry-After") == "" {
 			t.Fatalf("after three failures: %d %s", res.status, res.body)
 		}
-		// The sign-in form shares the limit.
-		res = e.do("POST", "/login", "", url.Values{"token": {e.tokens["auditor"]}}.Encode(), "Content-Type", "application/x-www-form-urlencoded")
-		if res.status != http.StatusTooManyRequests {
-			t.Fatalf("sign-in after three failures: %d", res.status)
+		// A valid token is not refused for them.
+		if res := e.do("GET", "/v1/me", "auditor", nil, "X-Forwarded-For", "10.9.9.9"); res.status != http.StatusOK {
+			t.Fatalf("a valid token after three failures: %d %s", res.status, res.body)
+		}
+		// The sign-in form shares the limit: a bad token is refused 429,
+		// a valid one signs in.
+		jar, _ := cookiejar.New(nil)
+		c := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		signIn := func(token string) int {
+			page, err := c.Get(e.ts.URL + "/login")
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(page.Body)
+			page.Body.Close()
+			m := regexp.MustCompile(`name="login" value="([^"]+)"`).FindSubmatch(body)
+			if m == nil {
+				t.Fatalf("no login form token: %s", body)
+			}
+			res, err := c.PostForm(e.ts.URL+"/login", url.Values{"token": {token}, "login": {string(m[1])}, "next": {"/"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			res.Body.Close()
+			return res.StatusCode
+		}
+		if got := signIn("plt_0123456789abcdef_" + strings.Repeat("E", 43)); got != http.StatusTooManyRequests {
+			t.Fatalf("a bad sign-in after three failures: %d", got)
+		}
+		if got := signIn(e.tokens["auditor"]); got != http.StatusSeeOther {
+			t.Fatalf("a valid sign-in after three failures: %d", got)
 		}
 	})
 

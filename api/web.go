@@ -32,7 +32,7 @@ type pages struct {
 	static http.Handler
 }
 
-var pageNames = []string{"login", "error", "overview", "scorecard", "journal", "record_index", "record_form"}
+var pageNames = []string{"login", "error", "overview", "scorecard", "journal", "record_index", "record_form", "review"}
 
 func loadPages() *pages {
 	funcs := template.FuncMap{
@@ -93,6 +93,7 @@ type base struct {
 	CSRF      string
 	Home      string
 	ShowAll   bool // the role may see the overview
+	Review    bool // the role may review (网上考核)
 	OrgCode   string
 	CanRecord bool
 	Flash     string
@@ -103,6 +104,7 @@ func (s *Server) base(r *http.Request, title string) base {
 	if p := principalOf(r); p.TokenID != "" {
 		b.P = &p
 		b.ShowAll = ruleFor("GET", "/ui/overview").For(p.Role) != Deny
+		b.Review = ruleFor("GET", "/ui/review").For(p.Role) != Deny
 		if p.Role == domain.AccessBranch {
 			b.OrgCode = p.Org
 		}
@@ -189,13 +191,12 @@ func (s *Server) handleLoginPage(w http.ResponseWriter, r *http.Request) {
 
 // handleLogin answers POST /login: checks the form's double-submit token
 // against its cookie, then the API token (failures are rate-limited per
-// client IP), and starts a session: an HttpOnly, SameSite=Strict cookie.
+// client IP; a valid token is never refused for them), and starts a
+// session: an HttpOnly, SameSite=Strict cookie (Secure with
+// Options.SecureCookies).
 func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
-	ip := clientIP(r)
-	if blocked, retry := s.authFail.blocked(ip); blocked {
-		s.pageError(w, r, errRateLimited(retry))
-		return
-	}
+	ip := s.clientIP(r)
+	blocked, retry := s.authFail.blocked(ip)
 	if err := r.ParseForm(); err != nil {
 		s.pageError(w, r, errBadRequest("", "malformed form"))
 		return
@@ -206,10 +207,17 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	next := safeNext(r.PostFormValue("next"))
-	p, err := s.tokens.Authenticate(r.Context(), strings.TrimSpace(r.PostFormValue("token")))
+	// A valid token signs in even from an address over its failure
+	// limit (others behind the same address must not lock it out); a
+	// failure from there is answered 429.
+	p, err := s.tokens.authenticate(r.Context(), strings.TrimSpace(r.PostFormValue("token")), !blocked)
 	if err != nil {
 		if !errors.Is(err, ErrBadToken) {
 			s.pageError(w, r, err)
+			return
+		}
+		if blocked {
+			s.pageError(w, r, errRateLimited(retry))
 			return
 		}
 		s.authFail.allow(ip)
@@ -264,6 +272,7 @@ type overviewPage struct {
 	Tiers  []option
 	Counts []option // tier label → count (Value holds the count)
 	Total  int
+	Under  string // whose ranking: "" the top level, a code its subtree, "*" all
 }
 
 // handleOverviewPage answers GET /ui/overview?year=&kind=&tier=: 总览,
@@ -275,12 +284,17 @@ func (s *Server) handleOverviewPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	kind, tier := r.URL.Query().Get("kind"), r.URL.Query().Get("tier")
-	cards, err := s.board.ScoreAll(r.Context(), scoreboard.Query{Year: year})
+	under, err := queryUnder(r)
 	if err != nil {
 		s.pageError(w, r, err)
 		return
 	}
-	pg := overviewPage{base: s.base(r, fmt.Sprintf("%d 年度总览", year)), Year: year, Total: len(cards)}
+	cards, err := s.board.ScoreAll(r.Context(), scoreboard.Query{Year: year, Under: under})
+	if err != nil {
+		s.pageError(w, r, err)
+		return
+	}
+	pg := overviewPage{base: s.base(r, fmt.Sprintf("%d 年度总览", year)), Year: year, Total: len(cards), Under: under}
 	pg.Kinds = append(pg.Kinds, option{Value: "", Label: "全部类型", Selected: kind == ""})
 	for _, k := range domain.OrgKinds {
 		pg.Kinds = append(pg.Kinds, option{Value: string(k), Label: k.Label(), Selected: kind == string(k)})
@@ -327,6 +341,7 @@ type scorecardPage struct {
 	AsOf     string
 	KnownOn  string
 	Journal  string // the journal page URL of the same year and known_on
+	Late     map[string]bool
 }
 
 // handleScorecardPage answers GET /ui/orgs/{code}?year=&as_of=&known_on=:
@@ -397,6 +412,10 @@ func (s *Server) handleScorecardPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	pg.YearOver = pg.MissAsOf == domain.YearEnd(q.Year)
+	pg.Late = map[string]bool{}
+	for _, l := range sc.Late {
+		pg.Late[l.EventID] = true
+	}
 	s.render(w, r, http.StatusOK, "scorecard", pg)
 }
 
@@ -425,9 +444,10 @@ func (s *Server) pageQuery(r *http.Request) (scoreboard.Query, string, error) {
 type journalRow struct {
 	journalEvent
 	Summary    string
-	Target     string // a retraction's target event id
+	Target     string // a retraction's or rejection's target event id
 	Recorder   string
 	CanRetract bool // the viewer may retract it (a link to the form)
+	CanReject  bool // the viewer may reject it (退回: a link to the form)
 }
 
 type journalPage struct {
@@ -459,7 +479,9 @@ func (s *Server) handleJournalPage(w http.ResponseWriter, r *http.Request) {
 		s.pageError(w, r, err)
 		return
 	}
-	evs, more, err := s.journal(ctx, st, journalQuery{year: q.Year, after: -1, limit: journalPageLimit, knownAt: q.KnownAt})
+	p := principalOf(r)
+	evs, more, err := s.journal(ctx, st, journalQuery{year: q.Year, after: -1, limit: journalPageLimit, knownAt: q.KnownAt,
+		incomes: mayReadIncomes(p, code)})
 	if err != nil {
 		s.pageError(w, r, err)
 		return
@@ -471,14 +493,28 @@ func (s *Server) handleJournalPage(w http.ResponseWriter, r *http.Request) {
 	if knownOn != "" {
 		pg.Scorecard += "&known_on=" + knownOn
 	}
+	sched, err := s.books.Schedule(ctx)
+	if err != nil {
+		s.pageError(w, r, err)
+		return
+	}
+	gov := &domain.GovEnv{Committee: sched}
 	for _, ev := range evs {
 		row := journalRow{journalEvent: ev, Summary: summarize(ev.Type, ev.Data, st), Recorder: ev.RecordedBy}
-		if ev.Type == domain.TypeEventRetracted {
+		if ev.Type == domain.TypeEventRetracted || ev.Type == domain.TypeEventRejected {
 			row.Target = strings.ToLower(rawLine{"data": ev.Data}.dataStr("event_id"))
 		}
-		row.CanRetract = pg.CanRecord && knownOn == "" && ev.Retracted == nil && ev.Type != domain.TypeEventRetracted &&
-			ev.Type != domain.TypeOrganizationRegistered && ev.Type != domain.TypeGradeIssued && ev.Type != domain.TypeGradeRevised &&
-			AppendAllowed(principalOf(r).Role, domain.TypeEventRetracted, ev.Type)
+		if pg.CanRecord && knownOn == "" && ev.Retracted == nil && ev.Type != domain.TypeEventRetracted &&
+			ev.Type != domain.TypeOrganizationRegistered && ev.Type != domain.TypeGradeIssued && ev.Type != domain.TypeGradeRevised {
+			// The link is offered exactly when the append path would take
+			// the retraction (the same rule, on the same state).
+			e := domain.Entry{Org: code, Type: domain.TypeEventRetracted, OccurredOn: domain.DateOf(s.now()),
+				Payload: &domain.EventRetracted{EventID: ev.ID, Reason: "-"}}
+			row.CanRetract = st.CheckGovernance(p, &e, gov) == nil
+			e = domain.Entry{Org: code, Type: domain.TypeEventRejected, OccurredOn: domain.DateOf(s.now()),
+				Payload: &domain.EventRejected{EventID: ev.ID, Reason: "-"}}
+			row.CanReject = ev.Rejected == nil && st.CheckGovernance(p, &e, gov) == nil
+		}
 		pg.Rows = append(pg.Rows, row)
 	}
 	s.render(w, r, http.StatusOK, "journal", pg)

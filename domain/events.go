@@ -384,6 +384,9 @@ type GradeIssued struct {
 	Tier             string `json:"tier"`
 	ScorecardSHA256  string `json:"scorecard_sha256,omitempty"`
 	ScorecardKnownAt string `json:"scorecard_known_at,omitempty"`
+	// OverrideReason (v2) is required when Final or Tier differs from the
+	// computation (GOVERNANCE.md): why, e.g. an appeal's outcome.
+	OverrideReason string `json:"override_reason,omitempty"`
 }
 
 // GradeRevised replaces an official grade after a rulebook correction.
@@ -395,6 +398,8 @@ type GradeRevised struct {
 	ScorecardSHA256  string `json:"scorecard_sha256,omitempty"`
 	ScorecardKnownAt string `json:"scorecard_known_at,omitempty"`
 	Reason           string `json:"reason"`
+	// OverrideReason (v2): as GradeIssued's.
+	OverrideReason string `json:"override_reason,omitempty"`
 }
 
 // Scheduled event kinds.

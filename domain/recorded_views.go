@@ -25,6 +25,9 @@ type Grade struct {
 	Tier            string
 	ScorecardSHA256 string
 	Reason          string // GradeRevised only
+	// OverrideReason says why the grade differs from the computation
+	// (an appeal's outcome, say); empty when it agrees with it.
+	OverrideReason string
 }
 
 // Revised reports whether the grade replaces an earlier one.
@@ -48,7 +51,7 @@ type PublishedRulebook struct {
 func NamedYear(typ string, data []byte) (int, bool) {
 	switch typ {
 	case TypeFindingRecorded, TypeGroupAssessmentRecorded, TypeGradeIssued, TypeGradeRevised,
-		TypeRulebookPublished:
+		TypeRulebookPublished, TypeYearClosed, TypeAdvancedDesignated:
 		var v struct {
 			Year int `json:"year"`
 		}

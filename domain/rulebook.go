@@ -49,7 +49,8 @@ type Rulebook struct {
 	Dues    *DuesSchedule   `json:"dues,omitempty"`
 	// LateEntryDays: an organisation's entry recorded more than this many
 	// days after its occurred_on is marked 补录 wherever it is shown
-	// (GOVERNANCE.md). 0 (absent) marks nothing. It does not change a score.
+	// (GOVERNANCE.md). 0 (absent) means 30, the 2016 value
+	// (LateEntryDaysOf). It does not change a score.
 	LateEntryDays int           `json:"late_entry_days,omitempty"`
 	Sections      []RuleSection `json:"sections"`
 	Items         []RuleItem    `json:"items"`

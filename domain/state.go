@@ -25,6 +25,16 @@ type OrgState struct {
 	Cases    map[string]*CaseState
 	Events   map[string]string // event id → type, every event of the stream
 	Retracts map[string]bool   // event ids retracted
+
+	// Meta is who recorded each event and when it occurred: the rights
+	// of a retraction or rejection are judged on it (governance.go).
+	Meta map[string]EventMeta
+	// Rejects maps an entry rejected (退回) by an assessor to the
+	// EventRejected, while the rejection stands.
+	Rejects map[string]string
+	// parked holds the members a rejected MemberJoined added, so that a
+	// retraction of the rejection restores them.
+	parked map[string][]*MemberState
 }
 
 // MemberState is one member as the append-time checks see them.
@@ -47,7 +57,8 @@ type CaseState struct {
 // NewOrgState returns the state of an organisation with no events.
 func NewOrgState() *OrgState {
 	return &OrgState{Revision: -1, Members: map[string]*MemberState{}, Officers: map[string]map[string]bool{},
-		Cases: map[string]*CaseState{}, Events: map[string]string{}, Retracts: map[string]bool{}}
+		Cases: map[string]*CaseState{}, Events: map[string]string{}, Retracts: map[string]bool{},
+		Meta: map[string]EventMeta{}, Rejects: map[string]string{}, parked: map[string][]*MemberState{}}
 }
 
 // Registered reports whether the organisation's stream has begun.
@@ -72,6 +83,15 @@ func (s *OrgState) Clone() *OrgState {
 	}
 	c.Events = maps.Clone(s.Events)
 	c.Retracts = maps.Clone(s.Retracts)
+	c.Meta = maps.Clone(s.Meta)
+	c.Rejects = maps.Clone(s.Rejects)
+	c.parked = make(map[string][]*MemberState, len(s.parked))
+	for k, ms := range s.parked {
+		for _, m := range ms {
+			mc := *m
+			c.parked[k] = append(c.parked[k], &mc)
+		}
+	}
 	return &c
 }
 
@@ -230,8 +250,12 @@ func (s *OrgState) Check(e *Entry, env *CheckEnv) error {
 }
 
 // Apply folds an event that the ledger has stored into the state. id is
-// the stored event id, rev its revision.
-func (s *OrgState) Apply(id string, rev int64, e *Entry) {
+// the stored event id, rev its revision. It is ApplyBy with the recorder
+// unknown (taken as the work committee's).
+func (s *OrgState) Apply(id string, rev int64, e *Entry) { s.ApplyBy(id, rev, e, "") }
+
+// apply is the part of ApplyBy that does not depend on the recorder.
+func (s *OrgState) apply(id string, rev int64, e *Entry) {
 	s.Revision = rev
 	s.Events[id] = e.Payload.EventType()
 	switch d := e.Payload.(type) {
@@ -286,21 +310,33 @@ func (s *OrgState) retract(id string) {
 	}
 }
 
-// Schedule is the committee stream's state: every required event by id.
+// Schedule is the committee stream's state: every required event by id,
+// the closed years and the designations of advanced organisations.
 type Schedule struct {
 	Revision int64
 	Events   map[string]*RequiredEventScheduled
-	ids      map[string]bool
+	// Closed holds the YearClosed of each closed year.
+	Closed map[int]ClosedYear
+	// Designated maps a year to the codes designated advanced, each to
+	// the AdvancedDesignated that named it first.
+	Designated map[int]map[string]string
+	ids        map[string]bool
 }
 
 // NewSchedule returns an empty schedule.
 func NewSchedule() *Schedule {
-	return &Schedule{Revision: -1, Events: map[string]*RequiredEventScheduled{}, ids: map[string]bool{}}
+	return &Schedule{Revision: -1, Events: map[string]*RequiredEventScheduled{}, Closed: map[int]ClosedYear{},
+		Designated: map[int]map[string]string{}, ids: map[string]bool{}}
 }
 
 // Clone returns a copy sharing the (immutable) scheduled events.
 func (s *Schedule) Clone() *Schedule {
-	return &Schedule{Revision: s.Revision, Events: maps.Clone(s.Events), ids: maps.Clone(s.ids)}
+	c := &Schedule{Revision: s.Revision, Events: maps.Clone(s.Events), Closed: maps.Clone(s.Closed),
+		Designated: make(map[int]map[string]string, len(s.Designated)), ids: maps.Clone(s.ids)}
+	for y, codes := range s.Designated {
+		c.Designated[y] = maps.Clone(codes)
+	}
+	return c
 }
 
 // Check validates a committee-stream entry against the schedule.
@@ -329,7 +365,21 @@ func (s *Schedule) Check(e *Entry, env *CheckEnv) error {
 func (s *Schedule) Apply(id string, rev int64, e *Entry) {
 	s.Revision = rev
 	s.ids[id] = true
-	if d, ok := e.Payload.(*RequiredEventScheduled); ok {
+	switch d := e.Payload.(type) {
+	case *RequiredEventScheduled:
 		s.Events[d.ScheduledEventID] = d
+	case *YearClosed:
+		if _, done := s.Closed[d.Year]; !done {
+			s.Closed[d.Year] = ClosedYear{Year: d.Year, EventID: id, On: e.OccurredOn, Reason: d.Reason}
+		}
+	case *AdvancedDesignated:
+		if s.Designated[d.Year] == nil {
+			s.Designated[d.Year] = map[string]string{}
+		}
+		for _, c := range d.Codes {
+			if _, ok := s.Designated[d.Year][c]; !ok {
+				s.Designated[d.Year][c] = id
+			}
+		}
 	}
 }

@@ -147,12 +147,12 @@ func (sm summarizer) render(typ string, data json.RawMessage) string {
 	// The v2 types are rendered from their JSON by name, so that this
 	// function needs no payload type of theirs.
 	switch typ {
-	case "TermExtensionApproved":
+	case TypeTermExtensionApproved:
 		var v struct{ Until, Reason string }
 		if json.Unmarshal(data, &v) == nil {
 			return withReason("延期换届至 "+v.Until, "批准理由", v.Reason)
 		}
-	case "EventRejected":
+	case TypeEventRejected:
 		var v struct {
 			EventID string `json:"event_id"`
 			Reason  string
@@ -160,7 +160,7 @@ func (sm summarizer) render(typ string, data json.RawMessage) string {
 		if json.Unmarshal(data, &v) == nil {
 			return withReason("退回事件 "+v.EventID, "理由", v.Reason)
 		}
-	case "YearClosed":
+	case TypeYearClosed:
 		var v struct {
 			Year   int
 			Reason string
@@ -168,7 +168,7 @@ func (sm summarizer) render(typ string, data json.RawMessage) string {
 		if json.Unmarshal(data, &v) == nil {
 			return withReason(yearText(v.Year)+"封账", "理由", v.Reason)
 		}
-	case "AdvancedDesignated":
+	case TypeAdvancedDesignated:
 		var v struct {
 			Year   int
 			Codes  []string

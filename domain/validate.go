@@ -467,6 +467,7 @@ func checkGrade(p *Problems, year int, version string, final Points, tier, sha, 
 func (e *GradeIssued) Validate() error {
 	var p Problems
 	checkGrade(&p, e.Year, e.RulebookVersion, e.Final, e.Tier, e.ScorecardSHA256, e.ScorecardKnownAt)
+	checkText(&p, "override_reason", e.OverrideReason, false, MaxSummaryRunes)
 	return p.Err()
 }
 
@@ -474,6 +475,7 @@ func (e *GradeRevised) Validate() error {
 	var p Problems
 	checkGrade(&p, e.Year, e.RulebookVersion, e.Final, e.Tier, e.ScorecardSHA256, e.ScorecardKnownAt)
 	checkText(&p, "reason", e.Reason, true, MaxSummaryRunes)
+	checkText(&p, "override_reason", e.OverrideReason, false, MaxSummaryRunes)
 	return p.Err()
 }
 

@@ -43,6 +43,9 @@ type Facts struct {
 	findings  []finding
 	groups    []groupScore
 	retracts  []retraction
+	// others marks the events that are not the organisation's own entries
+	// (domain.SideOrg): they are never 补录.
+	others map[int32]bool
 }
 
 // evMeta is what every applied event keeps: 40 bytes.
@@ -59,6 +62,7 @@ type registration struct {
 	kind      domain.OrgKind
 	hasGroups bool
 	founded   day // founded_on; 0 when not given
+	parent    string
 }
 
 type member struct {
@@ -168,8 +172,12 @@ type groupScore struct {
 }
 
 type retraction struct {
-	ev     int32 // the EventRetracted itself
+	ev     int32 // the EventRetracted (or EventRejected) itself
 	target int32
+	// reject marks an assessor's 退回 (EventRejected): it hides the
+	// target as a retraction does, and is shown with its reason.
+	reject bool
+	reason string
 }
 
 // countableIndex maps a countable event type to its index in
@@ -259,7 +267,7 @@ func (f *Facts) apply(r domain.Recorded) error {
 		if p.Code != f.code {
 			return fmt.Errorf("%w: organisation %q, not %q", ErrWrongStream, p.Code, f.code)
 		}
-		reg := registration{ev: ev, name: p.Name, kind: p.Kind, hasGroups: p.HasGroups}
+		reg := registration{ev: ev, name: p.Name, kind: p.Kind, hasGroups: p.HasGroups, parent: p.ParentCode}
 		if !p.FoundedOn.IsZero() {
 			reg.founded = dayOf(p.FoundedOn)
 		}
@@ -364,10 +372,16 @@ func (f *Facts) apply(r domain.Recorded) error {
 			return fmt.Errorf("data.event_id: retracts %s, which is not an earlier event of %s", p.EventID, f.code)
 		}
 		f.retracts = append(f.retracts, retraction{ev: ev, target: target})
+	case *domain.EventRejected:
+		target, ok := f.find(p.EventID)
+		if !ok {
+			return fmt.Errorf("data.event_id: rejects %s, which is not an earlier event of %s", p.EventID, f.code)
+		}
+		f.retracts = append(f.retracts, retraction{ev: ev, target: target, reject: true, reason: p.Reason})
 	case *domain.GradeIssued, *domain.GradeRevised:
 		// Grades are outputs of scoring, not inputs; they are kept only as
 		// events (a retraction may cite them).
-	case *domain.RequiredEventScheduled, *domain.RulebookPublished:
+	case *domain.RequiredEventScheduled, *domain.RulebookPublished, *domain.YearClosed, *domain.AdvancedDesignated:
 		return fmt.Errorf("%w: a %s belongs to a %s stream, not to an organisation's", ErrWrongStream, r.Type, streamOf(r.Type))
 	default:
 		return fmt.Errorf("%w: %T", ErrUnknownPayload, r.Payload)
@@ -380,6 +394,12 @@ func (f *Facts) apply(r domain.Recorded) error {
 		f.oddIDs[ev] = r.ID
 	}
 	f.evs = append(f.evs, evMeta{id: id, at: r.RecordedAt.UnixNano(), pos: r.Position, day: on})
+	if side, _ := domain.SideOf(r.Type); side != domain.SideOrg {
+		if f.others == nil {
+			f.others = map[int32]bool{}
+		}
+		f.others[ev] = true
+	}
 	if f.stream == "" {
 		f.stream = r.Stream
 	}

@@ -3,6 +3,8 @@ package projections
 import (
 	"errors"
 	"fmt"
+	"slices"
+	"time"
 
 	"partyledger/domain"
 )
@@ -19,6 +21,15 @@ type Schedule struct {
 	entries []scheduled
 	byOrg   map[string][]int32 // org code → entries naming it
 	all     []int32            // entries targeting "*"
+
+	designations []designation // AdvancedDesignated, in recorded order
+}
+
+// designation is one AdvancedDesignated of the committee stream.
+type designation struct {
+	at    int64 // recorded_at, Unix nanoseconds
+	year  int
+	codes []string
 }
 
 type scheduled struct {
@@ -36,10 +47,19 @@ func NewSchedule() *Schedule { return &Schedule{byOrg: map[string][]int32{}} }
 // Len returns the number of scheduled events applied.
 func (s *Schedule) Len() int { return len(s.entries) }
 
-// Apply folds the next event of the committee stream. It accepts only
-// RequiredEventScheduled; anything else is an error (ErrWrongStream for an
-// organisation's or rulebook's event), and changes nothing.
+// Apply folds the next event of the committee stream: a
+// RequiredEventScheduled, an AdvancedDesignated (Designated), or a
+// YearClosed (which no score depends on); anything else is an error
+// (ErrWrongStream for an organisation's or rulebook's event), and changes
+// nothing.
 func (s *Schedule) Apply(r domain.Recorded) error {
+	switch d := r.Payload.(type) {
+	case *domain.YearClosed:
+		return nil // the append path's rule; no score depends on it
+	case *domain.AdvancedDesignated:
+		s.designations = append(s.designations, designation{at: r.RecordedAt.UnixNano(), year: d.Year, codes: d.Codes})
+		return nil
+	}
 	p, ok := r.Payload.(*domain.RequiredEventScheduled)
 	switch {
 	case r.Payload == nil:
@@ -75,6 +95,21 @@ func (e *scheduled) idText() string {
 		return e.odd
 	}
 	return e.id.String()
+}
+
+// Designated reports whether the work committee had designated code an
+// advanced organisation (先进) of year as known at k (zero: by every
+// designation applied).
+func (s *Schedule) Designated(code string, year int, k time.Time) bool {
+	if s == nil {
+		return false
+	}
+	for _, d := range s.designations {
+		if d.year == year && (k.IsZero() || d.at <= k.UnixNano()) && slices.Contains(d.codes, code) {
+			return true
+		}
+	}
+	return false
 }
 
 // forOrg returns the entries targeting code, in recorded order, each once.

@@ -220,6 +220,7 @@ func (v *view) score() *Scorecard {
 		Items:          make([]Item, 0, len(v.p.items)),
 		Name:           v.reg.name,
 		Kind:           v.reg.kind,
+		ParentCode:     v.reg.parent,
 	}
 	if v.founded != 0 {
 		sc.Founding = &Founding{FoundedOn: v.founded.date(), Months: v.foundedMonths, Reason: v.foundingReason()}
@@ -275,6 +276,7 @@ func (v *view) score() *Scorecard {
 			break
 		}
 	}
+	sc.Rejected, sc.Late = v.rejected(), v.late()
 	sc.TierByScore = rb.TierOf(sc.Final)
 	sc.Tier = sc.TierByScore
 	for i := range rb.Vetoes {
@@ -446,4 +448,41 @@ func (v *view) veto(vt *domain.VetoRule) (bool, string, []int32) {
 		return true, vt.Reason + "：" + strings.Join(parts, "；"), append(dr.events(dr.late), dr.events(dr.short)...)
 	}
 	return false, "", nil
+}
+
+// rejected lists the rejections in force at K of entries that occurred in
+// the year, in recorded order.
+func (v *view) rejected() []Rejection {
+	var out []Rejection
+	for _, r := range v.f.retracts {
+		if !r.reject || !v.visible(r.ev) {
+			continue
+		}
+		if on := v.f.evs[r.target].day; on < v.yearStart || on > v.yearEnd {
+			continue
+		}
+		out = append(out, Rejection{EventID: v.f.idText(r.target), OccurredOn: v.f.evs[r.target].day.date(), Reason: r.reason,
+			RejectedBy: v.f.idText(r.ev), RejectedAt: time.Unix(0, v.f.evs[r.ev].at).UTC().Format(KnownAtLayout)})
+	}
+	return out
+}
+
+// late lists the organisation's own entries that count (occurred in the
+// year by D, visible at K) and were recorded more than the rulebook's
+// late_entry_days after they occurred, in recorded order.
+func (v *view) late() []LateEntry {
+	days := domain.LateEntryDaysOf(v.rb)
+	var out []LateEntry
+	for i := range v.f.evs {
+		ev := int32(i)
+		if v.f.others[ev] || !v.inYear(ev) {
+			continue
+		}
+		m := &v.f.evs[i]
+		at := time.Unix(0, m.at)
+		if n := domain.LateDays(m.day.date(), at); n > days {
+			out = append(out, LateEntry{EventID: v.f.idText(ev), OccurredOn: m.day.date(), RecordedAt: at.UTC().Format(KnownAtLayout), Days: n})
+		}
+	}
+	return out
 }

@@ -34,6 +34,33 @@ type Scorecard struct {
 	// Founding is set when the organisation was founded in the assessment
 	// year: what was therefore not judged, and how yearly minimums scale.
 	Founding *Founding `json:"founding,omitempty"`
+	// ParentCode is the organisation's parent (empty: directly under the
+	// work committee): rankings cover one level unless asked otherwise.
+	ParentCode string `json:"parent_code,omitempty"`
+	// Rejected lists the entries of the year an assessor rejected (退回)
+	// as known at K, with the reason: they do not count.
+	Rejected []Rejection `json:"rejected,omitempty"`
+	// Late lists the organisation's own entries of the year, counted as
+	// known at K, that were recorded more than the rulebook's
+	// late_entry_days after they occurred (补录), with both dates.
+	Late []LateEntry `json:"late,omitempty"`
+}
+
+// Rejection is an entry an assessor rejected (退回).
+type Rejection struct {
+	EventID    string      `json:"event_id"`
+	OccurredOn domain.Date `json:"occurred_on"`
+	Reason     string      `json:"reason"`
+	RejectedBy string      `json:"rejected_by"` // the EventRejected's id
+	RejectedAt string      `json:"rejected_at"` // its recorded_at
+}
+
+// LateEntry is an entry recorded late (补录).
+type LateEntry struct {
+	EventID    string      `json:"event_id"`
+	OccurredOn domain.Date `json:"occurred_on"`
+	RecordedAt string      `json:"recorded_at"`
+	Days       int         `json:"days"` // recorded this many days after it occurred
 }
 
 // Founding says how an organisation founded during the assessment year is

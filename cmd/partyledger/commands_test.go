@@ -64,10 +64,10 @@ var validCalls = map[string]func(t *testing.T, c *testClock, dir string){
 		wantIn(t, r.stdout, "2016 年度重算", "变化 0 个")
 	},
 	"grade issue": func(t *testing.T, c *testClock, dir string) {
-		wantIn(t, mustOK(t, cli(t, c, "", "--data", dir, "grade", "issue", "--year", "2016", "--provisional")).stdout, "评定 2 个组织")
+		wantIn(t, mustOK(t, cli(t, c, "", "--data", dir, "grade", "issue", "--under", "*", "--year", "2016", "--provisional")).stdout, "评定 2 个组织")
 	},
 	"grade revise": func(t *testing.T, c *testClock, dir string) {
-		r := mustOK(t, cli(t, c, "", "--data", dir, "grade", "revise", "--year", "2016", "--reason", "更正", "--provisional"))
+		r := mustOK(t, cli(t, c, "", "--data", dir, "grade", "revise", "--under", "*", "--year", "2016", "--reason", "更正", "--provisional"))
 		wantIn(t, r.stdout, "未写入任何事件")
 	},
 	"grade history": func(t *testing.T, c *testClock, dir string) {
@@ -207,7 +207,7 @@ func TestOutputErrorsAreReported(t *testing.T) {
 	dir := t.TempDir()
 	c := newClock()
 	mustOK(t, cli(t, c, "", "--data", dir, "import", "testdata/small.jsonl", "--quiet"))
-	for _, args := range [][]string{{"export", "--all"}, {"verify"}, {"score", "--all", "--json"}} {
+	for _, args := range [][]string{{"export", "--all"}, {"verify"}, {"score", "--all", "--under", "*", "--json"}} {
 		var errb bytes.Buffer
 		e := &env{stdin: strings.NewReader(""), stdout: failingWriter{}, stderr: &errb, getenv: func(string) string { return "" }, now: c.Now}
 		err := e.run(context.Background(), append([]string{"--data", dir}, args...))

@@ -125,6 +125,9 @@ func (e *env) books(ctx context.Context) (*books.Books, error) {
 		return nil, usageError("--store %q: want esdb://host:2113?tls=false (or esdb+discover://…); leave it empty for the embedded store", e.store)
 	}
 	e.bk = books.New(ledger.New(st, ledger.Options{Clock: e.now}))
+	// Grades and designations are checked against the computation: a
+	// board over the books is it (scoreboard.New registers itself).
+	scoreboard.New(e.bk, scoreboard.Options{Now: e.now})
 	return e.bk, nil
 }
 

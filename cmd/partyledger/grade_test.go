@@ -19,7 +19,7 @@ func TestGradeCommands(t *testing.T) {
 	events := eventCount(t, c, dir)
 
 	t.Run("usage", func(t *testing.T) {
-		if r := run("grade", "revise", "--year", "2016"); exitCode(r.err) != 2 || !strings.Contains(r.err.Error(), "--reason is required") {
+		if r := run("grade", "revise", "--under", "*", "--year", "2016"); exitCode(r.err) != 2 || !strings.Contains(r.err.Error(), "--reason is required") {
 			t.Fatalf("revise without a reason: %v", r.err)
 		}
 		if r := run("grade", "history", "--year", "2016"); exitCode(r.err) != 2 {
@@ -33,7 +33,7 @@ func TestGradeCommands(t *testing.T) {
 		}
 	})
 	t.Run("before any grade", func(t *testing.T) {
-		r := mustOK(t, run("grade", "revise", "--year", "2016", "--reason", "更正", "--provisional"))
+		r := mustOK(t, run("grade", "revise", "--under", "*", "--year", "2016", "--reason", "更正", "--provisional"))
 		if !strings.Contains(r.stdout, "未写入任何事件") || !strings.Contains(r.stdout, "尚未评定；请先 grade issue") {
 			t.Fatalf("revise before issue:\n%s", r.stdout)
 		}
@@ -45,7 +45,7 @@ func TestGradeCommands(t *testing.T) {
 		}
 	})
 	t.Run("dry run writes nothing", func(t *testing.T) {
-		r := mustOK(t, run("grade", "issue", "--year", "2016", "--dry-run", "--provisional"))
+		r := mustOK(t, run("grade", "issue", "--under", "*", "--year", "2016", "--dry-run", "--provisional"))
 		if !strings.Contains(r.stdout, "拟评定 8 个组织") {
 			t.Fatalf("dry run:\n%s", r.stdout)
 		}
@@ -57,7 +57,7 @@ func TestGradeCommands(t *testing.T) {
 	})
 
 	var run1 scoreboard.GradeRun
-	if err := json.Unmarshal([]byte(mustOK(t, run("grade", "issue", "--year", "2016", "--json")).stdout), &run1); err != nil {
+	if err := json.Unmarshal([]byte(mustOK(t, run("grade", "issue", "--under", "*", "--year", "2016", "--json")).stdout), &run1); err != nil {
 		t.Fatal(err)
 	}
 	t.Run("provisional scores wait for --provisional", func(t *testing.T) {
@@ -70,7 +70,7 @@ func TestGradeCommands(t *testing.T) {
 		if len(run1.Written)+provisional != 8 {
 			t.Fatalf("written %d, provisional skipped %d", len(run1.Written), provisional)
 		}
-		r := mustOK(t, run("grade", "issue", "--year", "2016", "--provisional"))
+		r := mustOK(t, run("grade", "issue", "--under", "*", "--year", "2016", "--provisional"))
 		if !strings.Contains(r.stdout, "已评定（") {
 			t.Fatalf("second issue:\n%s", r.stdout)
 		}

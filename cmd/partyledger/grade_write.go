@@ -17,13 +17,14 @@ import (
 // whose final score or tier a rulebook correction changed (revise).
 func gradeWriteCommand(revise bool) *command {
 	var c struct {
+		under                         string
 		year                          int
 		knownAt, rulebook, as, reason string
 		provisional, dryRun, asJSON   bool
 	}
 	cmd := &command{
 		name:  "issue",
-		args:  "--year Y [--known-at RFC3339] [--rulebook VERSION] [--provisional] [--dry-run] [--json]",
+		args:  "--year Y [--under CODE|*] [--known-at RFC3339] [--rulebook VERSION] [--provisional] [--dry-run] [--json]",
 		short: "评定全部组织的正式等次（已评定的跳过）/ grade every organisation",
 	}
 	if revise {
@@ -35,6 +36,7 @@ func gradeWriteCommand(revise bool) *command {
 		fs.IntVar(&c.year, "year", 2016, "assessment year")
 		fs.StringVar(&c.knownAt, "known-at", "", "grade as known at this instant (RFC 3339); default now")
 		fs.StringVar(&c.rulebook, "rulebook", "", "rulebook version; default the one in force")
+		fs.StringVar(&c.under, "under", "", "grade the subtree under this committee's code instead of the organisations directly under the work committee, or * for every organisation")
 		fs.BoolVar(&c.provisional, "provisional", false, "also grade organisations without a group assessment (provisional score)")
 		fs.BoolVar(&c.dryRun, "dry-run", false, "show what would be written; write nothing")
 		fs.StringVar(&c.as, "as", "cli", "recorded_by")
@@ -44,7 +46,7 @@ func gradeWriteCommand(revise bool) *command {
 		}
 	}
 	cmd.run = func(ctx context.Context, e *env, _ []string) error {
-		opts := scoreboard.GradeOptions{By: c.as, Rulebook: c.rulebook, AllowProvisional: c.provisional, DryRun: c.dryRun, Reason: c.reason}
+		opts := scoreboard.GradeOptions{By: c.as, Rulebook: c.rulebook, AllowProvisional: c.provisional, DryRun: c.dryRun, Reason: c.reason, Under: c.under}
 		if c.knownAt != "" {
 			t, err := time.Parse(time.RFC3339Nano, c.knownAt)
 			if err != nil {

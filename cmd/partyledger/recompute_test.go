@@ -49,12 +49,12 @@ func TestCorrectionEndToEnd(t *testing.T) {
 	run := func(args ...string) result { return cli(t, c, "", append([]string{"--data", dir}, args...)...) }
 	mustOK(t, run("import", journal, "--quiet"))
 
-	issued := mustOK(t, run("grade", "issue", "--year", "2016", "--provisional"))
+	issued := mustOK(t, run("grade", "issue", "--under", "*", "--year", "2016", "--provisional"))
 	if !strings.Contains(issued.stdout, "评定 24 个组织，0 个跳过") {
 		t.Fatalf("grade issue:\n%s", issued.stdout)
 	}
 	k0 := c.Now().Format(time.RFC3339Nano)
-	before := mustOK(t, run("score", "--all", "--json", "--known-at", k0)).stdout
+	before := mustOK(t, run("score", "--all", "--under", "*", "--json", "--known-at", k0)).stdout
 
 	shown := mustOK(t, run("rulebook", "show", "2016.1")).stdout
 	p := writeTemp(t, "2016.2.json", corrected2016JSON(t, shown))
@@ -65,8 +65,8 @@ func TestCorrectionEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Independently: every organisation under each version.
-	old := scorecards(t, mustOK(t, run("score", "--all", "--json", "--rulebook", "2016.1")).stdout)
-	cur := scorecards(t, mustOK(t, run("score", "--all", "--json", "--rulebook", "2016.2")).stdout)
+	old := scorecards(t, mustOK(t, run("score", "--all", "--under", "*", "--json", "--rulebook", "2016.1")).stdout)
+	cur := scorecards(t, mustOK(t, run("score", "--all", "--under", "*", "--json", "--rulebook", "2016.2")).stdout)
 	if len(old) != 24 || len(cur) != 24 {
 		t.Fatalf("%d and %d scorecards", len(old), len(cur))
 	}
@@ -133,7 +133,7 @@ func TestCorrectionEndToEnd(t *testing.T) {
 	})
 
 	var revised scoreboard.GradeRun
-	if err := json.Unmarshal([]byte(mustOK(t, run("grade", "revise", "--year", "2016", "--reason", "细则 2016.2 更正", "--provisional", "--json")).stdout), &revised); err != nil {
+	if err := json.Unmarshal([]byte(mustOK(t, run("grade", "revise", "--under", "*", "--year", "2016", "--reason", "细则 2016.2 更正", "--provisional", "--json")).stdout), &revised); err != nil {
 		t.Fatal(err)
 	}
 	t.Run("grade revise touches exactly the changed organisations", func(t *testing.T) {
@@ -164,7 +164,7 @@ func TestCorrectionEndToEnd(t *testing.T) {
 	})
 	t.Run("a second revise writes nothing and says so", func(t *testing.T) {
 		v := eventCount(t, c, dir)
-		r := mustOK(t, run("grade", "revise", "--year", "2016", "--reason", "复核", "--provisional"))
+		r := mustOK(t, run("grade", "revise", "--under", "*", "--year", "2016", "--reason", "复核", "--provisional"))
 		if !strings.Contains(r.stdout, "等次均无变化，未写入任何事件") {
 			t.Fatalf("revise:\n%s", r.stdout)
 		}
@@ -173,7 +173,7 @@ func TestCorrectionEndToEnd(t *testing.T) {
 		}
 	})
 	t.Run("known_at before the correction gives the old scorecards byte for byte", func(t *testing.T) {
-		if after := mustOK(t, run("score", "--all", "--json", "--known-at", k0)).stdout; after != before {
+		if after := mustOK(t, run("score", "--all", "--under", "*", "--json", "--known-at", k0)).stdout; after != before {
 			t.Fatal("the scorecards as known before the correction changed")
 		}
 	})

@@ -52,16 +52,18 @@ func scoreCommand() *command {
 		sf     scoreFlags
 		org    string
 		all    bool
+		under  string
 		asJSON bool
 	}
 	return &command{
 		name:  "score",
-		args:  "(--org CODE | --all) [--year Y] [--as-of DATE] [--known-at RFC3339] [--rulebook VERSION] [--json]",
+		args:  "(--org CODE | --all [--under CODE|*]) [--year Y] [--as-of DATE] [--known-at RFC3339] [--rulebook VERSION] [--json]",
 		short: "计算考核得分 / score organisations",
 		flags: func(fs *flag.FlagSet) {
 			c.sf.register(fs)
 			fs.StringVar(&c.org, "org", "", "organisation code")
-			fs.BoolVar(&c.all, "all", false, "every organisation, ranked")
+			fs.BoolVar(&c.all, "all", false, "the organisations directly under the work committee, ranked")
+			fs.StringVar(&c.under, "under", "", "with --all: rank the subtree under this committee's code instead, or * for every organisation")
 			fs.BoolVar(&c.asJSON, "json", false, "the scorecard JSON (an array with --all)")
 		},
 		run: func(ctx context.Context, e *env, _ []string) error {
@@ -76,6 +78,10 @@ func scoreCommand() *command {
 			if err != nil {
 				return err
 			}
+			if c.under != "" && !c.all {
+				return usageError("--under goes with --all")
+			}
+			q.Under = c.under
 			if c.all {
 				cards, err := board.ScoreAll(ctx, q)
 				if err != nil {

@@ -10,32 +10,68 @@ import (
 	"net/http"
 	"time"
 
+	"net/netip"
 	"partyledger/api"
 	"partyledger/ledger/books"
 	"partyledger/projections/scoreboard"
+	"strings"
 )
 
 // serveCommand serves the JSON API and the web pages on the ledger the
 // global flags select, until interrupted.
 func serveCommand() *command {
 	var c struct {
-		addr string
-		year int
+		addr           string
+		year           int
+		tlsCert        string
+		tlsKey         string
+		trustedProxies string
+		secureCookies  string
 	}
 	return &command{
 		name:  "serve",
-		args:  "[--addr 127.0.0.1:8080] [--year 2016]",
+		args:  "[--addr 127.0.0.1:8080] [--year 2016] [--tls-cert F --tls-key F] [--trusted-proxy CIDR,…] [--secure-cookies auto|true|false]",
 		short: "提供 API 与网页 / serve the API and web pages",
 		flags: func(fs *flag.FlagSet) {
 			fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "listen address")
 			fs.IntVar(&c.year, "year", 0, "assessment year the pages show by default (default: the built-in rulebook's)")
+			fs.StringVar(&c.tlsCert, "tls-cert", "", "serve HTTPS with this certificate (PEM); needs --tls-key")
+			fs.StringVar(&c.tlsKey, "tls-key", "", "the certificate's private key (PEM)")
+			fs.StringVar(&c.trustedProxies, "trusted-proxy", "", "comma-separated addresses or CIDRs of TLS-terminating reverse proxies whose X-Forwarded-For is believed")
+			fs.StringVar(&c.secureCookies, "secure-cookies", "auto", "mark cookies Secure: auto (on with --tls-cert or --trusted-proxy), true or false")
 		},
 		run: func(ctx context.Context, e *env, _ []string) error {
+			opts := api.Options{Year: c.year}
+			if (c.tlsCert == "") != (c.tlsKey == "") {
+				return usageError("--tls-cert and --tls-key go together")
+			}
+			for _, p := range strings.Split(c.trustedProxies, ",") {
+				if p = strings.TrimSpace(p); p == "" {
+					continue
+				}
+				pfx, err := netip.ParsePrefix(p)
+				if err != nil {
+					a, aerr := netip.ParseAddr(p)
+					if aerr != nil {
+						return usageError("--trusted-proxy %q: want an address or a CIDR", p)
+					}
+					pfx = netip.PrefixFrom(a, a.BitLen())
+				}
+				opts.TrustedProxies = append(opts.TrustedProxies, pfx)
+			}
+			switch c.secureCookies {
+			case "auto":
+				opts.SecureCookies = c.tlsCert != "" || len(opts.TrustedProxies) > 0
+			case "true", "false":
+				opts.SecureCookies = c.secureCookies == "true"
+			default:
+				return usageError("--secure-cookies %q: want auto, true or false", c.secureCookies)
+			}
 			bk, err := e.books(ctx)
 			if err != nil {
 				return err
 			}
-			return serve(ctx, e, bk, c.addr, api.Options{Year: c.year}, nil)
+			return serve(ctx, e, bk, c.addr, opts, tlsFiles{c.tlsCert, c.tlsKey}, nil)
 		},
 	}
 }
@@ -43,7 +79,10 @@ func serveCommand() *command {
 // serve runs the board in the background and the HTTP server on addr
 // until ctx is done. ready, when not nil, is called with the base URL once
 // the server listens.
-func serve(ctx context.Context, e *env, bk *books.Books, addr string, opts api.Options, ready func(baseURL string, srv *api.Server) error) error {
+// tlsFiles are serve's certificate and key; empty: plain HTTP.
+type tlsFiles struct{ cert, key string }
+
+func serve(ctx context.Context, e *env, bk *books.Books, addr string, opts api.Options, tls tlsFiles, ready func(baseURL string, srv *api.Server) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	board := scoreboard.New(bk, scoreboard.Options{Now: e.now})
@@ -67,6 +106,9 @@ func serve(ctx context.Context, e *env, bk *books.Books, addr string, opts api.O
 	hs := api.NewHTTPServer(addr, srv.Handler())
 	hs.ErrorLog = slog.NewLogLogger(opts.Logger.Handler(), slog.LevelWarn)
 	base := "http://" + ln.Addr().String()
+	if tls.cert != "" {
+		base = "https://" + ln.Addr().String()
+	}
 	fmt.Fprintf(e.stdout, "服务已启动 / serving on %s  (API %s/v1, OpenAPI %s/v1/openapi.json)\n", base, base, base)
 	if ready != nil {
 		if err := ready(base, srv); err != nil {
@@ -80,7 +122,13 @@ func serve(ctx context.Context, e *env, bk *books.Books, addr string, opts api.O
 		return fmt.Errorf("write standard output: %w", err)
 	}
 	httpErr := make(chan error, 1)
-	go func() { httpErr <- hs.Serve(ln) }()
+	go func() {
+		if tls.cert != "" {
+			httpErr <- hs.ServeTLS(ln, tls.cert, tls.key)
+			return
+		}
+		httpErr <- hs.Serve(ln)
+	}()
 	select {
 	case <-ctx.Done():
 	case err := <-httpErr:

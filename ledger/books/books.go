@@ -57,6 +57,11 @@ func DerivedID(name string) uuid.UUID { return uuid.NewSHA1(nsEvent, []byte(name
 // must be in the rulebook…), and appends with the exact revision the
 // check saw, so a concurrent writer cannot slip a conflicting event in
 // between.
+//
+// It is also the one place the rules of GOVERNANCE.md are enforced (who
+// may record, retract and reject what, the year close, the grade rules:
+// domain.OrgState.CheckGovernance), for every entry route, on the state
+// read under the same lock as the append; see rights.go.
 type Books struct {
 	l *ledger.Ledger
 
@@ -64,6 +69,9 @@ type Books struct {
 	orgs      map[string]*orgSlot // by code
 	sched     schedSlot
 	rulebooks map[int]*rbSlot
+
+	basisMu sync.RWMutex
+	basis   GradeBasisFunc // nil until SetGradeBasis
 }
 
 type orgSlot struct {
@@ -72,8 +80,13 @@ type orgSlot struct {
 }
 
 type schedSlot struct {
-	mu sync.Mutex
-	st *domain.Schedule
+	// gate orders appends against the committee stream: an organisation's
+	// append holds it for reading from its check to its append, a
+	// committee append (a YearClosed, a designation) for writing, so a
+	// close is never recorded between an entry's check and its append.
+	gate sync.RWMutex
+	mu   sync.Mutex // guards st
+	st   *domain.Schedule
 }
 
 type rbSlot struct {
@@ -189,7 +202,7 @@ func (b *Books) catchUpOrg(ctx context.Context, code string, s *orgSlot) error {
 		if err != nil {
 			return err
 		}
-		s.st.Apply(ent.ID, int64(e.Revision), &ent)
+		s.st.ApplyBy(ent.ID, int64(e.Revision), &ent, domain.RecorderRole(e.RecordedBy))
 	}
 	return nil
 }
@@ -348,6 +361,7 @@ func (b *Books) RulebookAt(ctx context.Context, year int, knownAt time.Time, ver
 // error must never come back as "not registered".
 type checkEnv struct {
 	domain.CheckEnv
+	gov domain.GovEnv // Committee is set by the caller, under its lock
 	err error
 }
 
@@ -371,6 +385,7 @@ func (c *checkEnv) note(err error) {
 func (b *Books) env(ctx context.Context, forks *dryRun) *checkEnv {
 	var sched *domain.Schedule
 	c := &checkEnv{}
+	c.gov.Basis = b.basisFor(ctx, c)
 	c.CheckEnv = domain.CheckEnv{
 		Today: domain.DateOf(b.l.PeekNow()),
 		OrgKnown: func(code string) bool {
@@ -435,6 +450,12 @@ const (
 // the same content is a duplicate (nothing to do); with other content it
 // is refused.
 func (b *Books) Check(ctx context.Context, entries []domain.Entry, by string) ([]Outcome, []error) {
+	return b.CheckAs(ctx, entries, domain.LocalAdmin(by))
+}
+
+// CheckAs is Check for entries recorded by principal p: the rules of
+// GOVERNANCE.md are judged as Record judges them.
+func (b *Books) CheckAs(ctx context.Context, entries []domain.Entry, p domain.Principal) ([]Outcome, []error) {
 	out := make([]Outcome, len(entries))
 	var errs []error
 	run := &dryRun{orgs: map[string]*domain.OrgState{}}
@@ -450,19 +471,23 @@ func (b *Books) Check(ctx context.Context, entries []domain.Entry, by string) ([
 			refuse(err)
 			continue
 		}
-		p, err := proposedOf(e, by)
+		if err := preCheck(p, e); err != nil {
+			refuse(err)
+			continue
+		}
+		prop, err := proposedOf(e, p.RecordedBy())
 		if err != nil {
 			refuse(err)
 			continue
 		}
-		if p.ID != uuid.Nil {
-			stored, err := b.l.EventByID(ctx, p.ID)
+		if prop.ID != uuid.Nil {
+			stored, err := b.l.EventByID(ctx, prop.ID)
 			switch {
-			case err == nil && ledger.SameContent(&stored, stream, &p):
+			case err == nil && ledger.SameContent(&stored, stream, &prop):
 				out[i] = OutcomeDuplicate
 				continue
 			case err == nil:
-				refuse(&domain.FieldError{Field: "id", Reason: fmt.Sprintf("already recorded with other content (%s)", ledger.DescribeDiff(&stored, stream, &p))})
+				refuse(&domain.FieldError{Field: "id", Reason: fmt.Sprintf("already recorded with other content (%s)", ledger.DescribeDiff(&stored, stream, &prop))})
 				continue
 			case !errors.Is(err, ledger.ErrEventNotFound):
 				refuse(err)
@@ -473,6 +498,15 @@ func (b *Books) Check(ctx context.Context, entries []domain.Entry, by string) ([
 		if id == "" {
 			id = "dry-run-" + strconv.Itoa(i)
 		}
+		if run.sched == nil {
+			s, err := b.schedule(ctx)
+			if err != nil {
+				refuse(err)
+				continue
+			}
+			run.sched = s
+		}
+		env.gov.Committee = run.sched
 		switch kind, _ := domain.StreamKindOf(e.Type); kind {
 		case domain.StreamOrg:
 			st, ok := run.orgs[e.Org]
@@ -488,21 +522,13 @@ func (b *Books) Check(ctx context.Context, entries []domain.Entry, by string) ([
 				st = cur
 				run.orgs[e.Org] = st
 			}
-			if err := env.failed(st.Check(e, &env.CheckEnv)); err != nil {
+			if err := env.failed(checkOrg(st, p, e, env)); err != nil {
 				refuse(err)
 				continue
 			}
-			st.Apply(id, st.Revision+1, e)
+			st.ApplyBy(id, st.Revision+1, e, p.Role)
 		case domain.StreamCommittee:
-			if run.sched == nil {
-				s, err := b.schedule(ctx)
-				if err != nil {
-					refuse(err)
-					continue
-				}
-				run.sched = s
-			}
-			if err := env.failed(run.sched.Check(e, &env.CheckEnv)); err != nil {
+			if err := env.failed(checkCommittee(run.sched, p, e, env)); err != nil {
 				refuse(err)
 				continue
 			}
@@ -543,7 +569,19 @@ type RecordOptions struct {
 // order. Entries already recorded (same id, same content) are not written
 // again; their first results are returned with Duplicate set. A refused
 // entry refuses the whole call with an *EntryError and changes nothing.
+//
+// Record records as the local administrator named by (the command line's
+// principal, domain.LocalAdmin); RecordAs records as any principal.
 func (b *Books) Record(ctx context.Context, entries []domain.Entry, by string, opts RecordOptions) ([]ledger.Result, error) {
+	return b.RecordAs(ctx, entries, domain.LocalAdmin(by), opts)
+}
+
+// RecordAs is Record for principal p: besides the state checks, every
+// rule of GOVERNANCE.md is judged (domain.OrgState.CheckGovernance) on
+// the state caught up under the lock held until the append. A refusal for
+// who records is a *domain.RightsError or *domain.YearClosedError (both
+// domain.ErrForbidden) inside the *EntryError.
+func (b *Books) RecordAs(ctx context.Context, entries []domain.Entry, p domain.Principal, opts RecordOptions) ([]ledger.Result, error) {
 	if len(entries) == 0 {
 		return nil, errors.New("ledger: nothing to record")
 	}
@@ -560,14 +598,21 @@ func (b *Books) Record(ctx context.Context, entries []domain.Entry, by string, o
 			return nil, &EntryError{Index: i + 1, Err: &domain.FieldError{Field: "org", Reason: "all entries of one append must belong to one organisation"}}
 		}
 	}
+	for i := range entries {
+		if err := preCheck(p, &entries[i]); err != nil {
+			return nil, &EntryError{Index: i, Err: err}
+		}
+	}
 	kind, _ := domain.StreamKindOf(entries[0].Type)
 	switch kind {
 	case domain.StreamOrg:
-		return b.recordOrg(ctx, entries[0].Org, stream, entries, by, opts)
+		return b.recordOrg(ctx, entries[0].Org, stream, entries, p, opts)
 	case domain.StreamCommittee:
+		b.sched.gate.Lock()
+		defer b.sched.gate.Unlock()
 		b.sched.mu.Lock()
 		defer b.sched.mu.Unlock()
-		return b.recordLocked(ctx, stream, entries, by, opts, &committeeTarget{b: b})
+		return b.recordLocked(ctx, stream, entries, p, opts, &committeeTarget{b: b})
 	default:
 		if err := b.ensureBuiltinBefore(ctx, entries); err != nil {
 			return nil, err
@@ -577,7 +622,7 @@ func (b *Books) Record(ctx context.Context, entries []domain.Entry, by string, o
 				return nil, &EntryError{Index: i, Err: err}
 			}
 		}
-		return b.recordLocked(ctx, stream, entries, by, opts, nil)
+		return b.recordLocked(ctx, stream, entries, p, opts, nil)
 	}
 }
 
@@ -585,23 +630,32 @@ func (b *Books) Record(ctx context.Context, entries []domain.Entry, by string, o
 type target interface {
 	catchUp(ctx context.Context) error
 	revision() int64
-	check(e *domain.Entry, env *checkEnv, scratch bool) error // scratch: apply to a scratch copy
-	commit(ids []string, first int64, entries []domain.Entry)
+	check(p domain.Principal, e *domain.Entry, env *checkEnv, scratch bool) error // scratch: apply to a scratch copy
+	commit(p domain.Principal, ids []string, first int64, entries []domain.Entry)
 }
 
 type orgTarget struct {
-	b       *Books
-	code    string
-	s       *orgSlot
-	scratch *domain.OrgState
+	b         *Books
+	code      string
+	s         *orgSlot
+	scratch   *domain.OrgState
+	committee *domain.Schedule // read at catchUp, under the gate
 }
 
 func (t *orgTarget) catchUp(ctx context.Context) error {
 	t.scratch = nil
-	return t.b.catchUpOrg(ctx, t.code, t.s)
+	if err := t.b.catchUpOrg(ctx, t.code, t.s); err != nil {
+		return err
+	}
+	c, err := t.b.schedule(ctx)
+	if err != nil {
+		return err
+	}
+	t.committee = c
+	return nil
 }
 func (t *orgTarget) revision() int64 { return t.s.st.Revision }
-func (t *orgTarget) check(e *domain.Entry, env *checkEnv, multi bool) error {
+func (t *orgTarget) check(p domain.Principal, e *domain.Entry, env *checkEnv, multi bool) error {
 	st := t.s.st
 	if multi {
 		if t.scratch == nil {
@@ -609,7 +663,8 @@ func (t *orgTarget) check(e *domain.Entry, env *checkEnv, multi bool) error {
 		}
 		st = t.scratch
 	}
-	if err := env.failed(st.Check(e, &env.CheckEnv)); err != nil {
+	env.gov.Committee = t.committee
+	if err := env.failed(checkOrg(st, p, e, env)); err != nil {
 		return err
 	}
 	if multi {
@@ -617,14 +672,14 @@ func (t *orgTarget) check(e *domain.Entry, env *checkEnv, multi bool) error {
 		if id == "" {
 			id = "pending-" + strconv.FormatInt(st.Revision+1, 10)
 		}
-		st.Apply(id, st.Revision+1, e)
+		st.ApplyBy(id, st.Revision+1, e, p.Role)
 	}
 	return nil
 }
-func (t *orgTarget) commit(ids []string, first int64, entries []domain.Entry) {
+func (t *orgTarget) commit(p domain.Principal, ids []string, first int64, entries []domain.Entry) {
 	t.scratch = nil
 	for i := range entries {
-		t.s.st.Apply(ids[i], first+int64(i), &entries[i])
+		t.s.st.ApplyBy(ids[i], first+int64(i), &entries[i], p.Role)
 	}
 }
 
@@ -656,7 +711,7 @@ func (t *committeeTarget) catchUp(ctx context.Context) error {
 	return nil
 }
 func (t *committeeTarget) revision() int64 { return t.b.sched.st.Revision }
-func (t *committeeTarget) check(e *domain.Entry, env *checkEnv, multi bool) error {
+func (t *committeeTarget) check(p domain.Principal, e *domain.Entry, env *checkEnv, multi bool) error {
 	st := t.b.sched.st
 	if multi {
 		if t.scratch == nil {
@@ -664,7 +719,7 @@ func (t *committeeTarget) check(e *domain.Entry, env *checkEnv, multi bool) erro
 		}
 		st = t.scratch
 	}
-	if err := env.failed(st.Check(e, &env.CheckEnv)); err != nil {
+	if err := env.failed(checkCommittee(st, p, e, env)); err != nil {
 		return err
 	}
 	if multi {
@@ -672,23 +727,31 @@ func (t *committeeTarget) check(e *domain.Entry, env *checkEnv, multi bool) erro
 	}
 	return nil
 }
-func (t *committeeTarget) commit(ids []string, first int64, entries []domain.Entry) {
+func (t *committeeTarget) commit(_ domain.Principal, ids []string, first int64, entries []domain.Entry) {
 	t.scratch = nil
 	for i := range entries {
 		t.b.sched.st.Apply(ids[i], first+int64(i), &entries[i])
 	}
 }
 
-func (b *Books) recordOrg(ctx context.Context, code, stream string, entries []domain.Entry, by string, opts RecordOptions) ([]ledger.Result, error) {
+// recordOrg appends to an organisation's stream. Lock order: the
+// organisation's slot, then the committee gate (for reading), then the
+// committee state's mutex (briefly, to read it). A committee append takes
+// the gate for writing and never waits for an organisation's slot (its
+// checks only try it: orgKnown), so the two cannot deadlock.
+func (b *Books) recordOrg(ctx context.Context, code, stream string, entries []domain.Entry, p domain.Principal, opts RecordOptions) ([]ledger.Result, error) {
 	s := b.slot(code)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return b.recordLocked(ctx, stream, entries, by, opts, &orgTarget{b: b, code: code, s: s})
+	b.sched.gate.RLock()
+	defer b.sched.gate.RUnlock()
+	return b.recordLocked(ctx, stream, entries, p, opts, &orgTarget{b: b, code: code, s: s})
 }
 
 // recordLocked runs the check-then-append loop; the caller holds the
 // target's lock. tgt is nil for streams without state (rulebooks).
-func (b *Books) recordLocked(ctx context.Context, stream string, entries []domain.Entry, by string, opts RecordOptions, tgt target) ([]ledger.Result, error) {
+func (b *Books) recordLocked(ctx context.Context, stream string, entries []domain.Entry, pr domain.Principal, opts RecordOptions, tgt target) ([]ledger.Result, error) {
+	by := pr.RecordedBy()
 	props := make([]ledger.Proposed, len(entries))
 	for i := range entries {
 		p, err := proposedOf(&entries[i], by)
@@ -736,7 +799,7 @@ func (b *Books) recordLocked(ctx context.Context, stream string, entries []domai
 			for _, i := range todo {
 				e := entries[i]
 				e.ID = props[i].ID.String()
-				if err := tgt.check(&e, env, len(todo) > 1); err != nil {
+				if err := tgt.check(pr, &e, env, len(todo) > 1); err != nil {
 					if env.err != nil {
 						return nil, err // a store failure: not the entry's fault
 					}
@@ -775,7 +838,7 @@ func (b *Books) recordLocked(ctx context.Context, stream string, entries []domai
 			es[k] = entries[i]
 		}
 		if tgt != nil && !res[0].Duplicate {
-			tgt.commit(ids, int64(res[0].Revision), es)
+			tgt.commit(pr, ids, int64(res[0].Revision), es)
 		}
 		return results, nil
 	}

@@ -5,14 +5,33 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"partyledger/domain"
 	"partyledger/ledger/books"
 )
 
+// basisByVersion is a grade basis that computes, for every organisation,
+// the final score of its table by rulebook version (compliant).
+func basisByVersion(finals map[string]domain.Points) books.GradeBasisFunc {
+	return func(_ context.Context, _ string, _ int, version string, _ time.Time) (domain.GradeBasis, error) {
+		f, ok := finals[version]
+		if !ok {
+			return domain.GradeBasis{}, &domain.FieldError{Field: "rulebook", Reason: "no version " + version}
+		}
+		return domain.GradeBasis{Final: f, Tier: domain.TierCompliant}, nil
+	}
+}
+
 func TestGrades(t *testing.T) {
 	ctx := context.Background()
-	bk := sharedStore(t)
+	shared := sharedStore(t)
+	basis := basisByVersion(map[string]domain.Points{"2016.1": 9275, "2016.2": 9300})
+	bk := func() *books.Books {
+		b := shared()
+		b.SetGradeBasis(basis)
+		return b
+	}
 	b := bk()
 	reg2 := `{"org":"LY-0002","type":"OrganizationRegistered","occurred_on":"2016-01-04","data":{"code":"LY-0002","name":"二支部","kind":"branch","has_groups":false}}`
 	if _, err := b.Record(ctx, parse(t, reg), "t", books.RecordOptions{}); err != nil {
@@ -71,6 +90,7 @@ func TestGrades(t *testing.T) {
 		// A second revision of the same grade (a stale reader) is refused.
 		stale := *rev
 		stale.Final = 9400
+		stale.OverrideReason = "申诉结果：复核后 94 分"
 		if _, _, err := bk().ReviseGrade(ctx, &gs[0], on, &stale, "admin"); !errors.Is(err, books.ErrGradeExists) {
 			t.Fatalf("second revision of one grade: err = %v", err)
 		}

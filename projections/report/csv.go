@@ -101,7 +101,7 @@ func WriteCSV(w io.Writer, d *Data, table string) error {
 			if err != nil {
 				break
 			}
-			err = write(journalRow(&e, names))
+			err = write(d.journalRow(&e, names))
 		}
 	default:
 		return fmt.Errorf("report: unknown table %q (want one of %v)", table, Tables)

@@ -93,17 +93,18 @@ var summaryHead = []string{"名次", "组织代码", "组织名称", "类型", "
 
 var summaryTail = []string{"细则版本", "细则SHA-256", "截至日期", "知悉于(UTC)", "台账位置"}
 
-var gradeHead = []string{"正式等次", "正式得分", "评定细则版本", "评定记录", "评定时间(北京时间)"}
+var gradeHead = []string{"正式等次", "正式得分", "评定细则版本", "评定记录", "评定时间(北京时间)", "与计算结果", "改定理由"}
 
 var itemsHead = []string{"部分", "项目代码", "项目名称", "分值", "得分", "扣分合计", "是否封顶", "规则", "扣分", "扣分原因", "依据事件", "涉及期间"}
 
 var countsHead = []string{"项目代码", "规则", "计数项", "期间", "实有", "应有", "是否达标"}
 
 // journalHead are the journal's columns: what people read first (the
-// Chinese type and content, dates, CST times, who recorded it), then what
+// Chinese type and content, dates, CST times, who recorded it, whether it
+// was back-filled: 补录), then what
 // a machine or a verifier needs (the type name, stream, revision, the
 // data as stored, in fen), the hashes last.
-var journalHead = []string{"全局位置", "组织代码", "事件类型", "内容", "发生日期", "记录时间(北京时间)", "记录人", "事件ID",
+var journalHead = []string{"全局位置", "组织代码", "事件类型", "内容", "发生日期", "记录时间(北京时间)", "记录人", "补录", "事件ID",
 	"类型代码", "流", "流内版本", "数据(JSON)", "前一哈希", "哈希"}
 
 // cstLayout is how times are shown to people: China Standard Time, to the
@@ -197,9 +198,10 @@ func (d *Data) summaryRow(rank int, sc *projections.Scorecard) []any {
 			if g.Revised() {
 				kind = "更正：" + g.Reason
 			}
-			row = append(row, domain.TierLabel(g.Tier), pts(g.Final), g.RulebookVersion, kind, g.RecordedAt.In(domain.CST).Format(cstLayout))
+			row = append(row, domain.TierLabel(g.Tier), pts(g.Final), g.RulebookVersion, kind, g.RecordedAt.In(domain.CST).Format(cstLayout),
+				gradeCheck(&g, sc), g.OverrideReason)
 		} else {
-			row = append(row, "未评定", "", "", "", "")
+			row = append(row, "未评定", "", "", "", "", "", "")
 		}
 	}
 	return append(row, sc.Rulebook.Version, sc.Rulebook.SHA256, sc.AsOf.String(), sc.KnownAt, int64(sc.LedgerPosition))
@@ -247,11 +249,39 @@ func clip(s string) string {
 	return string(r[:maxCellRunes-1]) + "…"
 }
 
+// gradeCheck says whether an official grade agrees with the scorecard it
+// is shown beside: the same final score, and the scorecard's tier (an
+// eligible organisation graded 达标 agrees: 先进 needs a designation).
+func gradeCheck(g *domain.Grade, sc *projections.Scorecard) string {
+	if g.Final == sc.Final && (g.Tier == sc.Tier || (sc.Tier == domain.TierAdvanced && g.Tier == domain.TierCompliant)) {
+		return "一致"
+	}
+	if g.OverrideReason == "" {
+		return fmt.Sprintf("不一致（计算 %s 分 %s），无改定理由", sc.Final, domain.TierLabel(sc.Tier))
+	}
+	return fmt.Sprintf("不一致（计算 %s 分 %s），已说明改定理由", sc.Final, domain.TierLabel(sc.Tier))
+}
+
+// lateText is the 补录 cell of a journal row: an organisation's own entry
+// recorded more than days after it occurred, with both dates.
+func lateText(e *domain.JournalLine, days int) string {
+	on, err := domain.ParseDate(e.OccurredOn)
+	if err != nil {
+		return ""
+	}
+	at, err := parseKnownAt(e.RecordedAt)
+	if err != nil || !domain.IsLateEntry(e.Type, on, at, days) {
+		return ""
+	}
+	return fmt.Sprintf("补录：发生 %s，登记 %s，晚 %d 天", on, domain.DateOf(at), domain.LateDays(on, at))
+}
+
 // journalRow renders one event of the journal (journalHead). names has
 // learnt the members of every MemberJoined before e: the journal is read
 // in recorded order, so a member's name is known by the time it is used.
-func journalRow(e *domain.JournalLine, names *domain.MemberNames) []any {
+func (d *Data) journalRow(e *domain.JournalLine, names *domain.MemberNames) []any {
 	names.Learn(e.Org, e.Type, e.Data)
+	late := lateText(e, domain.LateEntryDaysOf(d.Rulebook))
 	var rev, pos int64
 	if e.Revision != nil {
 		rev = int64(*e.Revision)
@@ -260,13 +290,20 @@ func journalRow(e *domain.JournalLine, names *domain.MemberNames) []any {
 		pos = int64(*e.Position)
 	}
 	return []any{pos, e.Org, domain.TypeLabel(e.Type), domain.Summary(e.Type, e.Data, names.Of(e.Org)), e.OccurredOn,
-		cst(e.RecordedAt), e.RecordedBy, e.ID, e.Type, e.Stream, rev, clip(string(e.Data)), e.PrevHash, e.Hash}
+		cst(e.RecordedAt), e.RecordedBy, late, e.ID, e.Type, e.Stream, rev, clip(string(e.Data)), e.PrevHash, e.Hash}
 }
 
-// text renders a cell for CSV.
+// text renders a cell for CSV. A text cell that a spreadsheet would
+// take for a formula (=, +, -, @, or a tab or carriage return before
+// one) is prefixed with an apostrophe, so that opening an export never
+// runs what a recorded title says (CSV injection); numbers are written as
+// they are.
 func text(v any) string {
 	switch x := v.(type) {
 	case string:
+		if x != "" && strings.ContainsRune("=+-@\t\r", rune(x[0])) {
+			return "'" + x
+		}
 		return x
 	case points:
 		return strconv.FormatFloat(float64(x), 'f', 2, 64)

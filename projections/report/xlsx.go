@@ -429,7 +429,7 @@ func joinIDs(ids []string) string {
 // MaxJournalRows events), each part with its header frozen, filtered and
 // printed on every page.
 func (b *book) journal(d *Data) error {
-	widths := []float64{9, 11, 14, 50, 11, 19, 24, 37, 22, 44, 8, 60, 20, 20}
+	widths := []float64{9, 11, 14, 50, 11, 19, 24, 30, 37, 22, 44, 8, 60, 20, 20}
 	names := domain.NewMemberNames()
 	var sw *excelize.StreamWriter
 	row, part := 0, 0
@@ -466,7 +466,7 @@ func (b *book) journal(d *Data) error {
 			}
 		}
 		row++
-		if err := sw.SetRow(cell(1, row), journalRow(&e, names)); err != nil {
+		if err := sw.SetRow(cell(1, row), d.journalRow(&e, names)); err != nil {
 			return err
 		}
 	}

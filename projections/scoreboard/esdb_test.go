@@ -71,11 +71,11 @@ func TestLiveFactsSurviveDroppedSubscriptions(t *testing.T) {
 	known := start.Add(24 * time.Hour)
 	// Score from the subscription's facts only: CatchUp would find nothing.
 	fresh := scoreboard.New(bk, scoreboard.Options{})
-	want, err := fresh.ScoreAll(ctx, scoreboard.Query{Year: 2016, KnownAt: known})
+	want, err := fresh.ScoreAll(ctx, scoreboard.Query{Under: scoreboard.AllOrgs, Year: 2016, KnownAt: known})
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := live.ScoreAll(ctx, scoreboard.Query{Year: 2016, KnownAt: known})
+	got, err := live.ScoreAll(ctx, scoreboard.Query{Under: scoreboard.AllOrgs, Year: 2016, KnownAt: known})
 	if err != nil {
 		t.Fatal(err)
 	}

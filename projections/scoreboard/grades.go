@@ -47,6 +47,9 @@ type GradeOptions struct {
 	AllowProvisional bool
 	// DryRun computes everything and writes nothing.
 	DryRun bool
+	// Under selects whom to grade, as Query.Under: by default the
+	// organisations directly under the work committee.
+	Under string
 }
 
 // GradeRun is the outcome of IssueGrades or ReviseGrades.
@@ -112,7 +115,7 @@ func (b *Board) gradeScores(ctx context.Context, year int, opts GradeOptions) (*
 	if k.IsZero() {
 		k = b.books.Now()
 	}
-	cards, err := b.ScoreAll(ctx, Query{Year: year, KnownAt: k, Rulebook: opts.Rulebook})
+	cards, err := b.ScoreAll(ctx, Query{Year: year, KnownAt: k, Rulebook: opts.Rulebook, Under: opts.Under})
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -162,10 +165,11 @@ func (b *Board) IssueGrades(ctx context.Context, year int, opts GradeOptions) (*
 		if err != nil {
 			return nil, err
 		}
-		out := GradeOutcome{Org: sc.Org, Name: sc.Name, Final: sc.Final, Tier: sc.Tier, ScorecardSHA256: sum}
+		tier := b.officialTier(sc)
+		out := GradeOutcome{Org: sc.Org, Name: sc.Name, Final: sc.Final, Tier: tier, ScorecardSHA256: sum}
 		if !opts.DryRun {
 			id, dup, err := b.books.IssueGrade(ctx, sc.Org, on, &domain.GradeIssued{Year: year, RulebookVersion: sc.Rulebook.Version,
-				Final: sc.Final, Tier: sc.Tier, ScorecardSHA256: sum, ScorecardKnownAt: sc.KnownAt}, opts.By)
+				Final: sc.Final, Tier: tier, ScorecardSHA256: sum, ScorecardKnownAt: sc.KnownAt}, opts.By)
 			switch {
 			case errors.Is(err, domain.ErrGradeExists) || err == nil && dup:
 				// Issued meanwhile by another process.
@@ -179,6 +183,15 @@ func (b *Board) IssueGrades(ctx context.Context, year int, opts GradeOptions) (*
 		run.Written = append(run.Written, out)
 	}
 	return run, nil
+}
+
+// officialTier is the grade a scorecard gives (domain.ExpectedTier): its
+// tier, but 达标 for an eligible organisation the work committee has not
+// designated. The designations are the committee's decisions as they
+// stand when the grade is recorded (what the append path checks), not as
+// known at the scorecard's known_at.
+func (b *Board) officialTier(sc *projections.Scorecard) string {
+	return domain.ExpectedTier(domain.GradeBasis{Final: sc.Final, Tier: sc.Tier}, b.Designated(sc.Org, sc.Year, time.Time{}))
 }
 
 // ErrNoReason reports a revision without a reason.
@@ -219,7 +232,8 @@ func (b *Board) ReviseGrades(ctx context.Context, year int, opts GradeOptions) (
 			continue
 		}
 		prev := gs[len(gs)-1]
-		if prev.Final == sc.Final && prev.Tier == sc.Tier {
+		tier := b.officialTier(sc)
+		if prev.Final == sc.Final && prev.Tier == tier {
 			run.Unchanged++
 			continue
 		}
@@ -227,13 +241,13 @@ func (b *Board) ReviseGrades(ctx context.Context, year int, opts GradeOptions) (
 		if err != nil {
 			return nil, err
 		}
-		out := GradeOutcome{Org: sc.Org, Name: sc.Name, Final: sc.Final, Tier: sc.Tier, ScorecardSHA256: sum, Previous: snapshotOf(&prev)}
+		out := GradeOutcome{Org: sc.Org, Name: sc.Name, Final: sc.Final, Tier: tier, ScorecardSHA256: sum, Previous: snapshotOf(&prev)}
 		if d, err := b.explain(ctx, sc, prev.RulebookVersion, k, rulebooks); err == nil {
 			out.Diff = d
 		}
 		if !opts.DryRun {
 			id, dup, err := b.books.ReviseGrade(ctx, &prev, on, &domain.GradeRevised{Year: year, RulebookVersion: sc.Rulebook.Version,
-				Final: sc.Final, Tier: sc.Tier, ScorecardSHA256: sum, ScorecardKnownAt: sc.KnownAt, Reason: opts.Reason}, opts.By)
+				Final: sc.Final, Tier: tier, ScorecardSHA256: sum, ScorecardKnownAt: sc.KnownAt, Reason: opts.Reason}, opts.By)
 			switch {
 			case errors.Is(err, domain.ErrGradeExists) || err == nil && dup:
 				run.Skipped = append(run.Skipped, GradeSkip{sc.Org, "已由他人同时更正"})

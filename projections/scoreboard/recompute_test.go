@@ -65,7 +65,7 @@ func TestCorrectionRecomputeAndRevise(t *testing.T) {
 	ctx := context.Background()
 	board := scoreboard.New(bk, scoreboard.Options{Now: bk.Now})
 
-	issued, err := board.IssueGrades(ctx, 2016, scoreboard.GradeOptions{By: "admin", AllowProvisional: true})
+	issued, err := board.IssueGrades(ctx, 2016, scoreboard.GradeOptions{Under: scoreboard.AllOrgs, By: "admin", AllowProvisional: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +73,7 @@ func TestCorrectionRecomputeAndRevise(t *testing.T) {
 		t.Fatalf("issued %d grades under %+v; skipped %v", len(issued.Written), issued.Rulebook, issued.Skipped)
 	}
 	t.Run("issuing again writes nothing", func(t *testing.T) {
-		again, err := board.IssueGrades(ctx, 2016, scoreboard.GradeOptions{By: "admin", AllowProvisional: true})
+		again, err := board.IssueGrades(ctx, 2016, scoreboard.GradeOptions{Under: scoreboard.AllOrgs, By: "admin", AllowProvisional: true})
 		if err != nil || len(again.Written) != 0 || len(again.Skipped) != 40 {
 			t.Fatalf("%+v %v", again, err)
 		}
@@ -92,7 +92,7 @@ func TestCorrectionRecomputeAndRevise(t *testing.T) {
 
 	// The past as it stands before the correction.
 	k0 := bk.Now()
-	before, err := board.ScoreAll(ctx, scoreboard.Query{Year: 2016, KnownAt: k0})
+	before, err := board.ScoreAll(ctx, scoreboard.Query{Under: scoreboard.AllOrgs, Year: 2016, KnownAt: k0})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -191,7 +191,7 @@ func TestCorrectionRecomputeAndRevise(t *testing.T) {
 		}
 	})
 
-	revised, err := board.ReviseGrades(ctx, 2016, scoreboard.GradeOptions{By: "admin", Reason: "细则 2016.2 更正", AllowProvisional: true})
+	revised, err := board.ReviseGrades(ctx, 2016, scoreboard.GradeOptions{Under: scoreboard.AllOrgs, By: "admin", Reason: "细则 2016.2 更正", AllowProvisional: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -223,19 +223,19 @@ func TestCorrectionRecomputeAndRevise(t *testing.T) {
 	})
 	t.Run("nothing changed: nothing written", func(t *testing.T) {
 		head := lastPosition(t, bk)
-		again, err := board.ReviseGrades(ctx, 2016, scoreboard.GradeOptions{By: "admin", Reason: "再次核对", AllowProvisional: true})
+		again, err := board.ReviseGrades(ctx, 2016, scoreboard.GradeOptions{Under: scoreboard.AllOrgs, By: "admin", Reason: "再次核对", AllowProvisional: true})
 		if err != nil || len(again.Written) != 0 || again.Unchanged != 40 {
 			t.Fatalf("%+v %v", again, err)
 		}
 		if lastPosition(t, bk) != head {
 			t.Fatal("a revision without changes appended events")
 		}
-		if _, err := board.ReviseGrades(ctx, 2016, scoreboard.GradeOptions{By: "admin"}); !errors.Is(err, scoreboard.ErrNoReason) {
+		if _, err := board.ReviseGrades(ctx, 2016, scoreboard.GradeOptions{Under: scoreboard.AllOrgs, By: "admin"}); !errors.Is(err, scoreboard.ErrNoReason) {
 			t.Fatalf("revision without a reason: %v", err)
 		}
 	})
 	t.Run("the past is reproduced byte for byte", func(t *testing.T) {
-		after, err := board.ScoreAll(ctx, scoreboard.Query{Year: 2016, KnownAt: k0})
+		after, err := board.ScoreAll(ctx, scoreboard.Query{Under: scoreboard.AllOrgs, Year: 2016, KnownAt: k0})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -243,7 +243,7 @@ func TestCorrectionRecomputeAndRevise(t *testing.T) {
 			t.Fatal("scoring at a known_at before the correction no longer gives the old scorecards")
 		}
 		// And a fresh board (a new process) agrees.
-		fresh, err := scoreboard.New(bk, scoreboard.Options{}).ScoreAll(ctx, scoreboard.Query{Year: 2016, KnownAt: k0})
+		fresh, err := scoreboard.New(bk, scoreboard.Options{}).ScoreAll(ctx, scoreboard.Query{Under: scoreboard.AllOrgs, Year: 2016, KnownAt: k0})
 		if err != nil || marshal(t, fresh) != beforeJSON {
 			t.Fatalf("a fresh board differs (%v)", err)
 		}

@@ -83,13 +83,46 @@ type Options struct {
 	Now func() time.Time
 }
 
-// New returns a board over books; call CatchUp or Run to fill it.
+// basisSetter is implemented by the append path (books.Books): the
+// computation official grades and designations are checked against.
+type basisSetter interface {
+	SetGradeBasis(func(ctx context.Context, code string, year int, version string, knownAt time.Time) (domain.GradeBasis, error))
+}
+
+// New returns a board over books; call CatchUp or Run to fill it. When
+// books checks grades against a computation (books.Books does), New makes
+// the board that computation (GradeBasis).
 func New(books Books, opts Options) *Board {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Board{books: books, now: opts.Now, orgs: map[string]*orgFacts{}, byStream: map[string]string{},
+	b := &Board{books: books, now: opts.Now, orgs: map[string]*orgFacts{}, byStream: map[string]string{},
 		sched: projections.NewSchedule()}
+	if bs, ok := books.(basisSetter); ok {
+		bs.SetGradeBasis(b.GradeBasis)
+	}
+	return b
+}
+
+// GradeBasis is what an official grade of code for year is checked
+// against: its scorecard at the year's end under rulebook version ("" the
+// one in force), as known at knownAt (zero: now). It reads the ledger and
+// takes none of the append path's locks, so the append path may call it
+// while it holds them.
+func (b *Board) GradeBasis(ctx context.Context, code string, year int, version string, knownAt time.Time) (domain.GradeBasis, error) {
+	sc, err := b.Score(ctx, code, Query{Year: year, KnownAt: knownAt, Rulebook: version})
+	if err != nil {
+		return domain.GradeBasis{}, err
+	}
+	return domain.GradeBasis{Final: sc.Final, Tier: sc.Tier, Provisional: sc.Provisional}, nil
+}
+
+// Designated reports whether the work committee had designated code an
+// advanced organisation of year as known at k (zero: by now).
+func (b *Board) Designated(code string, year int, k time.Time) bool {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	return b.sched.Designated(code, year, k)
 }
 
 // Position returns the ledger position the board has folded up to.
@@ -175,7 +208,15 @@ type Query struct {
 	KnownAt time.Time
 	// Rulebook names a version; empty means the one in force at K.
 	Rulebook string
+	// Under selects whom ScoreAll ranks (GOVERNANCE.md): "" the
+	// organisations directly under the work committee (no parent_code),
+	// a code the organisations of that organisation's subtree (below it),
+	// AllOrgs every organisation.
+	Under string
 }
+
+// AllOrgs is Query.Under for every organisation.
+const AllOrgs = "*"
 
 // Errors of Score.
 var (
@@ -307,7 +348,34 @@ func (b *Board) ScoreAll(ctx context.Context, q Query) ([]*projections.Scorecard
 	for _, c := range cards {
 		c.LedgerPosition = b.orgs[c.Org].facts.PositionAt(q.KnownAt)
 	}
-	return cards, nil
+	return Scope(cards, q.Under), nil
+}
+
+// Scope keeps, in their order, the cards under selects (Query.Under).
+func Scope(cards []*projections.Scorecard, under string) []*projections.Scorecard {
+	if under == AllOrgs {
+		return cards
+	}
+	parent := make(map[string]string, len(cards))
+	for _, c := range cards {
+		parent[c.Org] = c.ParentCode
+	}
+	below := func(code string) bool {
+		for i := 0; i < len(cards) && code != ""; i++ { // bounded: a cycle cannot loop
+			code = parent[code]
+			if code == under {
+				return true
+			}
+		}
+		return false
+	}
+	out := make([]*projections.Scorecard, 0, len(cards))
+	for _, c := range cards {
+		if (under == "" && c.ParentCode == "") || (under != "" && below(c.Org)) {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // Missing lists what an organisation still lacks in the periods open at

@@ -80,7 +80,7 @@ func TestLiveFactsEqualReplay(t *testing.T) {
 	bk := city(t, 6)
 	ctx := context.Background()
 	board := scoreboard.New(bk, scoreboard.Options{Now: func() time.Time { return start.Add(time.Hour) }})
-	cards, err := board.ScoreAll(ctx, scoreboard.Query{Year: 2016})
+	cards, err := board.ScoreAll(ctx, scoreboard.Query{Under: scoreboard.AllOrgs, Year: 2016})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,7 +133,7 @@ func TestLiveFactsEqualReplay(t *testing.T) {
 			}
 		}
 		// ScoreAll (live facts on every CPU) equals scoring each one.
-		all, err := board.ScoreAll(ctx, scoreboard.Query{Year: 2016, KnownAt: K})
+		all, err := board.ScoreAll(ctx, scoreboard.Query{Under: scoreboard.AllOrgs, Year: 2016, KnownAt: K})
 		if err != nil {
 			t.Fatal(err)
 		}
