@@ -295,7 +295,7 @@ func (l *Ledger) duplicates(ctx context.Context, stream string, events []Propose
 			missing++
 			continue
 		}
-		stored, err := l.store.EventByID(ctx, p.ID)
+		stored, err := l.LookupID(ctx, stream, p.ID)
 		switch {
 		case errors.Is(err, ErrEventNotFound):
 			missing++
@@ -452,7 +452,7 @@ func (l *Ledger) Restore(ctx context.Context, events []Event) ([]Result, error) 
 		if ComputeHash(e) != e.Hash {
 			return nil, fmt.Errorf("ledger: restore: event %s (%s revision %d): hash does not match its content: %w", e.ID, stream, e.Revision, ErrCorrupt)
 		}
-		stored, err := l.store.EventByID(ctx, e.ID)
+		stored, err := l.LookupID(ctx, stream, e.ID)
 		switch {
 		case err == nil:
 			if stored.Hash != e.Hash {
@@ -516,7 +516,8 @@ func (l *Ledger) Subscribe(ctx context.Context, from Position) iter.Seq2[Event, 
 	return l.store.Subscribe(ctx, from)
 }
 
-// EventByID returns a stored event or ErrEventNotFound.
+// EventByID returns a stored event or ErrEventNotFound (ErrNoIDIndex from
+// a store without an index of every id: use LookupID).
 func (l *Ledger) EventByID(ctx context.Context, id uuid.UUID) (Event, error) {
 	return l.store.EventByID(ctx, id)
 }

@@ -456,7 +456,7 @@ func (b *Books) Check(ctx context.Context, entries []domain.Entry, by string) ([
 			continue
 		}
 		if p.ID != uuid.Nil {
-			stored, err := b.l.EventByID(ctx, p.ID)
+			stored, err := b.l.LookupID(ctx, stream, p.ID)
 			switch {
 			case err == nil && ledger.SameContent(&stored, stream, &p):
 				out[i] = OutcomeDuplicate
@@ -711,7 +711,7 @@ func (b *Books) recordLocked(ctx context.Context, stream string, entries []domai
 			todo = append(todo, i)
 			continue
 		}
-		stored, err := b.l.EventByID(ctx, props[i].ID)
+		stored, err := b.l.LookupID(ctx, stream, props[i].ID)
 		switch {
 		case err == nil && ledger.SameContent(&stored, stream, &props[i]):
 			results[i] = ledger.ResultOf(&stored, true)

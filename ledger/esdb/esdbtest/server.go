@@ -75,6 +75,8 @@ type Server struct {
 	legacy        bool
 	maxAppendSize int
 	closed        bool
+
+	counts counters
 }
 
 // Subscription describes one subscription request the test double received.

@@ -45,6 +45,7 @@ func invalid(format string, args ...any) error {
 
 // Append stores the proposed events of one append call atomically.
 func (ss *streamsService) Append(call api.Streams_AppendServer) error {
+	ss.s.counts.appends.Add(1)
 	first, err := call.Recv()
 	if err != nil {
 		return err
@@ -288,6 +289,7 @@ func (ss *streamsService) Read(req *api.ReadReq, call api.Streams_ReadServer) er
 		if ro.backwards {
 			return invalid("a subscription reads forwards")
 		}
+		ss.s.counts.subscriptions.Add(1)
 		return ss.s.subscribe(o, ro, call)
 	}
 	count := o.GetCount()
@@ -296,8 +298,10 @@ func (ss *streamsService) Read(req *api.ReadReq, call api.Streams_ReadServer) er
 		if ro.filter != nil {
 			return invalid("a stream read takes no filter")
 		}
+		ss.s.counts.streamReads.Add(1)
 		return ss.s.readStream(o.GetStream(), count, ro, call)
 	case o.GetAll() != nil:
+		ss.s.counts.allReads.Add(1)
 		return ss.s.readAll(o.GetAll(), count, ro, call)
 	}
 	return invalid("read of neither a stream nor $all")
