@@ -565,20 +565,30 @@ type filter struct {
 }
 
 func newFilter(f *api.ReadReq_Options_FilterOptions) (*filter, error) {
-	out := &filter{window: uint64(f.GetMax()), mult: uint64(f.GetCheckpointIntervalMultiplier())}
 	var e *api.ReadReq_Options_FilterOptions_Expression
+	onType := false
 	switch {
 	case f.GetStreamIdentifier() != nil:
 		e = f.GetStreamIdentifier()
 	case f.GetEventType() != nil:
 		e = f.GetEventType()
-		out.onType = true
+		onType = true
 	default:
 		return nil, invalid("filter on neither stream name nor event type")
 	}
-	out.prefixes = e.GetPrefix()
-	if e.GetRegex() != "" {
-		re, err := regexp.Compile(e.GetRegex())
+	out, err := filterOf(onType, e.GetRegex(), e.GetPrefix())
+	if err != nil {
+		return nil, err
+	}
+	out.window, out.mult = uint64(f.GetMax()), uint64(f.GetCheckpointIntervalMultiplier())
+	return out, nil
+}
+
+// filterOf builds a filter on event types (onType) or stream names.
+func filterOf(onType bool, regex string, prefixes []string) (*filter, error) {
+	out := &filter{onType: onType, prefixes: prefixes}
+	if regex != "" {
+		re, err := regexp.Compile(regex)
 		if err != nil {
 			return nil, invalid("filter regex: %v", err)
 		}
