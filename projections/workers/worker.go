@@ -46,7 +46,8 @@ type Options struct {
 }
 
 // Worker is one projection worker: run as many as the load needs, in as
-// many processes; they share the organisations through the group.
+// many processes; they share the organisations through the group. A
+// Worker works on one organisation at a time: call Run once.
 type Worker struct {
 	st      *esdb.Store
 	opts    Options
