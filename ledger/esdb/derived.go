@@ -101,6 +101,32 @@ func (s *Store) AppendDerived(ctx context.Context, stream string, expected int64
 	return wr.NextExpectedVersion, nil
 }
 
+// SetDerivedMaxCount sets a derived stream's $maxCount: the server keeps
+// its last max events and scavenging reclaims the older ones (revisions
+// go on counting, so expected revisions still hold). The test double
+// stores the metadata but does not enforce it.
+func (s *Store) SetDerivedMaxCount(ctx context.Context, stream string, max uint64) error {
+	name, err := s.derivedStream(stream)
+	if err != nil {
+		return err
+	}
+	if err := s.check(ctx); err != nil {
+		return err
+	}
+	var meta client.StreamMetadata
+	meta.SetMaxCount(max)
+	opctx, done := s.opContext(ctx)
+	defer done()
+	err = s.use(func(c *client.Client) error {
+		_, err := c.SetStreamMetadata(opctx, name, client.AppendToStreamOptions{ExpectedRevision: client.Any{}}, meta)
+		return err
+	})
+	if err != nil {
+		return s.fail(ctx, err, "set the metadata of "+stream)
+	}
+	return nil
+}
+
 // LastDerived returns the last event of a derived stream, or
 // ledger.ErrStreamNotFound.
 func (s *Store) LastDerived(ctx context.Context, stream string) (Derived, error) {

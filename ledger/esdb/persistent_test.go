@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	client "github.com/EventStore/EventStore-Client-Go/v4/esdb"
+
 	"partyledger/ledger"
 	"partyledger/ledger/esdb"
 	"partyledger/ledger/esdb/esdbtest"
@@ -120,7 +122,8 @@ func TestGroupsOnLedgerStreams(t *testing.T) {
 // TestDerivedStreams: snapshot-like streams beside the ledger's, with
 // expected revisions, and invisible to the ledger's reads.
 func TestDerivedStreams(t *testing.T) {
-	st := openStore(t, esdbtest.Start(t).URL(), esdb.Options{})
+	srv := esdbtest.Start(t)
+	st := openStore(t, srv.URL(), esdb.Options{})
 	ctx := ctxT(t)
 	for _, bad := range []string{"org-1", "rulebook-2016", "$all", ""} {
 		if _, err := st.AppendDerived(ctx, bad, ledger.NoStream, esdb.Derived{Type: "X", Data: []byte{1}}); err == nil {
@@ -158,6 +161,13 @@ func TestDerivedStreams(t *testing.T) {
 	}
 	if n != 2 {
 		t.Fatalf("read %d events from revision 1, want 2", n)
+	}
+	if err := st.SetDerivedMaxCount(ctx, "snapshot-1", 2); err != nil {
+		t.Fatal(err)
+	}
+	meta, err := rawClient(t, srv.URL()).GetStreamMetadata(ctx, "snapshot-1", client.ReadStreamOptions{})
+	if err != nil || meta.MaxCount() == nil || *meta.MaxCount() != 2 {
+		t.Fatalf("stream metadata %+v, %v; want $maxCount 2", meta, err)
 	}
 	if all := mustCollect(t, st.ReadAll(ctx, 0)); len(all) != 0 {
 		t.Fatalf("ReadAll shows %d derived events", len(all))

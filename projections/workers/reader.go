@@ -275,6 +275,14 @@ func (r *Reader) current(ctx context.Context, stream string) (*projections.Facts
 			c.rev = int64(snap.meta.Revision)
 		}
 	}
+	evs, err := readAfter(ctx, r.st, stream, c.rev)
+	if err != nil {
+		return nil, err
+	}
+	if len(evs) == 0 {
+		r.put(c)
+		return c.facts, nil
+	}
 	var base *projections.Facts
 	if c.facts != nil {
 		// Fold on a copy: others may be scoring the cached facts.
@@ -287,13 +295,9 @@ func (r *Reader) current(ctx context.Context, stream string) (*projections.Facts
 			return nil, err
 		}
 	}
-	f, err := foldOn(ctx, r.st, stream, base, c.rev)
+	f, err := foldOn(stream, base, c.rev, evs)
 	if err != nil {
 		return nil, err
-	}
-	if f.added == 0 {
-		r.put(c)
-		return c.facts, nil
 	}
 	r.put(&cached{stream: stream, snapRev: c.snapRev, snapFacts: c.snapFacts, rev: f.last, facts: f.facts})
 	return f.facts, nil

@@ -104,22 +104,33 @@ type folded struct {
 	added  int // events folded beyond the snapshot
 }
 
-// foldOn reads orgStream after what base covers and folds it into base's
-// facts, or into new facts when base has none. base.facts is changed:
-// pass a copy when others may read it.
-func foldOn(ctx context.Context, st *esdb.Store, orgStream string, base *projections.Facts, covered int64) (folded, error) {
-	out := folded{facts: base, last: covered}
+// readAfter reads the events of orgStream after revision covered
+// (ledger.NoStream: all of them); none when the stream does not exist.
+func readAfter(ctx context.Context, st *esdb.Store, orgStream string, covered int64) ([]ledger.Event, error) {
+	var out []ledger.Event
 	for e, err := range st.ReadStream(ctx, orgStream, uint64(covered+1)) {
 		switch {
 		case errors.Is(err, ledger.ErrStreamNotFound) && covered == ledger.NoStream:
-			return out, nil
+			return nil, nil
 		case err != nil:
-			return folded{}, err
+			return nil, err
 		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+// foldOn folds events, which follow revision covered of orgStream, into
+// base, or into new facts when base is nil. base is changed: pass a copy
+// when others may read it.
+func foldOn(orgStream string, base *projections.Facts, covered int64, events []ledger.Event) (folded, error) {
+	out := folded{facts: base, last: covered}
+	for i := range events {
+		e := &events[i]
 		if int64(e.Revision) != out.last+1 {
 			return folded{}, fmt.Errorf("workers: %s: revision %d after %d: %w", orgStream, e.Revision, out.last, ledger.ErrCorrupt)
 		}
-		r, err := books.Recorded(&e)
+		r, err := books.Recorded(e)
 		if err != nil {
 			return folded{}, err
 		}

@@ -17,6 +17,7 @@ const (
 	DefaultBuffer     = 256
 	DefaultLinger     = 500 * time.Millisecond
 	DefaultCoveredMax = 1 << 16
+	DefaultKept       = 2
 	maxRaces          = 8
 	maxRejoinDelay    = 5 * time.Second
 )
@@ -40,6 +41,10 @@ type Options struct {
 	// worker remembers, to acknowledge deliveries it covers without a
 	// read. Default DefaultCoveredMax.
 	CoveredMax int
+	// Kept is the $maxCount the worker sets on the snapshot streams it
+	// creates: the server keeps that many snapshots of an organisation
+	// and scavenging reclaims the others. Default DefaultKept.
+	Kept int
 	// Log receives what the worker cannot hand back to a caller: failed
 	// folds (retried or parked), dropped subscriptions. Default: discarded.
 	Log func(format string, args ...any)
@@ -88,6 +93,9 @@ func New(st *esdb.Store, opts Options) *Worker {
 	}
 	if opts.CoveredMax <= 0 {
 		opts.CoveredMax = DefaultCoveredMax
+	}
+	if opts.Kept <= 0 {
+		opts.Kept = DefaultKept
 	}
 	if opts.Log == nil {
 		opts.Log = func(string, ...any) {}
@@ -244,7 +252,11 @@ func (w *Worker) refresh(ctx context.Context, stream string, upTo uint64) error 
 				return nil
 			}
 		}
-		f, err := foldOn(ctx, w.st, stream, snap.facts, covered)
+		evs, err := readAfter(ctx, w.st, stream, covered)
+		if err != nil {
+			return err
+		}
+		f, err := foldOn(stream, snap.facts, covered, evs)
 		if err != nil {
 			return err
 		}
@@ -254,8 +266,11 @@ func (w *Worker) refresh(ctx context.Context, stream string, upTo uint64) error 
 		w.at("folded", stream)
 		if snap.rev == ledger.NoStream {
 			// Listed before the first snapshot, so that no snapshot is
-			// ever missing from the directory.
+			// ever missing from the directory; bounded before it too.
 			if err := listOrg(ctx, w.st, DirectoryEntry{Org: f.facts.Org(), Stream: stream, Parent: f.parent}); err != nil {
+				return err
+			}
+			if err := w.st.SetDerivedMaxCount(ctx, SnapshotStream(stream), uint64(w.opts.Kept)); err != nil {
 				return err
 			}
 		}
