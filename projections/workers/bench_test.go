@@ -49,7 +49,7 @@ func BenchmarkWorkersCatchUp(b *testing.B) {
 		b.Run(fmt.Sprintf("workers=%d", nw), func(b *testing.B) {
 			for b.Loop() {
 				srv, n, c, events := benchCity(b, 40)
-				if err := workers.EnsureGroup(context.Background(), n.st, ""); err != nil {
+				if err := workers.EnsureGroup(context.Background(), n.st, "", 0); err != nil {
 					b.Fatal(err)
 				}
 				began := time.Now()
@@ -109,7 +109,7 @@ func BenchmarkScoreOnDemand(b *testing.B) {
 // cost per organisation.
 func BenchmarkRankFromSnapshots(b *testing.B) {
 	srv, n, c, _ := benchCity(b, 40)
-	if err := workers.EnsureGroup(context.Background(), n.st, ""); err != nil {
+	if err := workers.EnsureGroup(context.Background(), n.st, "", 0); err != nil {
 		b.Fatal(err)
 	}
 	runWorker(b, openNode(b, srv, esdb.IDsPerStream).st, "w", nil)

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"sync"
 	"testing"
+	"time"
 
+	"partyledger/domain"
 	"partyledger/ledger"
 	"partyledger/ledger/books"
 	"partyledger/ledger/esdb"
@@ -140,7 +142,7 @@ func TestReaderWithoutSnapshots(t *testing.T) {
 	srv := esdbtest.Start(t)
 	n, c, stream := oneOrg(t, srv)
 	ctx := context.Background()
-	if err := workers.EnsureGroup(ctx, n.st, ""); err != nil {
+	if err := workers.EnsureGroup(ctx, n.st, "", 0); err != nil {
 		t.Fatal(err)
 	}
 	// A worker folds the first revisions only.
@@ -165,5 +167,38 @@ func TestReaderWithoutSnapshots(t *testing.T) {
 	}
 	if _, err := r.Score(ctx, "no-such-org", year); err == nil {
 		t.Fatal("Score of an unknown organisation succeeded")
+	}
+}
+
+// TestWorkerMinInterval: lines recorded one at a time, each its own
+// append, make one snapshot per MinInterval, not one each — and the last
+// snapshot still covers them all.
+func TestWorkerMinInterval(t *testing.T) {
+	srv := esdbtest.Start(t)
+	c := newCity(3)
+	n := openNode(t, srv, esdb.IDsPerStream)
+	code := c.codes[0]
+	lines := c.byOrg[code]
+	tail := lines[len(lines)-6:]
+	record(t, n.bk, c.first)
+	record(t, n.bk, lines[:len(lines)-6])
+	ctx := context.Background()
+	if err := workers.EnsureGroup(ctx, n.st, "", time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	w := workers.New(openNode(t, srv, esdb.IDsPerStream).st, workers.Options{Linger: 5 * time.Millisecond, MinInterval: 500 * time.Millisecond})
+	wctx, stop := context.WithCancel(ctx)
+	defer stop()
+	go func() { _ = w.Run(wctx) }()
+	stream := books.OrgStream(code)
+	waitCovered(t, srv, n.st, []string{code})
+	before := len(snapshots(t, n.st, stream))
+	for _, l := range tail {
+		record(t, n.bk, []domain.JournalLine{l})
+		time.Sleep(40 * time.Millisecond)
+	}
+	waitCovered(t, srv, n.st, []string{code})
+	if got := len(snapshots(t, n.st, stream)) - before; got > 2 {
+		t.Fatalf("%d snapshots for 6 appends within one interval, want at most 2", got)
 	}
 }

@@ -37,6 +37,14 @@ type Options struct {
 	// Default DefaultLinger; keep it well below the group's message
 	// timeout.
 	Linger time.Duration
+	// MinInterval is the least time between two snapshots of one
+	// organisation by this worker: deliveries that come sooner wait
+	// (unacknowledged) and make one snapshot, so an organisation whose
+	// secretary enters one form a minute costs one snapshot per interval,
+	// not per form. Default 0 (Linger alone). Keep it below the group's
+	// message timeout (EnsureGroup); a worker whose buffer fills folds
+	// sooner rather than stall.
+	MinInterval time.Duration
 	// CoveredMax bounds the organisations whose last snapshot revision the
 	// worker remembers, to acknowledge deliveries it covers without a
 	// read. Default DefaultCoveredMax.
@@ -56,7 +64,8 @@ type Options struct {
 type Worker struct {
 	st      *esdb.Store
 	opts    Options
-	covered map[string]uint64 // org stream → revision its last snapshot covers
+	covered map[string]uint64    // org stream → revision its last snapshot covers
+	written map[string]time.Time // org stream → when this worker last wrote its snapshot
 	// hook, when set by a test, runs at named points of the work on a
 	// stream ("folded": before the snapshot is written; "written": after,
 	// before the acknowledgement).
@@ -65,12 +74,15 @@ type Worker struct {
 
 // EnsureGroup creates the workers' group on st if it does not exist: a
 // Pinned persistent subscription to the organisation streams from the
-// beginning of $all, whose message timeout leaves a worker time to fold.
-func EnsureGroup(ctx context.Context, st *esdb.Store, group string) error {
+// beginning of $all. messageTimeout (default esdb.DefaultMessageTimeout)
+// must exceed the workers' Linger and MinInterval plus a fold: what a
+// worker holds longer is sent again. An existing group is left as it is.
+func EnsureGroup(ctx context.Context, st *esdb.Store, group string, messageTimeout time.Duration) error {
 	if group == "" {
 		group = DefaultGroup
 	}
-	err := st.CreateGroup(ctx, group, esdb.GroupOptions{Prefixes: []string{books.PrefixOrg}, Strategy: esdb.StrategyPinned})
+	err := st.CreateGroup(ctx, group, esdb.GroupOptions{Prefixes: []string{books.PrefixOrg}, Strategy: esdb.StrategyPinned,
+		MessageTimeout: messageTimeout})
 	if errors.Is(err, esdb.ErrGroupExists) {
 		return nil
 	}
@@ -100,7 +112,7 @@ func New(st *esdb.Store, opts Options) *Worker {
 	if opts.Log == nil {
 		opts.Log = func(string, ...any) {}
 	}
-	return &Worker{st: st, opts: opts, covered: map[string]uint64{}}
+	return &Worker{st: st, opts: opts, covered: map[string]uint64{}, written: map[string]time.Time{}}
 }
 
 // Run joins the group and works until ctx is done, joining again whenever
@@ -164,12 +176,12 @@ func (w *Worker) consume(ctx context.Context, c *esdb.Consumer) error {
 		}
 	}()
 	pending := map[string]*batch{}
-	var order []string // streams by their first delivery: due in this order
 	held := 0
 	for {
 		var due <-chan time.Time
-		if len(order) > 0 {
-			wait := time.Until(pending[order[0]].first.Add(w.opts.Linger))
+		stream, at := w.next(pending)
+		if stream != "" {
+			wait := time.Until(at)
 			if held >= w.opts.Buffer {
 				wait = 0 // the server sends no more until some are acknowledged
 			}
@@ -180,17 +192,22 @@ func (w *Worker) consume(ctx context.Context, c *esdb.Consumer) error {
 			if n.err != nil {
 				return n.err
 			}
+			if cov, ok := w.covered[n.d.Stream]; ok && cov >= n.d.Revision && pending[n.d.Stream] == nil {
+				// Covered by a snapshot this worker wrote or read: the
+				// rest of a burst, or a delivery sent again.
+				if err := c.Ack(n.d); err != nil {
+					return err
+				}
+				continue
+			}
 			b := pending[n.d.Stream]
 			if b == nil {
 				b = &batch{first: time.Now()}
 				pending[n.d.Stream] = b
-				order = append(order, n.d.Stream)
 			}
 			b.ds = append(b.ds, n.d)
 			held++
 		case <-due:
-			stream := order[0]
-			order = order[1:]
 			b := pending[stream]
 			delete(pending, stream)
 			held -= len(b.ds)
@@ -201,6 +218,31 @@ func (w *Worker) consume(ctx context.Context, c *esdb.Consumer) error {
 			return ctx.Err()
 		}
 	}
+}
+
+// next returns the pending stream due first, and when: Linger after its
+// first delivery, and not before MinInterval after the worker last wrote
+// its snapshot. It scans: at most Buffer streams are pending.
+func (w *Worker) next(pending map[string]*batch) (string, time.Time) {
+	var first string
+	var at time.Time
+	for stream, b := range pending {
+		due := b.first.Add(w.opts.Linger)
+		if last, ok := w.written[stream]; ok {
+			due = later(due, last.Add(w.opts.MinInterval))
+		}
+		if first == "" || due.Before(at) || (due.Equal(at) && stream < first) {
+			first, at = stream, due
+		}
+	}
+	return first, at
+}
+
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
 
 // settle brings the stream's snapshot up to its deliveries and
@@ -283,6 +325,7 @@ func (w *Worker) refresh(ctx context.Context, stream string, upTo uint64) error 
 		}
 		w.at("written", stream)
 		w.remember(stream, uint64(f.last))
+		w.written[stream] = time.Now()
 		return nil
 	}
 	return fmt.Errorf("workers: %s: other workers wrote its snapshot %d times in a row: %w", stream, maxRaces, ledger.ErrWrongExpectedRevision)
@@ -291,6 +334,7 @@ func (w *Worker) refresh(ctx context.Context, stream string, upTo uint64) error 
 func (w *Worker) remember(stream string, rev uint64) {
 	if len(w.covered) >= w.opts.CoveredMax {
 		clear(w.covered) // forgetting costs a snapshot read per stream, no more
+		clear(w.written)
 	}
 	w.covered[stream] = rev
 }

@@ -227,10 +227,10 @@ func TestWorkersSurviveAKill(t *testing.T) {
 
 	srv := esdbtest.Start(t)
 	a, b := openNode(t, srv, esdb.IDsPerStream), openNode(t, srv, esdb.IDsPerStream)
-	if err := workers.EnsureGroup(context.Background(), a.st, ""); err != nil {
+	if err := workers.EnsureGroup(context.Background(), a.st, "", 0); err != nil {
 		t.Fatal(err)
 	}
-	if err := workers.EnsureGroup(context.Background(), b.st, ""); err != nil {
+	if err := workers.EnsureGroup(context.Background(), b.st, "", 0); err != nil {
 		t.Fatalf("a second EnsureGroup: %v", err)
 	}
 
