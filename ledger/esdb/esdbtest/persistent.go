@@ -118,12 +118,19 @@ type message struct {
 	deadline time.Time
 }
 
+// sent is what goes to a consumer: the record and its retry count when it
+// was sent (the message itself changes under the lock afterwards).
+type sent struct {
+	rec     *record
+	retries int
+}
+
 type consumer struct {
 	id       int
 	capacity int
 	inflight int
 	buckets  int
-	out      chan *message // capacity: never blocks while inflight < capacity
+	out      chan sent     // capacity: never blocks while inflight < capacity
 	gone     chan struct{} // closed when the group drops the consumer
 	why      error         // set before gone is closed
 }
@@ -496,7 +503,7 @@ func (g *group) send(m *message, now time.Time) bool {
 	if m.retries > 0 {
 		g.info.Redelivered++
 	}
-	c.out <- m
+	c.out <- sent{rec: m.rec, retries: m.retries}
 	return true
 }
 
@@ -546,7 +553,7 @@ func bucketOf(stream string) int {
 // s.mu.
 func (g *group) join(capacity int) *consumer {
 	g.seq++
-	c := &consumer{id: g.seq, capacity: capacity, out: make(chan *message, capacity), gone: make(chan struct{})}
+	c := &consumer{id: g.seq, capacity: capacity, out: make(chan sent, capacity), gone: make(chan struct{})}
 	g.consumers = append(g.consumers, c)
 	if g.strategy == StrategyPinned {
 		assigned := 0
@@ -652,7 +659,7 @@ func (g *group) wake() {
 }
 
 // persistentEvent encodes a message as the server sends it.
-func persistentEvent(m *message) *persistent.ReadResp {
+func persistentEvent(m sent) *persistent.ReadResp {
 	r := m.rec
 	var most, least uint64
 	for i := 0; i < 8; i++ {
