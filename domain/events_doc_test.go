@@ -103,7 +103,6 @@ func TestEventsDocCoversCatalog(t *testing.T) {
 // (the rulebook document), so they are not valid lines.
 var docAbbreviated = map[string]bool{domain.TypeRulebookPublished: true}
 
-
 // TestEventsDocExamples checks every example line of EVENTS.md as import
 // would: strictly, with every payload's validation.
 func TestEventsDocExamples(t *testing.T) {

@@ -297,7 +297,7 @@ func (l *Ledger) duplicates(ctx context.Context, stream string, events []Propose
 			missing++
 			continue
 		}
-		stored, err := l.store.EventByID(ctx, p.ID)
+		stored, err := l.LookupID(ctx, stream, p.ID)
 		switch {
 		case errors.Is(err, ErrEventNotFound):
 			missing++
@@ -454,7 +454,8 @@ func (l *Ledger) Subscribe(ctx context.Context, from Position) iter.Seq2[Event, 
 	return l.store.Subscribe(ctx, from)
 }
 
-// EventByID returns a stored event or ErrEventNotFound.
+// EventByID returns a stored event or ErrEventNotFound (ErrNoIDIndex from
+// a store without an index of every id: use LookupID).
 func (l *Ledger) EventByID(ctx context.Context, id uuid.UUID) (Event, error) {
 	return l.store.EventByID(ctx, id)
 }

@@ -194,7 +194,7 @@ func (l *Ledger) restoreStored(ctx context.Context, events []Event) ([]Result, e
 	var problems []RestoreProblem
 	missing, first := 0, -1
 	for i := range events {
-		stored, err := l.store.EventByID(ctx, events[i].ID)
+		stored, err := l.LookupID(ctx, events[i].Stream, events[i].ID)
 		switch {
 		case errors.Is(err, ErrEventNotFound):
 			if first < 0 {

@@ -115,7 +115,9 @@ type Store interface {
 	// is closed, or a failure.
 	Subscribe(ctx context.Context, from Position) iter.Seq2[Event, error]
 
-	// EventByID returns the stored event with id, or ErrEventNotFound.
+	// EventByID returns the stored event with id, or ErrEventNotFound;
+	// ErrNoIDIndex from a store that indexes ids per stream only (it then
+	// implements StreamIDLookup).
 	EventByID(ctx context.Context, id uuid.UUID) (Event, error)
 
 	// Close releases the store. Appends in flight either complete or fail.

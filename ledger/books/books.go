@@ -481,7 +481,7 @@ func (b *Books) CheckAs(ctx context.Context, entries []domain.Entry, p domain.Pr
 			continue
 		}
 		if prop.ID != uuid.Nil {
-			stored, err := b.l.EventByID(ctx, prop.ID)
+			stored, err := b.l.LookupID(ctx, stream, prop.ID)
 			switch {
 			case err == nil && ledger.SameContent(&stored, stream, &prop):
 				out[i] = OutcomeDuplicate
@@ -774,7 +774,7 @@ func (b *Books) recordLocked(ctx context.Context, stream string, entries []domai
 			todo = append(todo, i)
 			continue
 		}
-		stored, err := b.l.EventByID(ctx, props[i].ID)
+		stored, err := b.l.LookupID(ctx, stream, props[i].ID)
 		switch {
 		case err == nil && ledger.SameContent(&stored, stream, &props[i]):
 			results[i] = ledger.ResultOf(&stored, true)

@@ -73,7 +73,7 @@ func (s *Store) Append(ctx context.Context, stream string, expected int64, event
 		return nil, err
 	}
 	var positions []ledger.Position
-	defer func() { s.release(ids, positions) }()
+	defer func() { s.release(stream, expected, ids, positions) }()
 	if s.beforeAppend != nil {
 		s.beforeAppend()
 	}
@@ -106,7 +106,11 @@ func (s *Store) Append(ctx context.Context, stream string, expected int64, event
 
 // reserve refuses ids the index knows (after bringing it up to date) or an
 // append in flight in this process carries, and marks them in flight.
+// With IDsPerStream the stream's ids stand in for the index.
 func (s *Store) reserve(ctx context.Context, stream string, ids []uuid.UUID) error {
+	if s.sids != nil {
+		return s.reserveInStream(ctx, stream, ids)
+	}
 	s.idx.mu.Lock()
 	defer s.idx.mu.Unlock()
 	if err := s.catchUpLocked(ctx); err != nil {
@@ -126,7 +130,11 @@ func (s *Store) reserve(ctx context.Context, stream string, ids []uuid.UUID) err
 // release ends an append in flight; positions are those of the written
 // events, or nil when nothing is known to be written (a later catch-up
 // finds whatever was).
-func (s *Store) release(ids []uuid.UUID, positions []ledger.Position) {
+func (s *Store) release(stream string, expected int64, ids []uuid.UUID, positions []ledger.Position) {
+	if s.sids != nil {
+		s.releaseInStream(stream, expected, ids, positions != nil)
+		return
+	}
 	s.idx.mu.Lock()
 	defer s.idx.mu.Unlock()
 	for i, id := range ids {

@@ -32,7 +32,19 @@
 //     so it also sees what other processes wrote. It costs one small $all
 //     read per use and about 50 bytes of memory per ledger event (50 MB per
 //     million events); Open reads all of $all once. Beyond some tens of
-//     millions of events, replace it with a persistent index.
+//     millions of events, use IDsPerStream.
+//   - Event ids at national scale (Options.IDs = IDsPerStream): no global
+//     index, and Open reads nothing of $all. An append checks its ids
+//     against the target stream — which the organisation code names —
+//     read once and then from where it was last read, cached per stream
+//     (Options.StreamIDsMax ids, least recently used dropped first).
+//     EventInStream answers for an id and its stream; EventByID, which
+//     has no stream, returns ledger.ErrNoIDIndex, and ledger.Ledger's
+//     LookupID asks EventInStream instead. What it cannot do: refuse an
+//     id already stored in another stream (the append stores it again
+//     there), or find an event by id alone (an API route that takes only
+//     an id must also take the organisation). The server must report $all
+//     positions on stream reads (22.6 or later).
 //
 // Appends check ids themselves (ErrDuplicateEventID) rather than rely on
 // the server's deduplication, which is best-effort (a cache) and answers a
@@ -123,6 +135,13 @@ type Options struct {
 	// ReconnectDelay is the wait before the first attempt to restore a
 	// dropped subscription, doubled on each further failure up to 2 s.
 	ReconnectDelay time.Duration
+	// IDs is where the Store looks for an event id: IDsGlobal (an index
+	// of every id, loaded from all of $all at Open) or IDsPerStream (the
+	// target stream only; Open reads nothing of $all).
+	IDs IDScope
+	// StreamIDsMax bounds the ids IDsPerStream keeps cached, about 50
+	// bytes each. Default DefaultStreamIDsMax.
+	StreamIDsMax int
 }
 
 func (o *Options) setDefaults() error {
@@ -138,7 +157,12 @@ func (o *Options) setDefaults() error {
 	if o.ReconnectDelay <= 0 {
 		o.ReconnectDelay = DefaultReconnectDelay
 	}
+	if o.StreamIDsMax <= 0 {
+		o.StreamIDsMax = DefaultStreamIDsMax
+	}
 	switch {
+	case o.IDs != IDsGlobal && o.IDs != IDsPerStream:
+		return fmt.Errorf("esdb: id scope %v: want IDsGlobal or IDsPerStream", o.IDs)
 	case o.PageSize < 2:
 		return fmt.Errorf("esdb: page size %d: want at least 2", o.PageSize)
 	case strings.HasPrefix(o.Namespace, "$"):
@@ -166,7 +190,8 @@ type Store struct {
 	ctx    context.Context // done when the Store is closed
 	cancel context.CancelFunc
 
-	idx index
+	idx  index      // IDsGlobal
+	sids *streamIDs // IDsPerStream; nil otherwise
 
 	// beforeAppend, when set by a test, runs between the duplicate check
 	// of an append and its call to the server: the window in which another
@@ -175,7 +200,8 @@ type Store struct {
 }
 
 // Open connects to the server at url (esdb://host:2113?tls=false, or any
-// connection string the client accepts) and loads the id index from $all.
+// connection string the client accepts) and, with IDsGlobal, loads the id
+// index from $all; with IDsPerStream it reads one missing stream instead.
 // The error wraps ErrUnavailable when the server cannot be reached.
 //
 // Connecting does not follow ctx: the client tries maxDiscoverAttempts
@@ -204,11 +230,25 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 		s.prefixes = append(s.prefixes, opts.Namespace+p)
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
-	if err := s.catchUp(ctx); err != nil {
+	load := s.catchUp
+	if opts.IDs == IDsPerStream {
+		s.sids = newStreamIDs(opts.StreamIDsMax)
+		load = s.probe
+	}
+	if err := load(ctx); err != nil {
 		_ = s.Close()
 		return nil, fmt.Errorf("esdb: open %s: %w", conf.Address, err)
 	}
 	return s, nil
+}
+
+// probe makes one small read, to learn that the server answers.
+func (s *Store) probe(ctx context.Context) error {
+	_, err := s.LastEvent(ctx, probeStream)
+	if errors.Is(err, ledger.ErrStreamNotFound) {
+		return nil
+	}
+	return err
 }
 
 // Close cancels every call in flight, ends subscriptions with

@@ -295,6 +295,10 @@ func (s *Store) readStream(ctx context.Context, stream string, opts client.ReadS
 			return err
 		}
 		if e.Position == 0 {
+			if s.sids != nil {
+				return fmt.Errorf("esdb: %s: the server reports no $all positions on stream reads (a server before 22.6); "+
+					"per-stream ids need 22.6 or later", what)
+			}
 			// A server before 22.6: the position comes from the index.
 			p, ok, err := s.positionOf(ctx, e.ID)
 			if err != nil {
@@ -311,10 +315,14 @@ func (s *Store) readStream(ctx context.Context, stream string, opts client.ReadS
 	}
 }
 
-// EventByID returns the stored event with id, or ledger.ErrEventNotFound.
+// EventByID returns the stored event with id, or ledger.ErrEventNotFound;
+// with IDsPerStream, ledger.ErrNoIDIndex (see EventInStream).
 func (s *Store) EventByID(ctx context.Context, id uuid.UUID) (ledger.Event, error) {
 	if err := s.check(ctx); err != nil {
 		return ledger.Event{}, err
+	}
+	if s.sids != nil {
+		return ledger.Event{}, fmt.Errorf("esdb: event %s: ids are kept per stream: %w", id, ledger.ErrNoIDIndex)
 	}
 	pos, ok, err := s.lookup(ctx, id)
 	if err != nil {

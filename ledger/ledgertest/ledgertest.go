@@ -7,6 +7,8 @@
 //	}
 //
 // open must return a fresh, empty store for each call; the suite closes it.
+// A store that keeps event ids per stream only runs RunConfig with
+// Config.StreamScopedIDs.
 package ledgertest
 
 import (
@@ -51,17 +53,18 @@ var epoch = time.Date(2017, 1, 2, 3, 4, 5, 0, time.UTC)
 
 type harness struct {
 	t     *testing.T
+	conf  Config
 	open  func(t *testing.T) ledger.Store
 	store ledger.Store
 	l     *ledger.Ledger
 	clock *Clock
 }
 
-func newHarness(t *testing.T, open func(t *testing.T) ledger.Store) *harness {
+func newHarness(t *testing.T, conf Config, open func(t *testing.T) ledger.Store) *harness {
 	t.Helper()
 	st := open(t)
 	c := NewClock(epoch)
-	h := &harness{t: t, open: open, store: st, clock: c, l: ledger.New(st, ledger.Options{Clock: c.Now})}
+	h := &harness{t: t, conf: conf, open: open, store: st, clock: c, l: ledger.New(st, ledger.Options{Clock: c.Now})}
 	t.Cleanup(func() { _ = st.Close() })
 	return h
 }
@@ -138,8 +141,34 @@ func sameEvent(t *testing.T, got, want ledger.Event) {
 	}
 }
 
+// byID looks a stored event up by id as the ledger's duplicate check
+// does: by id alone, or, for a store with per-stream ids, in stream (after
+// checking that the id alone gets ledger.ErrNoIDIndex).
+func (h *harness) byID(stream string, id uuid.UUID) (ledger.Event, error) {
+	h.t.Helper()
+	if !h.conf.StreamScopedIDs {
+		return h.l.EventByID(ctxT(h.t), id)
+	}
+	if _, err := h.store.EventByID(ctxT(h.t), id); !errors.Is(err, ledger.ErrNoIDIndex) {
+		h.t.Fatalf("EventByID on a store with per-stream ids: err = %v, want ErrNoIDIndex", err)
+	}
+	return h.l.LookupID(ctxT(h.t), stream, id)
+}
+
+// Config describes the store under test.
+type Config struct {
+	// StreamScopedIDs: the store keeps event ids per stream (EventByID
+	// returns ledger.ErrNoIDIndex; it implements ledger.StreamIDLookup).
+	// Lookups then name the stream, and the behaviours that need an id
+	// stored in one stream to be refused in another are skipped.
+	StreamScopedIDs bool
+}
+
 // Run runs every behaviour against stores made by open.
-func Run(t *testing.T, open func(t *testing.T) ledger.Store) {
+func Run(t *testing.T, open func(t *testing.T) ledger.Store) { RunConfig(t, Config{}, open) }
+
+// RunConfig runs every behaviour that applies to a store described by conf.
+func RunConfig(t *testing.T, conf Config, open func(t *testing.T) ledger.Store) {
 	tests := []struct {
 		name string
 		fn   func(t *testing.T, h *harness)
@@ -161,7 +190,7 @@ func Run(t *testing.T, open func(t *testing.T) ledger.Store) {
 		{"Restore", testRestore},
 	}
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newHarness(t, open)) })
+		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newHarness(t, conf, open)) })
 	}
 }
 
@@ -189,7 +218,7 @@ func testRoundTrip(t *testing.T, h *harness) {
 		if e.RecordedAt.Location() != time.UTC || !e.RecordedAt.Equal(e.RecordedAt.Truncate(time.Microsecond)) {
 			t.Fatalf("recorded_at %v: want UTC with microsecond precision", e.RecordedAt)
 		}
-		byID, err := h.l.EventByID(ctxT(t), e.ID)
+		byID, err := h.byID("org-a", e.ID)
 		if err != nil {
 			t.Fatalf("EventByID(%s): %v", e.ID, err)
 		}
@@ -204,7 +233,7 @@ func testRoundTrip(t *testing.T, h *harness) {
 	if err != nil || len(from1) != 2 || from1[0].Revision != 1 {
 		t.Fatalf("ReadStream from 1: %d events, err %v; want revisions 1, 2", len(from1), err)
 	}
-	if _, err := h.l.EventByID(ctxT(t), uuid.New()); !errors.Is(err, ledger.ErrEventNotFound) {
+	if _, err := h.byID("org-a", uuid.New()); !errors.Is(err, ledger.ErrEventNotFound) {
 		t.Fatalf("EventByID(unknown) err = %v, want ErrEventNotFound", err)
 	}
 }
@@ -294,6 +323,9 @@ func testIdempotentDifferentContent(t *testing.T, h *harness) {
 	}
 	for name, change := range changes {
 		t.Run(name, func(t *testing.T) {
+			if name == "stream" && h.conf.StreamScopedIDs {
+				t.Skip("per-stream ids: an id is checked in its target stream only")
+			}
 			p := ps[0]
 			stream := change(&p)
 			_, err := h.l.Append(ctxT(t), stream, ledger.Any, []ledger.Proposed{p})
@@ -322,9 +354,23 @@ func testIdempotentDifferentContent(t *testing.T, h *harness) {
 
 func testStoreRefusesDuplicateID(t *testing.T, h *harness) {
 	res := h.append("org-a", ledger.ExpectNoStream, proposals(0, 1))
-	stored, err := h.store.EventByID(ctxT(t), res[0].ID)
+	stored, err := h.byID("org-a", res[0].ID)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if h.conf.StreamScopedIDs {
+		// The same id again in its own stream, at the next revision.
+		dup := stored
+		dup.Revision, dup.PrevHash, dup.Position = 1, stored.Hash, 0
+		dup.Hash = ledger.ComputeHash(&dup)
+		_, err = h.store.Append(ctxT(t), "org-a", 0, []ledger.Event{dup})
+		if !errors.Is(err, ledger.ErrDuplicateEventID) {
+			t.Fatalf("store append of an id stored in the stream: err = %v, want ErrDuplicateEventID", err)
+		}
+		if n := len(h.readStream("org-a")); n != 1 {
+			t.Fatalf("org-a holds %d events after a refused append, want 1", n)
+		}
+		return
 	}
 	dup := stored
 	dup.Stream, dup.Revision, dup.PrevHash, dup.Position = "org-b", 0, ledger.Hash{}, 0
@@ -617,7 +663,7 @@ func testRestore(t *testing.T, h *harness) {
 	later := h.clock.Now().Add(time.Second)
 	// fresh returns an empty ledger whose clock is after every event of h.
 	fresh := func() *harness {
-		dst := newHarness(t, h.open)
+		dst := newHarness(t, h.conf, h.open)
 		dst.clock.Set(later)
 		return dst
 	}
@@ -695,7 +741,7 @@ func testRestore(t *testing.T, h *harness) {
 		back[4].RecordedAt = back[0].RecordedAt.Add(-time.Millisecond)
 		back[4].Hash = ledger.ComputeHash(&back[4])
 		refused(t, fresh().l, back, "recorded_at")
-		early := newHarness(t, h.open) // its clock is before every event of h
+		early := newHarness(t, h.conf, h.open) // its clock is before every event of h
 		refused(t, early.l, evs, "recorded_at")
 		if n := len(early.readAll()); n != 0 {
 			t.Fatalf("a refused restore appended %d events", n)

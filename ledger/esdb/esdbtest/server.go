@@ -27,8 +27,14 @@
 //     codes.Unavailable to test reconnects;
 //   - the maximum append size (1 MiB by default).
 //
-// Deletes, tombstones, stream metadata, $-system streams, links, ACLs and
-// persistent subscriptions are not implemented.
+// It also serves persistent subscriptions (persistent.go): groups on a
+// stream or on $all with a filter, consumers with acks and nacks, retries
+// on timeout and when a consumer leaves, and the RoundRobin,
+// DispatchToSingle and Pinned consumer strategies. Counts reports the
+// calls answered.
+//
+// Deletes, tombstones, stream metadata, $-system streams, links and ACLs
+// are not implemented.
 package esdbtest
 
 import (
@@ -42,6 +48,7 @@ import (
 	"time"
 
 	"github.com/EventStore/EventStore-Client-Go/v4/protos/gossip"
+	"github.com/EventStore/EventStore-Client-Go/v4/protos/persistent"
 	"github.com/EventStore/EventStore-Client-Go/v4/protos/serverfeatures"
 	"github.com/EventStore/EventStore-Client-Go/v4/protos/shared"
 	"github.com/EventStore/EventStore-Client-Go/v4/protos/streams"
@@ -75,6 +82,10 @@ type Server struct {
 	legacy        bool
 	maxAppendSize int
 	closed        bool
+	done          chan struct{}       // closed by Close
+	groups        map[groupKey]*group // persistent subscription groups
+
+	counts counters
 }
 
 // Subscription describes one subscription request the test double received.
@@ -118,6 +129,8 @@ func Start(t testing.TB) *Server {
 		next:          firstPosition,
 		changed:       make(chan struct{}),
 		dropped:       make(chan struct{}),
+		done:          make(chan struct{}),
+		groups:        map[groupKey]*group{},
 		maxAppendSize: DefaultMaxAppendSize,
 	}
 	// The client pings every 10 s; grpc's default policy answers pings
@@ -128,6 +141,7 @@ func Start(t testing.TB) *Server {
 		PermitWithoutStream: true,
 	}))
 	streams.RegisterStreamsServer(s.srv, &streamsService{s: s})
+	persistent.RegisterPersistentSubscriptionsServer(s.srv, &persistentService{s: s})
 	serverfeatures.RegisterServerFeaturesServer(s.srv, &featuresService{s: s})
 	gossip.RegisterGossipServer(s.srv, &gossipService{s: s})
 	go func() { _ = s.srv.Serve(lis) }()
@@ -151,14 +165,16 @@ func (s *Server) Close() {
 	}
 	s.closed = true
 	close(s.dropped)
+	close(s.done)
 	s.mu.Unlock()
 	s.srv.Stop()
 }
 
 // DropSubscriptions ends every open subscription of the test double with
 // codes.Unavailable, as a server does when it shuts down or loses
-// leadership, and returns how many it ended. Events already sent are still
-// delivered to the client before the drop.
+// leadership, and returns how many catch-up subscriptions it ended (the
+// consumers of persistent subscriptions are dropped too). Events already
+// sent are still delivered to the client before the drop.
 func (s *Server) DropSubscriptions() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -210,7 +226,7 @@ type featuresService struct {
 	s *Server
 }
 
-// GetSupportedMethods lists the Streams methods the test double implements.
+// GetSupportedMethods lists the methods the test double implements.
 // BatchAppend is left out on purpose: the client would use it otherwise.
 func (f *featuresService) GetSupportedMethods(context.Context, *shared.Empty) (*serverfeatures.SupportedMethods, error) {
 	f.s.mu.Lock()
@@ -220,11 +236,17 @@ func (f *featuresService) GetSupportedMethods(context.Context, *shared.Empty) (*
 	}
 	f.s.mu.Unlock()
 	const svc = "event_store.client.streams.streams"
+	const psvc = "event_store.client.persistent_subscriptions.persistentsubscriptions"
 	return &serverfeatures.SupportedMethods{
 		EventStoreServerVersion: version,
 		Methods: []*serverfeatures.SupportedMethod{
 			{ServiceName: svc, MethodName: "read"},
 			{ServiceName: svc, MethodName: "append"},
+			// "all": persistent subscriptions to $all (servers since 21.10).
+			{ServiceName: psvc, MethodName: "create", Features: []string{"stream", "all"}},
+			{ServiceName: psvc, MethodName: "update", Features: []string{"stream", "all"}},
+			{ServiceName: psvc, MethodName: "delete"},
+			{ServiceName: psvc, MethodName: "read"},
 		},
 	}, nil
 }

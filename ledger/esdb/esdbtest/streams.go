@@ -45,6 +45,7 @@ func invalid(format string, args ...any) error {
 
 // Append stores the proposed events of one append call atomically.
 func (ss *streamsService) Append(call api.Streams_AppendServer) error {
+	ss.s.counts.appends.Add(1)
 	first, err := call.Recv()
 	if err != nil {
 		return err
@@ -288,6 +289,7 @@ func (ss *streamsService) Read(req *api.ReadReq, call api.Streams_ReadServer) er
 		if ro.backwards {
 			return invalid("a subscription reads forwards")
 		}
+		ss.s.counts.subscriptions.Add(1)
 		return ss.s.subscribe(o, ro, call)
 	}
 	count := o.GetCount()
@@ -296,8 +298,10 @@ func (ss *streamsService) Read(req *api.ReadReq, call api.Streams_ReadServer) er
 		if ro.filter != nil {
 			return invalid("a stream read takes no filter")
 		}
+		ss.s.counts.streamReads.Add(1)
 		return ss.s.readStream(o.GetStream(), count, ro, call)
 	case o.GetAll() != nil:
+		ss.s.counts.allReads.Add(1)
 		return ss.s.readAll(o.GetAll(), count, ro, call)
 	}
 	return invalid("read of neither a stream nor $all")
@@ -561,20 +565,30 @@ type filter struct {
 }
 
 func newFilter(f *api.ReadReq_Options_FilterOptions) (*filter, error) {
-	out := &filter{window: uint64(f.GetMax()), mult: uint64(f.GetCheckpointIntervalMultiplier())}
 	var e *api.ReadReq_Options_FilterOptions_Expression
+	onType := false
 	switch {
 	case f.GetStreamIdentifier() != nil:
 		e = f.GetStreamIdentifier()
 	case f.GetEventType() != nil:
 		e = f.GetEventType()
-		out.onType = true
+		onType = true
 	default:
 		return nil, invalid("filter on neither stream name nor event type")
 	}
-	out.prefixes = e.GetPrefix()
-	if e.GetRegex() != "" {
-		re, err := regexp.Compile(e.GetRegex())
+	out, err := filterOf(onType, e.GetRegex(), e.GetPrefix())
+	if err != nil {
+		return nil, err
+	}
+	out.window, out.mult = uint64(f.GetMax()), uint64(f.GetCheckpointIntervalMultiplier())
+	return out, nil
+}
+
+// filterOf builds a filter on event types (onType) or stream names.
+func filterOf(onType bool, regex string, prefixes []string) (*filter, error) {
+	out := &filter{onType: onType, prefixes: prefixes}
+	if regex != "" {
+		re, err := regexp.Compile(regex)
 		if err != nil {
 			return nil, invalid("filter regex: %v", err)
 		}
