@@ -33,7 +33,7 @@ import (
 // the fields and fails until this file is updated) and when Apply starts
 // keeping something differently: a snapshot of another version is refused
 // with ErrSnapshotVersion, and its reader folds the stream again.
-const FactsSnapshotVersion = 1
+const FactsSnapshotVersion = 2
 
 // Errors of UnmarshalBinary.
 var (
@@ -81,6 +81,8 @@ func (f *Facts) MarshalBinary() ([]byte, error) {
 		w.str(r.name)
 		w.str(string(r.kind))
 		w.bool(r.hasGroups)
+		w.int(int64(r.founded))
+		w.str(r.parent)
 	}
 	w.uint(uint64(len(f.members)))
 	for _, m := range f.members {
@@ -97,6 +99,11 @@ func (f *Facts) MarshalBinary() ([]byte, error) {
 	for _, e := range f.elections {
 		w.int(int64(e.ev))
 		w.int(int64(e.termYears))
+	}
+	w.uint(uint64(len(f.extends)))
+	for _, e := range f.extends {
+		w.int(int64(e.ev))
+		w.int(int64(e.until))
 	}
 	w.acts(f.acts)
 	w.uint(uint64(len(f.people)))
@@ -197,6 +204,19 @@ func (w *snapWriter) tail(f *Facts) {
 	for _, r := range f.retracts {
 		w.int(int64(r.ev))
 		w.int(int64(r.target))
+		w.bool(r.reject)
+		w.str(r.reason)
+	}
+	others := make([]int32, 0, len(f.others))
+	for ev, ok := range f.others {
+		if ok {
+			others = append(others, ev)
+		}
+	}
+	slices.Sort(others) // same facts, same bytes
+	w.uint(uint64(len(others)))
+	for _, ev := range others {
+		w.int(int64(ev))
 	}
 }
 
@@ -244,8 +264,9 @@ func (f *Facts) UnmarshalBinary(b []byte) error {
 			g.oddIDs[ev] = r.str()
 		}
 	}
-	g.regs = readList(r, 4, func() registration {
-		return registration{ev: r.i32(), name: r.str(), kind: domain.OrgKind(r.str()), hasGroups: r.bool()}
+	g.regs = readList(r, 6, func() registration {
+		return registration{ev: r.i32(), name: r.str(), kind: domain.OrgKind(r.str()), hasGroups: r.bool(),
+			founded: day(r.i32()), parent: r.str()}
 	})
 	g.members = readList(r, 3, r.member)
 	for i, m := range g.members {
@@ -255,6 +276,7 @@ func (f *Facts) UnmarshalBinary(b []byte) error {
 		return officeEvent{ev: r.i32(), role: r.u8(), member: r.i32(), appoint: r.bool()}
 	})
 	g.elections = readList(r, 2, func() election { return election{ev: r.i32(), termYears: r.i32()} })
+	g.extends = readList(r, 2, func() extension { return extension{ev: r.i32(), until: day(r.i32())} })
 	r.acts(g)
 	g.people = readList(r, 1, r.i32)
 	r.tail(g)
@@ -326,7 +348,15 @@ func (r *snapReader) tail(g *Facts) {
 	g.groups = readList(r, 3, func() groupScore {
 		return groupScore{ev: r.i32(), year: r.i32(), score: domain.Points(r.int())}
 	})
-	g.retracts = readList(r, 2, func() retraction { return retraction{ev: r.i32(), target: r.i32()} })
+	g.retracts = readList(r, 4, func() retraction {
+		return retraction{ev: r.i32(), target: r.i32(), reject: r.bool(), reason: r.str()}
+	})
+	if n := r.count(1); n > 0 {
+		g.others = make(map[int32]bool, n)
+		for range n {
+			g.others[r.i32()] = true
+		}
+	}
 }
 
 // checkIndexes asserts after reading that every index points into what it
@@ -352,6 +382,9 @@ func (g *Facts) checkIndexes() error {
 	}
 	for _, r := range g.regs {
 		ev(r.ev)
+		if r.founded != 0 && !validDay(r.founded) {
+			errs = append(errs, fmt.Errorf("founded_on %d is not a date", r.founded))
+		}
 	}
 	for _, m := range g.members {
 		for _, r := range m.roster {
@@ -377,6 +410,15 @@ func (g *Facts) checkIndexes() error {
 	}
 	for _, e := range g.elections {
 		ev(e.ev)
+	}
+	for _, e := range g.extends {
+		ev(e.ev)
+		if !validDay(e.until) {
+			errs = append(errs, fmt.Errorf("extension until %d is not a date", e.until))
+		}
+	}
+	for x := range g.others {
+		ev(x)
 	}
 	for _, p := range g.people {
 		mem(p)

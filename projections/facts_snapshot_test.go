@@ -149,15 +149,7 @@ func TestFactsSnapshotMidStream(t *testing.T) {
 // When this test fails, Facts has changed: write the new fields in
 // MarshalBinary and UnmarshalBinary (facts_snapshot.go), bump
 // FactsSnapshotVersion, and then update this list.
-const factsLayout = `Facts{code string; stream string; position uint64; evs []evMeta{id [16]uint8; at int64; pos uint64; day int32}; ` +
-	`oddIDs map[int32]string; regs []registration{ev int32; name string; kind string; hasGroups bool}; ` +
-	`members []member{id string; roster []rosterEvent{ev int32; op uint8; leader int8; income int64; name string}; payments []payment{ev int32; month int32; amount int64}}; ` +
-	`memberIdx map[string]int32; offices []officeEvent{ev int32; role uint8; member int32; appoint bool}; ` +
-	`elections []election{ev int32; termYears int32}; acts [][]act{ev int32; cat uint8; notes bool; pyear int16; lecturer int32; pOff int32; pLen int32}; ` +
-	`people []int32; remits []remittance{ev int32; year int16; quarter int8}; attended []attendance{ev int32; sid string}; ` +
-	`cases []caseEvent{ev int32; handled bool; caseID string; person string; severity string; impact string}; ` +
-	`findings []finding{ev int32; year int32; item string; code string; points *int64; reason string; ignored bool}; ` +
-	`groups []groupScore{ev int32; year int32; score int64}; retracts []retraction{ev int32; target int32}}`
+const factsLayout = `Facts{code string; stream string; position uint64; evs []evMeta{id [16]uint8; at int64; pos uint64; day int32}; oddIDs map[int32]string; regs []registration{ev int32; name string; kind string; hasGroups bool; founded int32; parent string}; members []member{id string; roster []rosterEvent{ev int32; op uint8; leader int8; income int64; name string}; payments []payment{ev int32; month int32; amount int64}}; memberIdx map[string]int32; offices []officeEvent{ev int32; role uint8; member int32; appoint bool}; elections []election{ev int32; termYears int32}; extends []extension{ev int32; until int32}; acts [][]act{ev int32; cat uint8; notes bool; pyear int16; lecturer int32; pOff int32; pLen int32}; people []int32; remits []remittance{ev int32; year int16; quarter int8}; attended []attendance{ev int32; sid string}; cases []caseEvent{ev int32; handled bool; caseID string; person string; severity string; impact string}; findings []finding{ev int32; year int32; item string; code string; points *int64; reason string; ignored bool}; groups []groupScore{ev int32; year int32; score int64}; retracts []retraction{ev int32; target int32; reject bool; reason string}; others map[int32]bool}`
 
 func layout(t reflect.Type) string {
 	switch t.Kind() {

@@ -59,6 +59,9 @@ type Source interface {
 // `score --all` does) and gathers the grades and the journal of the year.
 // The journal is read lazily, when the export is written.
 func Collect(ctx context.Context, board *scoreboard.Board, src Source, q scoreboard.Query) (*Data, error) {
+	if q.Under == "" {
+		q.Under = scoreboard.AllOrgs // an export covers every organisation unless asked otherwise
+	}
 	cards, err := board.ScoreAll(ctx, q)
 	if err != nil {
 		return nil, err

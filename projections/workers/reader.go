@@ -197,7 +197,7 @@ func (r *Reader) ScoreAll(ctx context.Context, q Query) ([]*projections.Scorecar
 		}
 		return cmp.Compare(a.Org, b.Org)
 	})
-	return out, nil
+	return scoreboard.Scope(out, q.Under), nil // whom the ranking covers, as the scoreboard's
 }
 
 // factsOf returns the facts of the organisations of a chunk that have

@@ -13,6 +13,7 @@ import (
 	"partyledger/ledger/books"
 	"partyledger/ledger/esdb"
 	"partyledger/ledger/esdb/esdbtest"
+	"partyledger/projections"
 	"partyledger/projections/workers"
 )
 
@@ -122,9 +123,9 @@ func TestWorkerRefusesDamage(t *testing.T) {
 	if !errors.Is(err, ledger.ErrCorrupt) || workers.Transient(err) {
 		t.Fatalf("a delivery beyond the stream's end: %v, want a lasting ErrCorrupt", err)
 	}
-	meta, _ := json.Marshal(workers.SnapshotMeta{Stream: stream, Revision: 3, Events: 4, FactsVersion: 1})
+	meta, _ := json.Marshal(workers.SnapshotMeta{Stream: stream, Revision: 3, Events: 4, FactsVersion: projections.FactsSnapshotVersion})
 	if _, err := n.st.AppendDerived(ctx, workers.SnapshotStream(stream), ledger.NoStream,
-		esdb.Derived{Type: workers.TypeFactsSnapshot, Data: []byte("PLF\x01garbage"), Meta: meta}); err != nil {
+		esdb.Derived{Type: workers.TypeFactsSnapshot, Data: append([]byte("PLF"), append([]byte{byte(projections.FactsSnapshotVersion)}, "garbage"...)...), Meta: meta}); err != nil {
 		t.Fatal(err)
 	}
 	if err := workers.Refresh(ctx, workers.New(n.st, workers.Options{}), stream, 5); !errors.Is(err, ledger.ErrCorrupt) || workers.Transient(err) {
