@@ -202,6 +202,9 @@ func TestBrowser(t *testing.T) {
 		chromedp.SendKeys(css("#token"), e.tokens["auditor"]),
 		chromedp.Click(css("#login-submit")),
 		chromedp.WaitVisible(css("#overview")),
+		// Every organisation, not only those directly under the committee.
+		chromedp.Navigate(base+"/ui/overview?under=*"),
+		chromedp.WaitVisible(css("#overview")),
 	)
 	overview := text("#overview")
 	for _, want := range []string{ownOrg, otherOrg, genOrg, "机关第一党支部"} {
