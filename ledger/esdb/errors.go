@@ -36,9 +36,22 @@ func (k kind) String() string {
 // the end of a read, and gRPC status errors when a call cannot start or a
 // subscription drops. esdb.FromError cannot be used to test for an error:
 // it reports ok only for a nil error.
+//
+// io.EOF inside an *esdb.Error is not the end of a read but a broken call:
+// gRPC's SendMsg returns io.EOF when the stream already ended (typically
+// the connection dropped), keeping the real status for RecvMsg, and the
+// client wraps that io.EOF as ErrorCodeUnknown without asking for the
+// status (an append or a subscription sent on a connection that has just
+// failed, which the client does not even reconnect). With the status lost,
+// it counts as a failed connection: outcome unknown, worth retrying. The
+// end of a read reaches here bare, from ReadStream.Recv.
 func classify(err error) kind {
 	if err == nil {
 		return kindNone
+	}
+	var ce *client.Error
+	if errors.As(err, &ce) && ce.Code() == client.ErrorCodeUnknown && errors.Is(ce, io.EOF) {
+		return kindUnavailable
 	}
 	if errors.Is(err, io.EOF) {
 		return kindEnd
@@ -46,7 +59,6 @@ func classify(err error) kind {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return kindCanceled
 	}
-	var ce *client.Error
 	if errors.As(err, &ce) {
 		switch ce.Code() {
 		case client.ErrorCodeResourceNotFound:

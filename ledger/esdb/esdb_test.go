@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"sync"
@@ -672,7 +673,16 @@ func TestConnectionFailure(t *testing.T) {
 // client on the test double and checks how the adapter classifies it.
 func TestErrorTranslation(t *testing.T) {
 	srv := esdbtest.Start(t)
-	raw := rawClient(t, srv.URL())
+	// The discovery that follows the server's end is set explicitly rather
+	// than left to the client's defaults (10 attempts 100 ms apart): each
+	// attempt is one ServerFeatures call, which a refused connection fails
+	// at once, and GossipTimeout (in seconds) only bounds a call that
+	// hangs; at 60 s no slow machine turns the failure into a deadline.
+	raw := rawClient(t, srv.URL(), func(c *client.Configuration) {
+		c.MaxDiscoverAttempts = 3
+		c.DiscoveryInterval = 10 // ms
+		c.GossipTimeout = 60     // s
+	})
 	data := client.EventData{EventType: "T", ContentType: client.ContentTypeJson, Data: []byte(`{}`)}
 	if _, err := raw.AppendToStream(ctxT(t), "org-a", client.AppendToStreamOptions{ExpectedRevision: client.NoStream{}}, data); err != nil {
 		t.Fatal(err)
@@ -705,34 +715,79 @@ func TestErrorTranslation(t *testing.T) {
 	srv.SetMaxAppendSize(1)
 	_, refused := raw.AppendToStream(ctxT(t), "org-a", client.AppendToStreamOptions{ExpectedRevision: client.Any{}}, data)
 	srv.Close()
-	_, unavailable := raw.AppendToStream(ctxT(t), "org-a", client.AppendToStreamOptions{ExpectedRevision: client.Any{}}, data)
-	// The next call rediscovers the server, fails, and closes the client
-	// for good; every later call reports the closed connection.
-	_, discovery := raw.AppendToStream(ctxT(t), "org-a", client.AppendToStreamOptions{ExpectedRevision: client.Any{}}, data)
-	_, closedClient := raw.AppendToStream(ctxT(t), "org-a", client.AppendToStreamOptions{ExpectedRevision: client.Any{}}, data)
-	var ce *client.Error
-	if !errors.As(closedClient, &ce) || ce.Code() != client.ErrorCodeConnectionClosed {
-		t.Fatalf("call after a failed discovery: %v, want ErrorCodeConnectionClosed", closedClient)
+	appendAny := func() error {
+		_, err := raw.AppendToStream(ctxT(t), "org-a", client.AppendToStreamOptions{ExpectedRevision: client.Any{}}, data)
+		return err
 	}
+	// The first call after the server's end fails on the connection the
+	// client holds, in one of two ways, depending on whether gRPC has
+	// noticed the connection's end when the call starts: Unavailable (the
+	// client then schedules a new discovery), or io.EOF from sending on a
+	// stream the dying transport has already ended (the client wraps it as
+	// ErrorCodeUnknown and schedules nothing, so the next call fails on the
+	// dead connection once more, with Unavailable). Both are translated:
+	// this call here, the io.EOF form also below ("send on a broken call").
+	unavailable := appendAny()
+	// Then a call rediscovers the server, fails, and closes the client for
+	// good: every later call reports the closed connection. Call until it
+	// does, rather than count on how many calls that takes; the call just
+	// before the first ErrorCodeConnectionClosed ran the failed discovery.
+	connectionClosed := func(err error) bool {
+		var ce *client.Error
+		return errors.As(err, &ce) && ce.Code() == client.ErrorCodeConnectionClosed
+	}
+	if connectionClosed(unavailable) {
+		t.Fatalf("first call after the server's end: %v, want a failure of that call, not a closed client", unavailable)
+	}
+	var failed []error
+	closedClient := appendAny()
+	for !connectionClosed(closedClient) {
+		if closedClient == nil {
+			t.Fatal("an append succeeded after the server's end")
+		}
+		failed = append(failed, closedClient)
+		if len(failed) == 4 {
+			t.Fatalf("the client is still not closed after %d more failed calls: %v", len(failed), failed)
+		}
+		closedClient = appendAny()
+	}
+	if len(failed) == 0 {
+		t.Fatalf("the client closed without a failed discovery: %v", closedClient)
+	}
+	discovery, deadAgain := failed[len(failed)-1], failed[:len(failed)-1]
+	if !strings.Contains(discovery.Error(), "maximum discovery attempt count reached") {
+		t.Fatalf("call before the client closed: %v, want the failed discovery", discovery)
+	}
+	// The form of the first call's failure when a send meets a stream the
+	// transport has already ended, built as the client builds it.
+	sendEOF, _ := client.FromError(io.EOF)
+	brokenSend := fmt.Errorf("could not send append request header. Reason: %w", sendEOF)
 
-	cases := []struct {
+	type errorCase struct {
 		name string
 		err  error
 		kind string
-	}{
+	}
+	cases := []errorCase{
 		{"wrong expected version", wrongVersion, "wrong expected version"},
 		{"stream not found on the first Recv", notFound, "stream not found"},
 		{"end of stream", end, "end of stream"},
 		{"cancelled call", canceled, "canceled"},
 		{"maximum append size", refused, "other"},
 		{"server gone", unavailable, "unavailable"},
+		{"send on a broken call", brokenSend, "unavailable"},
+	}
+	for i, err := range deadAgain {
+		cases = append(cases, errorCase{fmt.Sprintf("server gone, call %d on the dead connection", i+2), err, "unavailable"})
+	}
+	cases = append(cases, []errorCase{
 		{"discovery failed", discovery, "unavailable"},
 		{"client closed for good", closedClient, "unavailable"},
 		{"nil", nil, "none"},
 		{"wrapped EOF", errors.Join(errors.New("x"), io.EOF), "end of stream"},
 		{"context deadline", context.DeadlineExceeded, "canceled"},
 		{"plain error", errors.New("boom"), "other"},
-	}
+	}...)
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := esdb.Kind(tc.err); got != tc.kind {
@@ -749,7 +804,7 @@ func TestErrorTranslation(t *testing.T) {
 		}
 	})
 	t.Run("retryable drops", func(t *testing.T) {
-		for err, want := range map[error]bool{unavailable: true, wrongVersion: false, notFound: false, refused: false, ledger.ErrCorrupt: false} {
+		for err, want := range map[error]bool{unavailable: true, brokenSend: true, discovery: true, wrongVersion: false, notFound: false, refused: false, ledger.ErrCorrupt: false} {
 			if got := esdb.Retryable(err); got != want {
 				t.Fatalf("Retryable(%v) = %v, want %v", err, got, want)
 			}

@@ -36,14 +36,18 @@ func newFixture(t testing.TB) *fixture {
 }
 
 // rawClient is the official client on the test double, used as "another
-// tool" that reads or writes the server directly.
-func rawClient(t testing.TB, url string) *client.Client {
+// tool" that reads or writes the server directly. configure, if given,
+// adjusts the parsed configuration.
+func rawClient(t testing.TB, url string, configure ...func(*client.Configuration)) *client.Client {
 	t.Helper()
 	conf, err := client.ParseConnectionString(url)
 	if err != nil {
 		t.Fatal(err)
 	}
 	conf.Logger = client.NoopLogging()
+	for _, f := range configure {
+		f(conf)
+	}
 	c, err := client.NewClient(conf)
 	if err != nil {
 		t.Fatal(err)

@@ -3,8 +3,10 @@ package pg_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -16,6 +18,7 @@ var (
 	serverOnce sync.Once
 	server     *pg.Server
 	serverErr  error
+	databases  atomic.Int64 // numbers the databases created on server
 )
 
 // TestMain stops the shared server however the tests end.
@@ -30,7 +33,9 @@ func TestMain(m *testing.M) {
 }
 
 // open returns a store on a fresh database of a server shared by the
-// tests, or skips when PostgreSQL is not installed.
+// tests, or skips when PostgreSQL is not installed. The database is named
+// after db and numbered: the server lives as long as the test binary, so a
+// test run again (go test -count=n) must not meet its earlier database.
 func open(t *testing.T, db string) *pg.Store {
 	t.Helper()
 	if _, err := pg.BinDir(); err != nil {
@@ -45,6 +50,7 @@ func open(t *testing.T, db string) *pg.Store {
 		t.Fatal(serverErr)
 	}
 	ctx := context.Background()
+	db = fmt.Sprintf("%s_%d", db, databases.Add(1))
 	if err := server.CreateDatabase(ctx, db); err != nil {
 		t.Fatal(err)
 	}
