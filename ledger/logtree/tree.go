@@ -301,13 +301,13 @@ func (t *Tree) leafIndex(p ledger.Position) (int64, bool) {
 // against the root of a signed checkpoint of that size (doc.go, "For
 // auditors").
 type Inclusion struct {
-	EventID   uuid.UUID       `json:"event_id"`
-	Position  ledger.Position `json:"position"`
-	EventHash string          `json:"event_hash"` // the event's hash, 64 hex digits: the leaf data
-	Index     int64           `json:"index"`      // leaf index, from 0
-	Size      int64           `json:"tree_size"`
-	LeafHash  tlog.Hash       `json:"leaf_hash"` // base64, like every hash below
-	Root      tlog.Hash       `json:"root"`      // root of the tree of Size leaves
+	EventID   uuid.UUID        `json:"event_id"`
+	Position  ledger.Position  `json:"position"`
+	EventHash string           `json:"event_hash"` // the event's hash, 64 hex digits: the leaf data
+	Index     int64            `json:"index"`      // leaf index, from 0
+	Size      int64            `json:"tree_size"`
+	LeafHash  tlog.Hash        `json:"leaf_hash"` // base64, like every hash below
+	Root      tlog.Hash        `json:"root"`      // root of the tree of Size leaves
 	Proof     tlog.RecordProof `json:"proof"`
 }
 
