@@ -80,8 +80,17 @@ func auditMark(t *testing.T, dir string) (segment uint64, length int64, head uin
 	if err != nil {
 		t.Fatal(err)
 	}
+	segment, length, head, seq := auditMarkBytes(b)
+	if seq == 0 {
+		t.Fatalf("COMMIT holds no valid slot")
+	}
+	return segment, length, head, true
+}
+
+// auditMarkBytes decodes the bytes of a commit mark; seq is 0 when neither
+// slot is valid.
+func auditMarkBytes(b []byte) (segment uint64, length int64, head, seq uint64) {
 	le := binary.LittleEndian
-	var seq uint64
 	for _, at := range []int{0, 4096} {
 		if len(b) < at+64 {
 			continue
@@ -94,10 +103,7 @@ func auditMark(t *testing.T, dir string) (segment uint64, length int64, head uin
 			seq, segment, length, head = sq, le.Uint64(s[24:]), int64(le.Uint64(s[32:])), le.Uint64(s[40:])
 		}
 	}
-	if seq == 0 {
-		t.Fatalf("COMMIT holds no valid slot")
-	}
-	return segment, length, head, true
+	return segment, length, head, seq
 }
 
 // auditDecode decodes every segment of dir (format version 1 or 2) and

@@ -74,49 +74,15 @@ func (r *frameReader) frame(off int64) (body []byte, next int64, bad string, err
 // recover scans the directory and rebuilds the indexes (see doc.go,
 // "Recovery").
 func (s *Store) recover() error {
-	names, err := s.fs.ReadDir(s.dir)
+	segNames, err := s.listSegments()
 	if err != nil {
-		return fmt.Errorf("filestore: open: list %s: %w", s.dir, err)
-	}
-	var segNames []string
-	for _, n := range names {
-		if (strings.HasPrefix(n, segmentPrefix) || n == markName+tmpSuffix) && strings.HasSuffix(n, tmpSuffix) {
-			// A segment, side file or commit mark that never got its
-			// final name. Its removal need not be durable: if it comes
-			// back, the next Open removes it again.
-			if err := s.fs.Remove(s.path(n)); err != nil {
-				return fmt.Errorf("filestore: open: remove leftover %s: %w", n, err)
-			}
-			continue
-		}
-		if _, ok := parseSegmentName(n); ok {
-			segNames = append(segNames, n)
-		}
+		return err
 	}
 	if err := s.openMark(); err != nil {
 		return err
 	}
 	if len(segNames) == 0 {
-		if s.markF != nil {
-			return &CorruptError{Segment: segmentName(s.mark.Segment), Offset: 0,
-				Reason: fmt.Sprintf("the segment is missing (no segment exists), but the commit mark records %d bytes of it as complete, up to position %d", s.mark.Length, s.mark.Head)}
-		}
-		// The data directory may be new too: make its own name durable
-		// before the first segment exists, so that a directory holding
-		// segments always has a durable name (a process that died right
-		// after MkdirAll leaves no segment, and the next Open syncs).
-		if err := s.syncDir(syncParentDir, filepath.Dir(filepath.Clean(s.dir))); err != nil {
-			return fmt.Errorf("filestore: open: sync parent directory: %w", err)
-		}
-		sg, err := s.createSegment(1)
-		if err != nil {
-			return fmt.Errorf("filestore: open: %w", err)
-		}
-		s.segs = append(s.segs, sg)
-		if err := s.writeMark(); err != nil {
-			return fmt.Errorf("filestore: open: %w", err)
-		}
-		return nil
+		return s.createFirstSegment()
 	}
 	markSeen := false
 	for i, name := range segNames {
@@ -138,8 +104,8 @@ func (s *Store) recover() error {
 		}
 		markSeen = markSeen || (s.markF != nil && first == s.mark.Segment)
 	}
+	last := s.segs[len(s.segs)-1]
 	if s.markF != nil && !markSeen {
-		last := s.segs[len(s.segs)-1]
 		return &CorruptError{Segment: segmentName(s.mark.Segment), Offset: 0,
 			Reason: fmt.Sprintf("the segment is missing, but the commit mark records %d bytes of it as complete, up to position %d (the log now ends in %s at byte %d, position %d)",
 				s.mark.Length, s.mark.Head, last.name, last.size, s.head)}
@@ -149,7 +115,6 @@ func (s *Store) recover() error {
 	// directory sync, leaves bytes and names that a reopen sees but a power
 	// loss can still take. Make them durable before anything is appended
 	// after them — with the cut of a torn tail, if there was one.
-	last := s.segs[len(s.segs)-1]
 	if err := syncFile(syncOpenLastSegment, last.f); err != nil {
 		return fmt.Errorf("filestore: open: sync %s: %w", last.name, err)
 	}
@@ -165,6 +130,56 @@ func (s *Store) recover() error {
 	// always, even when the mark already says so: what Open read of it may
 	// be in the page cache only, like the segment bytes, and a write
 	// leaves both slots valid.
+	if err := s.writeMark(); err != nil {
+		return fmt.Errorf("filestore: open: %w", err)
+	}
+	return nil
+}
+
+// listSegments returns the names of the segments in the directory, in
+// order, after removing leftovers that never got their final name.
+func (s *Store) listSegments() ([]string, error) {
+	names, err := s.fs.ReadDir(s.dir)
+	if err != nil {
+		return nil, fmt.Errorf("filestore: open: list %s: %w", s.dir, err)
+	}
+	var segNames []string
+	for _, n := range names {
+		if (strings.HasPrefix(n, segmentPrefix) || n == markName+tmpSuffix) && strings.HasSuffix(n, tmpSuffix) {
+			// A segment, side file or commit mark that never got its
+			// final name. Its removal need not be durable: if it comes
+			// back, the next Open removes it again.
+			if err := s.fs.Remove(s.path(n)); err != nil {
+				return nil, fmt.Errorf("filestore: open: remove leftover %s: %w", n, err)
+			}
+			continue
+		}
+		if _, ok := parseSegmentName(n); ok {
+			segNames = append(segNames, n)
+		}
+	}
+	return segNames, nil
+}
+
+// createFirstSegment starts a store that has no segment: a new one, unless
+// a commit mark says it had some.
+func (s *Store) createFirstSegment() error {
+	if s.markF != nil {
+		return &CorruptError{Segment: segmentName(s.mark.Segment), Offset: 0,
+			Reason: fmt.Sprintf("the segment is missing (no segment exists), but the commit mark records %d bytes of it as complete, up to position %d", s.mark.Length, s.mark.Head)}
+	}
+	// The data directory may be new too: make its own name durable
+	// before the first segment exists, so that a directory holding
+	// segments always has a durable name (a process that died right
+	// after MkdirAll leaves no segment, and the next Open syncs).
+	if err := s.syncDir(syncParentDir, filepath.Dir(filepath.Clean(s.dir))); err != nil {
+		return fmt.Errorf("filestore: open: sync parent directory: %w", err)
+	}
+	sg, err := s.createSegment(1)
+	if err != nil {
+		return fmt.Errorf("filestore: open: %w", err)
+	}
+	s.segs = append(s.segs, sg)
 	if err := s.writeMark(); err != nil {
 		return fmt.Errorf("filestore: open: %w", err)
 	}
@@ -266,12 +281,7 @@ func (s *Store) scanSegment(sg *segment, idx uint32, last bool) error {
 		_, err := sg.f.ReadAt(p, off)
 		return err
 	}}
-	var (
-		dec        frameDecoder
-		ev         rawEvent
-		lastStream []byte
-		st         *streamState
-	)
+	var ix indexer
 	off := int64(segmentHeaderSize)
 	for off < size {
 		if err := atLimit(off); err != nil {
@@ -297,42 +307,11 @@ func (s *Store) scanSegment(sg *segment, idx uint32, last bool) error {
 		if off < limit && next > limit {
 			return corrupt(off, fmt.Sprintf("frame runs past %d, where the commit mark says complete frames end", limit))
 		}
-		// A frame whose checksum holds but whose content is wrong was
-		// written that way or damaged beyond the checksum's reach:
+		// A frame whose checks hold but whose content is wrong was
+		// written that way or damaged beyond the checks' reach:
 		// corruption either way, never a torn write.
-		if err := dec.init(body); err != nil {
-			return corrupt(off, err.Error())
-		}
-		if dec.first != s.head+1 {
-			return corrupt(off, fmt.Sprintf("frame starts at position %d, want %d", dec.first, s.head+1))
-		}
-		l := loc{seg: idx, off: uint32(off)}
-		for {
-			ok, err := dec.nextEvent(&ev)
-			if err != nil {
-				return corrupt(off, err.Error())
-			}
-			if !ok {
-				break
-			}
-			if st == nil || string(ev.stream) != string(lastStream) {
-				st = s.streams[string(ev.stream)]
-				if st == nil {
-					st = &streamState{}
-					s.streams[string(ev.stream)] = st
-				}
-				lastStream = append(lastStream[:0], ev.stream...)
-			}
-			if ev.revision != uint64(len(st.positions)) {
-				return corrupt(off, fmt.Sprintf("event %s of stream %q has revision %d, want %d", ev.id, ev.stream, ev.revision, len(st.positions)))
-			}
-			if _, dup := s.ids[ev.id]; dup {
-				return corrupt(off, fmt.Sprintf("event id %s stored twice", ev.id))
-			}
-			s.ids[ev.id] = ev.position
-			st.positions = append(st.positions, ev.position)
-			s.locs = append(s.locs, l)
-			s.head = ev.position
+		if reason := ix.index(s, body, loc{seg: idx, off: uint32(off)}); reason != "" {
+			return corrupt(off, reason)
 		}
 		off = next
 	}
@@ -344,6 +323,54 @@ func (s *Store) scanSegment(sg *segment, idx uint32, last bool) error {
 	}
 	sg.size = size
 	return nil
+}
+
+// indexer adds the events of the frames Open scans to the store's
+// indexes, checking positions, revisions and ids as it goes.
+type indexer struct {
+	dec        frameDecoder
+	ev         rawEvent
+	lastStream []byte
+	st         *streamState
+}
+
+// index adds the events of the frame body at l, or returns what is wrong
+// with it.
+func (x *indexer) index(s *Store, body []byte, l loc) string {
+	if err := x.dec.init(body); err != nil {
+		return err.Error()
+	}
+	if x.dec.first != s.head+1 {
+		return fmt.Sprintf("frame starts at position %d, want %d", x.dec.first, s.head+1)
+	}
+	ev := &x.ev
+	for {
+		ok, err := x.dec.nextEvent(ev)
+		if err != nil {
+			return err.Error()
+		}
+		if !ok {
+			return ""
+		}
+		if x.st == nil || string(ev.stream) != string(x.lastStream) {
+			x.st = s.streams[string(ev.stream)]
+			if x.st == nil {
+				x.st = &streamState{}
+				s.streams[string(ev.stream)] = x.st
+			}
+			x.lastStream = append(x.lastStream[:0], ev.stream...)
+		}
+		if ev.revision != uint64(len(x.st.positions)) {
+			return fmt.Sprintf("event %s of stream %q has revision %d, want %d", ev.id, ev.stream, ev.revision, len(x.st.positions))
+		}
+		if _, dup := s.ids[ev.id]; dup {
+			return fmt.Sprintf("event id %s stored twice", ev.id)
+		}
+		s.ids[ev.id] = ev.position
+		x.st.positions = append(x.st.positions, ev.position)
+		s.locs = append(s.locs, l)
+		s.head = ev.position
+	}
 }
 
 // tornOrCorrupt decides about the bad frame at off of the last segment,
