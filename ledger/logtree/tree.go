@@ -58,7 +58,8 @@ type Options struct {
 	// doc.go, "Hash file"): Open then reads only the events the file
 	// does not cover. It requires a source whose positions are 1, 2, 3, …
 	// (filestore). Empty: the hashes are kept in memory and Open reads the
-	// whole log.
+	// whole log. One Tree at a time may use a hash file: the process that
+	// holds the store (the filestore's lock) is the one to keep it.
 	HashFile string
 }
 
