@@ -5,6 +5,8 @@ go 1.26.0
 require (
 	github.com/EventStore/EventStore-Client-Go/v4 v4.2.0
 	github.com/google/uuid v1.6.0
+	github.com/transparency-dev/formats v0.1.1
+	golang.org/x/mod v0.43.0
 	google.golang.org/grpc v1.67.1
 )
 

@@ -79,8 +79,10 @@ func rawEvents(stream string, rev int64, n int) []ledger.Event {
 // writes.
 func frameBytes(stream string, n int) int {
 	const frameHeader, bodyHeader, entryHeader, eventFixed, eventVar = 8, 16, 10, 104, 10
+	const chunk, trailer = 4096, 8 // format version 2: a CRC per 4096 body bytes, then the header again
 	ev := eventFixed + eventVar + len(appendType) + len(appendOccurredOn) + len(appendBy) + len(appendPayload)
-	return frameHeader + bodyHeader + entryHeader + len(stream) + n*ev
+	body := bodyHeader + entryHeader + len(stream) + n*ev
+	return frameHeader + body + 4*((body+chunk-1)/chunk) + trailer
 }
 
 // cityOrgsMax is the size of the cities a year is made of; a variable so

@@ -26,6 +26,7 @@ func rotOpts(m *memFS) filestore.Options {
 type rotFrame struct {
 	seg      string // path of the segment
 	off, end int64  // the frame's bytes
+	bodyEnd  int64  // where its chunk checksum table starts
 	final    bool   // the last frame of the last segment
 	first    int    // number of events before the frame
 	events   []rotEvent
@@ -40,10 +41,12 @@ type rotEvent struct {
 }
 
 // rotImage writes 48 single-frame appends (one or two events, three
-// streams) to a store on the in-memory FS and returns the closed store's
-// file system, its segment paths and its frames, parsed from the bytes as
-// doc.go describes them.
-func rotImage(t testing.TB) (*memFS, []string, []rotFrame) {
+// streams) to a store on the in-memory FS and returns the store's file
+// system, its segment paths and its frames, parsed from the bytes as
+// doc.go describes them. With closed the store is closed, so the commit
+// mark covers every frame; without, the image is what a killed process
+// leaves, the mark as written when the last segment was started.
+func rotImage(t testing.TB, closed bool) (*memFS, []string, []rotFrame) {
 	t.Helper()
 	m := newMemFS()
 	s, err := filestore.Open(memDir, rotOpts(m))
@@ -61,8 +64,14 @@ func rotImage(t testing.TB) (*memFS, []string, []rotFrame) {
 		mustAppend(t, s, stream, expected, evs)
 		last[stream] = &evs[len(evs)-1]
 	}
-	s.Close()
-	m = m.crash(false) // all synced: the same, with nothing pending
+	if closed {
+		s.Close()
+		m = m.crash(false) // all synced: the same, with nothing pending
+	} else {
+		img := m.crash(true)
+		s.Close()
+		m = img
+	}
 	var segs []string
 	for _, n := range m.segmentNames(memDir) {
 		segs = append(segs, memDir+"/"+n)
@@ -77,7 +86,7 @@ func rotImage(t testing.TB) (*memFS, []string, []rotFrame) {
 		b := readMem(m, seg)
 		for off := 32; off < len(b); {
 			l := int(le.Uint32(b[off:]))
-			f := rotFrame{seg: seg, off: int64(off), end: int64(off + 8 + l), first: events}
+			f := rotFrame{seg: seg, off: int64(off), end: int64(off + 8 + l + 4*((l+4095)/4096) + 8), first: events, bodyEnd: int64(off + 8 + l)}
 			body := b[off+8 : off+8+l]
 			base := int64(off + 8)
 			q := 16
@@ -127,9 +136,10 @@ type rotBit struct {
 }
 
 // rotSample returns the bits TestBitRot flips: every bit of every segment
-// header and every frame header (length and CRC), and random bits
-// elsewhere (frame body headers, entry headers, events) until there are
-// 12,000 — or, with all, every bit of every segment.
+// header, every frame header (length and CRC) and every frame's chunk
+// checksum table and trailer, and random bits elsewhere (frame body
+// headers, entry headers, events) until there are 14,000 — or, with all,
+// every bit of every segment.
 func rotSample(m *memFS, segs []string, frames []rotFrame, all bool) []rotBit {
 	var out []rotBit
 	bits := func(seg string, from, to int64) {
@@ -150,15 +160,16 @@ func rotSample(m *memFS, segs []string, frames []rotFrame, all bool) []rotBit {
 	}
 	for _, f := range frames {
 		bits(f.seg, f.off, f.off+8)
+		bits(f.seg, f.bodyEnd, f.end)
 	}
 	r := rand.New(rand.NewPCG(2016, 3))
 	seen := map[rotBit]bool{}
 	for _, b := range out {
 		seen[b] = true
 	}
-	for len(out) < 12000 {
+	for len(out) < 14000 {
 		f := frames[r.IntN(len(frames))]
-		b := rotBit{f.seg, f.off + 8 + r.Int64N(f.end-f.off-8), uint8(r.IntN(8))}
+		b := rotBit{f.seg, f.off + 8 + r.Int64N(f.bodyEnd-f.off-8), uint8(r.IntN(8))}
 		if !seen[b] {
 			seen[b] = true
 			out = append(out, b)
@@ -182,6 +193,10 @@ func where(b rotBit, frames []rotFrame) (string, *rotFrame) {
 			kind = "frame CRC"
 		case b.off < f.off+8+16:
 			kind = "frame body header"
+		case b.off >= f.end-8:
+			kind = "frame trailer"
+		case b.off >= f.bodyEnd:
+			kind = "chunk checksum table"
 		}
 		if f.final {
 			kind += ", final frame"
@@ -211,38 +226,37 @@ func files(m *memFS) map[string]string {
 }
 
 // TestBitRot flips single bits of a store of 48 records in four or more
-// segments — every bit of every segment header and frame header, and
-// random bits of frame bodies to 12,000 flips in all (every bit of every
-// segment, about 100,000, with PARTYLEDGER_LONG=1) — and checks that each
-// flip is detected:
+// segments — every bit of every segment header, frame header and frame
+// trailer (chunk checksum table and the header's copy), and random bits of
+// frame bodies to 14,000 flips in all (every bit of every segment, about
+// 110,000, with PARTYLEDGER_LONG=1) — and checks that each flip is
+// detected:
 //
-//   - "on open": on a copy of the files, Open fails with a *CorruptError
-//     (ledger.ErrCorrupt) naming the segment and the offset of the frame
-//     holding the flip (0 for a segment header), and leaves every file as
-//     it was: damage before the tail stops the store, it never truncates.
-//     The one exception is a flip in the final frame of the last segment:
-//     by the documented recovery rule it cannot be told from a write torn
-//     by a power loss, so Open cuts it off — after saving its bytes in
-//     segment-….log.torn-<offset>-<crc>. That is the one place where a flip
-//     is "detected" by being quarantined rather than by failing: the test
-//     checks that the side file holds exactly the cut bytes (the frame as
-//     found, flip included) and that the segment ends where the frame
-//     began.
+//   - "on open, closed cleanly": on a copy of the files of a closed store,
+//     Open fails with a *CorruptError (ledger.ErrCorrupt) naming the
+//     segment and the offset of the frame holding the flip (0 for a
+//     segment header), and leaves every file as it was: the commit mark
+//     written by Close records every frame as complete, so damage anywhere
+//     — the final frame included — stops the store; it never truncates.
+//   - "on open, process killed": the same on the files a killed process
+//     leaves, where the commit mark covers only the segments before the
+//     last: the final frame is judged by its own evidence, and a flip in
+//     it is corruption too, except in its last 8 bytes (the trailer's copy
+//     of the header). Damage there cannot be told from a write cut short
+//     in its last bytes: by the documented rule the frame is cut off, its
+//     bytes saved in segment-….log.torn-<offset>-<crc>; the test checks
+//     the side file holds exactly the cut bytes and the segment ends where
+//     the frame began.
 //   - "by VerifyStorage": on an open store, the same flip made under it is
 //     reported by VerifyStorage as a *CorruptError with the same segment
-//     and offset — the final frame included.
+//     and offset.
 func TestBitRot(t *testing.T) {
-	base, segs, frames := rotImage(t)
-	sample := rotSample(base, segs, frames, longMode())
 	castagnoli := crc32.MakeTable(crc32.Castagnoli)
-	wantAt := func(b rotBit) int64 {
-		if _, f := where(b, frames); f != nil {
-			return f.off
-		}
-		return 0
-	}
-	t.Run("on open", func(t *testing.T) {
+	onOpen := func(t *testing.T, closed bool) {
+		base, segs, frames := rotImage(t, closed)
+		sample := rotSample(base, segs, frames, longMode())
 		tally := map[string]int{}
+		cuts := 0
 		for _, b := range sample {
 			kind, f := where(b, frames)
 			if b.seg == segs[len(segs)-1] {
@@ -250,60 +264,74 @@ func TestBitRot(t *testing.T) {
 			} else {
 				tally["sealed, "+kind]++
 			}
+			at := int64(0)
+			if f != nil {
+				at = f.off
+			}
+			name := fmt.Sprintf("%s byte %d bit %d (%s)", filepath.Base(b.seg), b.off, b.bit, kind)
 			img := base.clone()
 			flipMem(img, b)
 			damaged := files(img)
 			s, err := filestore.Open(memDir, rotOpts(img))
-			if f == nil || !f.final {
+			if closed || f == nil || !f.final || b.off < f.end-8 {
 				if err == nil {
 					s.Close()
-					t.Fatalf("%s byte %d bit %d (%s): Open succeeded", filepath.Base(b.seg), b.off, b.bit, kind)
+					t.Fatalf("%s: Open succeeded", name)
 				}
 				var ce *filestore.CorruptError
-				if !errors.Is(err, ledger.ErrCorrupt) || !errors.As(err, &ce) || ce.Segment != filepath.Base(b.seg) || ce.Offset != wantAt(b) {
-					t.Fatalf("%s byte %d bit %d (%s): Open: %v; want a *CorruptError in %s at %d", filepath.Base(b.seg), b.off, b.bit, kind, err, filepath.Base(b.seg), wantAt(b))
+				if !errors.Is(err, ledger.ErrCorrupt) || !errors.As(err, &ce) || ce.Segment != filepath.Base(b.seg) || ce.Offset != at {
+					t.Fatalf("%s: Open: %v; want a *CorruptError in %s at %d", name, err, filepath.Base(b.seg), at)
 				}
 				if got := files(img); !maps.Equal(got, damaged) {
-					t.Fatalf("%s byte %d bit %d (%s): the failed Open changed the files: %v", filepath.Base(b.seg), b.off, b.bit, kind, slices.Sorted(maps.Keys(got)))
+					t.Fatalf("%s: the failed Open changed the files: %v", name, slices.Sorted(maps.Keys(got)))
 				}
 				continue
 			}
-			// The final frame: cut as a torn write, its bytes kept.
+			// The final frame's last bytes: cut as a torn write, kept.
 			if err != nil {
-				t.Fatalf("%s byte %d bit %d (%s): Open: %v", filepath.Base(b.seg), b.off, b.bit, kind, err)
+				t.Fatalf("%s: Open: %v", name, err)
 			}
 			head := s.Head()
 			s.Close()
+			cuts++
 			if head != ledger.Position(f.first) {
-				t.Fatalf("%s byte %d bit %d (%s): head %d after the cut, want %d", filepath.Base(b.seg), b.off, b.bit, kind, head, f.first)
+				t.Fatalf("%s: head %d after the cut, want %d", name, head, f.first)
 			}
 			cut := damaged[b.seg][f.off:]
 			side := fmt.Sprintf("%s.torn-%d-%08x", b.seg, f.off, crc32.Checksum([]byte(cut), castagnoli))
 			got := files(img)
 			if got[side] != cut {
-				t.Fatalf("%s byte %d bit %d (%s): side file %s holds %d bytes, want the %d cut ones", filepath.Base(b.seg), b.off, b.bit, kind, filepath.Base(side), len(got[side]), len(cut))
+				t.Fatalf("%s: side file %s holds %d bytes, want the %d cut ones", name, filepath.Base(side), len(got[side]), len(cut))
 			}
 			if int64(len(got[b.seg])) != f.off || got[b.seg] != damaged[b.seg][:f.off] {
-				t.Fatalf("%s byte %d bit %d (%s): segment is %d bytes after the cut, want the first %d unchanged", filepath.Base(b.seg), b.off, b.bit, kind, len(got[b.seg]), f.off)
+				t.Fatalf("%s: segment is %d bytes after the cut, want the first %d unchanged", name, len(got[b.seg]), f.off)
 			}
 		}
 		var counts []string
 		for _, k := range slices.Sorted(maps.Keys(tally)) {
 			counts = append(counts, fmt.Sprintf("%s %d", k, tally[k]))
 		}
-		t.Logf("%d single-bit flips in %d segments, each detected: %s", len(sample), len(segs), strings.Join(counts, "; "))
-	})
+		t.Logf("%d single-bit flips in %d segments, each detected (%d cut as a torn write): %s", len(sample), len(segs), cuts, strings.Join(counts, "; "))
+	}
+	t.Run("on open, closed cleanly", func(t *testing.T) { onOpen(t, true) })
+	t.Run("on open, process killed", func(t *testing.T) { onOpen(t, false) })
 	t.Run("by VerifyStorage", func(t *testing.T) {
+		base, segs, frames := rotImage(t, true)
+		sample := rotSample(base, segs, frames, longMode())
 		img := base.clone()
 		s := open(t, memDir, rotOpts(img))
 		for _, b := range sample {
+			at := int64(0)
+			if _, f := where(b, frames); f != nil {
+				at = f.off
+			}
 			flipMem(img, b)
 			err := s.VerifyStorage(ctxT(t))
 			flipMem(img, b)
 			var ce *filestore.CorruptError
-			if !errors.As(err, &ce) || !errors.Is(err, ledger.ErrCorrupt) || ce.Segment != filepath.Base(b.seg) || ce.Offset != wantAt(b) {
+			if !errors.As(err, &ce) || !errors.Is(err, ledger.ErrCorrupt) || ce.Segment != filepath.Base(b.seg) || ce.Offset != at {
 				kind, _ := where(b, frames)
-				t.Fatalf("%s byte %d bit %d (%s): VerifyStorage: %v; want a *CorruptError in %s at %d", filepath.Base(b.seg), b.off, b.bit, kind, err, filepath.Base(b.seg), wantAt(b))
+				t.Fatalf("%s byte %d bit %d (%s): VerifyStorage: %v; want a *CorruptError in %s at %d", filepath.Base(b.seg), b.off, b.bit, kind, err, filepath.Base(b.seg), at)
 			}
 		}
 		if err := s.VerifyStorage(ctxT(t)); err != nil {
@@ -313,7 +341,7 @@ func TestBitRot(t *testing.T) {
 }
 
 // TestRewriteCaughtByChain rewrites one field of one event, recomputes the
-// frame's CRC so that the framing is valid again, and checks that Open
+// frame's checksums so that the framing is valid again, and checks that Open
 // accepts the store and Ledger.Verify then reports a *ledger.ChainError
 // (ErrCorrupt) naming that event's stream, revision and position — for
 // every event of rotImage and every field the hash covers: what a
@@ -324,9 +352,7 @@ func TestBitRot(t *testing.T) {
 // nanoseconds: the hash covers recorded_at to the microsecond only, and
 // the nanoseconds field is outside this test).
 func TestRewriteCaughtByChain(t *testing.T) {
-	base, _, frames := rotImage(t)
-	le := binary.LittleEndian
-	castagnoli := crc32.MakeTable(crc32.Castagnoli)
+	base, _, frames := rotImage(t, true)
 	fields := []string{"id", "recorded_at", "schema_version", "prev_hash", "hash", "type", "occurred_on", "recorded_by", "data"}
 	rewrites := 0
 	for _, f := range frames {
@@ -344,8 +370,7 @@ func TestRewriteCaughtByChain(t *testing.T) {
 				img.mu.Lock()
 				b := img.names[f.seg].data
 				b[off] ^= 1 << 2
-				body := b[f.off+8 : f.end]
-				le.PutUint32(b[f.off+4:], crc32.Update(crc32.Checksum(b[f.off:f.off+4], castagnoli), castagnoli, body))
+				resealFrame(b, f.off)
 				img.names[f.seg].synced = b
 				img.mu.Unlock()
 

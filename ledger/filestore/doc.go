@@ -33,10 +33,15 @@
 // The data directory holds:
 //
 //	LOCK                                   advisory lock (flock), empty
+//	COMMIT                                 the commit mark: how far the log is known
+//	                                       complete (see Commit mark)
 //	segment-<P>.log                        segments; P = position of the segment's
 //	                                       first event, 20 decimal digits, zero-padded
-//	segment-<P>.log.torn-<offset>-<crc>    bytes cut off as a torn tail (see Recovery)
+//	segment-<P>.log.torn-<offset>-<crc>    bytes cut off as a torn tail (see Recovery;
+//	                                       TornFiles lists them)
 //	*.tmp                                  files not yet renamed into place; removed on open
+//
+// Other files (a log tree's hash file, say) are left alone.
 //
 // Segments are read in name order; together they hold every event, with
 // positions 1, 2, 3, … without gap or overlap. Only the last segment is
@@ -53,17 +58,35 @@
 // Segment header, 32 bytes at offset 0:
 //
 //	0   8  magic "PLSEGMNT"
-//	8   4  format version, 1
+//	8   4  format version V: 2 (1 in segments written before version 2; see below)
 //	12  4  header size, 32
 //	16  8  first position P (equals the P in the file name; 1 for the first segment)
 //	24  4  reserved, 0
 //	28  4  CRC of bytes 0..27
 //
-// Frames follow back to back from offset 32 to the end of the file:
+// Frames follow back to back from offset 32 to the end of the file. In
+// format version 2:
 //
-//	0   4  L, body length, 16 ≤ L ≤ 268435456 (MaxFrameBytes)
-//	4   4  CRC of the 4 length bytes followed by the L body bytes
-//	8   L  body
+//	0      4    L, body length, 16 ≤ L ≤ 268435456 (MaxFrameBytes)
+//	4      4    C, CRC of the 4 length bytes followed by the 4·K bytes of the chunk CRC table
+//	8      L    body
+//	8+L    4·K  chunk CRC table: K = ⌈L / 4096⌉ CRCs, the i-th (from 0) over body
+//	            bytes [4096·i, min(4096·(i+1), L))
+//	8+L+4K 8    trailer: bytes 0..7 of the frame again (L and C)
+//
+// — 16+L+4K bytes in all. A frame is valid when its trailer equals its
+// header, C checks the table, and every chunk CRC checks its chunk: the
+// chunk CRCs cover the body, C covers the table and the length, and the
+// frame's two ends each vouch for the other, so that recovery can tell a
+// frame written completely and damaged later from one a crash cut short
+// (see Recovery).
+//
+// In format version 1 a frame is 8+L bytes: L, then the CRC of the 4 length
+// bytes followed by the L body bytes, then the body; there is no table and
+// no trailer. Version-1 segments are read (and checked) as they are, never
+// written: Open starts a new version-2 segment rather than append to a
+// version-1 one (a version-1 segment holding no frame is replaced by an
+// empty version-2 segment of the same name). The body is the same in both.
 //
 // Body: a 16-byte header, then M entries (one per Append):
 //
@@ -103,12 +126,40 @@
 // must exactly fill the body.
 //
 // Invariants a verifier checks (and Open and VerifyStorage do): every
-// header and frame CRC; every length within its enclosing structure; F of
+// header and frame check above; every length within its enclosing
+// structure; F of
 // each frame is one past the last position before it (the first frame of a
 // segment starts at the segment's P, and P of each segment follows the
 // previous segment's last position); each stream's revisions run 0, 1, 2, …
 // in position order; no event id occurs twice. Hash chains are the
 // ledger's to check (ledger.ComputeHash over each event).
+//
+// # Commit mark
+//
+// COMMIT is 4160 bytes: two 64-byte slots, at offsets 0 and 4096 (a page
+// apart, so that one torn page write damages at most one). A slot:
+//
+//	0   8  magic "PLCOMMIT"
+//	8   4  mark version, 1
+//	12  4  reserved, 0
+//	16  8  sequence number S ≥ 1; the slot at offset 0 holds even S, the one at 4096 odd S
+//	24  8  P, the first position of the marked segment (segment-<P>.log)
+//	32  8  N, bytes of that segment known complete: 32 ≤ N < 2^32, a frame boundary
+//	40  8  H, the position of the last event in those bytes (P-1 when none)
+//	48  12 reserved, 0
+//	60  4  CRC of bytes 0..59
+//
+// The mark is the valid slot with the larger S. It says: the segments
+// before segment-<P>.log are complete, and so are its first N bytes, which
+// end at position H. It is written only when all of that is durable — at
+// the end of Open, after a new segment was created (roll-over), and at
+// Close when anything was committed since — to the slot of the older
+// sequence number (S+1 replaces S-1), then fdatasynced. The file is created
+// by Open when missing (a new store, or one written before the mark
+// existed): both slots written, temp file, fsync, rename, directory fsync.
+// A slot torn by a crash while it was written leaves the other slot, an
+// older but true mark; Open always rewrites the mark, so after Open both
+// slots are valid, and VerifyStorage checks that they still are.
 //
 // # Write protocol
 //
@@ -121,38 +172,74 @@
 // fsyncs the parent of its directory before it creates the first segment,
 // so that a directory holding segments has a durable name. Committed bytes
 // are never rewritten; the only bytes ever removed are *.tmp leftovers and
-// a torn tail, which is first saved (see Recovery).
+// a torn tail, which is first saved (see Recovery). The commit mark is
+// rewritten in place, one slot at a time (see Commit mark).
 //
 // # Recovery
 //
-// Open scans every segment from its header to its end, checks everything
-// listed under Encoding, and rebuilds the indexes. When a frame is bad (too
-// few bytes for a header, a length out of range or past the end of the
-// file, a CRC mismatch):
+// Open reads the commit mark (a COMMIT with no valid slot is a
+// *CorruptError), scans every segment from its header to its end, checks
+// everything listed under Encoding, and rebuilds the indexes. Damage is
+// never repaired; the only thing Open removes is a torn write, which by the
+// write protocol can only be the final frame of the last segment, and only
+// bytes that were never acknowledged may go. When a frame is bad (too few
+// bytes for a header, a length out of range or past the end of the file, a
+// check that fails):
 //
-//   - In a segment other than the last, Open fails with a *CorruptError
+//   - In a segment other than the last, or before the end of what the
+//     commit mark records as complete, Open fails with a *CorruptError
 //     (wrapping ledger.ErrCorrupt) naming the file and the frame's offset.
-//   - In the last segment, the bytes after the bad frame's offset are
-//     searched for a frame with a valid CRC at any offset. If one exists,
+//   - In the last segment, past the mark, the bytes after the bad frame's
+//     offset are searched for a valid frame at any offset. If one exists,
 //     the bad frame was once durable (later frames are written only after
-//     it was synced): Open fails with a *CorruptError. If none exists, the
-//     bad frame is a torn write that was never acknowledged: its bytes, from
-//     its offset to the end of the file, are saved to
+//     it was synced): Open fails with a *CorruptError.
+//   - Otherwise the bad frame is the final one, and Open decides whether a
+//     crash can have left it so. A write that was not synced may be cut
+//     short (the file ends inside it, or the bytes from some point to the
+//     end of the file are zeros or garbage), and 512-byte sectors of it may
+//     read as zeros (never written). The frame was written completely when
+//     its extent to the end of the file is vouched for — by the trailer
+//     (its C checks the table), by the header (likewise), or by header and
+//     trailer being equal. Its parts are the header, each body chunk, the
+//     table and the trailer; a part is damaged when it fails its check
+//     (header or trailer differing from the one vouched for, a chunk from
+//     its table entry, the table from C). If some damaged part shares no
+//     512-byte sector of the file with frame bytes that all read zero, and
+//     a later part is intact, the damage is neither lost sectors nor a
+//     cut-short end: Open fails with a *CorruptError naming the part. In a
+//     version-1 segment there is no such evidence.
+//   - Otherwise the bad frame is a torn write that was never acknowledged:
+//     its bytes, from its offset to the end of the file, are saved to
 //     segment-<P>.log.torn-<offset>-<CRC of those bytes, 8 hex digits>
 //     (temp file, fsync, rename, directory fsync), then the segment is
 //     truncated at the offset.
+//
+// The segment the mark names must exist and hold at least N bytes, N must
+// fall on a frame boundary, and the events before it must end at H;
+// anything else is a *CorruptError naming the segment (a segment removed
+// or cut back at a frame boundary looks valid by itself; the mark is what
+// says it was longer).
 //
 // Then, before it accepts appends, Open fdatasyncs the last segment and
 // fsyncs the directory. What the scan read may be in the page cache only —
 // a process that died between a write and its sync, or between a rename
 // and the directory sync, leaves bytes and names a reopen sees but a power
 // loss can still take — and nothing may be made durable on top of bytes
-// that are not durable themselves.
+// that are not durable themselves. Last, Open writes the commit mark.
 //
-// A frame whose CRC holds but whose content breaks an invariant is always
-// corruption, never cut. A complete final frame damaged after it was
-// synced cannot be told from a torn write; it is cut like one, and its
-// bytes stay in the side file.
+// A frame whose checks hold but whose content breaks an invariant is
+// always corruption, never cut. What recovery cannot tell apart, and
+// therefore cuts (keeping the bytes in the side file): in the final frame
+// of the last segment past the commit mark, damage confined to the
+// trailer's last 8 bytes, to parts that share a sector with frame bytes
+// that all read zero, or running from some part to the end of the file;
+// and any damage in a version-1 final frame past the mark. A final frame
+// the mark covers — after a clean Close, every frame — is never cut. On a
+// file system that can show stale data in sectors lost by a crash (ext4
+// with data=writeback, say), a torn write may look like damage to a
+// complete frame: Open then refuses to open rather than cut; to accept the
+// loss, move the bytes from the offset named on aside and truncate the
+// segment there.
 //
 // # Indexes
 //

@@ -18,7 +18,8 @@ import (
 // Format constants; doc.go describes the layout they define.
 const (
 	segmentMagic      = "PLSEGMNT"
-	formatVersion     = 1
+	formatVersion     = 2 // what new segments are written in
+	formatVersion1    = 1 // frames without chunk checksums or trailer; read, never written
 	segmentHeaderSize = 32
 
 	segmentPrefix = "segment-"
@@ -26,7 +27,6 @@ const (
 	tmpSuffix     = ".tmp"
 	lockName      = "LOCK"
 
-	frameHeaderSize     = 8  // u32 body length, u32 CRC-32C
 	frameBodyHeaderSize = 16 // u8 kind, u8 0, u16 0, u32 entries, u64 first position
 	frameKindCommit     = 1
 	entryHeaderSize     = 4 + 2 + 4 // u32 entry length, u16 stream length, u32 event count
@@ -40,12 +40,6 @@ const (
 const MaxFrameBytes = 256 << 20
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
-
-// frameCRC is the checksum stored in a frame header: CRC-32C over the four
-// length bytes followed by the body, so that a damaged length is caught too.
-func frameCRC(lenBytes, body []byte) uint32 {
-	return crc32.Update(crc32.Update(0, castagnoli, lenBytes), castagnoli, body)
-}
 
 func segmentName(first uint64) string {
 	return fmt.Sprintf("%s%020d%s", segmentPrefix, first, segmentSuffix)
@@ -80,27 +74,28 @@ func encodeSegmentHeader(first uint64) []byte {
 }
 
 // checkSegmentHeader validates a segment header and returns the first
-// position it records.
-func checkSegmentHeader(b []byte) (uint64, error) {
+// position and the format version it records.
+func checkSegmentHeader(b []byte) (first uint64, version uint32, err error) {
 	if len(b) < segmentHeaderSize {
-		return 0, errors.New("segment header is short")
+		return 0, 0, errors.New("segment header is short")
 	}
 	if string(b[:8]) != segmentMagic {
-		return 0, errors.New("bad segment magic")
+		return 0, 0, errors.New("bad segment magic")
 	}
 	if got := crc32.Checksum(b[:28], castagnoli); got != binary.LittleEndian.Uint32(b[28:]) {
-		return 0, errors.New("segment header checksum mismatch")
+		return 0, 0, errors.New("segment header checksum mismatch")
 	}
-	if v := binary.LittleEndian.Uint32(b[8:]); v != formatVersion {
-		return 0, fmt.Errorf("unsupported format version %d", v)
+	version = binary.LittleEndian.Uint32(b[8:])
+	if version != formatVersion && version != formatVersion1 {
+		return 0, 0, fmt.Errorf("unsupported format version %d", version)
 	}
 	if n := binary.LittleEndian.Uint32(b[12:]); n != segmentHeaderSize {
-		return 0, fmt.Errorf("unsupported segment header size %d", n)
+		return 0, 0, fmt.Errorf("unsupported segment header size %d", n)
 	}
 	if binary.LittleEndian.Uint32(b[24:]) != 0 {
-		return 0, errors.New("segment header reserved bytes are not zero")
+		return 0, 0, errors.New("segment header reserved bytes are not zero")
 	}
-	return binary.LittleEndian.Uint64(b[16:]), nil
+	return binary.LittleEndian.Uint64(b[16:]), version, nil
 }
 
 // entrySize is the encoded size of one append entry, so that Append can
@@ -141,33 +136,6 @@ func appendEntry(buf []byte, stream string, events []ledger.Event) []byte {
 	}
 	binary.LittleEndian.PutUint32(buf[start:], uint32(len(buf)-start-4))
 	return buf
-}
-
-// beginFrame reserves the frame header and body header on buf.
-func beginFrame(buf []byte) []byte {
-	return append(buf, make([]byte, frameHeaderSize+frameBodyHeaderSize)...)
-}
-
-// finishFrame fills in the headers of the frame that starts at start.
-func finishFrame(buf []byte, start int, entries uint32, first uint64) {
-	body := buf[start+frameHeaderSize:]
-	body[0] = frameKindCommit
-	body[1], body[2], body[3] = 0, 0, 0
-	binary.LittleEndian.PutUint32(body[4:], entries)
-	binary.LittleEndian.PutUint64(body[8:], first)
-	binary.LittleEndian.PutUint32(buf[start:], uint32(len(body)))
-	binary.LittleEndian.PutUint32(buf[start+4:], frameCRC(buf[start:start+4], body))
-}
-
-// frameLen reads a frame header and returns the body length and CRC. ok is
-// false when the declared length is outside what the format admits.
-func frameLen(hdr []byte) (n int, sum uint32, ok bool) {
-	l := binary.LittleEndian.Uint32(hdr)
-	sum = binary.LittleEndian.Uint32(hdr[4:])
-	if l < frameBodyHeaderSize || l > MaxFrameBytes {
-		return int(l), sum, false
-	}
-	return int(l), sum, true
 }
 
 // rawEvent is a decoded event whose variable fields still point into the

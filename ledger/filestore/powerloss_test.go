@@ -68,7 +68,10 @@ func longMode() bool { return os.Getenv("PARTYLEDGER_LONG") == "1" }
 //   - hold everything the reopen after the last power loss held;
 //   - pass Ledger.Verify (storage checks, then every hash chain recomputed);
 //   - keep every torn tail cut after a power loss in a side file whose
-//     bytes match the CRC in its name.
+//     bytes match the CRC in its name;
+//   - have found, before it opened, a commit mark recording at least the
+//     position the last successful Open recorded (Open marks what it
+//     found complete): a mark whose write returned survives.
 //
 // A failure names the seed; PARTYLEDGER_POWERLOSS_SEED=<seed> reruns that
 // one scenario (its goroutines interleave differently each run).
@@ -146,6 +149,7 @@ func runPowerLoss(seed uint64, st *plStats) error {
 	acked := map[ledger.Position]uuid.UUID{} // every acknowledgement so far
 	var held []uuid.UUID                     // what the previous reopen held
 	sides := map[string]string{}             // side files seen so far → their bytes
+	var marked *uint64                       // the head the last successful Open marked
 	rounds := 2 + r.IntN(5)
 	for round := range rounds {
 		// Half the crashes strike as a file or directory sync is about to
@@ -158,6 +162,8 @@ func runPowerLoss(seed uint64, st *plStats) error {
 			}
 			st.duringOpen++
 		} else {
+			h := uint64(s.Head())
+			marked = &h
 			werr := plAppend(s, seed, round, r.IntN(6)+1, acked, st)
 			s.Close()
 			if werr != nil {
@@ -173,7 +179,7 @@ func runPowerLoss(seed uint64, st *plStats) error {
 			// Only the process died: the next round starts on the same
 			// machine, whose page cache still holds what was not synced
 			// — for a later power loss to take.
-			if _, _, err := plCheck(fsys.crash(true), written, acked, held, sides); err != nil {
+			if _, _, err := plCheck(fsys.crash(true), written, acked, held, sides, marked); err != nil {
 				return fmt.Errorf("round %d, process crash: %v", round, err)
 			}
 			fsys.restorePower()
@@ -181,7 +187,7 @@ func runPowerLoss(seed uint64, st *plStats) error {
 			continue
 		}
 		img, how := fsys.powerLoss(r)
-		ids, cut, err := plCheck(img.clone(), written, acked, held, sides)
+		ids, cut, err := plCheck(img.clone(), written, acked, held, sides, marked)
 		if err != nil {
 			return fmt.Errorf("round %d, power lost (%s): %v", round, how, err)
 		}
@@ -305,7 +311,16 @@ func plRead(fsys *memFS) ([]uuid.UUID, error) {
 
 // plCheck reopens the image of a crash and checks every promise (see
 // TestPowerLoss). It returns the ids the store holds and its side files.
-func plCheck(img *memFS, written []uuid.UUID, acked map[ledger.Position]uuid.UUID, held []uuid.UUID, sides map[string]string) (ids []uuid.UUID, now map[string]string, err error) {
+func plCheck(img *memFS, written []uuid.UUID, acked map[ledger.Position]uuid.UUID, held []uuid.UUID, sides map[string]string, marked *uint64) (ids []uuid.UUID, now map[string]string, err error) {
+	m, found, err := filestore.ReadMark(img, memDir)
+	switch {
+	case err != nil:
+		return nil, nil, fmt.Errorf("read the commit mark: %v", err)
+	case marked != nil && !found:
+		return nil, nil, fmt.Errorf("no commit mark, though an Open recorded position %d in it", *marked)
+	case marked != nil && m.Head < *marked:
+		return nil, nil, fmt.Errorf("the commit mark records position %d, an Open recorded %d in it", m.Head, *marked)
+	}
 	s, err := filestore.Open(memDir, plOpts(img))
 	if err != nil {
 		return nil, nil, fmt.Errorf("reopen: %v", err)

@@ -75,11 +75,11 @@ func (s *Store) readFrame(idx uint32, off int64, c *frameCursor) ([]byte, error)
 		}
 	}
 	at := off - bufOff
-	n, sum, ok := frameLen(buf[at:])
-	if !ok || off+frameHeaderSize+int64(n) > end {
+	n, _, ok := frameLen(buf[at:])
+	total := int64(frameSize(sg.version, n))
+	if !ok || off+total > end {
 		return nil, &CorruptError{Segment: sg.name, Offset: off, Reason: fmt.Sprintf("frame length %d out of range", n)}
 	}
-	total := int64(frameHeaderSize + n)
 	var frame []byte
 	if at+total <= int64(len(buf)) {
 		frame = buf[at : at+total : at+total]
@@ -91,10 +91,11 @@ func (s *Store) readFrame(idx uint32, off int64, c *frameCursor) ([]byte, error)
 			return nil, err
 		}
 	}
-	if frameCRC(frame[:4], frame[frameHeaderSize:]) != sum {
-		return nil, &CorruptError{Segment: sg.name, Offset: off, Reason: "frame checksum mismatch"}
+	body, bad := checkFrame(sg.version, frame)
+	if bad != "" {
+		return nil, &CorruptError{Segment: sg.name, Offset: off, Reason: bad}
 	}
-	return frame[frameHeaderSize:], nil
+	return body, nil
 }
 
 // frameCursor remembers the last frame a point reader decoded, so that
@@ -340,9 +341,9 @@ func (s *Store) readRange(ctx context.Context, from, to uint64, yield func(ledge
 		if err := s.pread(sg, buf, off); err != nil {
 			return false, err
 		}
-		if n, _, ok := frameLen(buf); ok && frameHeaderSize+n > len(buf) && off+int64(frameHeaderSize+n) <= end {
+		if n, _, ok := frameLen(buf); ok && frameSize(sg.version, n) > len(buf) && off+int64(frameSize(sg.version, n)) <= end {
 			// A frame larger than a chunk gets a buffer of its own.
-			nb := make([]byte, frameHeaderSize+n)
+			nb := make([]byte, frameSize(sg.version, n))
 			copy(nb, buf)
 			if err := s.pread(sg, nb[len(buf):], off+int64(len(buf))); err != nil {
 				return false, err
@@ -355,19 +356,20 @@ func (s *Store) readRange(ctx context.Context, from, to uint64, yield func(ledge
 			corrupt := func(reason string) error {
 				return &CorruptError{Segment: sg.name, Offset: foff, Reason: reason}
 			}
-			n, sum, ok := frameLen(buf[p:])
+			n, _, ok := frameLen(buf[p:])
 			if !ok {
 				return false, corrupt(fmt.Sprintf("frame length %d out of range", n))
 			}
-			if len(buf)-p-frameHeaderSize < n {
+			total := frameSize(sg.version, n)
+			if len(buf)-p < total {
 				if p == 0 {
 					return false, corrupt(fmt.Sprintf("frame length %d runs past the committed end", n))
 				}
 				break // the rest comes with the next chunk
 			}
-			body := buf[p+frameHeaderSize : p+frameHeaderSize+n]
-			if frameCRC(buf[p:p+4], body) != sum {
-				return false, corrupt("frame checksum mismatch")
+			body, bad := checkFrame(sg.version, buf[p:p+total])
+			if bad != "" {
+				return false, corrupt(bad)
 			}
 			if err := dec.init(body); err != nil {
 				return false, corrupt(err.Error())
@@ -402,7 +404,7 @@ func (s *Store) readRange(ctx context.Context, from, to uint64, yield func(ledge
 			}
 			// The chunk never crosses the segment's committed end, so
 			// the next segment is found through locs in the next round.
-			p += frameHeaderSize + n
+			p += total
 		}
 	}
 	return false, nil

@@ -2,8 +2,10 @@ package filestore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"hash/crc32"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,10 +18,11 @@ const scanChunkSize = 4 << 20
 // frameReader reads the frames of one segment sequentially through a
 // reused buffer. Bodies it returns are valid until the next call.
 type frameReader struct {
-	size   int64 // bytes of the segment to read
-	read   func(p []byte, off int64) error
-	buf    []byte
-	bufOff int64
+	size    int64  // bytes of the segment to read
+	version uint32 // the segment's format version
+	read    func(p []byte, off int64) error
+	buf     []byte
+	bufOff  int64
 }
 
 // bytes returns the segment bytes [off, off+n), reading a new chunk when
@@ -42,70 +45,46 @@ func (r *frameReader) bytes(off int64, n int) ([]byte, error) {
 	return r.buf[:n], nil
 }
 
-// frame returns the checked body of the frame at off, or why it is bad
-// (bad != "").
-func (r *frameReader) frame(off int64) (body []byte, bad string, err error) {
+// frame returns the checked body of the frame at off and the offset of
+// the frame after it, or why it is bad (bad != "").
+func (r *frameReader) frame(off int64) (body []byte, next int64, bad string, err error) {
 	if r.size-off < frameHeaderSize {
-		return nil, fmt.Sprintf("%d bytes left, too short for a frame header", r.size-off), nil
+		return nil, 0, fmt.Sprintf("%d bytes left, too short for a frame header", r.size-off), nil
 	}
 	hdr, err := r.bytes(off, frameHeaderSize)
 	if err != nil {
-		return nil, "", err
+		return nil, 0, "", err
 	}
-	n, sum, ok := frameLen(hdr)
+	n, _, ok := frameLen(hdr)
 	if !ok {
-		return nil, fmt.Sprintf("frame length %d out of range", n), nil
+		return nil, 0, fmt.Sprintf("frame length %d out of range", n), nil
 	}
-	if r.size-off-frameHeaderSize < int64(n) {
-		return nil, fmt.Sprintf("frame length %d runs past the end of the segment at %d", n, r.size), nil
+	total := frameSize(r.version, n)
+	if r.size-off < int64(total) {
+		return nil, 0, fmt.Sprintf("frame of %d bytes runs past the end of the segment at %d", total, r.size), nil
 	}
-	b, err := r.bytes(off, frameHeaderSize+n)
+	b, err := r.bytes(off, total)
 	if err != nil {
-		return nil, "", err
+		return nil, 0, "", err
 	}
-	if frameCRC(b[:4], b[frameHeaderSize:]) != sum {
-		return nil, "frame checksum mismatch", nil
-	}
-	return b[frameHeaderSize:], "", nil
+	body, bad = checkFrame(r.version, b)
+	return body, off + int64(total), bad, nil
 }
 
 // recover scans the directory and rebuilds the indexes (see doc.go,
 // "Recovery").
 func (s *Store) recover() error {
-	names, err := s.fs.ReadDir(s.dir)
+	segNames, err := s.listSegments()
 	if err != nil {
-		return fmt.Errorf("filestore: open: list %s: %w", s.dir, err)
+		return err
 	}
-	var segNames []string
-	for _, n := range names {
-		if strings.HasPrefix(n, segmentPrefix) && strings.HasSuffix(n, tmpSuffix) {
-			// A segment or side file that never got its final name. Its
-			// removal need not be durable: if it comes back, the next
-			// Open removes it again.
-			if err := s.fs.Remove(s.path(n)); err != nil {
-				return fmt.Errorf("filestore: open: remove leftover %s: %w", n, err)
-			}
-			continue
-		}
-		if _, ok := parseSegmentName(n); ok {
-			segNames = append(segNames, n)
-		}
+	if err := s.openMark(); err != nil {
+		return err
 	}
 	if len(segNames) == 0 {
-		// The data directory may be new too: make its own name durable
-		// before the first segment exists, so that a directory holding
-		// segments always has a durable name (a process that died right
-		// after MkdirAll leaves no segment, and the next Open syncs).
-		if err := s.syncDir(syncParentDir, filepath.Dir(filepath.Clean(s.dir))); err != nil {
-			return fmt.Errorf("filestore: open: sync parent directory: %w", err)
-		}
-		sg, err := s.createSegment(1)
-		if err != nil {
-			return fmt.Errorf("filestore: open: %w", err)
-		}
-		s.segs = append(s.segs, sg)
-		return nil
+		return s.createFirstSegment()
 	}
+	markSeen := false
 	for i, name := range segNames {
 		first, _ := parseSegmentName(name)
 		// Sealed segments are never written again; only the last one is
@@ -123,25 +102,140 @@ func (s *Store) recover() error {
 		if err := s.scanSegment(sg, uint32(i), i == len(segNames)-1); err != nil {
 			return err
 		}
+		markSeen = markSeen || (s.markF != nil && first == s.mark.Segment)
+	}
+	last := s.segs[len(s.segs)-1]
+	if s.markF != nil && !markSeen {
+		return &CorruptError{Segment: segmentName(s.mark.Segment), Offset: 0,
+			Reason: fmt.Sprintf("the segment is missing, but the commit mark records %d bytes of it as complete, up to position %d (the log now ends in %s at byte %d, position %d)",
+				s.mark.Length, s.mark.Head, last.name, last.size, s.head)}
 	}
 	// What the scan read may be in the page cache only: a process that
 	// died between a write and its sync, or between a rename and the
 	// directory sync, leaves bytes and names that a reopen sees but a power
 	// loss can still take. Make them durable before anything is appended
 	// after them — with the cut of a torn tail, if there was one.
-	last := s.segs[len(s.segs)-1]
 	if err := syncFile(syncOpenLastSegment, last.f); err != nil {
 		return fmt.Errorf("filestore: open: sync %s: %w", last.name, err)
 	}
 	if err := s.syncDir(syncOpenDir, s.dir); err != nil {
 		return fmt.Errorf("filestore: open: sync directory: %w", err)
 	}
+	if last.version != formatVersion {
+		if err := s.startCurrentSegment(); err != nil {
+			return fmt.Errorf("filestore: open: %w", err)
+		}
+	}
+	// Everything is durable now: record how far the log is complete —
+	// always, even when the mark already says so: what Open read of it may
+	// be in the page cache only, like the segment bytes, and a write
+	// leaves both slots valid.
+	if err := s.writeMark(); err != nil {
+		return fmt.Errorf("filestore: open: %w", err)
+	}
+	return nil
+}
+
+// listSegments returns the names of the segments in the directory, in
+// order, after removing leftovers that never got their final name.
+func (s *Store) listSegments() ([]string, error) {
+	names, err := s.fs.ReadDir(s.dir)
+	if err != nil {
+		return nil, fmt.Errorf("filestore: open: list %s: %w", s.dir, err)
+	}
+	var segNames []string
+	for _, n := range names {
+		if (strings.HasPrefix(n, segmentPrefix) || n == markName+tmpSuffix) && strings.HasSuffix(n, tmpSuffix) {
+			// A segment, side file or commit mark that never got its
+			// final name. Its removal need not be durable: if it comes
+			// back, the next Open removes it again.
+			if err := s.fs.Remove(s.path(n)); err != nil {
+				return nil, fmt.Errorf("filestore: open: remove leftover %s: %w", n, err)
+			}
+			continue
+		}
+		if _, ok := parseSegmentName(n); ok {
+			segNames = append(segNames, n)
+		}
+	}
+	return segNames, nil
+}
+
+// createFirstSegment starts a store that has no segment: a new one, unless
+// a commit mark says it had some.
+func (s *Store) createFirstSegment() error {
+	if s.markF != nil {
+		return &CorruptError{Segment: segmentName(s.mark.Segment), Offset: 0,
+			Reason: fmt.Sprintf("the segment is missing (no segment exists), but the commit mark records %d bytes of it as complete, up to position %d", s.mark.Length, s.mark.Head)}
+	}
+	// The data directory may be new too: make its own name durable
+	// before the first segment exists, so that a directory holding
+	// segments always has a durable name (a process that died right
+	// after MkdirAll leaves no segment, and the next Open syncs).
+	if err := s.syncDir(syncParentDir, filepath.Dir(filepath.Clean(s.dir))); err != nil {
+		return fmt.Errorf("filestore: open: sync parent directory: %w", err)
+	}
+	sg, err := s.createSegment(1)
+	if err != nil {
+		return fmt.Errorf("filestore: open: %w", err)
+	}
+	s.segs = append(s.segs, sg)
+	if err := s.writeMark(); err != nil {
+		return fmt.Errorf("filestore: open: %w", err)
+	}
+	return nil
+}
+
+// openMark opens the commit mark, if the store has one, and reads it. One
+// slot may be invalid (a mark write torn by a crash; the next write
+// rewrites that slot); none valid is corruption.
+func (s *Store) openMark() error {
+	f, err := s.fs.OpenFile(s.path(markName), os.O_RDWR, 0)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("filestore: open: open commit mark: %w", err)
+	}
+	m, valid, err := readMarkFile(f)
+	if err == nil && valid == 0 {
+		err = &CorruptError{Segment: markName, Offset: 0, Reason: "neither slot of the commit mark is valid"}
+	}
+	if err != nil {
+		f.Close()
+		return err
+	}
+	s.markF, s.mark = f, m
+	return nil
+}
+
+// startCurrentSegment makes the last segment one of the current format
+// version: a version-1 segment is never appended to, so a new segment
+// follows it — or, when it holds no frame, replaces it under the same name
+// (temporary file and rename: a crash leaves one or the other).
+func (s *Store) startCurrentSegment() error {
+	last := s.segs[len(s.segs)-1]
+	if last.size == segmentHeaderSize {
+		sg, err := s.createSegment(last.first)
+		if err != nil {
+			return err
+		}
+		last.f.Close()
+		s.segs[len(s.segs)-1] = sg
+		return nil
+	}
+	sg, err := s.createSegment(s.head + 1)
+	if err != nil {
+		return err
+	}
+	s.segs = append(s.segs, sg)
 	return nil
 }
 
 // scanSegment checks every frame of sg and indexes its events. In the last
-// segment a bad frame with no good frame after it is a torn write and is cut
-// off; anywhere else damage is an error.
+// segment a bad frame past the commit mark, with no good frame after it, is
+// a torn write and is cut off unless it was provably written completely;
+// anywhere else damage is an error.
 func (s *Store) scanSegment(sg *segment, idx uint32, last bool) error {
 	size, err := sg.f.Size()
 	if err != nil {
@@ -160,123 +254,152 @@ func (s *Store) scanSegment(sg *segment, idx uint32, last bool) error {
 	if _, err := sg.f.ReadAt(hdr, 0); err != nil {
 		return fmt.Errorf("filestore: open: read header of %s: %w", sg.name, err)
 	}
-	first, err := checkSegmentHeader(hdr)
+	first, version, err := checkSegmentHeader(hdr)
 	if err != nil {
 		return corrupt(0, err.Error())
 	}
+	sg.version = version
 	if first != sg.first {
 		return corrupt(0, fmt.Sprintf("header says first position %d, file name says %d", first, sg.first))
 	}
 	if first != s.head+1 {
 		return corrupt(0, fmt.Sprintf("segment starts at position %d, the previous one ends at %d", first, s.head))
 	}
-	r := frameReader{size: size, read: func(p []byte, off int64) error {
+	// limit: the bytes of this segment the commit mark records as
+	// complete (-1: it says nothing of this segment).
+	limit := int64(-1)
+	if s.markF != nil && s.mark.Segment == first {
+		limit = s.mark.Length
+	}
+	atLimit := func(off int64) error {
+		if off == limit && s.head != s.mark.Head {
+			return corrupt(off, fmt.Sprintf("the commit mark records position %d at this offset, the frames before it end at %d", s.mark.Head, s.head))
+		}
+		return nil
+	}
+	r := frameReader{size: size, version: version, read: func(p []byte, off int64) error {
 		_, err := sg.f.ReadAt(p, off)
 		return err
 	}}
-	var (
-		dec        frameDecoder
-		ev         rawEvent
-		lastStream []byte
-		st         *streamState
-	)
+	var ix indexer
 	off := int64(segmentHeaderSize)
 	for off < size {
-		body, bad, err := r.frame(off)
+		if err := atLimit(off); err != nil {
+			return err
+		}
+		body, next, bad, err := r.frame(off)
 		if err != nil {
 			return fmt.Errorf("filestore: open: read %s at %d: %w", sg.name, off, err)
 		}
 		if bad != "" {
+			if off < limit {
+				return corrupt(off, fmt.Sprintf("%s, before the end of what the commit mark records as complete (%d bytes)", bad, limit))
+			}
 			if !last {
 				return corrupt(off, bad)
 			}
-			later, err := s.goodFrameAfter(sg, off, size)
-			if err != nil {
-				return err
-			}
-			if later >= 0 {
-				return corrupt(off, fmt.Sprintf("%s, and a good frame follows at %d", bad, later))
-			}
-			if err := s.cutTail(sg, off, size); err != nil {
+			if err := s.tornOrCorrupt(sg, version, off, size, bad); err != nil {
 				return err
 			}
 			size = off
 			break
 		}
-		// A frame whose checksum holds but whose content is wrong was
-		// written that way or damaged beyond the checksum's reach:
+		if off < limit && next > limit {
+			return corrupt(off, fmt.Sprintf("frame runs past %d, where the commit mark says complete frames end", limit))
+		}
+		// A frame whose checks hold but whose content is wrong was
+		// written that way or damaged beyond the checks' reach:
 		// corruption either way, never a torn write.
-		if err := dec.init(body); err != nil {
-			return corrupt(off, err.Error())
+		if reason := ix.index(s, body, loc{seg: idx, off: uint32(off)}); reason != "" {
+			return corrupt(off, reason)
 		}
-		if dec.first != s.head+1 {
-			return corrupt(off, fmt.Sprintf("frame starts at position %d, want %d", dec.first, s.head+1))
-		}
-		l := loc{seg: idx, off: uint32(off)}
-		for {
-			ok, err := dec.nextEvent(&ev)
-			if err != nil {
-				return corrupt(off, err.Error())
-			}
-			if !ok {
-				break
-			}
-			if st == nil || string(ev.stream) != string(lastStream) {
-				st = s.streams[string(ev.stream)]
-				if st == nil {
-					st = &streamState{}
-					s.streams[string(ev.stream)] = st
-				}
-				lastStream = append(lastStream[:0], ev.stream...)
-			}
-			if ev.revision != uint64(len(st.positions)) {
-				return corrupt(off, fmt.Sprintf("event %s of stream %q has revision %d, want %d", ev.id, ev.stream, ev.revision, len(st.positions)))
-			}
-			if _, dup := s.ids[ev.id]; dup {
-				return corrupt(off, fmt.Sprintf("event id %s stored twice", ev.id))
-			}
-			s.ids[ev.id] = ev.position
-			st.positions = append(st.positions, ev.position)
-			s.locs = append(s.locs, l)
-			s.head = ev.position
-		}
-		off += frameHeaderSize + int64(len(body))
+		off = next
+	}
+	if err := atLimit(size); err != nil {
+		return err
+	}
+	if size < limit {
+		return corrupt(size, fmt.Sprintf("the segment ends at %d, but the commit mark records %d bytes of it as complete, up to position %d", size, limit, s.mark.Head))
 	}
 	sg.size = size
 	return nil
 }
 
-// goodFrameAfter looks for a frame with a valid checksum starting anywhere
-// after the bad frame at bad, and returns its offset or -1. Frames are
-// written one at a time, each synced before the next is written, so a good
-// frame after a bad one proves the bad one was once complete and durable:
-// that is corruption, not a torn write.
-func (s *Store) goodFrameAfter(sg *segment, bad, size int64) (int64, error) {
-	rest := make([]byte, size-bad)
-	if _, err := sg.f.ReadAt(rest, bad); err != nil {
-		return 0, fmt.Errorf("filestore: open: read tail of %s: %w", sg.name, err)
+// indexer adds the events of the frames Open scans to the store's
+// indexes, checking positions, revisions and ids as it goes.
+type indexer struct {
+	dec        frameDecoder
+	ev         rawEvent
+	lastStream []byte
+	st         *streamState
+}
+
+// index adds the events of the frame body at l, or returns what is wrong
+// with it.
+func (x *indexer) index(s *Store, body []byte, l loc) string {
+	if err := x.dec.init(body); err != nil {
+		return err.Error()
 	}
+	if x.dec.first != s.head+1 {
+		return fmt.Sprintf("frame starts at position %d, want %d", x.dec.first, s.head+1)
+	}
+	ev := &x.ev
+	for {
+		ok, err := x.dec.nextEvent(ev)
+		if err != nil {
+			return err.Error()
+		}
+		if !ok {
+			return ""
+		}
+		if x.st == nil || string(ev.stream) != string(x.lastStream) {
+			x.st = s.streams[string(ev.stream)]
+			if x.st == nil {
+				x.st = &streamState{}
+				s.streams[string(ev.stream)] = x.st
+			}
+			x.lastStream = append(x.lastStream[:0], ev.stream...)
+		}
+		if ev.revision != uint64(len(x.st.positions)) {
+			return fmt.Sprintf("event %s of stream %q has revision %d, want %d", ev.id, ev.stream, ev.revision, len(x.st.positions))
+		}
+		if _, dup := s.ids[ev.id]; dup {
+			return fmt.Sprintf("event id %s stored twice", ev.id)
+		}
+		s.ids[ev.id] = ev.position
+		x.st.positions = append(x.st.positions, ev.position)
+		s.locs = append(s.locs, l)
+		s.head = ev.position
+	}
+}
+
+// tornOrCorrupt decides about the bad frame at off of the last segment,
+// past the commit mark: when a good frame follows it, or when it was
+// provably written completely, it is corruption; otherwise it is a torn
+// write, cut off (its bytes saved beside the segment).
+func (s *Store) tornOrCorrupt(sg *segment, version uint32, off, size int64, bad string) error {
+	rest := make([]byte, size-off)
+	if _, err := sg.f.ReadAt(rest, off); err != nil {
+		return fmt.Errorf("filestore: open: read tail of %s: %w", sg.name, err)
+	}
+	// Frames are written one at a time, each synced before the next is
+	// written, so a good frame after a bad one proves the bad one was once
+	// complete and durable.
 	for p := 1; p+frameHeaderSize <= len(rest); p++ {
-		n, sum, ok := frameLen(rest[p:])
-		if !ok || len(rest)-p-frameHeaderSize < n {
-			continue
-		}
-		body := rest[p+frameHeaderSize : p+frameHeaderSize+n]
-		if body[0] == frameKindCommit && frameCRC(rest[p:p+4], body) == sum {
-			return bad + int64(p), nil
+		if frameAt(version, rest[p:]) {
+			return &CorruptError{Segment: sg.name, Offset: off, Reason: fmt.Sprintf("%s, and a good frame follows at %d", bad, off+int64(p))}
 		}
 	}
-	return -1, nil
+	if why := completeFrameDamage(version, rest, off); why != "" {
+		return &CorruptError{Segment: sg.name, Offset: off, Reason: bad + "; " + why}
+	}
+	return s.cutTail(sg, off, rest)
 }
 
 // cutTail removes a torn final write. Its bytes are first saved beside the
 // segment (segment-….log.torn-<offset>-<crc>) so that nothing is destroyed
 // without trace, then the segment is truncated; recover syncs it.
-func (s *Store) cutTail(sg *segment, off, size int64) error {
-	tail := make([]byte, size-off)
-	if _, err := sg.f.ReadAt(tail, off); err != nil {
-		return fmt.Errorf("filestore: open: read torn tail of %s: %w", sg.name, err)
-	}
+func (s *Store) cutTail(sg *segment, off int64, tail []byte) error {
 	side := fmt.Sprintf("%s.torn-%d-%08x", sg.name, off, crc32.Checksum(tail, castagnoli))
 	if err := s.writeFileAtomic(side, tail); err != nil {
 		return fmt.Errorf("filestore: open: save torn tail of %s: %w", sg.name, err)
@@ -352,18 +475,19 @@ func (s *Store) VerifyStorage(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("filestore: verify: %w", err)
 		}
-		first, err := checkSegmentHeader(hdr)
+		first, version, err := checkSegmentHeader(hdr)
 		if err != nil {
 			return corrupt(0, err.Error())
 		}
-		if first != next || first != sg.first {
-			return corrupt(0, fmt.Sprintf("segment starts at position %d, want %d", first, next))
+		if first != next || first != sg.first || version != sg.version {
+			return corrupt(0, fmt.Sprintf("segment header says position %d, format version %d; want %d, %d", first, version, next, sg.version))
 		}
+		r.version = version
 		for off := int64(segmentHeaderSize); off < ss.size; {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			body, bad, err := r.frame(off)
+			body, nextOff, bad, err := r.frame(off)
 			if err != nil {
 				return fmt.Errorf("filestore: verify: %w", err)
 			}
@@ -390,8 +514,42 @@ func (s *Store) VerifyStorage(ctx context.Context) error {
 				revs[string(ev.stream)] = ev.revision + 1
 				next++
 			}
-			off += frameHeaderSize + int64(len(body))
+			off = nextOff
 		}
 	}
-	return nil
+	return s.verifyMark()
+}
+
+// verifyMark checks the commit mark as it is on disk: both slots valid
+// (Open leaves them so), the newer one the last written, and no claim
+// beyond what the store holds.
+func (s *Store) verifyMark() error {
+	s.filesMu.RLock()
+	defer s.filesMu.RUnlock()
+	if s.filesClosed {
+		return errClosed
+	}
+	s.markMu.Lock()
+	m, valid, err := readMarkFile(s.markF)
+	want := s.mark
+	s.markMu.Unlock()
+	corrupt := func(reason string) error {
+		return &CorruptError{Segment: markName, Offset: 0, Reason: reason}
+	}
+	switch {
+	case err != nil:
+		return fmt.Errorf("filestore: verify: %w", err)
+	case valid < 2:
+		return corrupt(fmt.Sprintf("%d of its 2 slots are valid", valid))
+	case m != want:
+		return corrupt(fmt.Sprintf("it holds sequence %d (segment %d, %d bytes, position %d), the store last wrote sequence %d", m.Seq, m.Segment, m.Length, m.Head, want.Seq))
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for _, sg := range s.segs {
+		if sg.first == m.Segment && m.Length <= sg.size && m.Head <= s.head {
+			return nil
+		}
+	}
+	return corrupt(fmt.Sprintf("it records %d bytes of %s up to position %d, more than the store holds", m.Length, segmentName(m.Segment), m.Head))
 }

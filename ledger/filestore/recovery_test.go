@@ -89,7 +89,7 @@ func writeFileFS(t *testing.T, fsys filestore.FS, name string, data []byte) {
 
 // checkTornAt damages the log image from cut on (how, see below), opens
 // it, and checks that it recovers exactly: the head is the last event of
-// the last frame that ends at or before cut, the segment is byte for byte
+// the last frame that ends at or before the first damaged byte, the segment is byte for byte
 // the image up to that frame's end, and the bytes after it are in the side
 // file named for them. With full it also reads every event back, and
 // checks that the store takes an append and verifies.
@@ -118,10 +118,17 @@ func checkTornAt(t *testing.T, fsys filestore.FS, dir, segPath string, image []b
 		t.Fatalf("cut at %d (%s): Open: %v", cut, how, err)
 	}
 	defer s.Close()
+	// Zeros or garbage that happen to equal the bytes they replace (the
+	// last byte of a frame, a CRC byte, may be zero) damage nothing: the
+	// damage starts at the first byte that differs.
+	eff := cut
+	for eff < int64(len(image)) && eff < int64(len(damaged)) && damaged[eff] == image[eff] {
+		eff++
+	}
 	var want []ledger.Event
 	var keep int64 // where the recovered segment ends
 	for i, end := range ends {
-		if end <= cut {
+		if end <= eff {
 			want = append(want, frames[i]...)
 			keep = end
 		}
@@ -198,6 +205,13 @@ func TestTornTail(t *testing.T) {
 		image, _ := os.ReadFile(segPath)
 		cut := ends[3] + 10
 		if err := os.Truncate(segPath, cut); err != nil {
+			t.Fatal(err)
+		}
+		// The commit mark written by Close records every frame as
+		// complete, and would rightly refuse the cut (TestCorruption);
+		// without it the tail is judged by the frames alone, as after a
+		// crash.
+		if err := os.Remove(filepath.Join(dir, "COMMIT")); err != nil {
 			t.Fatal(err)
 		}
 		s := open(t, dir, filestore.Options{})
@@ -332,12 +346,39 @@ func TestCorruption(t *testing.T) {
 		}
 		wantCorrupt(t, readErr, filepath.Base(segPath), ends[4])
 	})
-	t.Run("damaged final frame counts as torn", func(t *testing.T) {
-		// A complete final frame with a bad checksum cannot be told from a
-		// write torn by a power loss; it is cut off, and kept beside the
-		// segment.
+	t.Run("damaged final frame of a closed store", func(t *testing.T) {
+		// Close recorded every frame as complete in the commit mark:
+		// damage anywhere in the final frame, its last byte included, is
+		// corruption.
+		dir := t.TempDir()
+		_, ends, segPath := logWithRecords(t, filestore.OSFS{}, dir, 4)
+		for _, off := range []int64{ends[2], ends[2] + 3, ends[2] + 40, ends[3] - 9, ends[3] - 1} {
+			flipByte(t, segPath, off)
+			_, err := filestore.Open(dir, filestore.Options{})
+			wantCorrupt(t, err, filepath.Base(segPath), ends[2])
+			if side, _ := filepath.Glob(segPath + ".torn-*"); len(side) != 0 {
+				t.Fatalf("side files %v", side)
+			}
+			flipByte(t, segPath, off)
+		}
+	})
+	t.Run("damaged final frame past the commit mark", func(t *testing.T) {
+		// Without the mark, the final frame is judged by its own
+		// evidence: its header and trailer vouch for its extent, so damage
+		// inside it is corruption — except in the trailer's copy of the
+		// header (its last 8 bytes), which cannot be told from a write cut
+		// short there: that is cut off, and kept beside the segment.
 		dir := t.TempDir()
 		frames, ends, segPath := logWithRecords(t, filestore.OSFS{}, dir, 4)
+		if err := os.Remove(filepath.Join(dir, "COMMIT")); err != nil {
+			t.Fatal(err)
+		}
+		for _, off := range []int64{ends[2], ends[2] + 5, ends[2] + 40, ends[3] - 12, ends[3] - 9} {
+			flipByte(t, segPath, off)
+			_, err := filestore.Open(dir, filestore.Options{})
+			wantCorrupt(t, err, filepath.Base(segPath), ends[2])
+			flipByte(t, segPath, off)
+		}
 		flipByte(t, segPath, ends[3]-1)
 		s := open(t, dir, filestore.Options{})
 		if got := readAll(t, s, 0); len(got) != len(frames[0])+len(frames[1])+len(frames[2]) {
@@ -346,5 +387,36 @@ func TestCorruption(t *testing.T) {
 		if side, _ := filepath.Glob(segPath + ".torn-*"); len(side) != 1 {
 			t.Fatalf("side files %v", side)
 		}
+	})
+	t.Run("truncated below the commit mark", func(t *testing.T) {
+		// Cutting whole frames off the end leaves a valid-looking log;
+		// the mark Close wrote says it was longer.
+		dir := t.TempDir()
+		_, ends, segPath := logWithRecords(t, filestore.OSFS{}, dir, 6)
+		for _, cut := range []int64{ends[4], ends[4] + 10, ends[2]} {
+			if err := os.Truncate(segPath, cut); err != nil {
+				t.Fatal(err)
+			}
+			_, err := filestore.Open(dir, filestore.Options{})
+			at := cut
+			if cut != ends[4] && cut != ends[2] {
+				at = ends[4] // the cut-short frame, before the mark
+			}
+			wantCorrupt(t, err, filepath.Base(segPath), at)
+		}
+	})
+	t.Run("last segment removed", func(t *testing.T) {
+		dir, segs := multi(t)
+		os.Remove(segs[len(segs)-1])
+		_, err := filestore.Open(dir, filestore.Options{})
+		wantCorrupt(t, err, filepath.Base(segs[len(segs)-1]), 0)
+	})
+	t.Run("commit mark with no valid slot", func(t *testing.T) {
+		dir, _ := multi(t)
+		if err := os.WriteFile(filepath.Join(dir, "COMMIT"), make([]byte, 4160), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		_, err := filestore.Open(dir, filestore.Options{})
+		wantCorrupt(t, err, "COMMIT", 0)
 	})
 }

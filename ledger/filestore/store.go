@@ -37,8 +37,8 @@ var (
 // CorruptError names the place of damaged stored data. It wraps
 // ledger.ErrCorrupt.
 type CorruptError struct {
-	Segment string // file name of the segment, without directory
-	Offset  int64  // byte offset of the bad frame (or header) in the segment
+	Segment string // file name of the segment (or COMMIT, the commit mark), without directory
+	Offset  int64  // byte offset of the bad frame (or header, or end) in the file
 	Reason  string
 }
 
@@ -149,6 +149,12 @@ type Store struct {
 	notify  chan struct{}           // closed and replaced at every commit
 	closed  bool
 
+	// The commit mark: its file (nil until created) and the last mark
+	// written or read. Used by Open, the committer and Close, one at a time.
+	markMu sync.Mutex // held across a write or read of the mark file
+	markF  File
+	mark   Mark
+
 	// Committer-only state.
 	buf            []byte
 	pendingStreams map[string]int64
@@ -156,10 +162,11 @@ type Store struct {
 }
 
 type segment struct {
-	name  string // base name
-	first uint64
-	f     File
-	size  int64 // committed bytes; guarded by Store.mu
+	name    string // base name
+	first   uint64
+	version uint32 // format version of its header and frames
+	f       File
+	size    int64 // committed bytes; guarded by Store.mu
 }
 
 // loc is where the frame holding a position starts. uint32 offsets suffice
@@ -192,9 +199,10 @@ type appendResult struct {
 }
 
 // Open opens (creating if needed) the store in dir. It scans every segment,
-// checking every frame's checksum and rebuilding the indexes; a torn final
-// frame is cut off (its bytes saved beside the segment), any other damage
-// fails Open with a *CorruptError.
+// checking every frame and rebuilding the indexes; a torn final frame —
+// one past the commit mark that a crash can have left so — is cut off (its
+// bytes saved beside the segment), any other damage fails Open with a
+// *CorruptError. It ends by writing the commit mark.
 func Open(dir string, opts Options) (*Store, error) {
 	opts, err := opts.withDefaults()
 	if err != nil {
@@ -258,7 +266,7 @@ func (s *Store) createSegment(first uint64) (*segment, error) {
 	if err := s.syncDir(syncSegmentDir, s.dir); err != nil {
 		return fail("sync directory", err)
 	}
-	return &segment{name: name, first: first, f: f, size: segmentHeaderSize}, nil
+	return &segment{name: name, first: first, version: formatVersion, f: f, size: segmentHeaderSize}, nil
 }
 
 func (s *Store) closeFiles() {
@@ -271,21 +279,39 @@ func (s *Store) closeFiles() {
 	for _, sg := range s.segs {
 		sg.f.Close()
 	}
+	if s.markF != nil {
+		s.markF.Close()
+	}
 }
 
 // Close stops accepting appends, lets the ones already queued complete or
-// fail, ends subscriptions with ledger.ErrClosed and releases the files.
+// fail, records in the commit mark that everything committed is complete
+// (unless a failed write made the store read-only), ends subscriptions
+// with ledger.ErrClosed and releases the files.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		close(s.closing)
 		<-s.done
+		var markErr error
+		if s.Err() == nil && s.markStale() {
+			if err := s.writeMark(); err != nil {
+				markErr = fmt.Errorf("filestore: close: %w", err)
+			}
+		}
 		s.mu.Lock()
 		s.closed = true
 		s.mu.Unlock()
 		s.closeFiles()
-		s.closeErr = s.lock.Close()
+		s.closeErr = errors.Join(markErr, s.lock.Close())
 	})
 	return s.closeErr
+}
+
+// markStale reports whether the commit mark covers less than is committed.
+// Only the committer's owner (Open, the committer, Close after it) calls it.
+func (s *Store) markStale() bool {
+	last := s.segs[len(s.segs)-1]
+	return s.markF == nil || s.mark.Segment != last.first || s.mark.Length != last.size || s.mark.Head != s.head
 }
 
 // Dir returns the data directory.
@@ -582,7 +608,7 @@ func (s *Store) writeFrame(entries uint32, accepted []*appendReq) error {
 		// Assert before writing: Append and the batching bound this.
 		return fmt.Errorf("internal error: frame body of %d bytes exceeds MaxRecordSize %d", body, s.opts.MaxRecordSize)
 	}
-	finishFrame(s.buf, 0, entries, first)
+	s.buf = finishFrame(s.buf, 0, entries, first)
 	seg := s.segs[len(s.segs)-1]
 	if seg.size > segmentHeaderSize && seg.size+int64(len(s.buf)) > s.opts.SegmentSize {
 		// The active segment was synced by the previous commit, so it is
@@ -595,6 +621,11 @@ func (s *Store) writeFrame(entries uint32, accepted []*appendReq) error {
 		s.segs = append(s.segs, ns)
 		s.mu.Unlock()
 		seg = ns
+		// The sealed segment is complete and the new one exists: say so
+		// durably, so that neither can be lost without Open noticing.
+		if err := s.writeMark(); err != nil {
+			return fmt.Errorf("roll over: %w", err)
+		}
 	}
 	off := seg.size
 	if _, err := seg.f.WriteAt(s.buf, off); err != nil {

@@ -18,6 +18,9 @@ const (
 	syncTornSideDir              // cutTail: directory after renaming the side file
 	syncOpenLastSegment          // recover: the last segment, as read (and cut), before appending
 	syncOpenDir                  // recover: the directory, as read, before appending
+	syncMarkCreate               // createMark: the new commit mark file, before its rename
+	syncMarkDir                  // createMark: directory after renaming the commit mark
+	syncMark                     // writeMark: the commit mark after a slot was rewritten
 	syncFrame                    // writeFrame: fdatasync of the active segment after a frame
 	syncSiteCount
 )
@@ -31,6 +34,9 @@ var syncSiteNames = [syncSiteCount]string{
 	syncTornSideDir:     "torn-side-dir",
 	syncOpenLastSegment: "open-last-segment",
 	syncOpenDir:         "open-dir",
+	syncMarkCreate:      "mark-create",
+	syncMarkDir:         "mark-dir",
+	syncMark:            "mark",
 	syncFrame:           "frame",
 }
 
