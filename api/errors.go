@@ -12,6 +12,7 @@ import (
 	"partyledger/domain"
 	"partyledger/ledger"
 	"partyledger/ledger/books"
+	"partyledger/ledger/logtree"
 	"partyledger/projections"
 	"partyledger/projections/scoreboard"
 )
@@ -142,6 +143,10 @@ func classify(err error) (status int, body apiError, internal bool) {
 			Message: "this grade was already issued or revised"}, false
 	case errors.Is(err, scoreboard.ErrUnknownOrg):
 		return http.StatusNotFound, apiError{Code: codeNotFound, Message: "organisation not registered"}, false
+	case errors.Is(err, ledger.ErrEventNotFound):
+		return http.StatusNotFound, apiError{Code: codeNotFound, Field: "event", Message: "no event with this id"}, false
+	case errors.Is(err, logtree.ErrNotInTree):
+		return http.StatusUnprocessableEntity, apiError{Code: codeInvalid, Field: "size", Message: strings.TrimPrefix(err.Error(), "logtree: ")}, false
 	case errors.As(err, &nf):
 		// Before its founded_on an organisation is not scored (RUBRIC.md).
 		return http.StatusUnprocessableEntity, apiError{Code: codeInvalid, Field: "as_of", Message: nf.Error()}, false

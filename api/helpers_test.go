@@ -23,6 +23,7 @@ import (
 	"partyledger/ledger/books"
 	"partyledger/ledger/filestore"
 	"partyledger/ledger/ledgertest"
+	"partyledger/ledger/logtree"
 	"partyledger/projections/scoreboard"
 )
 
@@ -82,6 +83,13 @@ func newEnv(t testing.TB, opts api.Options) *env {
 		opts.Now = clock.Now
 	}
 	opts.Logger = slog.New(slog.NewTextHandler(e.logs, nil))
+	if opts.Key != nil && opts.Tree == nil { // a test of the proof routes: the tree over this ledger
+		tree, err := bk.Tree(context.Background(), logtree.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		opts.Tree = tree
+	}
 	e.srv = api.New(bk, e.board, opts)
 	e.ts = httptest.NewServer(e.srv.Handler())
 	ctx, cancel := context.WithCancel(context.Background())

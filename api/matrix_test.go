@@ -14,6 +14,8 @@ import (
 
 	"partyledger/api"
 	"partyledger/domain"
+	"partyledger/ledger/logtree"
+	"path/filepath"
 )
 
 // TestPolicyCoversRouter walks the router: every route has exactly one
@@ -77,6 +79,20 @@ func matrixCall(t *testing.T, e *env, r api.Rule, role, org string) (path string
 	formType := map[string]string{"branch": domain.TypeStudySessionHeld, "assessor": domain.TypeGroupAssessmentRecorded,
 		"admin": domain.TypeGradeIssued, "auditor": domain.TypeStudySessionHeld, "": domain.TypeStudySessionHeld}[role]
 	path = strings.ReplaceAll(path, "{type}", formType)
+	switch r.Pattern {
+	case "/v1/proof/inclusion":
+		var page struct {
+			Events []struct {
+				ID string `json:"id"`
+			} `json:"events"`
+		}
+		if err := json.Unmarshal(e.do("GET", "/v1/orgs/"+ownOrg+"/events?limit=1", "admin", nil).body, &page); err != nil || len(page.Events) == 0 {
+			t.Fatalf("an event to prove: %v", err)
+		}
+		return path + "?event=" + page.Events[0].ID, nil, nil
+	case "/v1/proof/consistency":
+		return path + "?from=1", nil, nil
+	}
 	if r.Method != "POST" {
 		return path, nil, nil
 	}
@@ -133,7 +149,11 @@ func matrixCall(t *testing.T, e *env, r api.Rule, role, org string) (path string
 // against the policy table: refusals are 401/403 (or a redirect to sign
 // in, for pages), and everything allowed succeeds.
 func TestRoleMatrix(t *testing.T) {
-	e := newEnv(t, api.Options{})
+	key, _, err := logtree.LoadOrCreateKey(filepath.Join(t.TempDir(), logtree.KeyFileName), "partyledger.test/matrix")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t, api.Options{Key: key}) // with the log tree: the proof routes answer
 	browsers := map[string]*browser{}
 	for _, role := range roles {
 		browsers[role] = e.login(role)
@@ -141,7 +161,7 @@ func TestRoleMatrix(t *testing.T) {
 	// The routes come from the router, so that a route added later is
 	// sent too; each is judged by its policy rule.
 	var walked []api.Rule
-	err := chi.Walk(e.srv.Routes(), func(method, route string, _ http.Handler, _ ...func(http.Handler) http.Handler) error {
+	err = chi.Walk(e.srv.Routes(), func(method, route string, _ http.Handler, _ ...func(http.Handler) http.Handler) error {
 		for _, r := range api.Policy {
 			if r.Method == method && r.Pattern == route {
 				walked = append(walked, r)

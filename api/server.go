@@ -24,6 +24,7 @@ import (
 	"net/netip"
 	"partyledger/domain"
 	"partyledger/ledger/books"
+	"partyledger/ledger/logtree"
 	"partyledger/projections/scoreboard"
 )
 
@@ -61,6 +62,11 @@ type Options struct {
 	// is not itself a trusted proxy). Requests from anywhere else are
 	// judged by their peer address, whatever they forward.
 	TrustedProxies []netip.Prefix
+	// Tree is the Merkle tree over the log and Key the ledger's
+	// checkpoint key (ledger/logtree): with them the server signs
+	// checkpoints and gives proofs; without, those routes answer 503.
+	Tree *logtree.Tree
+	Key  *logtree.Key
 }
 
 // Server is the HTTP face of the ledger. It owns the chi router.
@@ -187,6 +193,9 @@ func (s *Server) routes() {
 	s.handle("GET", "/v1/rulebooks/{year}/{version}", s.handleRulebook)
 	s.handle("POST", "/v1/rulebooks", s.handlePublishRulebook)
 	s.handle("GET", "/v1/verify", s.handleVerify)
+	s.handle("GET", "/v1/checkpoint", s.handleCheckpoint)
+	s.handle("GET", "/v1/proof/inclusion", s.handleInclusionProof)
+	s.handle("GET", "/v1/proof/consistency", s.handleConsistencyProof)
 	s.handle("GET", "/v1/recompute", s.handleRecompute)
 	s.handle("GET", "/v1/reports/{year}", s.handleReport)
 	s.handle("GET", "/v1/tokens", s.handleListTokens)

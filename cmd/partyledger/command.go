@@ -33,6 +33,8 @@ func commands() *command {
 		replayCommand(),
 		exportCommand(),
 		verifyCommand(),
+		checkpointCommand(),
+		proveCommand(),
 		scoreCommand(),
 		{name: "rulebook", short: "细则版本：发布、列出、查看、比较 / publish, list, show, diff rulebook versions", subs: []*command{
 			rulebookPublishCommand(), rulebookListCommand(), rulebookShowCommand(), rulebookDiffCommand(),

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"partyledger/domain"
+	"path/filepath"
 )
 
 // validCalls holds one valid invocation of every leaf command, by its path
@@ -38,6 +39,20 @@ var validCalls = map[string]func(t *testing.T, c *testClock, dir string){
 	},
 	"verify": func(t *testing.T, c *testClock, dir string) {
 		wantIn(t, mustOK(t, cli(t, c, "", "--data", dir, "verify")).stdout, "校验通过", " 20 个事件")
+	},
+	"checkpoint": func(t *testing.T, c *testClock, dir string) {
+		out := filepath.Join(t.TempDir(), "cp")
+		r := mustOK(t, cli(t, c, "", "--data", dir, "checkpoint", "--out", out))
+		wantIn(t, r.stdout, "\n20\n")
+		wantIn(t, mustOK(t, cli(t, c, "", "--data", dir, "verify", "--checkpoint", out)).stdout, "检查点相符")
+	},
+	"prove": func(t *testing.T, c *testClock, dir string) {
+		var line struct{ ID string }
+		first := strings.SplitN(mustOK(t, cli(t, c, "", "--data", dir, "export", "--all")).stdout, "\n", 2)[0]
+		if err := json.Unmarshal([]byte(first), &line); err != nil {
+			t.Fatal(err)
+		}
+		wantIn(t, mustOK(t, cli(t, c, "", "--data", dir, "prove", "--event", line.ID)).stdout, `"proof"`, `"tree_size"`)
 	},
 	"score": func(t *testing.T, c *testClock, dir string) {
 		wantIn(t, mustOK(t, cli(t, c, "", "--data", dir, "score", "--org", "LY-0002")).stdout, "LY-0002 市财政局第一党支部")

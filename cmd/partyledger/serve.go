@@ -27,6 +27,7 @@ func serveCommand() *command {
 		tlsKey         string
 		trustedProxies string
 		secureCookies  string
+		kf             keyFlags
 	}
 	return &command{
 		name:  "serve",
@@ -39,6 +40,7 @@ func serveCommand() *command {
 			fs.StringVar(&c.tlsKey, "tls-key", "", "the certificate's private key (PEM)")
 			fs.StringVar(&c.trustedProxies, "trusted-proxy", "", "comma-separated addresses or CIDRs of TLS-terminating reverse proxies whose X-Forwarded-For is believed")
 			fs.StringVar(&c.secureCookies, "secure-cookies", "auto", "mark cookies Secure: auto (on with --tls-cert or --trusted-proxy), true or false")
+			c.kf.register(fs)
 		},
 		run: func(ctx context.Context, e *env, _ []string) error {
 			opts := api.Options{Year: c.year}
@@ -71,6 +73,19 @@ func serveCommand() *command {
 			if err != nil {
 				return err
 			}
+			key, created, err := c.kf.key(e)
+			if err != nil {
+				return err
+			}
+			if created {
+				fmt.Fprintf(e.stderr, "已创建签名密钥 / created the checkpoint key %s (mode 0600); its public key: %s\n", key.Path(), key.VerifierKey())
+			}
+			tree, err := e.tree(ctx)
+			if err != nil {
+				return err
+			}
+			defer tree.Close()
+			opts.Tree, opts.Key = tree, key
 			return serve(ctx, e, bk, c.addr, opts, tlsFiles{c.tlsCert, c.tlsKey}, nil)
 		},
 	}

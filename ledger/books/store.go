@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 
 	"partyledger/ledger"
+	"partyledger/ledger/logtree"
 )
 
 // The envelope reads below hand out stored events as they are (hashes,
@@ -60,4 +61,11 @@ func (b *Books) LastEvent(ctx context.Context, stream string) (ledger.Event, err
 // into an empty ledger only: see ledger.Ledger.Restore.
 func (b *Books) Restore(ctx context.Context, events []ledger.Event, opts ledger.RestoreOptions) ([]ledger.Result, error) {
 	return b.l.Restore(ctx, events, opts)
+}
+
+// Tree opens the Merkle tree over the whole log (ledger/logtree): signed
+// checkpoints and inclusion and consistency proofs of every event,
+// whatever its stream.
+func (b *Books) Tree(ctx context.Context, opts logtree.Options) (*logtree.Tree, error) {
+	return logtree.Open(ctx, b.l, opts)
 }
