@@ -387,6 +387,18 @@ type GradeIssued struct {
 	// OverrideReason (v2) is required when Final or Tier differs from the
 	// computation (GOVERNANCE.md): why, e.g. an appeal's outcome.
 	OverrideReason string `json:"override_reason,omitempty"`
+	// Checkpoint (v2) anchors the grade in the whole log: the tree the
+	// grade was computed at (ledger/logtree), which a signed checkpoint of
+	// that size proves.
+	Checkpoint *GradeCheckpoint `json:"checkpoint,omitempty"`
+}
+
+// GradeCheckpoint is the log tree a grade was computed at: its size (the
+// number of events) and its RFC 6962 root hash, standard base64 — the
+// second and third lines of a checkpoint of that size.
+type GradeCheckpoint struct {
+	Size int64  `json:"size"`
+	Root string `json:"root"`
 }
 
 // GradeRevised replaces an official grade after a rulebook correction.
@@ -400,6 +412,8 @@ type GradeRevised struct {
 	Reason           string `json:"reason"`
 	// OverrideReason (v2): as GradeIssued's.
 	OverrideReason string `json:"override_reason,omitempty"`
+	// Checkpoint (v2): as GradeIssued's.
+	Checkpoint *GradeCheckpoint `json:"checkpoint,omitempty"`
 }
 
 // Scheduled event kinds.

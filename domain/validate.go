@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"encoding/base64"
 	"fmt"
 	"sort"
 	"strings"
@@ -468,6 +469,7 @@ func (e *GradeIssued) Validate() error {
 	var p Problems
 	checkGrade(&p, e.Year, e.RulebookVersion, e.Final, e.Tier, e.ScorecardSHA256, e.ScorecardKnownAt)
 	checkText(&p, "override_reason", e.OverrideReason, false, MaxSummaryRunes)
+	checkGradeCheckpoint(&p, e.Checkpoint)
 	return p.Err()
 }
 
@@ -476,7 +478,22 @@ func (e *GradeRevised) Validate() error {
 	checkGrade(&p, e.Year, e.RulebookVersion, e.Final, e.Tier, e.ScorecardSHA256, e.ScorecardKnownAt)
 	checkText(&p, "reason", e.Reason, true, MaxSummaryRunes)
 	checkText(&p, "override_reason", e.OverrideReason, false, MaxSummaryRunes)
+	checkGradeCheckpoint(&p, e.Checkpoint)
 	return p.Err()
+}
+
+// checkGradeCheckpoint: a tree of at least one event, and a SHA-256 root
+// in standard base64.
+func checkGradeCheckpoint(p *Problems, c *GradeCheckpoint) {
+	if c == nil {
+		return
+	}
+	if c.Size < 1 {
+		p.Add("checkpoint.size", "want a tree size ≥ 1")
+	}
+	if b, err := base64.StdEncoding.DecodeString(c.Root); err != nil || len(b) != 32 {
+		p.Add("checkpoint.root", "want a SHA-256 root hash in standard base64 (44 characters)")
+	}
 }
 
 func (e *RequiredEventScheduled) Validate() error {
