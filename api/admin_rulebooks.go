@@ -197,6 +197,7 @@ var zhRulebookReasons = []struct {
 	{regexp.MustCompile(`^larger than (\d+) bytes$`), "文件超过 $1 字节"},
 	{regexp.MustCompile(`^unexpected data after the rulebook$`), "细则之后还有多余的内容"},
 	{regexp.MustCompile(`^required$`), "必填"},
+	{regexp.MustCompile(`^is (\S+) but the items add up to (\S+)$`), "为 $1，但各项分值合计为 $2"},
 }
 
 func zhRulebookReason(reason string) string {
