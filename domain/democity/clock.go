@@ -56,18 +56,26 @@ type orgClock struct {
 	last     time.Time
 }
 
-// at returns when a line of the organisation that occurred on d is
-// recorded, with a delay drawn for its kind (assessor: the assessors'
-// own lines; group: a group assessment's score).
-func (oc *orgClock) at(d domain.Date, assessor, group bool) time.Time {
+// Kinds of line, for their delay.
+const (
+	byOrg      = iota // the organisation's own entry
+	byAssessor        // an assessor's finding
+	byGroup           // a group assessment's score
+	sameDay           // recorded the day it happens (the appeal's decision)
+)
+
+// at returns when a line of the organisation of kind that occurred on d
+// is recorded.
+func (oc *orgClock) at(d domain.Date, kind int) time.Time {
 	day := d
 	switch {
 	case d.Before(GoLive):
 		day = oc.goLive
-	case group:
+	case kind == sameDay:
+	case kind == byGroup:
 		// The group's scores are entered once its deliberation is over.
 		day = d.AddDays(3 + oc.r.IntN(10))
-	case assessor:
+	case kind == byAssessor:
 		day = d.AddDays(oc.r.IntN(6))
 	case d.Year == Year && oc.backfill[int(d.Month)]:
 		day = domain.MonthEnd(Year, d.Month).AddDays(8 + oc.r.IntN(10))
@@ -161,7 +169,16 @@ func (c *city) clock(lines []domain.JournalLine) []time.Time {
 		case oc == nil: // the committee's schedule, the morning of the event
 			at[i] = on.Start().Add(8*time.Hour + time.Duration(cr.IntN(45*60))*time.Second)
 		default:
-			at[i] = oc.at(on, l.Type == domain.TypeFindingRecorded || on.Year > Year, l.Type == domain.TypeGroupAssessmentRecorded)
+			kind := byOrg
+			switch {
+			case l.Type == domain.TypeGroupAssessmentRecorded:
+				kind = byGroup
+			case l.Type == domain.TypeEventRetracted && on.Year > Year:
+				kind = sameDay
+			case l.Type == domain.TypeFindingRecorded || on.Year > Year:
+				kind = byAssessor
+			}
+			at[i] = oc.at(on, kind)
 		}
 	}
 	return at
