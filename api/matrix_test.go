@@ -140,6 +140,9 @@ func matrixCall(t *testing.T, e *env, r api.Rule, role, org string) (path string
 	case "/logout", "/login":
 		return path, nil, url.Values{}
 	}
+	if form, ok := adminMatrixForm(r.Pattern, n); ok {
+		return path, nil, form
+	}
 	t.Fatalf("no matrix body for POST %s", r.Pattern)
 	return
 }

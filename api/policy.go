@@ -111,6 +111,23 @@ var Policy = []Rule{
 	{Method: "POST", Pattern: "/ui/orgs/{code}/record/{type}", Page: true, Branch: OwnOrg, Assessor: AnyOrg, Admin: AnyOrg, Summary: "登记 form post"},
 	{Method: "GET", Pattern: "/ui/review", Page: true, Assessor: AnyOrg, Admin: AnyOrg, Summary: "网上考核: the year's unreviewed organisation entries, 补录 first, with 退回"},
 	{Method: "POST", Pattern: "/ui/review", Page: true, Assessor: AnyOrg, Admin: AnyOrg, Summary: "退回 one entry with a reason (EventRejected)"},
+
+	// 工委管理: the work committee's pages, the admin's only.
+	{Method: "GET", Pattern: "/ui/admin", Page: true, Admin: AnyOrg, Summary: "工委管理: the admin pages"},
+	{Method: "GET", Pattern: "/ui/admin/tokens", Page: true, Admin: AnyOrg, Summary: "访问令牌: every token, issue and revoke forms"},
+	{Method: "POST", Pattern: "/ui/admin/tokens", Page: true, Admin: AnyOrg, Summary: "issue a token (shown once)"},
+	{Method: "POST", Pattern: "/ui/admin/tokens/{tokenID}/revoke", Page: true, Admin: AnyOrg, Summary: "revoke a token (not the last admin token)"},
+	{Method: "GET", Pattern: "/ui/admin/rulebooks", Page: true, Admin: AnyOrg, Summary: "细则版本: versions and the publish form"},
+	{Method: "POST", Pattern: "/ui/admin/rulebooks", Page: true, Admin: AnyOrg, Summary: "publish a rulebook version from an uploaded file (every problem with its line)"},
+	{Method: "GET", Pattern: "/ui/admin/rulebooks/diff", Page: true, Admin: AnyOrg, Summary: "two rulebook versions side by side"},
+	{Method: "GET", Pattern: "/ui/admin/rulebooks/{year}/{version}", Page: true, Admin: AnyOrg, Summary: "a rulebook version as a JSON file"},
+	{Method: "GET", Pattern: "/ui/admin/recompute", Page: true, Admin: AnyOrg, Summary: "重新计算: who moves between which tiers, by which items (two versions or two known_at)"},
+	{Method: "GET", Pattern: "/ui/admin/grades", Page: true, Admin: AnyOrg, Summary: "正式等次: computed and official grades, issue and revise forms"},
+	{Method: "POST", Pattern: "/ui/admin/grades/issue", Page: true, Admin: AnyOrg, Summary: "issue grades: a dry run, then confirmed (GradeIssued)"},
+	{Method: "POST", Pattern: "/ui/admin/grades/revise", Page: true, Admin: AnyOrg, Summary: "revise grades with a reason: a dry run, then confirmed (GradeRevised)"},
+	{Method: "GET", Pattern: "/ui/admin/grades/designate", Page: true, Admin: AnyOrg, Summary: "确定先进: the eligible organisations"},
+	{Method: "POST", Pattern: "/ui/admin/grades/designate", Page: true, Admin: AnyOrg, Summary: "designate 先进: checked, then confirmed (AdvancedDesignated)"},
+	{Method: "GET", Pattern: "/ui/admin/grades/{code}", Page: true, Admin: AnyOrg, Summary: "an organisation's grades of a year, with override reasons"},
 }
 
 // ruleFor returns the policy of a route, or nil.

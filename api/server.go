@@ -216,6 +216,23 @@ func (s *Server) routes() {
 	s.handle("POST", "/ui/orgs/{code}/record/{type}", s.handleRecordPost)
 	s.handle("GET", "/ui/review", s.handleReviewPage)
 	s.handle("POST", "/ui/review", s.handleReviewPost)
+
+	// 工委管理 (admin.go, admin_rulebooks.go, admin_grades.go).
+	s.handle("GET", "/ui/admin", s.handleAdminIndex)
+	s.handle("GET", "/ui/admin/tokens", s.handleAdminTokens)
+	s.handle("POST", "/ui/admin/tokens", s.handleAdminIssueToken)
+	s.handle("POST", "/ui/admin/tokens/{tokenID}/revoke", s.handleAdminRevokeToken)
+	s.handle("GET", "/ui/admin/rulebooks", s.handleAdminRulebooks)
+	s.handleUpload("POST", "/ui/admin/rulebooks", s.handleAdminPublishRulebook)
+	s.handle("GET", "/ui/admin/rulebooks/diff", s.handleAdminRulebookDiff)
+	s.handle("GET", "/ui/admin/rulebooks/{year}/{version}", s.handleAdminRulebookFile)
+	s.handle("GET", "/ui/admin/recompute", s.handleAdminRecompute)
+	s.handle("GET", "/ui/admin/grades", s.handleAdminGrades)
+	s.handle("POST", "/ui/admin/grades/issue", s.handleAdminIssueGrades)
+	s.handle("POST", "/ui/admin/grades/revise", s.handleAdminReviseGrades)
+	s.handle("GET", "/ui/admin/grades/designate", s.handleAdminDesignate)
+	s.handle("POST", "/ui/admin/grades/designate", s.handleAdminDesignatePost)
+	s.handle("GET", "/ui/admin/grades/{code}", s.handleAdminGradeHistory)
 }
 
 func isAPIPath(p string) bool { return strings.HasPrefix(p, "/v1/") || p == "/v1" || p == "/healthz" }

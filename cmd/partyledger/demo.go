@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"sync"
 	"time"
 
 	"partyledger/api"
@@ -17,13 +18,13 @@ import (
 )
 
 // demoCommand builds the demo city in a data directory, through the same
-// validated path as import, and prints the ranking.
+// validated path as import, on a simulated clock, and prints the ranking.
 func demoCommand() *command {
 	var c struct {
 		seed           int64
 		orgs           int
 		quiet, serveIt bool
-		addr           string
+		addr, data     string
 	}
 	return &command{
 		name:  "demo",
@@ -35,9 +36,15 @@ func demoCommand() *command {
 			fs.BoolVar(&c.quiet, "quiet", false, "no progress output")
 			fs.BoolVar(&c.serveIt, "serve", false, "then serve the API and web pages, printing a token for each role")
 			fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "listen address with --serve")
+			fs.StringVar(&c.data, "data", "", "build the city in the embedded store in `DIR` (env PARTYLEDGER_DATA); "+
+				"default: a new directory under the system temp dir, printed. It stays after the demo, for the commands it prints; "+
+				"a DIR that already holds this city gets nothing new")
 		},
 		run: func(ctx context.Context, e *env, _ []string) error {
-			if !e.dataGiven && e.store == "" {
+			switch {
+			case c.data != "":
+				e.data = c.data
+			case !e.dataGiven && e.store == "":
 				dir, err := os.MkdirTemp("", "partyledger-demo-")
 				if err != nil {
 					return err
@@ -48,13 +55,16 @@ func demoCommand() *command {
 			if e.store != "" {
 				where = e.store
 			}
-			fmt.Fprintf(e.stdout, "示范城市 / demo city: seed %d → %s\n", c.seed, where)
+			fmt.Fprintf(e.stdout, "示范城市 / demo city: seed %d → %s（保留 / kept）\n", c.seed, where)
 			start := time.Now()
+			clk := &simClock{base: e.now}
+			e.now = clk.Now
 			bk, board, err := e.scoreboard(ctx)
 			if err != nil {
 				return err
 			}
-			if err := importDemoCity(ctx, e, bk, c.seed, c.orgs, !c.quiet && isTerminal(e.stderr)); err != nil {
+			city := democity.Build(c.seed, democity.Options{Orgs: c.orgs, AllIDs: true, Appeal: true})
+			if err := importDemoCity(ctx, e, bk, city, clk, !c.quiet && isTerminal(e.stderr)); err != nil {
 				return fmt.Errorf("demo city: %w", err)
 			}
 			cards, err := board.ScoreAll(ctx, scoreboard.Query{Year: 2016})
@@ -72,13 +82,56 @@ func demoCommand() *command {
 	}
 }
 
-// importDemoCity generates the demo city's journal and imports it
-// through the same validated path as import.
-func importDemoCity(ctx context.Context, e *env, bk *books.Books, seed int64, orgs int, progress bool) error {
+// simClock is the demo's clock: while the city is imported, the instant
+// its lines are recorded at (democity's City.RecordedAt); then the wall
+// clock, never before the simulation's end.
+type simClock struct {
+	base func() time.Time
+
+	mu     sync.Mutex
+	at     time.Time     // the simulated instant; zero: live
+	offset time.Duration // added to base when live
+}
+
+// Now returns the clock's instant.
+func (c *simClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.at.IsZero() {
+		return c.at
+	}
+	return c.base().Add(c.offset)
+}
+
+func (c *simClock) set(t time.Time) {
+	c.mu.Lock()
+	c.at = t
+	c.mu.Unlock()
+}
+
+// live ends the simulation at end: from now on the clock is the wall
+// clock, or — when that is earlier (a test's clock) — end and on.
+func (c *simClock) live(end time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.at = time.Time{}
+	if now := c.base(); now.Before(end) {
+		c.offset = end.Sub(now)
+	}
+}
+
+// importDemoCity imports the city's journal through the same validated
+// path as import, in the order it was recorded, each batch on the
+// simulated clock at the instant its lines were recorded; the stateful
+// checks of the whole journal run first, on the clock at the
+// simulation's end (nothing in it is in the future then).
+func importDemoCity(ctx context.Context, e *env, bk *books.Books, city democity.City, clk *simClock, progress bool) error {
 	var items []journalItem
+	var at []time.Time
 	bad := lineProblems{}
-	for i, l := range democity.Generate(seed, democity.Options{Orgs: orgs}) {
-		raw, err := json.Marshal(l)
+	var end time.Time
+	for _, i := range city.RecordedOrder() {
+		raw, err := json.Marshal(city.Lines[i])
 		if err != nil {
 			return fmt.Errorf("line %d: %w", i+1, err)
 		}
@@ -89,8 +142,22 @@ func importDemoCity(ctx context.Context, e *env, bk *books.Books, seed int64, or
 		}
 		it.line = i + 1
 		items = append(items, it)
+		at = append(at, city.RecordedAt[i])
+		end = city.RecordedAt[i]
 	}
-	return importItems(ctx, e, bk, items, bad, "demo", progress)
+	end = end.Add(time.Second)
+	clk.set(end)
+	err := importItems(ctx, e, bk, items, bad, "demo", progress, &itemClock{at: at, set: clk.set})
+	clk.live(end)
+	if err != nil {
+		return err
+	}
+	if len(at) > 0 {
+		fmt.Fprintf(e.stdout, "模拟时钟 / simulated clock: 登记于 %s 至 %s（CST；考核组 %d 年 1–2 月，申诉撤回 %s），此后为当前时间 / recorded from the first to the last, then now\n",
+			at[0].In(domain.CST).Format("2006-01-02 15:04"), at[len(at)-1].In(domain.CST).Format("2006-01-02 15:04"),
+			democity.Year+1, democity.AppealOn)
+	}
+	return nil
 }
 
 // printDemoNext shows how to look closer at the demo city, at the
@@ -109,6 +176,7 @@ func printDemoNext(e *env, cards []*projections.Scorecard) {
   go run ./cmd/partyledger %[1]s score --org %[2]s            # 逐项得分与扣分原因 / items and deductions
   go run ./cmd/partyledger %[1]s score --org %[2]s --json     # 评分卡 JSON / scorecard JSON
   go run ./cmd/partyledger %[1]s score --org %[2]s --as-of 2016-06-30
+  go run ./cmd/partyledger %[1]s score --all --known-at 2017-01-20T00:00:00+08:00   # 2017-01-20 时所知 / as known then
   go run ./cmd/partyledger %[1]s replay --org %[2]s --year 2016   # 台账回放 / the journal
   go run ./cmd/partyledger %[1]s verify                        # 哈希链校验 / tamper check
   go run ./cmd/partyledger %[1]s export --all > city.jsonl     # 导出 / export

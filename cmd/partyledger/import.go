@@ -47,7 +47,7 @@ func importCommand() *command {
 			if err != nil {
 				return err
 			}
-			return importItems(ctx, e, bk, items, problems, c.as, !c.quiet && isTerminal(e.stderr))
+			return importItems(ctx, e, bk, items, problems, c.as, !c.quiet && isTerminal(e.stderr), nil)
 		},
 	}
 }
@@ -56,8 +56,9 @@ func importCommand() *command {
 // the importing principal under the same checks as every entry, or an
 // export (sealed lines), restored as it is into an empty ledger. A file
 // never mixes the two: a restore must start from an empty ledger, and
-// plain lines recorded first would make it non-empty.
-func importItems(ctx context.Context, e *env, bk *books.Books, items []journalItem, bad lineProblems, by string, progress bool) error {
+// plain lines recorded first would make it non-empty. clk, when not nil,
+// says when each plain item is recorded (the demo's simulated clock).
+func importItems(ctx context.Context, e *env, bk *books.Books, items []journalItem, bad lineProblems, by string, progress bool, clk *itemClock) error {
 	start := time.Now()
 	report := func(done int, final bool) {
 		if progress {
@@ -74,7 +75,7 @@ func importItems(ctx context.Context, e *env, bk *books.Books, items []journalIt
 	case len(items) > 0 && items[0].sealed != nil:
 		written, dups, err = restoreItems(ctx, bk, items, bad, report)
 	default:
-		written, dups, err = recordItems(ctx, bk, items, bad, by, report)
+		written, dups, err = recordItems(ctx, bk, items, bad, by, report, clk)
 	}
 	if err != nil {
 		return err
@@ -143,10 +144,18 @@ func countResults(res []ledger.Result) (written, dups int) {
 	return written, dups
 }
 
+// itemClock drives the ledger's clock through an import: at[i] is when
+// items[i] is recorded, set before the batch that holds it is appended.
+type itemClock struct {
+	at  []time.Time
+	set func(time.Time)
+}
+
 // recordItems checks every plain item against the ledger's state (in
 // file order, as if the earlier ones were appended) and, only when all
-// pass, records them in batches.
-func recordItems(ctx context.Context, bk *books.Books, items []journalItem, bad lineProblems, by string, report func(int, bool)) (int, int, error) {
+// pass, records them in batches. With clk, a batch holds only items of
+// one instant, and the clock is set to it first.
+func recordItems(ctx context.Context, bk *books.Books, items []journalItem, bad lineProblems, by string, report func(int, bool), clk *itemClock) (int, int, error) {
 	entries := make([]domain.Entry, len(items))
 	for i := range items {
 		entries[i] = items[i].entry
@@ -178,8 +187,12 @@ func recordItems(ctx context.Context, bk *books.Books, items []journalItem, bad 
 		// A batch: consecutive items of one stream.
 		j := i + 1
 		stream := streamOfItem(&items[i])
-		for j < len(items) && j-i < importBatch && !skip[j] && streamOfItem(&items[j]) == stream {
+		for j < len(items) && j-i < importBatch && !skip[j] && streamOfItem(&items[j]) == stream &&
+			(clk == nil || clk.at[j].Equal(clk.at[i])) {
 			j++
+		}
+		if clk != nil {
+			clk.set(clk.at[i])
 		}
 		batch := make([]domain.Entry, 0, j-i)
 		for k := i; k < j; k++ {

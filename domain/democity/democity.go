@@ -10,7 +10,14 @@
 //     other, in date order (pre-2016 setup such as elections, members and
 //     systems first);
 //  4. the assessors' 2017 lines (FindingRecorded, GroupAssessmentRecorded)
-//     for year 2016, by date.
+//     for year 2016, by date;
+//  5. with Options.Appeal, the retraction of one finding after an appeal
+//     upheld in March 2017.
+//
+// City.RecordedAt says when each line was recorded on a simulated clock
+// (clock.go): each event a plausible time after it occurred, in CST
+// working hours; City.RecordedOrder is the order to append them in on
+// that clock, so that a ledger's known_at shows what was known when.
 //
 // Three organisations show the points RUBRIC.md revision 2 settles: an
 // exemplary one founded on 1 July (Org.FoundedOn), an exemplary one whose
@@ -31,6 +38,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"time"
 
 	"partyledger/domain"
 )
@@ -58,6 +66,10 @@ type Options struct {
 	// that importing the journal twice writes nothing new. Without it only
 	// the lines a retraction cites carry an id.
 	AllIDs bool
+	// Appeal adds what happened after the assessment: an appeal upheld in
+	// March 2017 (AppealOn) retracts the costliest finding of an
+	// organisation directly under the work committee.
+	Appeal bool
 }
 
 // Profile is how well an organisation keeps its 台账.
@@ -116,6 +128,10 @@ type City struct {
 	Seed  int64
 	Orgs  []Org
 	Lines []domain.JournalLine
+	// RecordedAt is when each line was recorded on the simulated clock
+	// (parallel to Lines; kept out of the journal format, whose
+	// recorded_at the ledger sets). See RecordedOrder.
+	RecordedAt []time.Time
 }
 
 // Generate returns the journal of the demo city for seed.

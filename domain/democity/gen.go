@@ -69,10 +69,17 @@ func (c *city) generate() City {
 		g.finish()
 	}
 	sortByDate(assessed)
+	var appeal []domain.JournalLine
+	if c.opts.Appeal {
+		if l, ok := c.appeal(assessed); ok {
+			appeal = append(appeal, l)
+		}
+	}
 	for _, e := range assessed {
 		lines = append(lines, e.line)
 	}
-	city := City{Seed: c.seed, Lines: lines}
+	lines = append(lines, appeal...)
+	city := City{Seed: c.seed, Lines: lines, RecordedAt: c.clock(lines)}
 	for _, o := range c.orgs {
 		city.Orgs = append(city.Orgs, o.out)
 	}

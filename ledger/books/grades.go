@@ -102,11 +102,13 @@ func GradeRevisedID(prev string) uuid.UUID { return DerivedID("grade-revised\x00
 // ErrGradeExists is domain.ErrGradeExists, where the read side can test for it.
 var ErrGradeExists = domain.ErrGradeExists
 
-// IssueGrade records an organisation's first grade for g.Year on date on
-// and returns the event's id and whether it was already recorded (the
-// same grade issued again). It returns ErrGradeExists when that
-// organisation's grade for the year was already issued with other content.
-func (b *Books) IssueGrade(ctx context.Context, code string, on domain.Date, g *domain.GradeIssued, by string) (id string, duplicate bool, err error) {
+// IssueGrade records an organisation's first grade for g.Year on date on,
+// as principal p (the work committee: the command line's local admin, or
+// an admin token's principal), through the append path (RecordAs), and
+// returns the event's id and whether it was already recorded (the same
+// grade issued again). It returns ErrGradeExists when that organisation's
+// grade for the year was already issued with other content.
+func (b *Books) IssueGrade(ctx context.Context, code string, on domain.Date, g *domain.GradeIssued, p domain.Principal) (id string, duplicate bool, err error) {
 	if err := g.Validate(); err != nil {
 		return "", false, err
 	}
@@ -114,22 +116,22 @@ func (b *Books) IssueGrade(ctx context.Context, code string, on domain.Date, g *
 		return "", false, err
 	}
 	e := domain.Entry{ID: GradeIssuedID(code, g.Year).String(), Org: code, Type: domain.TypeGradeIssued, OccurredOn: on, Payload: g}
-	return b.recordGrade(ctx, e, by)
+	return b.recordGrade(ctx, e, p)
 }
 
 // ReviseGrade records a GradeRevised replacing prev, the organisation's
 // latest grade, and returns as IssueGrade does. It returns ErrGradeExists
 // when prev was already revised.
-func (b *Books) ReviseGrade(ctx context.Context, prev *domain.Grade, on domain.Date, g *domain.GradeRevised, by string) (id string, duplicate bool, err error) {
+func (b *Books) ReviseGrade(ctx context.Context, prev *domain.Grade, on domain.Date, g *domain.GradeRevised, p domain.Principal) (id string, duplicate bool, err error) {
 	if err := g.Validate(); err != nil {
 		return "", false, err
 	}
 	e := domain.Entry{ID: GradeRevisedID(prev.EventID).String(), Org: prev.Org, Type: domain.TypeGradeRevised, OccurredOn: on, Payload: g}
-	return b.recordGrade(ctx, e, by)
+	return b.recordGrade(ctx, e, p)
 }
 
-func (b *Books) recordGrade(ctx context.Context, e domain.Entry, by string) (string, bool, error) {
-	res, err := b.Record(ctx, []domain.Entry{e}, by, RecordOptions{})
+func (b *Books) recordGrade(ctx context.Context, e domain.Entry, p domain.Principal) (string, bool, error) {
+	res, err := b.RecordAs(ctx, []domain.Entry{e}, p, RecordOptions{})
 	if errors.Is(err, ledger.ErrIDConflict) {
 		return "", false, fmt.Errorf("%w: %s of %s (event %s)", ErrGradeExists, e.Type, e.Org, e.ID)
 	}

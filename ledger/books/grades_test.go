@@ -44,7 +44,7 @@ func TestGrades(t *testing.T) {
 	issued := &domain.GradeIssued{Year: 2016, RulebookVersion: "2016.1", Final: 9275, Tier: domain.TierCompliant, ScorecardSHA256: strings.Repeat("ab", 32)}
 
 	t.Run("issue publishes the built-in rulebook first", func(t *testing.T) {
-		id, dup, err := b.IssueGrade(ctx, "LY-0001", on, issued, "admin")
+		id, dup, err := b.IssueGrade(ctx, "LY-0001", on, issued, domain.LocalAdmin("admin"))
 		if err != nil || dup || id != books.GradeIssuedID("LY-0001", 2016).String() {
 			t.Fatalf("%s %v %v", id, dup, err)
 		}
@@ -58,23 +58,23 @@ func TestGrades(t *testing.T) {
 		}
 	})
 	t.Run("issued once", func(t *testing.T) {
-		_, dup, err := bk().IssueGrade(ctx, "LY-0001", on, issued, "admin")
+		_, dup, err := bk().IssueGrade(ctx, "LY-0001", on, issued, domain.LocalAdmin("admin"))
 		if err != nil || !dup {
 			t.Fatalf("same grade again: %v %v", dup, err)
 		}
 		other := *issued
 		other.Final = 9300
-		if _, _, err := bk().IssueGrade(ctx, "LY-0001", on, &other, "admin"); !errors.Is(err, books.ErrGradeExists) {
+		if _, _, err := bk().IssueGrade(ctx, "LY-0001", on, &other, domain.LocalAdmin("admin")); !errors.Is(err, books.ErrGradeExists) {
 			t.Fatalf("another grade: err = %v", err)
 		}
 	})
 	t.Run("invalid grade", func(t *testing.T) {
 		bad := *issued
 		bad.Tier = "gold"
-		if _, _, err := b.IssueGrade(ctx, "LY-0002", on, &bad, "admin"); err == nil {
+		if _, _, err := b.IssueGrade(ctx, "LY-0002", on, &bad, domain.LocalAdmin("admin")); err == nil {
 			t.Fatal("accepted")
 		}
-		if _, _, err := b.IssueGrade(ctx, "LY-0009", on, issued, "admin"); err == nil {
+		if _, _, err := b.IssueGrade(ctx, "LY-0009", on, issued, domain.LocalAdmin("admin")); err == nil {
 			t.Fatal("grade of an unregistered organisation accepted")
 		}
 	})
@@ -84,21 +84,21 @@ func TestGrades(t *testing.T) {
 			t.Fatalf("grades %+v %v", gs, err)
 		}
 		rev := &domain.GradeRevised{Year: 2016, RulebookVersion: "2016.2", Final: 9300, Tier: domain.TierCompliant, Reason: "细则更正"}
-		if _, _, err := b.ReviseGrade(ctx, &gs[0], on, rev, "admin"); err != nil {
+		if _, _, err := b.ReviseGrade(ctx, &gs[0], on, rev, domain.LocalAdmin("admin")); err != nil {
 			t.Fatal(err)
 		}
 		// A second revision of the same grade (a stale reader) is refused.
 		stale := *rev
 		stale.Final = 9400
 		stale.OverrideReason = "申诉结果：复核后 94 分"
-		if _, _, err := bk().ReviseGrade(ctx, &gs[0], on, &stale, "admin"); !errors.Is(err, books.ErrGradeExists) {
+		if _, _, err := bk().ReviseGrade(ctx, &gs[0], on, &stale, domain.LocalAdmin("admin")); !errors.Is(err, books.ErrGradeExists) {
 			t.Fatalf("second revision of one grade: err = %v", err)
 		}
 		gs, _ = b.OrgGrades(ctx, "LY-0001", 2016)
 		if len(gs) != 2 || !gs[1].Revised() || gs[1].Reason != "细则更正" || gs[1].RulebookVersion != "2016.2" {
 			t.Fatalf("grades %+v", gs)
 		}
-		if _, _, err := b.ReviseGrade(ctx, &gs[1], on, &stale, "admin"); err != nil {
+		if _, _, err := b.ReviseGrade(ctx, &gs[1], on, &stale, domain.LocalAdmin("admin")); err != nil {
 			t.Fatalf("revising the latest grade: %v", err)
 		}
 	})

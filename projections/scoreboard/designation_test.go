@@ -72,7 +72,7 @@ func TestGradesNeedDesignation(t *testing.T) {
 	t.Run("a grade unlike the computation needs a reason", func(t *testing.T) {
 		prev := gs[0]
 		_, _, err := bk.ReviseGrade(ctx, &prev, domain.MustDate("2017-02-01"), &domain.GradeRevised{Year: 2016, RulebookVersion: "2016.1",
-			Final: prev.Final - 100, Tier: prev.Tier, Reason: "复核"}, "admin")
+			Final: prev.Final - 100, Tier: prev.Tier, Reason: "复核"}, domain.LocalAdmin("admin"))
 		var fe *domain.FieldError
 		if !errors.As(err, &fe) || fe.Field != "data.override_reason" {
 			t.Fatalf("err = %v", err)

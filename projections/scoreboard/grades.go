@@ -32,8 +32,13 @@ func ScorecardSHA256(sc *projections.Scorecard) (string, error) {
 
 // GradeOptions tune IssueGrades and ReviseGrades.
 type GradeOptions struct {
-	// By is recorded_by of the grade events.
+	// By names the local administrator (domain.LocalAdmin) the grade
+	// events are recorded as, unless As is set.
 	By string
+	// As, when its role is set, is the principal the grade events are
+	// recorded as (an admin token signed in to the web pages); By is then
+	// ignored.
+	As domain.Principal
 	// Reason of a revision (required by ReviseGrades): the correction
 	// it follows.
 	Reason string
@@ -50,6 +55,14 @@ type GradeOptions struct {
 	// Under selects whom to grade, as Query.Under: by default the
 	// organisations directly under the work committee.
 	Under string
+}
+
+// principal is who the grade events are recorded as.
+func (o GradeOptions) principal() domain.Principal {
+	if o.As.Role != "" {
+		return o.As
+	}
+	return domain.LocalAdmin(o.By)
 }
 
 // GradeRun is the outcome of IssueGrades or ReviseGrades.
@@ -169,7 +182,7 @@ func (b *Board) IssueGrades(ctx context.Context, year int, opts GradeOptions) (*
 		out := GradeOutcome{Org: sc.Org, Name: sc.Name, Final: sc.Final, Tier: tier, ScorecardSHA256: sum}
 		if !opts.DryRun {
 			id, dup, err := b.books.IssueGrade(ctx, sc.Org, on, &domain.GradeIssued{Year: year, RulebookVersion: sc.Rulebook.Version,
-				Final: sc.Final, Tier: tier, ScorecardSHA256: sum, ScorecardKnownAt: sc.KnownAt}, opts.By)
+				Final: sc.Final, Tier: tier, ScorecardSHA256: sum, ScorecardKnownAt: sc.KnownAt}, opts.principal())
 			switch {
 			case errors.Is(err, domain.ErrGradeExists) || err == nil && dup:
 				// Issued meanwhile by another process.
@@ -247,7 +260,7 @@ func (b *Board) ReviseGrades(ctx context.Context, year int, opts GradeOptions) (
 		}
 		if !opts.DryRun {
 			id, dup, err := b.books.ReviseGrade(ctx, &prev, on, &domain.GradeRevised{Year: year, RulebookVersion: sc.Rulebook.Version,
-				Final: sc.Final, Tier: tier, ScorecardSHA256: sum, ScorecardKnownAt: sc.KnownAt, Reason: opts.Reason}, opts.By)
+				Final: sc.Final, Tier: tier, ScorecardSHA256: sum, ScorecardKnownAt: sc.KnownAt, Reason: opts.Reason}, opts.principal())
 			switch {
 			case errors.Is(err, domain.ErrGradeExists) || err == nil && dup:
 				run.Skipped = append(run.Skipped, GradeSkip{sc.Org, "已由他人同时更正"})

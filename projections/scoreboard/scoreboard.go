@@ -48,8 +48,8 @@ type Source interface {
 // GradeRecorder records official grades through the append path (its
 // checks and rights); IssueGrades and ReviseGrades write through it.
 type GradeRecorder interface {
-	IssueGrade(ctx context.Context, code string, on domain.Date, g *domain.GradeIssued, by string) (id string, duplicate bool, err error)
-	ReviseGrade(ctx context.Context, prev *domain.Grade, on domain.Date, g *domain.GradeRevised, by string) (id string, duplicate bool, err error)
+	IssueGrade(ctx context.Context, code string, on domain.Date, g *domain.GradeIssued, p domain.Principal) (id string, duplicate bool, err error)
+	ReviseGrade(ctx context.Context, prev *domain.Grade, on domain.Date, g *domain.GradeRevised, p domain.Principal) (id string, duplicate bool, err error)
 }
 
 // Books is what a board reads from and records grades through.

@@ -84,11 +84,11 @@ func (s *memSource) RulebookAt(context.Context, int, time.Time, string) (*domain
 
 func (s *memSource) Grades(context.Context, int) (map[string][]domain.Grade, error) { return nil, nil }
 
-func (s *memSource) IssueGrade(context.Context, string, domain.Date, *domain.GradeIssued, string) (string, bool, error) {
+func (s *memSource) IssueGrade(context.Context, string, domain.Date, *domain.GradeIssued, domain.Principal) (string, bool, error) {
 	panic("not in this test")
 }
 
-func (s *memSource) ReviseGrade(context.Context, *domain.Grade, domain.Date, *domain.GradeRevised, string) (string, bool, error) {
+func (s *memSource) ReviseGrade(context.Context, *domain.Grade, domain.Date, *domain.GradeRevised, domain.Principal) (string, bool, error) {
 	panic("not in this test")
 }
 
