@@ -103,6 +103,9 @@ func (s *Server) gradeForm(r *http.Request) (year int, opts scoreboard.GradeOpti
 	}
 	opts = scoreboard.GradeOptions{As: principalOf(r), AllowProvisional: f.Get("provisional") != "",
 		Reason: strings.TrimSpace(f.Get("reason")), DryRun: f.Get("confirm") == ""}
+	if s.opts.Tree != nil {
+		opts.Anchor = books.Anchor(s.opts.Tree) // each grade names the log tree it was computed at
+	}
 	if k := f.Get("known_at"); k != "" && !opts.DryRun {
 		if opts.KnownAt, err = time.Parse(projections.KnownAtLayout, k); err != nil {
 			return 0, opts, false, errBadRequest("known_at", "want %s", projections.KnownAtLayout)

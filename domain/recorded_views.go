@@ -28,6 +28,9 @@ type Grade struct {
 	// OverrideReason says why the grade differs from the computation
 	// (an appeal's outcome, say); empty when it agrees with it.
 	OverrideReason string
+	// Checkpoint is the log tree the grade was computed at (nil: not
+	// anchored, e.g. a grade recorded before anchoring existed).
+	Checkpoint *GradeCheckpoint
 }
 
 // Revised reports whether the grade replaces an earlier one.

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"partyledger/domain"
+	"partyledger/ledger/books"
 	"partyledger/projections/scoreboard"
 )
 
@@ -57,6 +58,14 @@ func gradeWriteCommand(revise bool) *command {
 		_, board, err := e.scoreboard(ctx)
 		if err != nil {
 			return err
+		}
+		if !c.dryRun {
+			tree, err := e.tree(ctx)
+			if err != nil {
+				return err
+			}
+			defer tree.Close()
+			opts.Anchor = books.Anchor(tree) // each grade names the log tree it was computed at
 		}
 		grade := board.IssueGrades
 		if revise {
@@ -114,6 +123,9 @@ func printGradeRun(w io.Writer, run *scoreboard.GradeRun, revise bool) {
 		}
 	default:
 		fmt.Fprintf(w, "%s %d 个组织，%d 个跳过 / %d graded, %d skipped\n\n", verb, len(run.Written), len(run.Skipped), len(run.Written), len(run.Skipped))
+		if run.Checkpoint != nil {
+			fmt.Fprintf(w, "评定时账本检查点 / anchored to the log tree: %d events, root %s (sign one with: partyledger checkpoint)\n\n", run.Checkpoint.Size, run.Checkpoint.Root)
+		}
 		var tb table
 		tb.add("代码", "名称", "最终得分", "等次", "评分卡SHA-256")
 		for _, o := range run.Written {

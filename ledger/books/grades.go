@@ -27,10 +27,10 @@ func gradeOf(code string, e *ledger.Event) (domain.Grade, bool, error) {
 	switch d := p.(type) {
 	case *domain.GradeIssued:
 		g.Year, g.RulebookVersion, g.Final, g.Tier, g.ScorecardSHA256 = d.Year, d.RulebookVersion, d.Final, d.Tier, d.ScorecardSHA256
-		g.OverrideReason = d.OverrideReason
+		g.OverrideReason, g.Checkpoint = d.OverrideReason, d.Checkpoint
 	case *domain.GradeRevised:
 		g.Year, g.RulebookVersion, g.Final, g.Tier, g.ScorecardSHA256, g.Reason = d.Year, d.RulebookVersion, d.Final, d.Tier, d.ScorecardSHA256, d.Reason
-		g.OverrideReason = d.OverrideReason
+		g.OverrideReason, g.Checkpoint = d.OverrideReason, d.Checkpoint
 	}
 	return g, true, nil
 }

@@ -8,6 +8,8 @@ import (
 
 	"github.com/google/uuid"
 
+	"golang.org/x/mod/sumdb/note"
+	"partyledger/domain"
 	"partyledger/ledger"
 	"partyledger/ledger/logtree"
 )
@@ -68,4 +70,24 @@ func (b *Books) Restore(ctx context.Context, events []ledger.Event, opts ledger.
 // whatever its stream.
 func (b *Books) Tree(ctx context.Context, opts logtree.Options) (*logtree.Tree, error) {
 	return logtree.Open(ctx, b.l, opts)
+}
+
+// Anchor returns what grades anchor to (scoreboard.GradeOptions.Anchor):
+// the log tree as it is now, its size and root, which a signed checkpoint
+// of that size proves.
+func Anchor(t *logtree.Tree) func(ctx context.Context) (*domain.GradeCheckpoint, error) {
+	return func(ctx context.Context) (*domain.GradeCheckpoint, error) {
+		root, size, err := t.Root(ctx, 0)
+		if err != nil {
+			return nil, err
+		}
+		return &domain.GradeCheckpoint{Size: size, Root: root.String()}, nil
+	}
+}
+
+// VerifyCheckpoint proves the log as stored extends a signed checkpoint,
+// rebuilding the tree from the log itself (no kept hashes are trusted):
+// logtree.VerifyCheckpoint.
+func (b *Books) VerifyCheckpoint(ctx context.Context, msg []byte, verifier note.Verifier) (logtree.CheckpointReport, error) {
+	return logtree.VerifyCheckpoint(ctx, b.l, msg, verifier)
 }

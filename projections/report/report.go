@@ -96,7 +96,7 @@ var summaryHead = []string{"名次", "组织代码", "组织名称", "类型", "
 
 var summaryTail = []string{"细则版本", "细则SHA-256", "截至日期", "知悉于(UTC)", "台账位置"}
 
-var gradeHead = []string{"正式等次", "正式得分", "评定细则版本", "评定记录", "评定时间(北京时间)", "与计算结果", "改定理由"}
+var gradeHead = []string{"正式等次", "正式得分", "评定细则版本", "评定记录", "评定时间(北京时间)", "与计算结果", "改定理由", "评定时账本检查点"}
 
 var itemsHead = []string{"部分", "项目代码", "项目名称", "分值", "得分", "扣分合计", "是否封顶", "规则", "扣分", "扣分原因", "依据事件", "涉及期间"}
 
@@ -202,9 +202,12 @@ func (d *Data) summaryRow(rank int, sc *projections.Scorecard) []any {
 				kind = "更正：" + g.Reason
 			}
 			row = append(row, domain.TierLabel(g.Tier), pts(g.Final), g.RulebookVersion, kind, g.RecordedAt.In(domain.CST).Format(cstLayout),
-				gradeCheck(&g, sc), g.OverrideReason)
+				gradeCheck(&g, sc), g.OverrideReason, checkpointText(g.Checkpoint))
 		} else {
-			row = append(row, "未评定", "", "", "", "", "", "")
+			row = append(row, "未评定")
+			for range gradeHead[1:] {
+				row = append(row, "")
+			}
 		}
 	}
 	return append(row, sc.Rulebook.Version, sc.Rulebook.SHA256, sc.AsOf.String(), sc.KnownAt, int64(sc.LedgerPosition))
@@ -319,3 +322,12 @@ func text(v any) string {
 }
 
 func parseKnownAt(s string) (time.Time, error) { return time.Parse(projections.KnownAtLayout, s) }
+
+// checkpointText shows the log tree a grade was computed at: a signed
+// checkpoint of that size and root proves what the grade rests on.
+func checkpointText(c *domain.GradeCheckpoint) string {
+	if c == nil {
+		return ""
+	}
+	return fmt.Sprintf("%d 个事件，根 %s", c.Size, c.Root)
+}

@@ -55,6 +55,10 @@ type GradeOptions struct {
 	// Under selects whom to grade, as Query.Under: by default the
 	// organisations directly under the work committee.
 	Under string
+	// Anchor, when set, gives the log tree the grades are computed at
+	// (ledger/logtree: size and root); every grade event carries it, so a
+	// signed checkpoint of that size proves what the grade rests on.
+	Anchor func(ctx context.Context) (*domain.GradeCheckpoint, error)
 }
 
 // principal is who the grade events are recorded as.
@@ -79,6 +83,9 @@ type GradeRun struct {
 	Unchanged int `json:"unchanged"`
 	// Skipped are the organisations left alone, each with the reason.
 	Skipped []GradeSkip `json:"skipped"`
+	// Checkpoint is the log tree the grades were computed at (when
+	// GradeOptions.Anchor was given and something was written).
+	Checkpoint *domain.GradeCheckpoint `json:"checkpoint,omitempty"`
 
 	k time.Time // KnownAt
 }
@@ -162,6 +169,9 @@ func (b *Board) IssueGrades(ctx context.Context, year int, opts GradeOptions) (*
 	if err != nil {
 		return nil, err
 	}
+	if err := run.anchor(ctx, opts); err != nil {
+		return nil, err
+	}
 	on := domain.DateOf(run.k)
 	for _, sc := range cards {
 		switch {
@@ -182,7 +192,7 @@ func (b *Board) IssueGrades(ctx context.Context, year int, opts GradeOptions) (*
 		out := GradeOutcome{Org: sc.Org, Name: sc.Name, Final: sc.Final, Tier: tier, ScorecardSHA256: sum}
 		if !opts.DryRun {
 			id, dup, err := b.books.IssueGrade(ctx, sc.Org, on, &domain.GradeIssued{Year: year, RulebookVersion: sc.Rulebook.Version,
-				Final: sc.Final, Tier: tier, ScorecardSHA256: sum, ScorecardKnownAt: sc.KnownAt}, opts.principal())
+				Final: sc.Final, Tier: tier, ScorecardSHA256: sum, ScorecardKnownAt: sc.KnownAt, Checkpoint: run.Checkpoint}, opts.principal())
 			switch {
 			case errors.Is(err, domain.ErrGradeExists) || err == nil && dup:
 				// Issued meanwhile by another process.
@@ -232,6 +242,9 @@ func (b *Board) ReviseGrades(ctx context.Context, year int, opts GradeOptions) (
 	if err != nil {
 		return nil, err
 	}
+	if err := run.anchor(ctx, opts); err != nil {
+		return nil, err
+	}
 	k, on := run.k, domain.DateOf(run.k)
 	rulebooks := map[string]*domain.Rulebook{}
 	for _, sc := range cards {
@@ -260,7 +273,7 @@ func (b *Board) ReviseGrades(ctx context.Context, year int, opts GradeOptions) (
 		}
 		if !opts.DryRun {
 			id, dup, err := b.books.ReviseGrade(ctx, &prev, on, &domain.GradeRevised{Year: year, RulebookVersion: sc.Rulebook.Version,
-				Final: sc.Final, Tier: tier, ScorecardSHA256: sum, ScorecardKnownAt: sc.KnownAt, Reason: opts.Reason}, opts.principal())
+				Final: sc.Final, Tier: tier, ScorecardSHA256: sum, ScorecardKnownAt: sc.KnownAt, Reason: opts.Reason, Checkpoint: run.Checkpoint}, opts.principal())
 			switch {
 			case errors.Is(err, domain.ErrGradeExists) || err == nil && dup:
 				run.Skipped = append(run.Skipped, GradeSkip{sc.Org, "已由他人同时更正"})
@@ -292,4 +305,18 @@ func (b *Board) explain(ctx context.Context, sc *projections.Scorecard, version 
 		return nil, err
 	}
 	return projections.DiffScorecards(old, sc), nil
+}
+
+// anchor takes the log tree the grades are computed at, once a run and
+// only when something is to be written.
+func (run *GradeRun) anchor(ctx context.Context, opts GradeOptions) error {
+	if opts.Anchor == nil || opts.DryRun {
+		return nil
+	}
+	cp, err := opts.Anchor(ctx)
+	if err != nil {
+		return fmt.Errorf("scoreboard: the log checkpoint grades are anchored to: %w", err)
+	}
+	run.Checkpoint = cp
+	return nil
 }
