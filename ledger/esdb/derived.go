@@ -168,37 +168,11 @@ func (s *Store) readDerived(ctx context.Context, stream string, opts client.Read
 	if err := s.check(ctx); err != nil {
 		return err
 	}
-	what := "read " + stream
-	opctx, done := s.opContext(ctx)
-	defer done()
-	var rs *client.ReadStream
-	err = s.use(func(c *client.Client) (err error) {
-		rs, err = c.ReadStream(opctx, name, opts, count)
-		return err
-	})
-	if err != nil {
-		return s.fail(ctx, err, what)
-	}
-	defer rs.Close()
-	for {
-		ev, err := rs.Recv()
-		switch classify(err) {
-		case kindNone:
-		case kindEnd:
-			return nil
-		default:
-			return s.fail(ctx, err, what)
-		}
-		r := ev.OriginalEvent()
-		if r.StreamID != name {
-			return fmt.Errorf("esdb: %s: read an event of %q: %w", what, r.StreamID, ledger.ErrCorrupt)
-		}
+	return s.readServerStream(ctx, name, "read "+stream, opts, count, func(r *client.RecordedEvent) error {
 		d := Derived{ID: r.EventID, Stream: stream, Revision: r.EventNumber, Type: r.EventType, Data: r.Data, Meta: r.UserMetadata}
 		if r.Position.Commit != noPosition {
 			d.Position = ledger.Position(r.Position.Commit)
 		}
-		if err := fn(d); err != nil {
-			return err
-		}
-	}
+		return fn(d)
+	})
 }

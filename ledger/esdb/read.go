@@ -266,10 +266,39 @@ func (s *Store) readStream(ctx context.Context, stream string, opts client.ReadS
 		return err
 	}
 	what := "read " + stream
+	return s.readServerStream(ctx, name, what, opts, count, func(r *client.RecordedEvent) error {
+		e, err := s.decode(r)
+		if err != nil {
+			return err
+		}
+		if e.Position == 0 {
+			if s.sids != nil {
+				return fmt.Errorf("esdb: %s: the server reports no $all positions on stream reads (a server before 22.6); "+
+					"per-stream ids need 22.6 or later", what)
+			}
+			// A server before 22.6: the position comes from the index.
+			p, ok, err := s.positionOf(ctx, e.ID)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return fmt.Errorf("esdb: %s revision %d: event %s is not in $all: %w", stream, e.Revision, e.ID, ledger.ErrCorrupt)
+			}
+			e.Position = ledger.Position(p)
+		}
+		return fn(e)
+	})
+}
+
+// readServerStream runs one read of the server's stream name and calls fn
+// with each recorded event of it (what names the read in errors). A
+// missing stream is ledger.ErrStreamNotFound, which the client reports on
+// the first Recv; an event of another stream is ErrCorrupt.
+func (s *Store) readServerStream(ctx context.Context, name, what string, opts client.ReadStreamOptions, count uint64, fn func(r *client.RecordedEvent) error) error {
 	opctx, done := s.opContext(ctx)
 	defer done()
 	var rs *client.ReadStream
-	err = s.use(func(c *client.Client) (err error) {
+	err := s.use(func(c *client.Client) (err error) {
 		rs, err = c.ReadStream(opctx, name, opts, count)
 		return err
 	})
@@ -290,26 +319,7 @@ func (s *Store) readStream(ctx context.Context, stream string, opts client.ReadS
 		if r.StreamID != name {
 			return fmt.Errorf("esdb: %s: read an event of %q: %w", what, r.StreamID, ledger.ErrCorrupt)
 		}
-		e, err := s.decode(r)
-		if err != nil {
-			return err
-		}
-		if e.Position == 0 {
-			if s.sids != nil {
-				return fmt.Errorf("esdb: %s: the server reports no $all positions on stream reads (a server before 22.6); "+
-					"per-stream ids need 22.6 or later", what)
-			}
-			// A server before 22.6: the position comes from the index.
-			p, ok, err := s.positionOf(ctx, e.ID)
-			if err != nil {
-				return err
-			}
-			if !ok {
-				return fmt.Errorf("esdb: %s revision %d: event %s is not in $all: %w", stream, e.Revision, e.ID, ledger.ErrCorrupt)
-			}
-			e.Position = ledger.Position(p)
-		}
-		if err := fn(e); err != nil {
+		if err := fn(r); err != nil {
 			return err
 		}
 	}
