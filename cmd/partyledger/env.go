@@ -30,6 +30,7 @@ type env struct {
 	data      string // --data: the embedded store's directory
 	dataGiven bool   // --data or PARTYLEDGER_DATA was given
 	store     string // --store: a server store's URL
+	readOnly  bool   // the running command only reads the ledger
 
 	flush func() error // flushes stdout
 	bk    *books.Books
@@ -111,6 +112,17 @@ func (e *env) books(ctx context.Context) (*books.Books, error) {
 	switch {
 	case e.store == "":
 		fst, err := filestore.Open(e.data, filestore.Options{})
+		if errors.Is(err, filestore.ErrLocked) {
+			if !e.readOnly {
+				return nil, lockedError(e.data)
+			}
+			// Beside a running server: read what it has committed, as
+			// of now, without the lock and without writing anything.
+			fst, err = filestore.OpenReadOnly(e.data, filestore.Options{})
+			if err == nil {
+				fmt.Fprintf(e.stderr, "partyledger: %s is held by another process (a running server?): read-only, events committed up to position %d\n", e.data, fst.Head())
+			}
+		}
 		if err != nil {
 			return nil, fmt.Errorf("open the embedded store in %s: %w", e.data, err)
 		}
@@ -129,6 +141,12 @@ func (e *env) books(ctx context.Context) (*books.Books, error) {
 	// board over the books is it (scoreboard.New registers itself).
 	scoreboard.New(e.bk, scoreboard.Options{Now: e.now})
 	return e.bk, nil
+}
+
+// lockedError is a write command's answer when another process (a
+// running server) holds the embedded store.
+func lockedError(dir string) error {
+	return exitError{code: 1, err: fmt.Errorf("the data directory %s is held by a running server; give --server URL and --token (or PARTYLEDGER_SERVER, PARTYLEDGER_TOKEN) to record through its API", dir)}
 }
 
 // scoreboard returns the ledger and a scoreboard over it.
