@@ -54,3 +54,50 @@ func TestReadCommandsBesideServe(t *testing.T) {
 		t.Fatalf("record on a held store: %v", r.err)
 	}
 }
+
+// record and import write through a running server's API with --server
+// and --token (or the environment); the API's refusals are printed as
+// field: reason, exit 1.
+func TestWriteThroughServer(t *testing.T) {
+	dir := t.TempDir()
+	c := newClock()
+	mustOK(t, cli(t, c, "", "--data", dir, "import", "testdata/small.jsonl", "--quiet"))
+	tok := branchToken(t, c, dir, "LY-0002")
+	base, stop := startServe(t, dir, c)
+	defer stop()
+
+	r := mustOK(t, cli(t, c, "", "--data", dir, "--server", base, "--token", tok, "record", "--org", "LY-0002", "--type", "StudySessionHeld",
+		"--occurred-on", "2016-04-05", "--id", "7d1c1b7e-5a77-4c1e-9d52-0b0bb0e5a002", "--data", `{"topic":"远程学习","attendees":["m001"],"notes_kept":true}`))
+	wantIn(t, r.stdout, "id=7d1c1b7e-5a77-4c1e-9d52-0b0bb0e5a002 revision=17 ", "duplicate=false")
+
+	// The environment gives them too; a second record of the id is a duplicate.
+	var out, errb strings.Builder
+	e := &env{stdin: strings.NewReader(""), stdout: &out, stderr: &errb, now: c.Now, getenv: func(k string) string {
+		return map[string]string{"PARTYLEDGER_SERVER": base, "PARTYLEDGER_TOKEN": tok}[k]
+	}}
+	if err := e.run(t.Context(), []string{"record", "--org", "LY-0002", "--type", "StudySessionHeld", "--occurred-on", "2016-04-05",
+		"--id", "7d1c1b7e-5a77-4c1e-9d52-0b0bb0e5a002", "--data", `{"topic":"远程学习","attendees":["m001"],"notes_kept":true}`}); err != nil {
+		t.Fatalf("record with PARTYLEDGER_SERVER: %v\n%s", err, errb.String())
+	}
+	wantIn(t, out.String(), "duplicate=true")
+
+	// Another organisation's event: refused by the server, said as field: reason.
+	r = cli(t, c, "", "--server", base, "--token", tok, "record", "--org", "LY-0001", "--type", "StudySessionHeld",
+		"--occurred-on", "2016-04-05", "--data", `{"topic":"越权","attendees":["m001"],"notes_kept":true}`)
+	if exitCode(r.err) != 1 || !strings.Contains(r.stderr, ": ") {
+		t.Fatalf("record for another organisation: %v\n%s", r.err, r.stderr)
+	}
+	if r := cli(t, c, "", "--server", base, "record", "--org", "LY-0002", "--type", "StudySessionHeld",
+		"--occurred-on", "2016-04-05", "--data", `{"topic":"x","attendees":["m001"],"notes_kept":true}`); exitCode(r.err) != 2 || !strings.Contains(r.err.Error(), "--token") {
+		t.Fatalf("--server without --token: %v", r.err)
+	}
+
+	journal := writeTemp(t, "j.jsonl", `{"org":"LY-0002","type":"StudySessionHeld","occurred_on":"2016-05-05","data":{"topic":"五月","attendees":["m001"],"notes_kept":true}}
+{"org":"LY-0002","type":"StudySessionHeld","occurred_on":"2016-06-05","data":{"topic":"六月","attendees":["m001"],"notes_kept":true}}
+`)
+	r = mustOK(t, cli(t, c, "", "--data", dir, "--server", base, "--token", tok, "import", journal, "--quiet"))
+	wantIn(t, r.stdout, "2 个新事件 new, 0 个已存在")
+	r = mustOK(t, cli(t, c, "", "--data", dir, "--server", base, "--token", tok, "import", journal, "--quiet"))
+	wantIn(t, r.stdout, "0 个新事件 new, 2 个已存在")
+	wantIn(t, mustOK(t, cli(t, c, "", "--data", dir, "export", "--all")).stdout, "远程学习", "五月", "六月")
+}

@@ -31,6 +31,8 @@ type env struct {
 	dataGiven bool   // --data or PARTYLEDGER_DATA was given
 	store     string // --store: a server store's URL
 	readOnly  bool   // the running command only reads the ledger
+	server    string // --server: a running server's base URL, to write through its API
+	token     string // --token: the API token for --server
 
 	flush func() error // flushes stdout
 	bk    *books.Books
@@ -42,6 +44,7 @@ type env struct {
 func (e *env) run(ctx context.Context, args []string) error {
 	e.data, e.store = e.getenv("PARTYLEDGER_DATA"), e.getenv("PARTYLEDGER_STORE")
 	e.dataGiven = e.data != ""
+	e.server, e.token = e.getenv("PARTYLEDGER_SERVER"), e.getenv("PARTYLEDGER_TOKEN")
 	if e.data == "" {
 		e.data = "./partyledger-data"
 	}
@@ -73,6 +76,12 @@ func (e *env) run(ctx context.Context, args []string) error {
 func (e *env) globalFlags(fs *flag.FlagSet) {
 	if fs.Lookup("data") == nil {
 		fs.Var(globalFlag{&e.data, &e.dataGiven}, "data", "the embedded store's data directory `DIR` (env PARTYLEDGER_DATA)")
+	}
+	if fs.Lookup("server") == nil {
+		fs.Var(globalFlag{&e.server, nil}, "server", "a running server's base `URL`: record and import write through its API (env PARTYLEDGER_SERVER)")
+	}
+	if fs.Lookup("token") == nil {
+		fs.Var(globalFlag{&e.token, nil}, "token", "the API `TOKEN` for --server (env PARTYLEDGER_TOKEN)")
 	}
 	if fs.Lookup("store") == nil {
 		fs.Var(globalFlag{&e.store, nil}, "store", "the `URL` of a server store, e.g. esdb://host:2113?tls=false (env PARTYLEDGER_STORE); empty: the embedded store in --data")
