@@ -1,9 +1,14 @@
 package main
 
 import (
+	"fmt"
 	"net/http"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/google/uuid"
 )
 
 // postEvent appends one journal line through a running server's API and
@@ -100,4 +105,55 @@ func TestWriteThroughServer(t *testing.T) {
 	r = mustOK(t, cli(t, c, "", "--data", dir, "--server", base, "--token", tok, "import", journal, "--quiet"))
 	wantIn(t, r.stdout, "0 个新事件 new, 2 个已存在")
 	wantIn(t, mustOK(t, cli(t, c, "", "--data", dir, "export", "--all")).stdout, "远程学习", "五月", "六月")
+}
+
+// backup beside a running server, while events are appended through its
+// API: the copy opens, verifies, and holds every event acknowledged before
+// the backup began.
+func TestBackupBesideServe(t *testing.T) {
+	dir := t.TempDir()
+	c := newClock()
+	mustOK(t, cli(t, c, "", "--data", dir, "import", "testdata/small.jsonl", "--quiet"))
+	tok := branchToken(t, c, dir, "LY-0002")
+	base, stop := startServe(t, dir, c)
+	defer stop()
+	line := func(i int) string {
+		return fmt.Sprintf(`{"id":"%s","type":"StudySessionHeld","occurred_on":"2016-04-05","data":{"topic":"学习 %d","attendees":["m001"],"notes_kept":true}}`,
+			uuid.NewSHA1(uuid.NameSpaceOID, []byte(strconv.Itoa(i))), i)
+	}
+	for i := range 5 {
+		postEvent(t, base, tok, "LY-0002", line(i))
+	}
+	done := make(chan struct{})
+	loadErr := make(chan error, 1)
+	go func() { // the load: appends through the API until the backup is done
+		defer close(loadErr)
+		for i := 5; ; i++ {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			req, _ := http.NewRequest("POST", base+"/v1/orgs/LY-0002/events", strings.NewReader(line(i)))
+			req.Header.Set("Authorization", "Bearer "+tok)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				loadErr <- err
+				return
+			}
+			resp.Body.Close()
+		}
+	}()
+	out := filepath.Join(t.TempDir(), "copy")
+	r := mustOK(t, cli(t, c, "", "--data", dir, "backup", "--out", out))
+	close(done)
+	if err := <-loadErr; err != nil {
+		t.Fatal(err)
+	}
+	wantIn(t, r.stdout, "backup written and verified")
+	wantIn(t, mustOK(t, cli(t, c, "", "--data", out, "verify")).stdout, "校验通过")
+	exp := mustOK(t, cli(t, c, "", "--data", out, "export", "--all")).stdout
+	for i := range 5 {
+		wantIn(t, exp, fmt.Sprintf("学习 %d", i))
+	}
 }

@@ -36,6 +36,7 @@ func commands() *command {
 		replayCommand(),
 		exportCommand(),
 		verifyCommand(),
+		backupCommand(),
 		checkpointCommand(),
 		proveCommand(),
 		scoreCommand(),
