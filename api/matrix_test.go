@@ -129,6 +129,8 @@ func matrixCall(t *testing.T, e *env, r api.Rule, role, org string) (path string
 		return path, map[string]any{"occurred_on": "2017-01-10", "data": map[string]any{"year": 2016, "version": v, "reason": "矩阵测试", "rulebook": doc}}, nil
 	case "/v1/tokens":
 		return path, map[string]string{"role": "auditor", "name": fmt.Sprintf("matrix %d", n)}, nil
+	case "/v1/backup":
+		return path, map[string]string{"dir": filepath.Join(t.TempDir(), "backup")}, nil
 	case "/ui/orgs/{code}/record/{type}":
 		switch formType {
 		case domain.TypeGroupAssessmentRecorded:

@@ -95,6 +95,7 @@ var Policy = []Rule{
 	{Method: "GET", Pattern: "/v1/tokens", Auditor: AnyOrg, Admin: AnyOrg, Summary: "issued tokens (never the secrets)"},
 	{Method: "POST", Pattern: "/v1/tokens", Admin: AnyOrg, Summary: "issue a token (shown once)"},
 	{Method: "DELETE", Pattern: "/v1/tokens/{tokenID}", Admin: AnyOrg, Summary: "revoke a token"},
+	{Method: "POST", Pattern: "/v1/backup", Admin: AnyOrg, Summary: "write a verified copy of the ledger into a new directory on the server"},
 
 	// Web pages.
 	{Method: "GET", Pattern: "/static/*", Public: true, Page: true, Summary: "embedded CSS"},

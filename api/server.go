@@ -201,6 +201,7 @@ func (s *Server) routes() {
 	s.handle("GET", "/v1/tokens", s.handleListTokens)
 	s.handle("POST", "/v1/tokens", s.handleIssueToken)
 	s.handle("DELETE", "/v1/tokens/{tokenID}", s.handleRevokeToken)
+	s.handle("POST", "/v1/backup", s.handleBackup)
 
 	s.handle("GET", "/static/*", s.handleStatic)
 	s.handle("GET", "/login", s.handleLoginPage)

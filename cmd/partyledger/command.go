@@ -22,6 +22,9 @@ type command struct {
 	flags    func(fs *flag.FlagSet)
 	run      func(ctx context.Context, e *env, args []string) error
 	subs     []*command
+	// readOnly: the command only reads the ledger, so it may open the
+	// embedded store read-only beside a server that holds it.
+	readOnly bool
 }
 
 // commands is the whole command line: every command and subcommand.
@@ -33,6 +36,7 @@ func commands() *command {
 		replayCommand(),
 		exportCommand(),
 		verifyCommand(),
+		backupCommand(),
 		checkpointCommand(),
 		proveCommand(),
 		scoreCommand(),
@@ -170,6 +174,7 @@ func (c *command) runLeaf(ctx context.Context, e *env, path string, args []strin
 		err = c.check(fs, path, pos)
 	}
 	if err == nil {
+		e.readOnly = c.readOnly
 		err = c.run(ctx, e, pos)
 	}
 	if codeOf(err) == 2 {

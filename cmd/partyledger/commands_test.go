@@ -40,6 +40,14 @@ var validCalls = map[string]func(t *testing.T, c *testClock, dir string){
 	"verify": func(t *testing.T, c *testClock, dir string) {
 		wantIn(t, mustOK(t, cli(t, c, "", "--data", dir, "verify")).stdout, "校验通过", " 20 个事件")
 	},
+	"backup": func(t *testing.T, c *testClock, dir string) {
+		out := filepath.Join(t.TempDir(), "copy")
+		wantIn(t, mustOK(t, cli(t, c, "", "--data", dir, "backup", "--out", out)).stdout, "backup written and verified", " 20 个事件")
+		wantIn(t, countEvents(t, c, out), " 20 个事件")
+		if r := cli(t, c, "", "--data", dir, "backup", "--out", out); exitCode(r.err) != 2 {
+			t.Fatalf("backup into a non-empty directory: %v", r.err)
+		}
+	},
 	"checkpoint": func(t *testing.T, c *testClock, dir string) {
 		out := filepath.Join(t.TempDir(), "cp")
 		r := mustOK(t, cli(t, c, "", "--data", dir, "checkpoint", "--out", out))

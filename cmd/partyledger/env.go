@@ -30,6 +30,9 @@ type env struct {
 	data      string // --data: the embedded store's directory
 	dataGiven bool   // --data or PARTYLEDGER_DATA was given
 	store     string // --store: a server store's URL
+	readOnly  bool   // the running command only reads the ledger
+	server    string // --server: a running server's base URL, to write through its API
+	token     string // --token: the API token for --server
 
 	flush func() error // flushes stdout
 	bk    *books.Books
@@ -41,6 +44,7 @@ type env struct {
 func (e *env) run(ctx context.Context, args []string) error {
 	e.data, e.store = e.getenv("PARTYLEDGER_DATA"), e.getenv("PARTYLEDGER_STORE")
 	e.dataGiven = e.data != ""
+	e.server, e.token = e.getenv("PARTYLEDGER_SERVER"), e.getenv("PARTYLEDGER_TOKEN")
 	if e.data == "" {
 		e.data = "./partyledger-data"
 	}
@@ -72,6 +76,12 @@ func (e *env) run(ctx context.Context, args []string) error {
 func (e *env) globalFlags(fs *flag.FlagSet) {
 	if fs.Lookup("data") == nil {
 		fs.Var(globalFlag{&e.data, &e.dataGiven}, "data", "the embedded store's data directory `DIR` (env PARTYLEDGER_DATA)")
+	}
+	if fs.Lookup("server") == nil {
+		fs.Var(globalFlag{&e.server, nil}, "server", "a running server's base `URL`: record and import write through its API (env PARTYLEDGER_SERVER)")
+	}
+	if fs.Lookup("token") == nil {
+		fs.Var(globalFlag{&e.token, nil}, "token", "the API `TOKEN` for --server (env PARTYLEDGER_TOKEN)")
 	}
 	if fs.Lookup("store") == nil {
 		fs.Var(globalFlag{&e.store, nil}, "store", "the `URL` of a server store, e.g. esdb://host:2113?tls=false (env PARTYLEDGER_STORE); empty: the embedded store in --data")
@@ -111,6 +121,17 @@ func (e *env) books(ctx context.Context) (*books.Books, error) {
 	switch {
 	case e.store == "":
 		fst, err := filestore.Open(e.data, filestore.Options{})
+		if errors.Is(err, filestore.ErrLocked) {
+			if !e.readOnly {
+				return nil, lockedError(e.data)
+			}
+			// Beside a running server: read what it has committed, as
+			// of now, without the lock and without writing anything.
+			fst, err = filestore.OpenReadOnly(e.data, filestore.Options{})
+			if err == nil {
+				fmt.Fprintf(e.stderr, "partyledger: %s is held by another process (a running server?): read-only, events committed up to position %d\n", e.data, fst.Head())
+			}
+		}
 		if err != nil {
 			return nil, fmt.Errorf("open the embedded store in %s: %w", e.data, err)
 		}
@@ -129,6 +150,12 @@ func (e *env) books(ctx context.Context) (*books.Books, error) {
 	// board over the books is it (scoreboard.New registers itself).
 	scoreboard.New(e.bk, scoreboard.Options{Now: e.now})
 	return e.bk, nil
+}
+
+// lockedError is a write command's answer when another process (a
+// running server) holds the embedded store.
+func lockedError(dir string) error {
+	return exitError{code: 1, err: fmt.Errorf("the data directory %s is held by a running server; give --server URL and --token (or PARTYLEDGER_SERVER, PARTYLEDGER_TOKEN) to record through its API", dir)}
 }
 
 // scoreboard returns the ledger and a scoreboard over it.

@@ -21,9 +21,10 @@ func exportCommand() *command {
 		rf   reportFlags
 	}
 	return &command{
-		name:  "export",
-		args:  "(--org CODE | --all) [--year Y]  |  export --format xlsx|csv --year Y [--out FILE] [--table T]",
-		short: "导出 JSONL（或审计用 XLSX/CSV）/ export the journal as JSONL (or the auditors' XLSX/CSV)",
+		readOnly: true,
+		name:     "export",
+		args:     "(--org CODE | --all) [--year Y]  |  export --format xlsx|csv --year Y [--out FILE] [--table T]",
+		short:    "导出 JSONL（或审计用 XLSX/CSV）/ export the journal as JSONL (or the auditors' XLSX/CSV)",
 		flags: func(fs *flag.FlagSet) {
 			fs.StringVar(&c.org, "org", "", "organisation code")
 			fs.BoolVar(&c.all, "all", false, "every stream of the ledger")

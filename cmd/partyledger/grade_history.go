@@ -17,6 +17,7 @@ func gradeHistoryCommand() *command {
 		asJSON bool
 	}
 	return &command{
+		readOnly: true,
 		name:     "history",
 		args:     "--org CODE --year Y [--json]",
 		short:    "某组织历次评定与更正（细则版本与原因）/ every grade of an organisation, with rulebook and reason",

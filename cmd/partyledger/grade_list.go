@@ -16,9 +16,10 @@ func gradeListCommand() *command {
 		asJSON bool
 	}
 	return &command{
-		name:  "list",
-		args:  "--year Y [--json]",
-		short: "全部组织的现行正式等次 / every organisation's current grade",
+		readOnly: true,
+		name:     "list",
+		args:     "--year Y [--json]",
+		short:    "全部组织的现行正式等次 / every organisation's current grade",
 		flags: func(fs *flag.FlagSet) {
 			fs.IntVar(&c.year, "year", 2016, "assessment year")
 			fs.BoolVar(&c.asJSON, "json", false, "JSON: the latest grade of each organisation")

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -43,6 +44,13 @@ func importCommand() *command {
 				in = f
 			}
 			items, problems := parseJournal(in)
+			cl, err := e.remote()
+			if err != nil {
+				return err
+			}
+			if cl != nil {
+				return importRemote(ctx, e, cl, items, problems)
+			}
 			bk, err := e.books(ctx)
 			if err != nil {
 				return err
@@ -231,4 +239,61 @@ func isTerminal(w io.Writer) bool {
 	}
 	st, err := f.Stat()
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// importRemote imports plain journal lines through the API of the server
+// --server names: consecutive lines of one organisation go as one batch
+// of at most ledger.MaxBatchEvents, each batch all or nothing; a failed
+// batch stops the import (the batches before it stay recorded; lines
+// carry ids, so running the import again completes it). Exports (sealed
+// lines) are restored only into an empty ledger, never through a server.
+func importRemote(ctx context.Context, e *env, cl *apiClient, items []journalItem, bad lineProblems) error {
+	start := time.Now()
+	for _, it := range items {
+		switch {
+		case it.sealed != nil:
+			bad.add(it.line, errors.New("a sealed line (an export) cannot be imported through --server: restore an export into an empty data directory"))
+		case it.entry.Org == "":
+			bad.add(it.line, errNotOrgEvent)
+		}
+	}
+	if len(bad) > 0 {
+		bad.print(e.stderr)
+		return exitError{code: 1, err: fmt.Errorf("%d bad line(s); nothing imported", len(bad))}
+	}
+	var written, dups int
+	for i := 0; i < len(items); {
+		j := i + 1
+		for j < len(items) && j-i < ledger.MaxBatchEvents && items[j].entry.Org == items[i].entry.Org {
+			j++
+		}
+		lines := make([]json.RawMessage, 0, j-i)
+		for k := i; k < j; k++ {
+			l, err := apiLine(&items[k].entry)
+			if err != nil {
+				return fmt.Errorf("line %d: %w", items[k].line, err)
+			}
+			lines = append(lines, l)
+		}
+		res, err := cl.appendLines(ctx, items[i].entry.Org, lines)
+		var re *remoteError
+		if errors.As(err, &re) {
+			re.print(e.stderr, fmt.Sprintf("lines %d-%d: ", items[i].line, items[j-1].line))
+			return exitError{code: 1, err: fmt.Errorf("lines %d-%d refused by the server (%d events imported before them; run the import again to complete it)", items[i].line, items[j-1].line, written)}
+		}
+		if err != nil {
+			return fmt.Errorf("lines %d-%d: %w (%d events imported before them; run the import again to complete it)", items[i].line, items[j-1].line, err, written)
+		}
+		for _, r := range res {
+			if r.Duplicate {
+				dups++
+			} else {
+				written++
+			}
+		}
+		i = j
+	}
+	fmt.Fprintf(e.stdout, "导入完成 / imported: %d 个新事件 new, %d 个已存在 already recorded, %d 行 lines, %.1fs\n",
+		written, dups, len(items), time.Since(start).Seconds())
+	return nil
 }

@@ -21,9 +21,10 @@ func recomputeCommand() *command {
 		asJSON   bool
 	}
 	return &command{
-		name:  "recompute",
-		args:  "--year Y --from VERSION --to VERSION [--as-of DATE] [--known-at RFC3339] [--json]",
-		short: "按两个细则版本重算并比较 / rescore a year under two rulebook versions",
+		readOnly: true,
+		name:     "recompute",
+		args:     "--year Y --from VERSION --to VERSION [--as-of DATE] [--known-at RFC3339] [--json]",
+		short:    "按两个细则版本重算并比较 / rescore a year under two rulebook versions",
 		flags: func(fs *flag.FlagSet) {
 			c.sf.register(fs)
 			fs.StringVar(&c.from, "from", "", "the version the grades were computed under (required)")

@@ -39,6 +39,13 @@ func recordCommand() *command {
 				printProblems(e.stderr, "", err)
 				return exitError{code: 1, quiet: true}
 			}
+			cl, err := e.remote()
+			if err != nil {
+				return err
+			}
+			if cl != nil {
+				return recordRemote(ctx, e, cl, &ent)
+			}
 			bk, err := e.books(ctx)
 			if err != nil {
 				return err
@@ -58,4 +65,29 @@ func recordCommand() *command {
 			return nil
 		},
 	}
+}
+
+// recordRemote records ent through the API of the server --server names;
+// recorded_by is the token's holder (--as does not apply).
+func recordRemote(ctx context.Context, e *env, cl *apiClient, ent *domain.Entry) error {
+	if ent.Org == "" {
+		return exitError{code: 1, err: errNotOrgEvent}
+	}
+	line, err := apiLine(ent)
+	if err != nil {
+		return err
+	}
+	res, err := cl.appendLines(ctx, ent.Org, []json.RawMessage{line})
+	var re *remoteError
+	if errors.As(err, &re) {
+		re.print(e.stderr, "")
+		return exitError{code: 1, quiet: true, err: err}
+	}
+	if err != nil {
+		return err
+	}
+	r := res[0]
+	fmt.Fprintf(e.stdout, "id=%s revision=%d position=%d recorded_at=%s hash=%s duplicate=%v\n",
+		r.ID, r.Revision, r.Position, r.RecordedAt, r.Hash, r.Duplicate)
+	return nil
 }

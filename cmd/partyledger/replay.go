@@ -17,6 +17,7 @@ func replayCommand() *command {
 		asJSON bool
 	}
 	return &command{
+		readOnly: true,
 		name:     "replay",
 		args:     "--org CODE [--year Y] [--json]",
 		short:    "回放组织台账 / replay an organisation's journal",

@@ -17,6 +17,7 @@ func rulebookDiffCommand() *command {
 		asJSON bool
 	}
 	return &command{
+		readOnly: true,
 		name:     "diff",
 		args:     "A B [--year Y] [--json]",
 		short:    "逐项比较两个版本 / compare two versions item by item",

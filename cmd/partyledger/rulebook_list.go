@@ -16,9 +16,10 @@ func rulebookListCommand() *command {
 		asJSON bool
 	}
 	return &command{
-		name:  "list",
-		args:  "[--year Y] [--json]",
-		short: "列出某年度的细则版本（谁、何时、为何发布）/ list a year's rulebook versions",
+		readOnly: true,
+		name:     "list",
+		args:     "[--year Y] [--json]",
+		short:    "列出某年度的细则版本（谁、何时、为何发布）/ list a year's rulebook versions",
 		flags: func(fs *flag.FlagSet) {
 			fs.IntVar(&c.year, "year", 2016, "assessment year")
 			fs.BoolVar(&c.asJSON, "json", false, "JSON")

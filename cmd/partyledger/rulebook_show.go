@@ -18,6 +18,7 @@ func rulebookShowCommand() *command {
 		canonical bool
 	}
 	return &command{
+		readOnly: true,
 		name:     "show",
 		args:     "VERSION [--year Y] [--canonical]",
 		short:    "输出细则文件（JSON，即 publish 所用格式）/ print a version as the JSON publish takes",

@@ -56,9 +56,10 @@ func scoreCommand() *command {
 		asJSON bool
 	}
 	return &command{
-		name:  "score",
-		args:  "(--org CODE | --all [--under CODE|*]) [--year Y] [--as-of DATE] [--known-at RFC3339] [--rulebook VERSION] [--json]",
-		short: "计算考核得分 / score organisations",
+		readOnly: true,
+		name:     "score",
+		args:     "(--org CODE | --all [--under CODE|*]) [--year Y] [--as-of DATE] [--known-at RFC3339] [--rulebook VERSION] [--json]",
+		short:    "计算考核得分 / score organisations",
 		flags: func(fs *flag.FlagSet) {
 			c.sf.register(fs)
 			fs.StringVar(&c.org, "org", "", "organisation code")

@@ -8,8 +8,9 @@ import (
 
 func tokenListCommand() *command {
 	return &command{
-		name:  "list",
-		short: "列出令牌（从不显示令牌本身）/ list tokens (never the tokens themselves)",
+		readOnly: true,
+		name:     "list",
+		short:    "列出令牌（从不显示令牌本身）/ list tokens (never the tokens themselves)",
 		run: func(ctx context.Context, e *env, _ []string) error {
 			bk, err := e.books(ctx)
 			if err != nil {

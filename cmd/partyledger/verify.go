@@ -23,9 +23,10 @@ func verifyCommand() *command {
 		acceptTorn  bool
 	}
 	return &command{
-		name:  "verify",
-		args:  "[--checkpoint FILE]… [--key FILE | --pubkey VERIFIER] [--accept-torn]",
-		short: "校验哈希链与校验和 / verify hash chains and checksums",
+		readOnly: true,
+		name:     "verify",
+		args:     "[--checkpoint FILE]… [--key FILE | --pubkey VERIFIER] [--accept-torn]",
+		short:    "校验哈希链与校验和 / verify hash chains and checksums",
 		flags: func(fs *flag.FlagSet) {
 			fs.Var(&c.checkpoints, "checkpoint", "also prove the log extends this signed checkpoint (repeatable)")
 			c.kf.register(fs)

@@ -123,7 +123,10 @@ type Store struct {
 	dir  string
 	fs   FS
 	opts Options
-	lock io.Closer
+	lock io.Closer // nil when opened read-only
+
+	// readOnly: opened by OpenReadOnly; nothing is written, no lock held.
+	readOnly bool
 
 	queue     chan *appendReq
 	closing   chan struct{} // closed when Close starts
@@ -208,19 +211,7 @@ func Open(dir string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{
-		dir:            dir,
-		fs:             opts.FS,
-		opts:           opts,
-		queue:          make(chan *appendReq, opts.QueueLength),
-		closing:        make(chan struct{}),
-		done:           make(chan struct{}),
-		ids:            make(map[uuid.UUID]uint64),
-		streams:        make(map[string]*streamState),
-		notify:         make(chan struct{}),
-		pendingStreams: make(map[string]int64),
-		pendingIDs:     make(map[uuid.UUID]struct{}),
-	}
+	s := newStore(dir, opts)
 	if err := s.fs.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("filestore: open: create directory: %w", err)
 	}
@@ -236,6 +227,49 @@ func Open(dir string, opts Options) (*Store, error) {
 	}
 	go s.run()
 	return s, nil
+}
+
+// OpenReadOnly opens the store in dir for reading only, beside a writer
+// that may hold it open (another process, or Open in this one). It takes
+// no lock and writes nothing: no tail is cut, no commit mark written, no
+// leftover removed. It reads every complete, valid frame; a bad frame at
+// the end of the last segment past the commit mark, with nothing valid
+// read after it, is ignored rather than judged — it may be an append in
+// flight (Open, later, decides whether it is torn). Damage anywhere else is
+// a *CorruptError, as for Open. The store sees the events committed when
+// it was opened, no later ones (open again to see more); Append fails with
+// ledger.ErrReadOnly; VerifyStorage checks the frames read but not the
+// commit mark on disk (a writer may be rewriting it). A directory without
+// a segment fails with an error wrapping fs.ErrNotExist.
+func OpenReadOnly(dir string, opts Options) (*Store, error) {
+	opts, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	s := newStore(dir, opts)
+	s.readOnly = true
+	if err := s.recoverReadOnly(); err != nil {
+		s.closeFiles()
+		return nil, err
+	}
+	go s.run()
+	return s, nil
+}
+
+func newStore(dir string, opts Options) *Store {
+	return &Store{
+		dir:            dir,
+		fs:             opts.FS,
+		opts:           opts,
+		queue:          make(chan *appendReq, opts.QueueLength),
+		closing:        make(chan struct{}),
+		done:           make(chan struct{}),
+		ids:            make(map[uuid.UUID]uint64),
+		streams:        make(map[string]*streamState),
+		notify:         make(chan struct{}),
+		pendingStreams: make(map[string]int64),
+		pendingIDs:     make(map[uuid.UUID]struct{}),
+	}
 }
 
 func (s *Store) path(name string) string { return filepath.Join(s.dir, name) }
@@ -293,7 +327,7 @@ func (s *Store) Close() error {
 		close(s.closing)
 		<-s.done
 		var markErr error
-		if s.Err() == nil && s.markStale() {
+		if !s.readOnly && s.Err() == nil && s.markStale() {
 			if err := s.writeMark(); err != nil {
 				markErr = fmt.Errorf("filestore: close: %w", err)
 			}
@@ -302,7 +336,11 @@ func (s *Store) Close() error {
 		s.closed = true
 		s.mu.Unlock()
 		s.closeFiles()
-		s.closeErr = errors.Join(markErr, s.lock.Close())
+		var lockErr error
+		if s.lock != nil {
+			lockErr = s.lock.Close()
+		}
+		s.closeErr = errors.Join(markErr, lockErr)
 	})
 	return s.closeErr
 }
@@ -334,6 +372,9 @@ func (s *Store) Err() error {
 }
 
 func (s *Store) readOnlyErr() error {
+	if s.readOnly {
+		return fmt.Errorf("filestore: append: %w (opened read-only)", ledger.ErrReadOnly)
+	}
 	if p := s.failed.Load(); p != nil {
 		return fmt.Errorf("filestore: append: %w (after: %v)", ledger.ErrReadOnly, *p)
 	}

@@ -1,0 +1,159 @@
+package main
+
+import (
+	"fmt"
+	"net/http"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/google/uuid"
+)
+
+// postEvent appends one journal line through a running server's API and
+// returns the event id it got.
+func postEvent(t *testing.T, base, token, org, line string) {
+	t.Helper()
+	req, _ := http.NewRequest("POST", base+"/v1/orgs/"+org+"/events", strings.NewReader(line))
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated && resp.StatusCode != http.StatusOK {
+		t.Fatalf("POST events: %d", resp.StatusCode)
+	}
+}
+
+func branchToken(t *testing.T, c *testClock, dir, org string) string {
+	t.Helper()
+	r := mustOK(t, cli(t, c, "", "--data", dir, "token", "create", "--role", "branch", "--org", org, "--name", "支部"))
+	return strings.TrimSpace(r.stdout)
+}
+
+// The read commands work beside a running server (the store opened
+// read-only) and see an event appended through its API just before; the
+// write commands refuse, saying how to write through the server.
+func TestReadCommandsBesideServe(t *testing.T) {
+	dir := t.TempDir()
+	c := newClock()
+	mustOK(t, cli(t, c, "", "--data", dir, "import", "testdata/small.jsonl", "--quiet"))
+	tok := branchToken(t, c, dir, "LY-0002")
+	base, stop := startServe(t, dir, c)
+	defer stop()
+	postEvent(t, base, tok, "LY-0002", `{"id":"7d1c1b7e-5a77-4c1e-9d52-0b0bb0e5a001","type":"StudySessionHeld","occurred_on":"2016-04-05","data":{"topic":"旁路学习","attendees":["m001"],"notes_kept":true}}`)
+
+	v := mustOK(t, cli(t, c, "", "--data", dir, "verify"))
+	wantIn(t, v.stdout, "校验通过", " 22 个事件") // 20 imported, the token, the API's event
+	wantIn(t, v.stderr, "read-only")
+	wantIn(t, mustOK(t, cli(t, c, "", "--data", dir, "export", "--all")).stdout, "7d1c1b7e-5a77-4c1e-9d52-0b0bb0e5a001", "旁路学习")
+	wantIn(t, mustOK(t, cli(t, c, "", "--data", dir, "score", "--all")).stdout, "LY-0001", "共 1 个组织")
+	wantIn(t, mustOK(t, cli(t, c, "", "--data", dir, "replay", "--org", "LY-0002")).stdout, "旁路学习")
+
+	r := cli(t, c, "", "--data", dir, "record", "--org", "LY-0002", "--type", "StudySessionHeld",
+		"--occurred-on", "2016-04-06", "--data", `{"topic":"学习","attendees":["m001"],"notes_kept":true}`)
+	if r.err == nil || !strings.Contains(r.err.Error(), "is held by a running server; give --server URL and --token (or PARTYLEDGER_SERVER, PARTYLEDGER_TOKEN) to record through its API") {
+		t.Fatalf("record on a held store: %v", r.err)
+	}
+}
+
+// record and import write through a running server's API with --server
+// and --token (or the environment); the API's refusals are printed as
+// field: reason, exit 1.
+func TestWriteThroughServer(t *testing.T) {
+	dir := t.TempDir()
+	c := newClock()
+	mustOK(t, cli(t, c, "", "--data", dir, "import", "testdata/small.jsonl", "--quiet"))
+	tok := branchToken(t, c, dir, "LY-0002")
+	base, stop := startServe(t, dir, c)
+	defer stop()
+
+	r := mustOK(t, cli(t, c, "", "--data", dir, "--server", base, "--token", tok, "record", "--org", "LY-0002", "--type", "StudySessionHeld",
+		"--occurred-on", "2016-04-05", "--id", "7d1c1b7e-5a77-4c1e-9d52-0b0bb0e5a002", "--data", `{"topic":"远程学习","attendees":["m001"],"notes_kept":true}`))
+	wantIn(t, r.stdout, "id=7d1c1b7e-5a77-4c1e-9d52-0b0bb0e5a002 revision=17 ", "duplicate=false")
+
+	// The environment gives them too; a second record of the id is a duplicate.
+	var out, errb strings.Builder
+	e := &env{stdin: strings.NewReader(""), stdout: &out, stderr: &errb, now: c.Now, getenv: func(k string) string {
+		return map[string]string{"PARTYLEDGER_SERVER": base, "PARTYLEDGER_TOKEN": tok}[k]
+	}}
+	if err := e.run(t.Context(), []string{"record", "--org", "LY-0002", "--type", "StudySessionHeld", "--occurred-on", "2016-04-05",
+		"--id", "7d1c1b7e-5a77-4c1e-9d52-0b0bb0e5a002", "--data", `{"topic":"远程学习","attendees":["m001"],"notes_kept":true}`}); err != nil {
+		t.Fatalf("record with PARTYLEDGER_SERVER: %v\n%s", err, errb.String())
+	}
+	wantIn(t, out.String(), "duplicate=true")
+
+	// Another organisation's event: refused by the server, said as field: reason.
+	r = cli(t, c, "", "--server", base, "--token", tok, "record", "--org", "LY-0001", "--type", "StudySessionHeld",
+		"--occurred-on", "2016-04-05", "--data", `{"topic":"越权","attendees":["m001"],"notes_kept":true}`)
+	if exitCode(r.err) != 1 || !strings.Contains(r.stderr, ": ") {
+		t.Fatalf("record for another organisation: %v\n%s", r.err, r.stderr)
+	}
+	if r := cli(t, c, "", "--server", base, "record", "--org", "LY-0002", "--type", "StudySessionHeld",
+		"--occurred-on", "2016-04-05", "--data", `{"topic":"x","attendees":["m001"],"notes_kept":true}`); exitCode(r.err) != 2 || !strings.Contains(r.err.Error(), "--token") {
+		t.Fatalf("--server without --token: %v", r.err)
+	}
+
+	journal := writeTemp(t, "j.jsonl", `{"org":"LY-0002","type":"StudySessionHeld","occurred_on":"2016-05-05","data":{"topic":"五月","attendees":["m001"],"notes_kept":true}}
+{"org":"LY-0002","type":"StudySessionHeld","occurred_on":"2016-06-05","data":{"topic":"六月","attendees":["m001"],"notes_kept":true}}
+`)
+	r = mustOK(t, cli(t, c, "", "--data", dir, "--server", base, "--token", tok, "import", journal, "--quiet"))
+	wantIn(t, r.stdout, "2 个新事件 new, 0 个已存在")
+	r = mustOK(t, cli(t, c, "", "--data", dir, "--server", base, "--token", tok, "import", journal, "--quiet"))
+	wantIn(t, r.stdout, "0 个新事件 new, 2 个已存在")
+	wantIn(t, mustOK(t, cli(t, c, "", "--data", dir, "export", "--all")).stdout, "远程学习", "五月", "六月")
+}
+
+// backup beside a running server, while events are appended through its
+// API: the copy opens, verifies, and holds every event acknowledged before
+// the backup began.
+func TestBackupBesideServe(t *testing.T) {
+	dir := t.TempDir()
+	c := newClock()
+	mustOK(t, cli(t, c, "", "--data", dir, "import", "testdata/small.jsonl", "--quiet"))
+	tok := branchToken(t, c, dir, "LY-0002")
+	base, stop := startServe(t, dir, c)
+	defer stop()
+	line := func(i int) string {
+		return fmt.Sprintf(`{"id":"%s","type":"StudySessionHeld","occurred_on":"2016-04-05","data":{"topic":"学习 %d","attendees":["m001"],"notes_kept":true}}`,
+			uuid.NewSHA1(uuid.NameSpaceOID, []byte(strconv.Itoa(i))), i)
+	}
+	for i := range 5 {
+		postEvent(t, base, tok, "LY-0002", line(i))
+	}
+	done := make(chan struct{})
+	loadErr := make(chan error, 1)
+	go func() { // the load: appends through the API until the backup is done
+		defer close(loadErr)
+		for i := 5; ; i++ {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			req, _ := http.NewRequest("POST", base+"/v1/orgs/LY-0002/events", strings.NewReader(line(i)))
+			req.Header.Set("Authorization", "Bearer "+tok)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				loadErr <- err
+				return
+			}
+			resp.Body.Close()
+		}
+	}()
+	out := filepath.Join(t.TempDir(), "copy")
+	r := mustOK(t, cli(t, c, "", "--data", dir, "backup", "--out", out))
+	close(done)
+	if err := <-loadErr; err != nil {
+		t.Fatal(err)
+	}
+	wantIn(t, r.stdout, "backup written and verified")
+	wantIn(t, mustOK(t, cli(t, c, "", "--data", out, "verify")).stdout, "校验通过")
+	exp := mustOK(t, cli(t, c, "", "--data", out, "export", "--all")).stdout
+	for i := range 5 {
+		wantIn(t, exp, fmt.Sprintf("学习 %d", i))
+	}
+}
