@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -156,4 +157,33 @@ func TestBackupBesideServe(t *testing.T) {
 	for i := range 5 {
 		wantIn(t, exp, fmt.Sprintf("学习 %d", i))
 	}
+}
+
+// token create and revoke work beside a running server through its API
+// with an admin token; the server refuses to revoke the last admin.
+func TestTokensThroughServer(t *testing.T) {
+	dir := t.TempDir()
+	c := newClock()
+	mustOK(t, cli(t, c, "", "--data", dir, "import", "testdata/small.jsonl", "--quiet"))
+	r := mustOK(t, cli(t, c, "", "--data", dir, "token", "create", "--role", "admin", "--name", "管理员"))
+	admin := strings.TrimSpace(r.stdout)
+	adminID := regexp.MustCompile(`token_id=(\S+)`).FindStringSubmatch(r.stderr)[1]
+	base, stop := startServe(t, dir, c)
+	defer stop()
+
+	if r := cli(t, c, "", "--data", dir, "token", "create", "--role", "auditor", "--name", "审计"); r.err == nil ||
+		!strings.Contains(r.err.Error(), "held by a running server") {
+		t.Fatalf("token create on a held store without --server: %v", r.err)
+	}
+	r = mustOK(t, cli(t, c, "", "--server", base, "--token", admin, "token", "create", "--role", "auditor", "--name", "审计"))
+	if !strings.HasPrefix(strings.TrimSpace(r.stdout), "plt_") {
+		t.Fatalf("token create through the API: %q", r.stdout)
+	}
+	id := regexp.MustCompile(`token_id=(\S+)`).FindStringSubmatch(r.stderr)[1]
+	wantIn(t, mustOK(t, cli(t, c, "", "--server", base, "--token", admin, "token", "revoke", id, "--reason", "调离")).stdout, "已吊销 / revoked "+id)
+	r = cli(t, c, "", "--server", base, "--token", admin, "token", "revoke", adminID, "--reason", "最后一个")
+	if exitCode(r.err) != 1 || !strings.Contains(r.stderr, "last valid admin token") {
+		t.Fatalf("revoking the last admin through the API: %v\n%s", r.err, r.stderr)
+	}
+	wantIn(t, mustOK(t, cli(t, c, "", "--data", dir, "token", "list")).stdout, "审计", "已吊销 revoked")
 }

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 
@@ -29,14 +31,38 @@ func tokenCreateCommand() *command {
 			if err != nil {
 				return usageError("--role: %v", err)
 			}
-			bk, err := e.books(ctx)
+			var tok string
+			var info api.TokenInfo
+			cl, err := e.remote()
 			if err != nil {
 				return err
 			}
-			tok, info, err := api.NewTokens(bk).Issue(ctx, r, c.org, c.name, c.as)
-			if err != nil {
-				printProblems(e.stderr, "", err)
-				return exitError{code: 1, quiet: true, err: err}
+			if cl != nil { // through the API: issued by the --token's holder (--as does not apply)
+				body, _ := json.Marshal(map[string]string{"role": c.role, "org": c.org, "name": c.name})
+				var ans struct {
+					Token string `json:"token"`
+					api.TokenInfo
+				}
+				err := cl.do(ctx, "POST", "/v1/tokens", body, &ans)
+				var re *remoteError
+				if errors.As(err, &re) {
+					re.print(e.stderr, "")
+					return exitError{code: 1, quiet: true, err: err}
+				}
+				if err != nil {
+					return err
+				}
+				tok, info = ans.Token, ans.TokenInfo
+			} else {
+				bk, err := e.books(ctx)
+				if err != nil {
+					return err
+				}
+				tok, info, err = api.NewTokens(bk).Issue(ctx, r, c.org, c.name, c.as)
+				if err != nil {
+					printProblems(e.stderr, "", err)
+					return exitError{code: 1, quiet: true, err: err}
+				}
 			}
 			fmt.Fprintf(e.stderr, "令牌只显示这一次，请妥善保管 / the token is shown once; store it now\n")
 			fmt.Fprintf(e.stderr, "token_id=%s role=%s org=%s name=%s\n", info.ID, info.Role, info.Org, info.Name)

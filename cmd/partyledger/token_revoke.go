@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
+	"net/url"
 
 	"partyledger/api"
 )
@@ -21,13 +23,30 @@ func tokenRevokeCommand() *command {
 			fs.StringVar(&c.as, "as", "cli", "recorded_by")
 		},
 		run: func(ctx context.Context, e *env, args []string) error {
-			bk, err := e.books(ctx)
+			var info api.TokenInfo
+			cl, err := e.remote()
 			if err != nil {
 				return err
 			}
-			info, err := api.NewTokens(bk).Revoke(ctx, args[0], c.reason, c.as)
-			if err != nil {
-				return err
+			if cl != nil { // through the API, which refuses to revoke the last admin token
+				err := cl.do(ctx, "DELETE", "/v1/tokens/"+url.PathEscape(args[0])+"?reason="+url.QueryEscape(c.reason), nil, &info)
+				var re *remoteError
+				if errors.As(err, &re) {
+					re.print(e.stderr, "")
+					return exitError{code: 1, quiet: true, err: err}
+				}
+				if err != nil {
+					return err
+				}
+			} else {
+				bk, err := e.books(ctx)
+				if err != nil {
+					return err
+				}
+				info, err = api.NewTokens(bk).Revoke(ctx, args[0], c.reason, c.as)
+				if err != nil {
+					return err
+				}
 			}
 			fmt.Fprintf(e.stdout, "已吊销 / revoked %s (%s %s)\n", info.ID, info.Role, info.Name)
 			return nil
