@@ -81,9 +81,23 @@ func TestAdminBrowser(t *testing.T) {
 			t.Fatalf("%s: %v", what, err)
 		}
 	}
+	// text reads an element's text once it is visible. A form's submit
+	// may still be replacing the page when the element was first seen (on
+	// a slow machine, under -race): the old page's context is then gone,
+	// and the read is retried on the new page.
 	text := func(sel string) string {
 		t.Helper()
-		v, err := chromedp.Run(ctx, chromedp.Text(css(sel)))
+		var v string
+		var err error
+		for try := 0; try < 10; try++ {
+			if _, err = chromedp.Run(ctx, chromedp.WaitVisible(css(sel))); err == nil {
+				v, err = chromedp.Run(ctx, chromedp.Text(css(sel)))
+			}
+			if err == nil || !strings.Contains(err.Error(), "Cannot find context") {
+				break
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
 		if err != nil {
 			t.Fatalf("text of %s: %v", sel, err)
 		}
