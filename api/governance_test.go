@@ -57,6 +57,8 @@ func sample(t *testing.T, e *env, typ, org, by string) map[string]any {
 	switch typ {
 	case domain.TypeCommitteeElected:
 		data = map[string]any{"term_years": 3}
+	case domain.TypeTermExtensionApproved:
+		data = map[string]any{"until": "2017-06-30", "reason": "延期换届经上级批准"}
 	case domain.TypeOfficerAppointed:
 		data = map[string]any{"role": "affairs_officer", "member_id": newMember()}
 	case domain.TypeOfficerVacated:
