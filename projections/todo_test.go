@@ -144,7 +144,7 @@ func TestTodo(t *testing.T) {
 		for i := range c.sched[len(c.sched)-2:] {
 			c.sched[len(c.sched)-2+i].RecordedAt = at("2016-09-01") // announced ahead
 		}
-		c.schedule("2016-08-01", "S11", "*")     // past, not attended
+		c.schedule("2016-08-01", "S11", "*") // past, not attended
 		l := c.todo(t, "2016-09-13")
 		got := todoOf(l, func(it projections.TodoItem) bool { return it.Kind == projections.TodoCommittee })
 		if len(got) != 2 {
