@@ -26,25 +26,25 @@ func subtleEq(a, b string) bool { return subtle.ConstantTimeCompare([]byte(a), [
 type fieldKind int
 
 const (
-	fieldText      fieldKind = iota // string
-	fieldTextarea                   // string, several lines of input (stored as one)
-	fieldSelect                     // string, one of Options
-	fieldMember                     // string, a member id of the organisation
-	fieldMembers                    // []string, member ids (checkboxes, with 全选)
-	fieldBool                       // bool (checkbox)
-	fieldTriBool                    // optional bool: unchanged / yes / no
-	fieldYuan                       // integer fen, entered in yuan with up to 2 decimals
-	fieldInt                        // integer
-	fieldPoints                     // number with up to 2 decimals
-	fieldScheduled                  // string, a scheduled event targeting the organisation
-	fieldDate                       // string, a date picker (YYYY-MM-DD)
-	fieldMonth                      // string, a month picker (YYYY-MM)
-	fieldQuarter                    // string, a quarter chosen from a list (YYYY-Qn)
-	fieldHalf                       // string, a half chosen from a list (YYYY-Hn)
-	fieldYear                       // integer, a year that has a rulebook, from a list
-	fieldVersion                    // string, a rulebook version, from a list
-	fieldFinding                    // the rulebook's item and finding, from a list (sends item and finding)
-	fieldFindingPoints              // points the chosen finding allows, from a list
+	fieldText          fieldKind = iota // string
+	fieldTextarea                       // string, several lines of input (stored as one)
+	fieldSelect                         // string, one of Options
+	fieldMember                         // string, a member id of the organisation
+	fieldMembers                        // []string, member ids (checkboxes, with 全选)
+	fieldBool                           // bool (checkbox)
+	fieldTriBool                        // optional bool: unchanged / yes / no
+	fieldYuan                           // integer fen, entered in yuan with up to 2 decimals
+	fieldInt                            // integer
+	fieldPoints                         // number with up to 2 decimals
+	fieldScheduled                      // string, a scheduled event targeting the organisation
+	fieldDate                           // string, a date picker (YYYY-MM-DD)
+	fieldMonth                          // string, a month picker (YYYY-MM)
+	fieldQuarter                        // string, a quarter chosen from a list (YYYY-Qn)
+	fieldHalf                           // string, a half chosen from a list (YYYY-Hn)
+	fieldYear                           // integer, a year that has a rulebook, from a list
+	fieldVersion                        // string, a rulebook version, from a list
+	fieldFinding                        // the rulebook's item and finding, from a list (sends item and finding)
+	fieldFindingPoints                  // points the chosen finding allows, from a list
 )
 
 // isString reports whether the field is sent as a JSON string.
