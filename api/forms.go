@@ -614,7 +614,7 @@ var zhReasons = []struct {
 	{regexp.MustCompile(`^no event (.*) in`), "本组织没有该事件"},
 	{regexp.MustCompile(`is already retracted`), "该事件已撤回"},
 	{regexp.MustCompile(`cannot be retracted`), "该类事件不能撤回"},
-	{regexp.MustCompile(`^want an event id`), "请填写事件编号（UUID）"},
+	{regexp.MustCompile(`^want an event id`), "请填写事件编号"},
 	{regexp.MustCompile(`^organisation "(.*)" is not registered`), "组织 $1 未登记"},
 	{regexp.MustCompile(`cannot inspect itself`), "不能检查本组织"},
 	{regexp.MustCompile(`^want 1\.\.(\d+)`), "请填写 1 至 $1"},

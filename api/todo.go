@@ -74,8 +74,9 @@ type todoView struct {
 // todoCard is the 待办 card of an organisation's home page.
 type todoCard struct {
 	AsOf  domain.Date
-	Items []todoView
-	Guide string // the rulebook is another year's: said so
+	Items []todoView // due within the month, quarter, half, or by a date
+	Year  []todoView // the year's requirements (shown folded)
+	Guide string     // the rulebook is another year's: said so
 }
 
 var scopeLabels = map[string]string{projections.ScopeMonth: "本月", projections.ScopeQuarter: "本季度",
@@ -114,6 +115,10 @@ func (s *Server) todoCard(ctx context.Context, r *http.Request, code string) (*t
 			if it.Type == domain.TypeDuesPaid {
 				v.LinkLabel = "登记本月党费"
 			}
+		}
+		if it.Scope == projections.ScopeYear && !it.Overdue {
+			c.Year = append(c.Year, v)
+			continue
 		}
 		c.Items = append(c.Items, v)
 	}

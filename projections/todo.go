@@ -34,6 +34,10 @@ const (
 	// CommitteeAheadDays: committee events up to this many days after D
 	// are listed as coming up.
 	CommitteeAheadDays = 60
+	// CommitteeBackDays: committee events up to this many days before D
+	// without attendance are listed (the branch may still bring the
+	// sign-in to the committee); older ones are the scorecard's.
+	CommitteeBackDays = 30
 )
 
 // TodoItem is one thing an organisation has to do, as of D: what it is,
@@ -96,7 +100,7 @@ type MemberDues struct {
 // month's, quarter's, half's and year's counting requirements with their
 // counts (Missing), who has not paid this month's dues, this quarter's
 // remittance, the work committee's events coming up within
-// CommitteeAheadDays and those of the year without attendance, the term
+// CommitteeAheadDays and recent ones without attendance, the term
 // (换届) when it expires within TermWarnMonths or has expired, and the
 // discipline cases whose deadline is ahead — each with the event type
 // that fulfils it. q.Year is D's year. The rulebook may be of another year
@@ -193,7 +197,7 @@ func (v *view) todoOfGap(g Gap) (TodoItem, bool) {
 			}
 		}
 	case m.Field != "" && len(m.Values) > 0:
-		it.Fields = map[string]string{m.Field: m.Values[len(m.Values)-1]}
+		it.Fields = map[string]string{m.Field: m.Values[0]}
 	}
 	if r.PeriodFrom == domain.PeriodFromPayload || r.PeriodFrom == domain.PeriodFromPayloadDated {
 		// The payload names the period (SelfInspectionCompleted.half).
@@ -258,14 +262,17 @@ func duesBracket(d *domain.DuesSchedule, income domain.Fen) (int, string) {
 	var lower domain.Fen
 	for _, r := range d.Rates {
 		if r.UpToFen != nil && income <= *r.UpToFen {
-			return r.RateBP, fmt.Sprintf("%s以上至%s（含）：%s", yuanWhole(lower), yuanWhole(*r.UpToFen), percent(r.RateBP))
+			if lower == 0 {
+				return r.RateBP, fmt.Sprintf("月收入%s及以下：%s", yuanWhole(*r.UpToFen), percent(r.RateBP))
+			}
+			return r.RateBP, fmt.Sprintf("月收入%s以上至%s（含）：%s", yuanWhole(lower), yuanWhole(*r.UpToFen), percent(r.RateBP))
 		}
 		if r.UpToFen != nil {
 			lower = *r.UpToFen
 		}
 	}
 	last := d.Rates[len(d.Rates)-1]
-	return last.RateBP, fmt.Sprintf("%s以上：%s", yuanWhole(lower), percent(last.RateBP))
+	return last.RateBP, fmt.Sprintf("月收入%s以上：%s", yuanWhole(lower), percent(last.RateBP))
 }
 
 func yuanWhole(f domain.Fen) string {
@@ -388,19 +395,20 @@ func (v *view) termTodo() []TodoItem {
 }
 
 // committeeTodo: the work committee's events for the organisation from
-// the start of D's year up to CommitteeAheadDays after D that have no
-// attendance recorded — coming up, or past and not attended.
+// CommitteeBackDays before D (within D's year) up to CommitteeAheadDays
+// after it that have no attendance recorded — coming up, or recent and
+// not attended.
 func (v *view) committeeTodo() []TodoItem {
 	s := v.q.Schedule
 	if s == nil {
 		return nil
 	}
-	ahead := v.d.addDays(CommitteeAheadDays)
+	ahead, back := v.d.addDays(CommitteeAheadDays), v.d.addDays(-CommitteeBackDays)
 	var out []TodoItem
 	seen := map[string]int{}
 	for _, i := range s.forOrg(v.f.code) {
 		e := &s.entries[i]
-		if e.at > v.k || e.day < v.yearStart || e.day > ahead || (v.founded != 0 && e.day < v.founded) {
+		if e.at > v.k || e.day < v.yearStart || e.day < back || e.day > ahead || (v.founded != 0 && e.day < v.founded) {
 			continue
 		}
 		attended := false

@@ -144,7 +144,8 @@ func TestTodo(t *testing.T) {
 		for i := range c.sched[len(c.sched)-2:] {
 			c.sched[len(c.sched)-2+i].RecordedAt = at("2016-09-01") // announced ahead
 		}
-		c.schedule("2016-08-01", "S11", "*") // past, not attended
+		c.schedule("2016-08-20", "S11", "*") // recent, not attended
+		c.schedule("2016-08-01", "S12", "*") // too long ago: the scorecard's
 		l := c.todo(t, "2016-09-13")
 		got := todoOf(l, func(it projections.TodoItem) bool { return it.Kind == projections.TodoCommittee })
 		if len(got) != 2 {
@@ -185,7 +186,7 @@ func TestMonthDuesAndArrears(t *testing.T) {
 		for _, md := range mds {
 			switch md.MemberID {
 			case "m03": // 3000 元 exactly: 0.5%
-				if md.RateBP != 50 || md.DueFen != 1500 || !strings.Contains(md.Bracket, "3000元（含）") {
+				if md.RateBP != 50 || md.DueFen != 1500 || !strings.Contains(md.Bracket, "3000元及以下") {
 					t.Errorf("%+v", md)
 				}
 			case "m02": // above 10000 元: 2%
