@@ -86,9 +86,9 @@ type MemberDues struct {
 	MemberID  string      `json:"member_id"`
 	Name      string      `json:"name"`
 	Leader    bool        `json:"is_leader"`
-	IncomeFen domain.Fen  `json:"monthly_income_fen"`
-	RateBP    int         `json:"rate_bp"`
-	Bracket   string      `json:"bracket"` // Chinese: "3000 元以上至 5000 元（含）：1%"
+	IncomeFen domain.Fen  `json:"monthly_income_fen,omitempty"`
+	RateBP    int         `json:"rate_bp,omitempty"`
+	Bracket   string      `json:"bracket,omitempty"` // Chinese: "月收入3000元以上至5000元（含）：1%"
 	DueFen    domain.Fen  `json:"due_fen"`
 	PaidFen   domain.Fen  `json:"paid_fen"`
 	Payments  int         `json:"payments"`
