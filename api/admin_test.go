@@ -289,7 +289,7 @@ func TestAdminRecompute(t *testing.T) {
 	early := b.get("/ui/admin/recompute?year=2016&mode=known&known_from=2017-01-31&known_to=2017-02-03")
 	wantBody(t, early, http.StatusOK, "原知悉日期时尚未登记", ownOrg)
 	bad := b.get("/ui/admin/recompute?year=2016&from=2016.9&to=2016.2")
-	wantBody(t, bad, http.StatusUnprocessableEntity, "无法计算", "2016.9")
+	wantBody(t, bad, http.StatusUnprocessableEntity, "无法计算", "原版本", "没有该细则版本")
 }
 
 // TestAdminGrades: designation, issue and revision each a check or dry run

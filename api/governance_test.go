@@ -57,6 +57,8 @@ func sample(t *testing.T, e *env, typ, org, by string) map[string]any {
 	switch typ {
 	case domain.TypeCommitteeElected:
 		data = map[string]any{"term_years": 3}
+	case domain.TypeTermExtensionApproved:
+		data = map[string]any{"until": "2017-06-30", "reason": "延期换届经上级批准"}
 	case domain.TypeOfficerAppointed:
 		data = map[string]any{"role": "affairs_officer", "member_id": newMember()}
 	case domain.TypeOfficerVacated:
@@ -128,8 +130,6 @@ func sample(t *testing.T, e *env, typ, org, by string) map[string]any {
 		id := e.recordAs(t, by, org, sample(t, e, target, org, by))
 		on = "2017-01-20"
 		data = map[string]any{"event_id": id, "reason": "重复"}
-	case domain.TypeTermExtensionApproved:
-		data = map[string]any{"until": "2017-06-30", "reason": "延期换届经上级批准"}
 	case domain.TypeGradeIssued, domain.TypeGradeRevised:
 		on = "2017-01-31"
 		data = map[string]any{"year": 2016, "rulebook_version": "2016.1", "final": 60, "tier": "non_compliant", "override_reason": "样例"}

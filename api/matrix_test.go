@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -76,6 +77,9 @@ func matrixCall(t *testing.T, e *env, r api.Rule, role, org string) (path string
 		}
 		path = strings.ReplaceAll(path, "{tokenID}", res.json(t)["token_id"].(string))
 	}
+	if strings.Contains(path, "{sessionID}") {
+		path = strings.ReplaceAll(path, "{sessionID}", deviceSession(t, e, "auditor"))
+	}
 	formType := map[string]string{"branch": domain.TypeStudySessionHeld, "assessor": domain.TypeGroupAssessmentRecorded,
 		"admin": domain.TypeGradeIssued, "auditor": domain.TypeStudySessionHeld, "": domain.TypeStudySessionHeld}[role]
 	path = strings.ReplaceAll(path, "{type}", formType)
@@ -138,9 +142,18 @@ func matrixCall(t *testing.T, e *env, r api.Rule, role, org string) (path string
 		case domain.TypeGradeIssued:
 			return path, nil, url.Values{"occurred_on": {"2017-01-25"}, "year": {"2016"}, "rulebook_version": {"2016.1"}, "final": {"80"}, "tier": {"compliant"}, "override_reason": {"矩阵测试"}}
 		}
-		return path, nil, url.Values{"occurred_on": {"2016-07-21"}, "topic": {"表单学习"}, "notes_kept": {"true"}}
-	case "/logout", "/login":
+		return path, nil, url.Values{"occurred_on": {"2016-07-21"}, "topic": {"表单学习"}, "notes_kept": {"true"}, "attendees": {memberOf[org]}}
+	case "/logout", "/login", "/signin":
 		return path, nil, url.Values{}
+	case "/ui/orgs/{code}/dues":
+		m := memberOf[org]
+		return path, nil, url.Values{"month": {"2016-07"}, "occurred_on": {"2016-07-21"}, "pay": {m}, "amount_" + m: {"15.00"}, "confirm": {"1"}}
+	case "/ui/devices":
+		return path, nil, url.Values{"session_id": {deviceSession(t, e, orDefault(role, "auditor"))}}
+	case "/ui/signin-codes":
+		return path, nil, url.Values{"token": {e.ids["auditor"]}}
+	case "/v1/tokens/{tokenID}/signin-codes":
+		return path, nil, nil
 	}
 	if form, ok := adminMatrixForm(r.Pattern, n); ok {
 		return path, nil, form
@@ -293,7 +306,7 @@ func checkMatrix(t *testing.T, r api.Rule, role string, want outcome, res respon
 			t.Fatalf("code %q, want forbidden", code)
 		}
 	case allowed:
-		if r.Pattern == "/login" && r.Method == "POST" {
+		if (r.Pattern == "/login" || r.Pattern == "/signin") && r.Method == "POST" {
 			// Public, but refused without the login form's token: the
 			// CSRF check, not the policy.
 			if res.status != http.StatusForbidden {
@@ -360,4 +373,19 @@ func TestAppendTypeMatrix(t *testing.T) {
 			t.Errorf("branch lacks activity types: %v", got)
 		}
 	})
+}
+
+// deviceSession starts a device session of key's token (a sign-in code
+// issued and used) and returns its id.
+func deviceSession(t *testing.T, e *env, key string) string {
+	t.Helper()
+	code, err := e.srv.Tokens().IssueSignInCode(context.Background(), e.ids[key], "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, ds, err := e.srv.Tokens().SignIn(context.Background(), code.CodeID, code.Code, "测试设备")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ds.ID
 }

@@ -29,6 +29,10 @@ type session struct {
 	tokenID string
 	csrf    string
 	expires time.Time
+	// device is the id of a device session (signed in with a one-time
+	// code, kept in the ledger: devices.go); "" for a session started
+	// with a token, kept in memory.
+	device string
 }
 
 // sessions is the server-side session table, keyed by the SHA-256 of the
@@ -103,6 +107,17 @@ func (s *Server) sessionPrincipal(r *http.Request) (Principal, *session, error) 
 	c, err := r.Cookie(sessionCookie)
 	if err != nil || c.Value == "" {
 		return Principal{}, nil, errNoSession
+	}
+	if strings.HasPrefix(c.Value, deviceCookiePrefix) {
+		p, ds, err := s.tokens.DeviceSession(r.Context(), c.Value)
+		if err != nil {
+			return Principal{}, nil, err
+		}
+		// The CSRF token of a device session is derived from its cookie,
+		// so it survives a restart like the session itself; it reveals
+		// nothing of the cookie.
+		sum := sha256.Sum256([]byte("partyledger csrf\x00" + c.Value))
+		return p, &session{tokenID: p.TokenID, csrf: base64.RawURLEncoding.EncodeToString(sum[:]), expires: ds.ExpiresAt, device: ds.ID}, nil
 	}
 	sess := s.sessions.get(c.Value)
 	if sess == nil {

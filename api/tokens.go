@@ -70,6 +70,7 @@ type Tokens struct {
 	revision int64
 	byID     map[string]*TokenInfo
 	synced   time.Time
+	dev      devices // sign-in codes and device sessions (devices.go)
 }
 
 // tokenSyncEvery bounds how stale the token cache may be when another
@@ -107,7 +108,11 @@ func (t *Tokens) sync(ctx context.Context) error {
 				info.Revoked, info.RevokedAt, info.RevokedBy, info.RevokeReason = true, &at, e.RecordedBy, d.Reason
 			}
 		default:
-			return fmt.Errorf("api: %s holds a %s", AuthStream, e.Type)
+			if ok, err := t.foldDevice(p, &e); err != nil {
+				return err
+			} else if !ok {
+				return fmt.Errorf("api: %s holds a %s", AuthStream, e.Type)
+			}
 		}
 		t.revision = int64(e.Revision)
 	}

@@ -2,14 +2,16 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"embed"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"html/template"
 	"io/fs"
 	"net/http"
 	"net/url"
-	"sort"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -32,19 +34,23 @@ type pages struct {
 	static http.Handler
 }
 
-var pageNames = []string{"login", "error", "overview", "scorecard", "journal", "record_index", "record_form", "review"}
+var pageNames = []string{"login", "error", "overview", "scorecard", "journal", "record_index", "record_form", "review",
+	"signin", "devices", "signin_code", "roster", "dues", "print"}
 
 func loadPages() *pages {
 	funcs := template.FuncMap{
-		"tierLabel":  domain.TierLabel,
-		"tierClass":  tierClass,
-		"kindLabel":  func(k domain.OrgKind) string { return k.Label() },
-		"roleLabel":  func(r domain.AccessRole) string { return r.Label() },
-		"typeLabel":  domain.TypeLabel,
-		"short":      shortID,
-		"cst":        cstTime,
-		"add":        func(a, b int) int { return a + b },
-		"pathEscape": url.PathEscape,
+		"tierLabel":   domain.TierLabel,
+		"tierClass":   tierClass,
+		"kindLabel":   func(k domain.OrgKind) string { return k.Label() },
+		"roleLabel":   func(r domain.AccessRole) string { return r.Label() },
+		"typeLabel":   domain.TypeLabel,
+		"short":       shortID,
+		"cst":         cstTime,
+		"add":         func(a, b int) int { return a + b },
+		"pathEscape":  url.PathEscape,
+		"yuan":        domain.Yuan,
+		"sessionTime": sessionTimeText,
+		"recorder":    recorderLabel,
 	}
 	p := &pages{t: map[string]*template.Template{}}
 	for _, name := range pageNames {
@@ -97,6 +103,7 @@ type base struct {
 	OrgCode   string
 	CanRecord bool
 	Flash     string
+	FlashLink string // where the flash's subject is shown (在台账中查看)
 }
 
 func (s *Server) base(r *http.Request, title string) base {
@@ -158,6 +165,15 @@ func (s *Server) pageError(w http.ResponseWriter, r *http.Request, err error) {
 	if internal {
 		s.log.Error("page failed", "request_id", requestID(r), "path", r.URL.Path, "err", err)
 		msg = "内部错误，已记录（请求编号 " + requestID(r) + "）。"
+	}
+	if principalOf(r).TokenID == "" && status != http.StatusUnauthorized {
+		// Refused before the guard let the request in (another
+		// organisation's page, an unknown page): the page keeps the
+		// navigation of whoever is signed in.
+		if p, sess, err := s.sessionPrincipal(r); err == nil {
+			ctx := context.WithValue(r.Context(), keyPrincipal, p)
+			r = r.WithContext(context.WithValue(ctx, keySession, sess))
+		}
 	}
 	if msg == "" {
 		msg = "出错了。"
@@ -235,6 +251,13 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 
 // handleLogout answers POST /logout: ends the session.
 func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
+	if sess := sessionOf(r); sess != nil && sess.device != "" {
+		// Signing out of a phone ends its device session for good.
+		if _, err := s.tokens.RevokeDeviceSession(r.Context(), sess.device, "", "退出登录", principalOf(r).RecordedBy()); err != nil {
+			s.pageError(w, r, err)
+			return
+		}
+	}
 	if c, err := r.Cookie(sessionCookie); err == nil {
 		s.sessions.delete(c.Value)
 	}
@@ -342,12 +365,29 @@ type scorecardPage struct {
 	KnownOn  string
 	Journal  string // the journal page URL of the same year and known_on
 	Late     map[string]bool
+	// Todo is what the organisation has to do today (its home page);
+	// nil when the page shows another date or a past knowledge.
+	Todo *todoCard
+	// Arrears: who has not paid dues in full for which month.
+	Arrears    []arrearRow
+	NoRulebook bool // the year has no rulebook: no scorecard, the journal and the to-do only
+	Print      string
+	Roster     string
+}
+
+// arrearRow is one member's unpaid months.
+type arrearRow struct {
+	id     string
+	Name   string
+	Months string // "2016-03（应交 15.00 元，已交 0.00 元）、…"
 }
 
 // handleScorecardPage answers GET /ui/orgs/{code}?year=&as_of=&known_on=:
-// the scorecard page — sections and items with every deduction and the
-// events behind it, the score at each month's end, and what is missing in
-// the open month and quarter.
+// the scorecard page — what is due today (待办), sections and items with
+// every deduction and the events behind it, who owes dues for which
+// month, the score at each month's end, and what is missing in the open
+// month and quarter. A year without a rulebook shows the to-do and a way
+// to its journal instead of a scorecard.
 func (s *Server) handleScorecardPage(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	code := chi.URLParam(r, "code")
@@ -361,31 +401,60 @@ func (s *Server) handleScorecardPage(w http.ResponseWriter, r *http.Request) {
 		s.pageError(w, r, err)
 		return
 	}
-	sc, err := s.board.Score(ctx, code, q)
-	if err != nil {
-		s.pageError(w, r, err)
-		return
-	}
-	pg := scorecardPage{base: s.base(r, st.Name+" 评分卡"), Org: st, Card: sc, Group: "未录入", Year: q.Year, KnownOn: knownOn}
+	pg := scorecardPage{base: s.base(r, st.Name+" 评分卡"), Org: st, Group: "未录入", Year: q.Year, KnownOn: knownOn}
 	pg.OrgCode = code
 	pg.CanRecord = ruleFor("GET", "/ui/orgs/{code}/record").For(principalOf(r).Role) != Deny
 	if q.AsOf.Year != 0 {
 		pg.AsOf = q.AsOf.String()
 	}
-	if sc.Group != nil {
-		pg.Group = sc.Group.String()
-	}
-	if t := r.URL.Query().Get("recorded"); domain.KnownType(t) {
-		pg.Flash = "已登记：" + domain.TypeLabel(t)
-	}
-	pg.Journal = fmt.Sprintf("/ui/orgs/%s/journal?year=%d", url.PathEscape(code), q.Year)
+	pg.Flash, pg.FlashLink = recordedFlash(st, r.URL.Query())
+	esc := url.PathEscape(code)
+	pg.Journal = fmt.Sprintf("/ui/orgs/%s/journal?year=%d", esc, q.Year)
+	pg.Print = fmt.Sprintf("/ui/orgs/%s/print?year=%d", esc, q.Year)
+	pg.Roster = "/ui/orgs/" + esc + "/roster"
 	if knownOn != "" {
 		pg.Journal += "&known_on=" + knownOn
 	}
-	rb, err := s.books.RulebookAt(ctx, q.Year, time.Time{}, sc.Rulebook.Version)
+	if knownOn == "" && pg.AsOf == "" {
+		if pg.Todo, err = s.todoCard(ctx, r, code); err != nil && !isNoRulebook(err) {
+			s.pageError(w, r, err)
+			return
+		}
+	}
+	sc, err := s.board.Score(ctx, code, q)
+	if isNoRulebook(err) {
+		pg.NoRulebook = true
+		s.render(w, r, http.StatusOK, "scorecard", pg)
+		return
+	}
 	if err != nil {
 		s.pageError(w, r, err)
 		return
+	}
+	pg.Card = sc
+	if sc.Group != nil {
+		pg.Group = sc.Group.String()
+	}
+	if err := s.scorecardDetails(ctx, code, q, &pg); err != nil {
+		s.pageError(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, "scorecard", pg)
+}
+
+// isNoRulebook reports the error of a year without a rulebook.
+func isNoRulebook(err error) bool {
+	var fe *domain.FieldError
+	return errors.As(err, &fe) && fe.Field == "year" && strings.HasPrefix(fe.Reason, "no rulebook")
+}
+
+// scorecardDetails fills the sections, the chart, what is missing and
+// the dues arrears of a scorecard page.
+func (s *Server) scorecardDetails(ctx context.Context, code string, q scoreboard.Query, pg *scorecardPage) error {
+	sc := pg.Card
+	rb, err := s.books.RulebookAt(ctx, q.Year, time.Time{}, sc.Rulebook.Version)
+	if err != nil {
+		return err
 	}
 	for _, sec := range rb.Sections {
 		sv := sectionView{Code: sec.Code, Title: sec.Title}
@@ -402,21 +471,39 @@ func (s *Server) handleScorecardPage(w http.ResponseWriter, r *http.Request) {
 	}
 	pts, err := s.timeline(ctx, code, q)
 	if err != nil {
-		s.pageError(w, r, err)
-		return
+		return err
 	}
 	pg.Chart = newChart(pts, rb)
-	missQ := q
-	if pg.Missing, pg.MissAsOf, err = s.missing(ctx, code, missQ); err != nil {
-		s.pageError(w, r, err)
-		return
+	if pg.Missing, pg.MissAsOf, err = s.missing(ctx, code, q); err != nil {
+		return err
 	}
 	pg.YearOver = pg.MissAsOf == domain.YearEnd(q.Year)
 	pg.Late = map[string]bool{}
 	for _, l := range sc.Late {
 		pg.Late[l.EventID] = true
 	}
-	s.render(w, r, http.StatusOK, "scorecard", pg)
+	aq := q
+	aq.AsOf = sc.AsOf
+	ars, err := s.board.DuesArrears(ctx, code, aq)
+	if err != nil {
+		return err
+	}
+	pg.Arrears = arrearRows(ars)
+	return nil
+}
+
+// arrearRows groups arrears by member.
+func arrearRows(ars []projections.DuesArrear) []arrearRow {
+	var out []arrearRow
+	for _, a := range ars {
+		m := fmt.Sprintf("%s（应交 %s，已交 %s）", a.Month, domain.Yuan(a.DueFen), domain.Yuan(a.PaidFen))
+		if n := len(out); n > 0 && out[n-1].id == a.MemberID {
+			out[n-1].Months += "、" + m
+			continue
+		}
+		out = append(out, arrearRow{id: a.MemberID, Name: a.Name, Months: m})
+	}
+	return out
 }
 
 // pageQuery reads year, as_of and known_on (a date: as known at the end
@@ -458,14 +545,21 @@ type journalPage struct {
 	Rows      []journalRow
 	Truncated bool
 	Scorecard string
+	// Filters: type, month of occurred_on (YYYY-MM), text in the content.
+	Type, Month, Query string
+	Types              []option
+	Total              int // rows before filtering
+	Filtered           bool
+	Print, XLSX        string
 }
 
 // journalPageLimit bounds the rows of one journal page.
 const journalPageLimit = 5000
 
-// handleJournalPage answers GET /ui/orgs/{code}/journal?year=&known_on=:
+// handleJournalPage answers GET /ui/orgs/{code}/journal?year=&known_on=&type=&month=&q=:
 // 台账 — the year in recorded order, who recorded what when, retractions
-// with their reasons, as it was known at the end of known_on.
+// with their reasons, as it was known at the end of known_on; filtered
+// by type, by the month it occurred in, and by words of its content.
 func (s *Server) handleJournalPage(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	code := chi.URLParam(r, "code")
@@ -479,6 +573,19 @@ func (s *Server) handleJournalPage(w http.ResponseWriter, r *http.Request) {
 		s.pageError(w, r, err)
 		return
 	}
+	f := r.URL.Query()
+	pg := journalPage{base: s.base(r, st.Name+" 台账"), Org: st, Year: q.Year, KnownOn: knownOn,
+		Type: f.Get("type"), Month: f.Get("month"), Query: strings.TrimSpace(f.Get("q"))}
+	if pg.Month != "" {
+		if _, err := domain.ParseMonth(pg.Month); err != nil {
+			s.pageError(w, r, errBadRequest("month", "want YYYY-MM"))
+			return
+		}
+	}
+	if len([]rune(pg.Query)) > 100 {
+		s.pageError(w, r, errBadRequest("q", "too long"))
+		return
+	}
 	p := principalOf(r)
 	evs, more, err := s.journal(ctx, st, journalQuery{year: q.Year, after: -1, limit: journalPageLimit, knownAt: q.KnownAt,
 		incomes: mayReadIncomes(p, code)})
@@ -486,21 +593,30 @@ func (s *Server) handleJournalPage(w http.ResponseWriter, r *http.Request) {
 		s.pageError(w, r, err)
 		return
 	}
-	pg := journalPage{base: s.base(r, st.Name+" 台账"), Org: st, Year: q.Year, KnownOn: knownOn, Truncated: more}
+	pg.Truncated = more
 	pg.OrgCode = code
-	pg.CanRecord = ruleFor("GET", "/ui/orgs/{code}/record").For(principalOf(r).Role) != Deny
-	pg.Scorecard = fmt.Sprintf("/ui/orgs/%s?year=%d", url.PathEscape(code), q.Year)
+	pg.CanRecord = ruleFor("GET", "/ui/orgs/{code}/record").For(p.Role) != Deny
+	esc := url.PathEscape(code)
+	pg.Scorecard = fmt.Sprintf("/ui/orgs/%s?year=%d", esc, q.Year)
+	pg.Print = fmt.Sprintf("/ui/orgs/%s/print?year=%d", esc, q.Year)
+	pg.XLSX = fmt.Sprintf("/ui/orgs/%s/xlsx?year=%d", esc, q.Year)
 	if knownOn != "" {
 		pg.Scorecard += "&known_on=" + knownOn
 	}
+	pg.Flash, _ = recordedFlash(st, f)
 	sched, err := s.books.Schedule(ctx)
 	if err != nil {
 		s.pageError(w, r, err)
 		return
 	}
 	gov := &domain.GovEnv{Committee: sched}
+	types := map[string]bool{}
 	for _, ev := range evs {
-		row := journalRow{journalEvent: ev, Summary: summarize(ev.Type, ev.Data, st), Recorder: ev.RecordedBy}
+		types[ev.Type] = true
+		row := journalRow{journalEvent: ev, Summary: summarizeLine(ev, st), Recorder: recorderLabel(ev.RecordedBy)}
+		if !pg.keep(&row) {
+			continue
+		}
 		if ev.Type == domain.TypeEventRetracted || ev.Type == domain.TypeEventRejected {
 			row.Target = strings.ToLower(rawLine{"data": ev.Data}.dataStr("event_id"))
 		}
@@ -517,7 +633,34 @@ func (s *Server) handleJournalPage(w http.ResponseWriter, r *http.Request) {
 		}
 		pg.Rows = append(pg.Rows, row)
 	}
+	pg.Total = len(evs)
+	pg.Filtered = pg.Type != "" || pg.Month != "" || pg.Query != ""
+	pg.Types = append(pg.Types, option{Value: "", Label: "全部类型", Selected: pg.Type == ""})
+	for _, t := range catalogOrder {
+		if types[t] || t == pg.Type {
+			pg.Types = append(pg.Types, option{Value: t, Label: domain.TypeLabel(t), Selected: t == pg.Type})
+		}
+	}
 	s.render(w, r, http.StatusOK, "journal", pg)
+}
+
+// keep reports whether a row passes the page's filters.
+func (pg *journalPage) keep(row *journalRow) bool {
+	if pg.Type != "" && row.Type != pg.Type {
+		return false
+	}
+	if pg.Month != "" && !strings.HasPrefix(row.OccurredOn, pg.Month+"-") {
+		return false
+	}
+	if pg.Query != "" {
+		hay := row.Summary + " " + row.TypeLabel + " " + row.Recorder
+		for _, w := range strings.Fields(pg.Query) {
+			if !strings.Contains(hay, w) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // chart is the inline SVG of the score at each month's end.
@@ -590,83 +733,48 @@ func newChart(pts []TimelinePoint, rb *domain.Rulebook) *chart {
 	return c
 }
 
-// summarize renders an event's data in a line of Chinese.
+// summarize renders an event's data in a line of Chinese
+// (domain.Summary, the exports' content column), members by name.
 func summarize(typ string, data []byte, st *domain.OrgState) string {
-	fields := formFields(typ)
-	m := map[string]any{}
-	_ = jsonUnmarshal(data, &m)
-	var parts []string
-	seen := map[string]bool{}
-	add := func(label string, v any) {
-		parts = append(parts, label+"："+valueText(v, st))
-	}
-	for _, f := range fields {
-		v, ok := m[f.Name]
-		if !ok {
-			continue
+	return domain.Summary(typ, data, func(id string) string {
+		if m := st.Members[id]; m != nil {
+			return m.Name
 		}
-		seen[f.Name] = true
-		switch f.Kind {
-		case fieldYuan:
-			if n, ok := v.(float64); ok {
-				add(f.Label, fmt.Sprintf("%.2f", n/100))
-				continue
-			}
-		case fieldSelect:
-			if sv, ok := v.(string); ok {
-				for _, o := range f.Options {
-					if o.Value == sv {
-						v = o.Label
-					}
-				}
-			}
+		return ""
+	})
+}
+
+// summarizeLine is summarize for a journal row: with the member's income
+// when the line still carries it (its reader may see incomes: the
+// organisation itself and the admin; others get the line redacted).
+func summarizeLine(ev journalEvent, st *domain.OrgState) string {
+	out := summarize(ev.Type, ev.Data, st)
+	if incomeTypes[ev.Type] {
+		var d struct {
+			Income *domain.Fen `json:"monthly_income_fen"`
 		}
-		add(f.Label, v)
-	}
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		if !seen[k] {
-			keys = append(keys, k)
+		if json.Unmarshal(ev.Data, &d) == nil && d.Income != nil {
+			out += "；月收入 " + domain.Yuan(*d.Income)
 		}
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		add(k, m[k])
-	}
-	out := strings.Join(parts, "；")
-	if r := []rune(out); len(r) > 160 {
-		out = string(r[:160]) + "…"
 	}
 	return out
 }
 
-func valueText(v any, st *domain.OrgState) string {
-	switch x := v.(type) {
-	case []any:
-		var names []string
-		for _, e := range x {
-			names = append(names, valueText(e, st))
-		}
-		if len(names) > 6 {
-			return fmt.Sprintf("%s 等 %d 人", strings.Join(names[:6], "、"), len(names))
-		}
-		return strings.Join(names, "、")
-	case string:
-		if m := st.Members[x]; m != nil {
-			return m.Name
-		}
-		return x
-	case bool:
-		if x {
-			return "是"
-		}
-		return "否"
-	case float64:
-		return strconv.FormatFloat(x, 'f', -1, 64)
-	case nil:
-		return "—"
+// recordedByRE reads domain.Principal.RecordedBy: "name (role token_id)".
+var recordedByRE = regexp.MustCompile(`^(.*) \((branch|assessor|auditor|admin)(?: [0-9a-f]{8,32})?\)$`)
+
+// recorderLabel shows who recorded an event in Chinese: the name and the
+// role's label; a bare name is the command line's (the work committee).
+func recorderLabel(by string) string {
+	if m := recordedByRE.FindStringSubmatch(by); m != nil {
+		return m[1] + "（" + domain.AccessRole(m[2]).Label() + "）"
 	}
-	return fmt.Sprint(v)
+	for _, r := range by {
+		if r >= 0x80 {
+			return by + "（工委）"
+		}
+	}
+	return "工委（命令行导入）"
 }
 
 func constantEqual(a, b string) bool {

@@ -191,7 +191,12 @@ func TestWebForms(t *testing.T) {
 		if res.status != http.StatusUnprocessableEntity || !strings.Contains(string(res.body), "季度格式应为") {
 			t.Fatalf("bad quarter: %d", res.status)
 		}
+		// 12.50 is not the 15.00 due: a warning to confirm, nothing saved.
 		res = b.post(p, url.Values{"csrf": {b.csrf}, "occurred_on": {"2016-06-05"}, "member_id": {"m1"}, "month": {"2016-06"}, "amount_fen": {"12.50"}})
+		if res.status != http.StatusOK || !strings.Contains(string(res.body), "应交金额 15.00 元不符") {
+			t.Fatalf("no warning: %d %.300s", res.status, res.body)
+		}
+		res = b.post(p, url.Values{"csrf": {b.csrf}, "occurred_on": {"2016-06-05"}, "member_id": {"m1"}, "month": {"2016-06"}, "amount_fen": {"12.50"}, "confirm": {"1"}})
 		if res.status != http.StatusSeeOther {
 			t.Fatalf("%d %.300s", res.status, res.body)
 		}

@@ -74,6 +74,10 @@ var types = map[string]typeInfo{
 	TypeRulebookPublished:         {StreamRulebook, "发布细则", func() Payload { return new(RulebookPublished) }},
 	TypeTokenIssued:               {StreamAuth, "签发令牌", func() Payload { return new(TokenIssued) }},
 	TypeTokenRevoked:              {StreamAuth, "吊销令牌", func() Payload { return new(TokenRevoked) }},
+	TypeSignInCodeIssued:          {StreamAuth, "发放登录码", func() Payload { return new(SignInCodeIssued) }},
+	TypeSignInCodeVoided:          {StreamAuth, "作废登录码", func() Payload { return new(SignInCodeVoided) }},
+	TypeDeviceSessionStarted:      {StreamAuth, "设备登录", func() Payload { return new(DeviceSessionStarted) }},
+	TypeDeviceSessionRevoked:      {StreamAuth, "注销设备", func() Payload { return new(DeviceSessionRevoked) }},
 }
 
 // KnownType reports whether t is an event type of the catalog.

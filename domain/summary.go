@@ -310,6 +310,18 @@ func (sm summarizer) payload(p Payload, data json.RawMessage) (string, bool) {
 		return s + "）", true
 	case *TokenRevoked:
 		return withReason("吊销令牌 "+e.TokenID, "原因", e.Reason), true
+	case *SignInCodeIssued:
+		return "为令牌 " + e.TokenID + " 发放一次性登录码 " + e.CodeID + "，有效期至 " + instantText(e.ExpiresAt), true
+	case *SignInCodeVoided:
+		return withReason("作废登录码 "+e.CodeID, "原因", e.Reason), true
+	case *DeviceSessionStarted:
+		s := "令牌 " + e.TokenID + " 以登录码 " + e.CodeID + " 在设备上登录（会话 " + e.SessionID + "），有效期至 " + instantText(e.ExpiresAt)
+		if e.Device != "" {
+			s += "；设备：" + e.Device
+		}
+		return s, true
+	case *DeviceSessionRevoked:
+		return withReason("注销设备会话 "+e.SessionID, "原因", e.Reason), true
 	}
 	return "", false
 }

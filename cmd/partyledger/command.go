@@ -40,6 +40,7 @@ func commands() *command {
 		checkpointCommand(),
 		proveCommand(),
 		scoreCommand(),
+		todoCommand(),
 		{name: "rulebook", short: "细则版本：发布、列出、查看、比较 / publish, list, show, diff rulebook versions", subs: []*command{
 			rulebookPublishCommand(), rulebookListCommand(), rulebookShowCommand(), rulebookDiffCommand(),
 		}},

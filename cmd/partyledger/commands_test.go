@@ -62,6 +62,9 @@ var validCalls = map[string]func(t *testing.T, c *testClock, dir string){
 		}
 		wantIn(t, mustOK(t, cli(t, c, "", "--data", dir, "prove", "--event", line.ID)).stdout, `"proof"`, `"tree_size"`)
 	},
+	"todo": func(t *testing.T, c *testClock, dir string) {
+		wantIn(t, mustOK(t, cli(t, c, "", "--data", dir, "todo", "--org", "LY-0002", "--as-of", "2016-06-15")).stdout, "LY-0002")
+	},
 	"score": func(t *testing.T, c *testClock, dir string) {
 		wantIn(t, mustOK(t, cli(t, c, "", "--data", dir, "score", "--org", "LY-0002")).stdout, "LY-0002 市财政局第一党支部")
 	},
