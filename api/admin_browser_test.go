@@ -112,7 +112,17 @@ func TestAdminBrowser(t *testing.T) {
 			suffix string
 		}{{1366, 900, ""}, {390, 844, "-phone"}} {
 			do("viewport "+name, chromedp.EmulateViewport(vp.w, vp.h), chromedp.Sleep(150*time.Millisecond))
-			png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+			// Right after a viewport change or a navigation the page may
+			// not be laid out yet ("Cannot take screenshot with 0 width"):
+			// wait for it, a bounded number of times.
+			var png []byte
+			var err error
+			for try := 0; try < 20; try++ {
+				if png, err = chromedp.Run(ctx, chromedp.FullScreenshot(100)); err == nil || !strings.Contains(err.Error(), "0 width") {
+					break
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
 			if err != nil {
 				t.Fatalf("screenshot %s: %v", name, err)
 			}
