@@ -51,6 +51,7 @@ func loadPages() *pages {
 		"yuan":        domain.Yuan,
 		"sessionTime": sessionTimeText,
 		"recorder":    recorderLabel,
+		"vetoShort":   vetoShort,
 	}
 	p := &pages{t: map[string]*template.Template{}}
 	for _, name := range pageNames {
@@ -122,6 +123,9 @@ func (s *Server) base(r *http.Request, title string) base {
 	return b
 }
 
+// formPages are the pages that carry an event id.
+var formPages = map[string]bool{"record_form": true, "dues": true}
+
 // render writes a page; a template failure is an internal error.
 func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name string, data any) {
 	var buf bytes.Buffer
@@ -131,7 +135,15 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
+	if formPages[name] {
+		// A form may be kept for the back button (private, revalidated on
+		// every new visit): going back shows the same form with the same
+		// event id, so sending it again records nothing. no-store would
+		// make the browser fetch a new form, with a new id.
+		w.Header().Set("Cache-Control", "private, no-cache")
+	} else {
+		w.Header().Set("Cache-Control", "no-store")
+	}
 	w.WriteHeader(status)
 	_, _ = w.Write(buf.Bytes())
 }
@@ -296,6 +308,7 @@ type overviewPage struct {
 	Counts []option // tier label → count (Value holds the count)
 	Total  int
 	Under  string // whose ranking: "" the top level, a code its subtree, "*" all
+	AsOf   domain.Date
 }
 
 // handleOverviewPage answers GET /ui/overview?year=&kind=&tier=: 总览,
@@ -312,12 +325,13 @@ func (s *Server) handleOverviewPage(w http.ResponseWriter, r *http.Request) {
 		s.pageError(w, r, err)
 		return
 	}
-	cards, err := s.board.ScoreAll(r.Context(), scoreboard.Query{Year: year, Under: under})
+	q := s.scoredAsOf(scoreboard.Query{Year: year, Under: under})
+	cards, err := s.board.ScoreAll(r.Context(), q)
 	if err != nil {
 		s.pageError(w, r, err)
 		return
 	}
-	pg := overviewPage{base: s.base(r, fmt.Sprintf("%d 年度总览", year)), Year: year, Total: len(cards), Under: under}
+	pg := overviewPage{base: s.base(r, fmt.Sprintf("%d 年度总览", year)), Year: year, Total: len(cards), Under: under, AsOf: q.AsOf}
 	pg.Kinds = append(pg.Kinds, option{Value: "", Label: "全部类型", Selected: kind == ""})
 	for _, k := range domain.OrgKinds {
 		pg.Kinds = append(pg.Kinds, option{Value: string(k), Label: k.Label(), Selected: kind == string(k)})
@@ -421,6 +435,7 @@ func (s *Server) handleScorecardPage(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	q = s.scoredAsOf(q)
 	sc, err := s.board.Score(ctx, code, q)
 	if isNoRulebook(err) {
 		pg.NoRulebook = true
@@ -504,6 +519,17 @@ func arrearRows(ars []projections.DuesArrear) []arrearRow {
 		out = append(out, arrearRow{id: a.MemberID, Name: a.Name, Months: m})
 	}
 	return out
+}
+
+// scoredAsOf is the date a page scores at when it names none: today
+// within the year (a branch in September is not judged on December),
+// else the year's last day; a page as known on a past day keeps the
+// year's end.
+func (s *Server) scoredAsOf(q scoreboard.Query) scoreboard.Query {
+	if q.AsOf.IsZero() && q.KnownAt.IsZero() {
+		q.AsOf = s.asOfFor(q.Year)
+	}
+	return q
 }
 
 // pageQuery reads year, as_of and known_on (a date: as known at the end
@@ -758,6 +784,15 @@ func summarizeLine(ev journalEvent, st *domain.OrgState) string {
 		}
 	}
 	return out
+}
+
+// vetoShort is a veto's rule without the list of what fired it (the
+// scorecard lists that): the reason up to its first colon.
+func vetoShort(reason string) string {
+	if i := strings.Index(reason, "："); i > 0 {
+		return reason[:i]
+	}
+	return reason
 }
 
 // recordedByRE reads domain.Principal.RecordedBy: "name (role token_id)".
