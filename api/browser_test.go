@@ -157,6 +157,18 @@ func (c *chrome) shot(name string) {
 	}
 }
 
+// screen saves a screenshot of the first screen of the page (PNG).
+func (c *chrome) screen(name string) {
+	c.t.Helper()
+	img, err := chromedp.Run(c.ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		c.t.Fatalf("screenshot %s: %v", name, err)
+	}
+	if err := os.WriteFile(filepath.Join(c.dir, name), img, 0o644); err != nil {
+		c.t.Fatal(err)
+	}
+}
+
 // signIn signs in with a token on the sign-in page.
 func (c *chrome) signIn(token string) {
 	c.t.Helper()
@@ -412,9 +424,10 @@ func TestBrowser(t *testing.T) {
 		c.phone()
 		c.do("overview", chromedp.Navigate(c.base+"/ui/overview"), chromedp.WaitVisible(chromedp.CSS("#overview")))
 		c.shot("overview-phone.png")
-		c.desktop()
+		c.do("readme viewport", chromedp.EmulateViewport(desktopW, 1350))
 		c.do("scorecard", chromedp.Navigate(c.base+org+"?year=2016"), chromedp.WaitVisible(chromedp.CSS("#final")))
-		c.shot("scorecard.png")
+		c.screen("scorecard.png")
+		c.desktop()
 	})
 
 	t.Run("a phone signs in with a one-time code", func(t *testing.T) {
@@ -495,6 +508,27 @@ func TestBrowser(t *testing.T) {
 			t.Fatalf("after revocation the phone is at %s", where)
 		}
 	})
+	t.Run("the README's pictures: each page at both widths", func(t *testing.T) {
+		c.t = t
+		for _, p := range readmePages {
+			c.desktop()
+			if p.role != "" {
+				c.signIn(e.tokens[p.role])
+			} else {
+				c.do("sign out", chromedp.Navigate(c.base+"/ui/devices"))
+				if eval[bool](c, "document.querySelector('form.who button') != null") {
+					c.do("sign out", chromedp.Click(chromedp.CSS("form.who button")), chromedp.WaitVisible(chromedp.CSS("#token")))
+				}
+			}
+			c.do(p.name, chromedp.Navigate(c.base+p.path), chromedp.WaitVisible(chromedp.CSS(p.wait)))
+			c.screen(p.name + "-desktop.png")
+			c.phoneSharp()
+			c.do(p.name, chromedp.Navigate(c.base+p.path), chromedp.WaitVisible(chromedp.CSS(p.wait)))
+			c.screen(p.name + "-phone.png")
+		}
+		c.desktop()
+	})
+	c.t = t
 	t.Logf("screenshots in %s", c.dir)
 	if os.Getenv("PARTYLEDGER_UPDATE_SCREENSHOTS") != "" {
 		for _, name := range readmeShots {
@@ -509,6 +543,23 @@ func TestBrowser(t *testing.T) {
 	}
 }
 
+// readmePages are the pages the README shows, each at both widths (the
+// first screen: name-desktop.png, name-phone.png).
+var readmePages = []struct{ name, role, path, wait string }{
+	{"home", "branch", "/ui/orgs/" + demoBranch, "#todo"},
+	{"study", "branch", "/ui/orgs/" + demoBranch + "/record/StudySessionHeld", "#record-form"},
+	{"dues", "branch", "/ui/orgs/" + demoBranch + "/dues?month=2016-11", "#dues-form"},
+	{"journal", "branch", "/ui/orgs/" + demoBranch + "/journal?year=2016", "#journal"},
+	{"finding", "assessor", "/ui/orgs/" + demoBranch + "/record/FindingRecorded?year=2016&finding=3.2%2Flow_satisfaction", "#record-form"},
+	{"overview", "auditor", "/ui/overview", "#overview"},
+	{"signin", "", "/signin?c=0123456789abcdef", "#signin-form"},
+}
+
 // readmeShots are the screenshots the README shows.
-var readmeShots = []string{"scorecard.png", "overview-desktop.png", "overview-phone.png", "home-phone.png", "record-form-phone.png",
-	"dues-phone.png", "finding-phone.png", "signin-code-desktop.png", "signin-phone.png", "devices-phone.png", "roster-phone.png"}
+var readmeShots = func() []string {
+	out := []string{"scorecard.png"}
+	for _, p := range readmePages {
+		out = append(out, p.name+"-desktop.png", p.name+"-phone.png")
+	}
+	return out
+}()
