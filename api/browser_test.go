@@ -283,7 +283,6 @@ func TestBrowser(t *testing.T) {
 		}
 		c.desktop()
 		for _, p := range []string{"/login", "/signin?c=0123456789abcdef"} {
-			c.do("sign out", chromedp.Navigate(c.base+"/login"))
 			for _, screen := range []string{"desktop", "phone"} {
 				if screen == "phone" {
 					c.phone()

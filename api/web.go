@@ -602,14 +602,8 @@ func (s *Server) handleJournalPage(w http.ResponseWriter, r *http.Request) {
 	f := r.URL.Query()
 	pg := journalPage{base: s.base(r, st.Name+" 台账"), Org: st, Year: q.Year, KnownOn: knownOn,
 		Type: f.Get("type"), Month: f.Get("month"), Query: strings.TrimSpace(f.Get("q"))}
-	if pg.Month != "" {
-		if _, err := domain.ParseMonth(pg.Month); err != nil {
-			s.pageError(w, r, errBadRequest("month", "want YYYY-MM"))
-			return
-		}
-	}
-	if len([]rune(pg.Query)) > 100 {
-		s.pageError(w, r, errBadRequest("q", "too long"))
+	if err := pg.checkFilters(); err != nil {
+		s.pageError(w, r, err)
 		return
 	}
 	p := principalOf(r)
@@ -660,6 +654,12 @@ func (s *Server) handleJournalPage(w http.ResponseWriter, r *http.Request) {
 		pg.Rows = append(pg.Rows, row)
 	}
 	pg.Total = len(evs)
+	pg.setTypes(types)
+	s.render(w, r, http.StatusOK, "journal", pg)
+}
+
+// setTypes offers the types the year's journal holds as its type filter.
+func (pg *journalPage) setTypes(types map[string]bool) {
 	pg.Filtered = pg.Type != "" || pg.Month != "" || pg.Query != ""
 	pg.Types = append(pg.Types, option{Value: "", Label: "全部类型", Selected: pg.Type == ""})
 	for _, t := range catalogOrder {
@@ -667,7 +667,19 @@ func (s *Server) handleJournalPage(w http.ResponseWriter, r *http.Request) {
 			pg.Types = append(pg.Types, option{Value: t, Label: domain.TypeLabel(t), Selected: t == pg.Type})
 		}
 	}
-	s.render(w, r, http.StatusOK, "journal", pg)
+}
+
+// checkFilters refuses a month that is not one and a search too long.
+func (pg *journalPage) checkFilters() error {
+	if pg.Month != "" {
+		if _, err := domain.ParseMonth(pg.Month); err != nil {
+			return errBadRequest("month", "want YYYY-MM")
+		}
+	}
+	if len([]rune(pg.Query)) > 100 {
+		return errBadRequest("q", "too long")
+	}
+	return nil
 }
 
 // keep reports whether a row passes the page's filters.
