@@ -430,7 +430,10 @@ func (s *Server) handleScorecardPage(w http.ResponseWriter, r *http.Request) {
 		pg.Journal += "&known_on=" + knownOn
 	}
 	if knownOn == "" && pg.AsOf == "" {
-		if pg.Todo, err = s.todoCard(ctx, r, code); err != nil && !isNoRulebook(err) {
+		// The 待办 is the day's: without a rulebook to guide it, or before
+		// the organisation was founded, there is none.
+		pg.Todo, err = s.todoCard(ctx, r, code)
+		if err != nil && fieldErrorsOf(err) == nil && !errors.Is(err, projections.ErrNotFounded) {
 			s.pageError(w, r, err)
 			return
 		}
