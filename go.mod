@@ -10,7 +10,7 @@ require (
 	google.golang.org/grpc v1.67.1
 )
 
-require github.com/skip2/go-qrcode v0.0.0-20200617195104-da1b6568686e // indirect
+require github.com/skip2/go-qrcode v0.0.0-20200617195104-da1b6568686e
 
 require (
 	github.com/beorn7/perks v1.0.1 // indirect

@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"html"
 	"io"
@@ -41,9 +42,31 @@ func newDemoEnv(t testing.TB, asOf domain.Date) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	clock := ledgertest.NewClock(asOf.Start().Add(8 * time.Hour))
+	clock := ledgertest.NewClock(domain.DateMin.Start())
 	bk := books.New(ledger.New(st, ledger.Options{Clock: clock.Now}))
 	e := &env{t: t, bk: bk, clock: clock, logs: &syncBuffer{}, tokens: map[string]string{}, ids: map[string]string{}}
+	// Each line is recorded on the evening of the day it occurred, as a
+	// branch keeping its 台账 live would: in date order (the journal's
+	// order within a day), consecutive lines of one stream together.
+	// An organisation is ready once it and its parent are registered; a
+	// line dated before that waits for it.
+	var lines []domain.JournalLine
+	ready := map[string]string{}
+	for _, l := range democity.Generate(2016, democity.Options{}) {
+		if l.OccurredOn > asOf.String() {
+			continue
+		}
+		if l.Type == domain.TypeOrganizationRegistered {
+			var reg struct {
+				Parent string `json:"parent_code"`
+			}
+			_ = json.Unmarshal(l.Data, &reg)
+			ready[l.Org] = max(l.OccurredOn, ready[reg.Parent])
+		}
+		lines = append(lines, l)
+	}
+	when := func(l domain.JournalLine) string { return max(l.OccurredOn, ready[l.Org]) }
+	sort.SliceStable(lines, func(i, j int) bool { return when(lines[i]) < when(lines[j]) })
 	var batch []domain.Entry
 	flush := func() {
 		if len(batch) == 0 {
@@ -54,19 +77,20 @@ func newDemoEnv(t testing.TB, asOf domain.Date) *env {
 		}
 		batch = batch[:0]
 	}
-	stream := ""
-	for _, l := range democity.Generate(2016, democity.Options{}) {
-		if l.OccurredOn > asOf.String() {
-			continue
-		}
+	stream, day := "", ""
+	for _, l := range lines {
 		ent, err := lineEntry(l)
 		if err != nil {
 			t.Fatalf("demo city line %+v: %v", l, err)
 		}
 		s, _ := books.StreamOf(&ent)
-		if s != stream || len(batch) == 500 {
+		if s != stream || when(l) != day || len(batch) == 500 {
 			flush()
 			stream = s
+		}
+		if when(l) != day {
+			day = when(l)
+			clock.Set(domain.MustDate(day).Start().Add(20 * time.Hour))
 		}
 		batch = append(batch, ent)
 	}

@@ -83,12 +83,12 @@ func (s *Server) handleRecordPost(w http.ResponseWriter, r *http.Request) {
 		if res[0].Duplicate {
 			dup = "1"
 		}
-		http.Redirect(w, r, s.recordedURL(r.Context(), st.Code, res[0].ID.String(), dup), http.StatusSeeOther)
+		http.Redirect(w, r, s.recordedURL(r.Context(), st.Code, res[0].ID.String(), dup, assessedYear(e.Payload)), http.StatusSeeOther)
 		return
 	case errors.As(err, &ic):
 		// The form was sent before with other content: its first
 		// result stands.
-		http.Redirect(w, r, s.recordedURL(r.Context(), st.Code, ic.ID.String(), "other"), http.StatusSeeOther)
+		http.Redirect(w, r, s.recordedURL(r.Context(), st.Code, ic.ID.String(), "other", 0), http.StatusSeeOther)
 		return
 	}
 	errs = formErrorsOf(typ, err)
@@ -339,15 +339,34 @@ func (s *Server) asOfFor(year int) domain.Date {
 	return domain.YearEnd(year)
 }
 
+// assessedYear is the year an assessment or a grade names (its
+// scorecard is that year's, whenever it is recorded); 0 for other entries.
+func assessedYear(p domain.Payload) int {
+	switch x := p.(type) {
+	case *domain.FindingRecorded:
+		return x.Year
+	case *domain.GroupAssessmentRecorded:
+		return x.Year
+	case *domain.GradeIssued:
+		return x.Year
+	case *domain.GradeRevised:
+		return x.Year
+	}
+	return 0
+}
+
 // recordedURL is where a recorded entry is shown: the scorecard of its
-// year with a confirmation, or the journal at the entry when the year has
-// no rulebook (no scorecard). dup is "1" for a form sent again, "other"
-// for one sent again with other content.
-func (s *Server) recordedURL(ctx context.Context, code, id, dup string) string {
-	year := s.opts.Year
-	if st, err := s.books.Org(ctx, code); err == nil && st != nil {
-		if m, ok := st.Meta[id]; ok && !m.On.IsZero() {
-			year = m.On.Year
+// year (year, when not 0: the year it assesses; else the year it
+// occurred in) with a confirmation, or the journal at the entry when the
+// year has no rulebook (no scorecard). dup is "1" for a form sent again,
+// "other" for one sent again with other content.
+func (s *Server) recordedURL(ctx context.Context, code, id, dup string, year int) string {
+	if year == 0 {
+		year = s.opts.Year
+		if st, err := s.books.Org(ctx, code); err == nil && st != nil {
+			if m, ok := st.Meta[id]; ok && !m.On.IsZero() {
+				year = m.On.Year
+			}
 		}
 	}
 	q := "year=" + strconv.Itoa(year) + "&recorded=" + url.QueryEscape(id)
@@ -379,5 +398,9 @@ func recordedFlash(st *domain.OrgState, q url.Values) (flash, link string) {
 	case "other":
 		flash = "该表单已经提交过（内容有改动），没有重复登记；以下是第一次提交的结果，如需更正请撤回后重新登记。" + flash
 	}
-	return flash, fmt.Sprintf("/ui/orgs/%s/journal?year=%d#ev-%s", url.PathEscape(st.Code), st.Meta[id].On.Year, id)
+	year := q.Get("year")
+	if _, err := strconv.Atoi(year); err != nil {
+		year = strconv.Itoa(st.Meta[id].On.Year)
+	}
+	return flash, fmt.Sprintf("/ui/orgs/%s/journal?year=%s#ev-%s", url.PathEscape(st.Code), year, id)
 }

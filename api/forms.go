@@ -315,7 +315,7 @@ func (s *Server) formPage(r *http.Request, st *domain.OrgState, typ string, vals
 				in.Error = v
 			}
 		}
-		s.fillInput(r, &pg, &in, st, on, vals, errs, members)
+		s.fillInput(r, &pg, &in, st, on, vals, members)
 		pg.Inputs = append(pg.Inputs, in)
 	}
 	return pg
@@ -323,7 +323,7 @@ func (s *Server) formPage(r *http.Request, st *domain.OrgState, typ string, vals
 
 // fillInput sets how one field is entered and its choices.
 func (s *Server) fillInput(r *http.Request, pg *recordFormPage, in *inputView, st *domain.OrgState, on domain.Date, vals url.Values,
-	errs map[string]string, members []option) {
+	members []option) {
 	f := in.formField
 	switch f.Kind {
 	case fieldText:

@@ -48,6 +48,7 @@ func (s *Server) handlePrintPage(w http.ResponseWriter, r *http.Request) {
 		s.pageError(w, r, err)
 		return
 	}
+	q = s.scoredAsOf(q)
 	sc, err := s.board.Score(ctx, code, q)
 	if err != nil {
 		s.pageError(w, r, err)
@@ -94,6 +95,7 @@ func (s *Server) handleOrgWorkbook(w http.ResponseWriter, r *http.Request) {
 		s.pageError(w, r, err)
 		return
 	}
+	q = s.scoredAsOf(q)
 	sc, err := s.board.Score(ctx, code, q)
 	if err != nil {
 		s.pageError(w, r, err)

@@ -51,6 +51,7 @@ func loadPages() *pages {
 		"yuan":        domain.Yuan,
 		"sessionTime": sessionTimeText,
 		"recorder":    recorderLabel,
+		"vetoShort":   vetoShort,
 	}
 	p := &pages{t: map[string]*template.Template{}}
 	for _, name := range pageNames {
@@ -122,6 +123,9 @@ func (s *Server) base(r *http.Request, title string) base {
 	return b
 }
 
+// formPages are the pages that carry an event id.
+var formPages = map[string]bool{"record_form": true, "dues": true}
+
 // render writes a page; a template failure is an internal error.
 func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name string, data any) {
 	var buf bytes.Buffer
@@ -131,7 +135,15 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
+	if formPages[name] {
+		// A form may be kept for the back button (private, revalidated on
+		// every new visit): going back shows the same form with the same
+		// event id, so sending it again records nothing. no-store would
+		// make the browser fetch a new form, with a new id.
+		w.Header().Set("Cache-Control", "private, no-cache")
+	} else {
+		w.Header().Set("Cache-Control", "no-store")
+	}
 	w.WriteHeader(status)
 	_, _ = w.Write(buf.Bytes())
 }
@@ -296,6 +308,7 @@ type overviewPage struct {
 	Counts []option // tier label → count (Value holds the count)
 	Total  int
 	Under  string // whose ranking: "" the top level, a code its subtree, "*" all
+	AsOf   domain.Date
 }
 
 // handleOverviewPage answers GET /ui/overview?year=&kind=&tier=: 总览,
@@ -312,12 +325,13 @@ func (s *Server) handleOverviewPage(w http.ResponseWriter, r *http.Request) {
 		s.pageError(w, r, err)
 		return
 	}
-	cards, err := s.board.ScoreAll(r.Context(), scoreboard.Query{Year: year, Under: under})
+	q := s.scoredAsOf(scoreboard.Query{Year: year, Under: under})
+	cards, err := s.board.ScoreAll(r.Context(), q)
 	if err != nil {
 		s.pageError(w, r, err)
 		return
 	}
-	pg := overviewPage{base: s.base(r, fmt.Sprintf("%d 年度总览", year)), Year: year, Total: len(cards), Under: under}
+	pg := overviewPage{base: s.base(r, fmt.Sprintf("%d 年度总览", year)), Year: year, Total: len(cards), Under: under, AsOf: q.AsOf}
 	pg.Kinds = append(pg.Kinds, option{Value: "", Label: "全部类型", Selected: kind == ""})
 	for _, k := range domain.OrgKinds {
 		pg.Kinds = append(pg.Kinds, option{Value: string(k), Label: k.Label(), Selected: kind == string(k)})
@@ -416,11 +430,15 @@ func (s *Server) handleScorecardPage(w http.ResponseWriter, r *http.Request) {
 		pg.Journal += "&known_on=" + knownOn
 	}
 	if knownOn == "" && pg.AsOf == "" {
-		if pg.Todo, err = s.todoCard(ctx, r, code); err != nil && !isNoRulebook(err) {
+		// The 待办 is the day's: without a rulebook to guide it, or before
+		// the organisation was founded, there is none.
+		pg.Todo, err = s.todoCard(ctx, r, code)
+		if err != nil && fieldErrorsOf(err) == nil && !errors.Is(err, projections.ErrNotFounded) {
 			s.pageError(w, r, err)
 			return
 		}
 	}
+	q = s.scoredAsOf(q)
 	sc, err := s.board.Score(ctx, code, q)
 	if isNoRulebook(err) {
 		pg.NoRulebook = true
@@ -506,6 +524,17 @@ func arrearRows(ars []projections.DuesArrear) []arrearRow {
 	return out
 }
 
+// scoredAsOf is the date a page scores at when it names none: today
+// within the year (a branch in September is not judged on December),
+// else the year's last day; a page as known on a past day keeps the
+// year's end.
+func (s *Server) scoredAsOf(q scoreboard.Query) scoreboard.Query {
+	if q.AsOf.IsZero() && q.KnownAt.IsZero() {
+		q.AsOf = s.asOfFor(q.Year)
+	}
+	return q
+}
+
 // pageQuery reads year, as_of and known_on (a date: as known at the end
 // of that day) of a page.
 func (s *Server) pageQuery(r *http.Request) (scoreboard.Query, string, error) {
@@ -576,14 +605,8 @@ func (s *Server) handleJournalPage(w http.ResponseWriter, r *http.Request) {
 	f := r.URL.Query()
 	pg := journalPage{base: s.base(r, st.Name+" 台账"), Org: st, Year: q.Year, KnownOn: knownOn,
 		Type: f.Get("type"), Month: f.Get("month"), Query: strings.TrimSpace(f.Get("q"))}
-	if pg.Month != "" {
-		if _, err := domain.ParseMonth(pg.Month); err != nil {
-			s.pageError(w, r, errBadRequest("month", "want YYYY-MM"))
-			return
-		}
-	}
-	if len([]rune(pg.Query)) > 100 {
-		s.pageError(w, r, errBadRequest("q", "too long"))
+	if err := pg.checkFilters(); err != nil {
+		s.pageError(w, r, err)
 		return
 	}
 	p := principalOf(r)
@@ -634,6 +657,12 @@ func (s *Server) handleJournalPage(w http.ResponseWriter, r *http.Request) {
 		pg.Rows = append(pg.Rows, row)
 	}
 	pg.Total = len(evs)
+	pg.setTypes(types)
+	s.render(w, r, http.StatusOK, "journal", pg)
+}
+
+// setTypes offers the types the year's journal holds as its type filter.
+func (pg *journalPage) setTypes(types map[string]bool) {
 	pg.Filtered = pg.Type != "" || pg.Month != "" || pg.Query != ""
 	pg.Types = append(pg.Types, option{Value: "", Label: "全部类型", Selected: pg.Type == ""})
 	for _, t := range catalogOrder {
@@ -641,7 +670,19 @@ func (s *Server) handleJournalPage(w http.ResponseWriter, r *http.Request) {
 			pg.Types = append(pg.Types, option{Value: t, Label: domain.TypeLabel(t), Selected: t == pg.Type})
 		}
 	}
-	s.render(w, r, http.StatusOK, "journal", pg)
+}
+
+// checkFilters refuses a month that is not one and a search too long.
+func (pg *journalPage) checkFilters() error {
+	if pg.Month != "" {
+		if _, err := domain.ParseMonth(pg.Month); err != nil {
+			return errBadRequest("month", "want YYYY-MM")
+		}
+	}
+	if len([]rune(pg.Query)) > 100 {
+		return errBadRequest("q", "too long")
+	}
+	return nil
 }
 
 // keep reports whether a row passes the page's filters.
@@ -758,6 +799,15 @@ func summarizeLine(ev journalEvent, st *domain.OrgState) string {
 		}
 	}
 	return out
+}
+
+// vetoShort is a veto's rule without the list of what fired it (the
+// scorecard lists that): the reason up to its first colon.
+func vetoShort(reason string) string {
+	if i := strings.Index(reason, "："); i > 0 {
+		return reason[:i]
+	}
+	return reason
 }
 
 // recordedByRE reads domain.Principal.RecordedBy: "name (role token_id)".

@@ -50,7 +50,7 @@ func commands() *command {
 		}},
 		serveCommand(),
 		{name: "token", short: "管理访问令牌 / create, list, revoke API tokens", subs: []*command{
-			tokenCreateCommand(), tokenListCommand(), tokenRevokeCommand(),
+			tokenCreateCommand(), tokenListCommand(), tokenRevokeCommand(), tokenCodeCommand(),
 		}},
 	}}
 }

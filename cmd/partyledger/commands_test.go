@@ -114,6 +114,15 @@ var validCalls = map[string]func(t *testing.T, c *testClock, dir string){
 	"token list": func(t *testing.T, c *testClock, dir string) {
 		wantIn(t, mustOK(t, cli(t, c, "", "--data", dir, "token", "list")).stdout, "TOKEN_ID")
 	},
+	"token code": func(t *testing.T, c *testClock, dir string) {
+		r := mustOK(t, cli(t, c, "", "--data", dir, "token", "create", "--role", "auditor", "--name", "审计"))
+		id := regexp.MustCompile(`token_id=(\S+)`).FindStringSubmatch(r.stderr)
+		if id == nil {
+			t.Fatalf("no token id in %q", r.stderr)
+		}
+		code := mustOK(t, cli(t, c, "", "--data", dir, "token", "code", id[1]))
+		wantIn(t, code.stderr, "/signin?c=")
+	},
 	"token revoke": func(t *testing.T, c *testClock, dir string) {
 		r := mustOK(t, cli(t, c, "", "--data", dir, "token", "create", "--role", "auditor", "--name", "审计"))
 		id := regexp.MustCompile(`token_id=(\S+)`).FindStringSubmatch(r.stderr)

@@ -58,3 +58,27 @@ func TestTodoCommand(t *testing.T) {
 		}
 	})
 }
+
+func TestTokenCodeCommand(t *testing.T) {
+	dir := t.TempDir()
+	c := newClock()
+	mustOK(t, cli(t, c, "", "--data", dir, "import", "testdata/small.jsonl", "--quiet"))
+	r := mustOK(t, cli(t, c, "", "--data", dir, "token", "create", "--role", "branch", "--org", "LY-0002", "--name", "王书记"))
+	id := strings.TrimPrefix(strings.Fields(r.stderr[strings.Index(r.stderr, "token_id="):])[0], "token_id=")
+	root := &command{name: "partyledger", subs: []*command{{name: "token", subs: []*command{tokenCodeCommand()}}}}
+	r = mustOK(t, runRoot(t, c, root, "--data", dir, "token", "code", id, "--url", "https://dangjian.example.cn"))
+	code := strings.TrimSpace(r.stdout)
+	if len(code) != 8 || strings.Trim(code, "0123456789") != "" {
+		t.Fatalf("code %q", code)
+	}
+	wantIn(t, r.stderr, "为 王书记 发放一次性登录码", "https://dangjian.example.cn/signin?c=")
+	if strings.Contains(r.stderr, code) {
+		t.Fatal("the code is on standard error with the address")
+	}
+	if r := runRoot(t, c, root, "--data", dir, "token", "code", "0123456789abcdef"); r.err == nil {
+		t.Fatal("an unknown token")
+	}
+	if r := runRoot(t, c, root, "--data", dir, "token", "code", id, "--url", "ftp://x"); codeOf(r.err) != 2 {
+		t.Fatalf("a bad url: %v", r.err)
+	}
+}
