@@ -219,9 +219,12 @@ func TestWorkerTellsWhatItWrote(t *testing.T) {
 	var mu sync.Mutex
 	last, folded, told := map[string]uint64{}, map[string]int{}, 0
 	w := workers.New(openNode(t, srv, esdb.IDsPerStream).st, workers.Options{Linger: 5 * time.Millisecond,
-		Written: func(stream string, rev uint64, n int) {
+		Written: func(org, stream string, rev uint64, n int) {
 			mu.Lock()
 			defer mu.Unlock()
+			if stream != books.OrgStream(org) {
+				t.Errorf("told of %s for %s", stream, org)
+			}
 			last[stream], folded[stream], told = rev, folded[stream]+n, told+1
 		}})
 	wctx, stop := context.WithCancel(ctx)

@@ -57,10 +57,10 @@ type Options struct {
 	// folds (retried or parked), dropped subscriptions. Default: discarded.
 	Log func(format string, args ...any)
 	// Written, when set, is told of each snapshot the worker writes, once
-	// the deliveries it covers are acknowledged: the organisation stream,
-	// the revision the snapshot covers and how many events were folded
-	// for it. It runs on the worker's goroutine: keep it short.
-	Written func(stream string, revision uint64, folded int)
+	// the deliveries it covers are acknowledged: the organisation's code
+	// and stream, the revision the snapshot covers and how many events
+	// were folded for it. It runs on the worker's goroutine: keep it short.
+	Written func(org, stream string, revision uint64, folded int)
 }
 
 // Worker is one projection worker: run as many as the load needs, in as
@@ -269,7 +269,7 @@ func (w *Worker) settle(ctx context.Context, c *esdb.Consumer, stream string, ds
 			return err
 		}
 		if w.wrote != nil && w.opts.Written != nil {
-			w.opts.Written(stream, w.wrote.revision, w.wrote.folded)
+			w.opts.Written(w.wrote.org, stream, w.wrote.revision, w.wrote.folded)
 		}
 		return nil
 	case transient(err):
@@ -337,7 +337,7 @@ func (w *Worker) refresh(ctx context.Context, stream string, upTo uint64) error 
 			return err
 		}
 		w.at("written", stream)
-		w.wrote = &wrote{revision: uint64(f.last), folded: len(evs)}
+		w.wrote = &wrote{org: f.facts.Org(), revision: uint64(f.last), folded: len(evs)}
 		w.remember(stream, uint64(f.last))
 		w.written[stream] = time.Now()
 		return nil
@@ -347,6 +347,7 @@ func (w *Worker) refresh(ctx context.Context, stream string, upTo uint64) error 
 
 // wrote is a snapshot a refresh wrote.
 type wrote struct {
+	org      string
 	revision uint64
 	folded   int
 }
