@@ -6,9 +6,12 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"os"
+	"os/exec"
 	"regexp"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -318,4 +321,64 @@ func TestWorkersAndServeOnTheServerStore(t *testing.T) {
 		t.Log(out[strings.LastIndex(out, "\n")+1:]) // how the organisations were shared
 	}
 	wantIn(t, sv.out.String(), "服务已停止 / stopped")
+}
+
+// TestWorkerStopsOnSIGTERM runs `worker` as a process of its own and
+// sends it SIGTERM while a city is being recorded: it says it stopped and
+// exits 0; what it held unacknowledged goes to the next worker, which
+// brings every organisation's snapshot up to date.
+func TestWorkerStopsOnSIGTERM(t *testing.T) {
+	journal := cityJournal(t, 6)
+	srv := esdbtest.Start(t)
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(exe, "-test.run=^$")
+	cmd.Env = append(os.Environ(), "PARTYLEDGER_TEST_RUN="+strings.Join([]string{"--store", srv.URL(), "worker", "--name", "sub",
+		"--linger", "5ms", "--every", "20ms"}, "\x1f"))
+	out, errs := &syncBuffer{}, &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = out, errs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	waitFor := func(what string) {
+		t.Helper()
+		for deadline := time.Now().Add(20 * time.Second); !strings.Contains(out.String(), what); time.Sleep(5 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("no %q from the worker:\n%s\nstderr:\n%s", what, out.String(), errs.String())
+			}
+		}
+	}
+	waitFor("joined group")
+	imported := make(chan result, 1)
+	go func() {
+		imported <- cli(t, newClock(), "", "--store", srv.URL(), "--ids", "per-stream", "import", journal, "--quiet")
+	}()
+	waitFor("已写快照")
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("the worker ended with %v after SIGTERM:\n%s\nstderr:\n%s", err, out.String(), errs.String())
+	}
+	wantIn(t, out.String(), "投影工作进程已停止 / worker stopped")
+	mustOK(t, <-imported)
+	codes := []string{}
+	for l := range strings.SplitSeq(mustRead(t, journal), "\n") {
+		var line struct{ Org, Type string }
+		if json.Unmarshal([]byte(l), &line) == nil && line.Type == "OrganizationRegistered" {
+			codes = append(codes, line.Org)
+		}
+	}
+	start(t, newClock(), joinedRE, "--store", srv.URL(), "worker", "--name", "next", "--linger", "5ms")
+	waitSnapshots(t, srv, codes)
+	g, _ := srv.Group("$all", workers.DefaultGroup)
+	t.Logf("stopped after: %s; then %d organisations covered by the next worker; group %+v", lastLine(out.String()), len(codes), g)
+}
+
+func lastLine(s string) string {
+	s = strings.TrimSpace(s)
+	return s[strings.LastIndex(s, "\n")+1:]
 }
