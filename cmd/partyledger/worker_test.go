@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -281,6 +282,14 @@ func TestWorkersAndServeOnTheServerStore(t *testing.T) {
 	}
 	if d := sameCards(t, got, want); d != "" {
 		t.Fatalf("score --all --ids per-stream differs from the embedded store's (%s)", d)
+	}
+
+	// Grades are issued over the snapshots too, reading nothing of $all.
+	before = srv.Counts()
+	r := mustOK(t, cli(t, c, "", append(store, "grade", "issue", "--year", "2016", "--under", "*", "--provisional")...))
+	wantIn(t, r.stdout, fmt.Sprintf("评定 %d 个组织", len(codes)))
+	if n := srv.Counts().AllReads - before.AllReads; n != 0 {
+		t.Fatalf("grade issue --ids per-stream read $all %d times", n)
 	}
 
 	// A branch records through the API: its scorecard has the event at
