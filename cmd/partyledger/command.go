@@ -49,6 +49,7 @@ func commands() *command {
 			gradeWriteCommand(false), gradeWriteCommand(true), gradeHistoryCommand(), gradeListCommand(),
 		}},
 		serveCommand(),
+		workerCommand(),
 		{name: "token", short: "管理访问令牌 / create, list, revoke API tokens", subs: []*command{
 			tokenCreateCommand(), tokenListCommand(), tokenRevokeCommand(), tokenCodeCommand(),
 		}},

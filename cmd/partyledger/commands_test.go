@@ -107,6 +107,7 @@ var validCalls = map[string]func(t *testing.T, c *testClock, dir string){
 		_, stop := startServe(t, dir, c) // serve, stopped by cancelling its context once it listens
 		stop()
 	},
+	"worker": workerCall, // on the esdb test double (worker_test.go)
 	"token create": func(t *testing.T, c *testClock, dir string) {
 		r := mustOK(t, cli(t, c, "", "--data", dir, "token", "create", "--role", "auditor", "--name", "审计"))
 		wantIn(t, r.stdout, "plt_")

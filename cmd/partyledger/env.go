@@ -16,6 +16,7 @@ import (
 	"partyledger/ledger/esdb"
 	"partyledger/ledger/filestore"
 	"partyledger/projections/scoreboard"
+	"partyledger/projections/workers"
 )
 
 // env is what a command runs with: the standard streams, the process
@@ -30,19 +31,22 @@ type env struct {
 	data      string // --data: the embedded store's directory
 	dataGiven bool   // --data or PARTYLEDGER_DATA was given
 	store     string // --store: a server store's URL
+	ids       string // --ids: where a server store looks event ids up ("" or "global", "per-stream")
 	readOnly  bool   // the running command only reads the ledger
 	server    string // --server: a running server's base URL, to write through its API
 	token     string // --token: the API token for --server
 
-	flush func() error // flushes stdout
-	bk    *books.Books
+	flush  func() error // flushes stdout
+	bk     *books.Books
+	est    *esdb.Store     // the server store, when --store names one
+	reader *workers.Reader // over est's facts snapshots, with --ids per-stream
 }
 
 // run runs one command line, then flushes standard output and closes the
 // ledger: their errors are the command's when it had none, and are
 // printed beside its own otherwise, never dropped.
 func (e *env) run(ctx context.Context, args []string) error {
-	e.data, e.store = e.getenv("PARTYLEDGER_DATA"), e.getenv("PARTYLEDGER_STORE")
+	e.data, e.store, e.ids = e.getenv("PARTYLEDGER_DATA"), e.getenv("PARTYLEDGER_STORE"), e.getenv("PARTYLEDGER_IDS")
 	e.dataGiven = e.data != ""
 	e.server, e.token = e.getenv("PARTYLEDGER_SERVER"), e.getenv("PARTYLEDGER_TOKEN")
 	if e.data == "" {
@@ -86,6 +90,26 @@ func (e *env) globalFlags(fs *flag.FlagSet) {
 	if fs.Lookup("store") == nil {
 		fs.Var(globalFlag{&e.store, nil}, "store", "the `URL` of a server store, e.g. esdb://host:2113?tls=false (env PARTYLEDGER_STORE); empty: the embedded store in --data")
 	}
+	if fs.Lookup("ids") == nil {
+		fs.Var(globalFlag{&e.ids, nil}, "ids", "with --store, where event ids are checked, `SCOPE`: global (an index of every id, read from all of $all at start) or per-stream "+
+			"(in their own stream, nothing of $all read; scores and rankings from the projection workers' facts snapshots) (env PARTYLEDGER_IDS; default global, per-stream for worker)")
+	}
+}
+
+// perStream reports whether the server store keeps event ids per stream
+// (--ids per-stream): then nothing reads $all, and scores come from the
+// projection workers' snapshots.
+func (e *env) perStream() bool { return e.ids == esdb.IDsPerStream.String() }
+
+// idScope is the server store's id scope that --ids names.
+func (e *env) idScope() (esdb.IDScope, error) {
+	switch e.ids {
+	case "", esdb.IDsGlobal.String():
+		return esdb.IDsGlobal, nil
+	case esdb.IDsPerStream.String():
+		return esdb.IDsPerStream, nil
+	}
+	return 0, usageError("--ids %q: want global or per-stream", e.ids)
 }
 
 // globalFlag sets a global without resetting it to a default when it is
@@ -118,7 +142,13 @@ func (e *env) books(ctx context.Context) (*books.Books, error) {
 		return e.bk, nil
 	}
 	var st ledger.Store
+	scope, err := e.idScope()
+	if err != nil {
+		return nil, err
+	}
 	switch {
+	case e.store == "" && scope == esdb.IDsPerStream:
+		return nil, usageError("--ids %s is for a server store (--store esdb://…); the embedded store keeps its own index", e.ids)
 	case e.store == "":
 		fst, err := filestore.Open(e.data, filestore.Options{})
 		if errors.Is(err, filestore.ErrLocked) {
@@ -137,19 +167,34 @@ func (e *env) books(ctx context.Context) (*books.Books, error) {
 		}
 		st = fst
 	case strings.HasPrefix(e.store, "esdb://"), strings.HasPrefix(e.store, "esdb+discover://"):
-		est, err := esdb.Open(ctx, e.store, esdb.Options{})
+		est, err := esdb.Open(ctx, e.store, esdb.Options{IDs: scope})
 		if err != nil {
 			return nil, fmt.Errorf("open the EventStoreDB store %s: %w", e.store, err)
 		}
-		st = est
+		st, e.est = est, est
 	default:
 		return nil, usageError("--store %q: want esdb://host:2113?tls=false (or esdb+discover://…); leave it empty for the embedded store", e.store)
 	}
 	e.bk = books.New(ledger.New(st, ledger.Options{Clock: e.now}))
 	// Grades and designations are checked against the computation: a
 	// board over the books is it (scoreboard.New registers itself).
-	scoreboard.New(e.bk, scoreboard.Options{Now: e.now})
+	scoreboard.New(e.bk, e.boardOptions())
 	return e.bk, nil
+}
+
+// boardOptions are the options of a scoreboard over the books: with
+// --ids per-stream a board over the projection workers' facts snapshots,
+// which holds no live facts and reads nothing of $all (one Reader, and
+// its cache, per process). Call after books.
+func (e *env) boardOptions() scoreboard.Options {
+	o := scoreboard.Options{Now: e.now}
+	if e.est != nil && e.perStream() {
+		if e.reader == nil {
+			e.reader = workers.NewReader(e.est, e.bk, workers.ReaderOptions{Now: e.now})
+		}
+		o.Snapshots = e.reader
+	}
+	return o
 }
 
 // lockedError is a write command's answer when another process (a
@@ -164,7 +209,7 @@ func (e *env) scoreboard(ctx context.Context) (*books.Books, *scoreboard.Board, 
 	if err != nil {
 		return nil, nil, err
 	}
-	return bk, scoreboard.New(bk, scoreboard.Options{Now: e.now}), nil
+	return bk, scoreboard.New(bk, e.boardOptions()), nil
 }
 
 // writeJSON writes v as one line of JSON, HTML left unescaped.

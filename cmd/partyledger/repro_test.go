@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -19,10 +20,13 @@ import (
 )
 
 // TestMain lets a test re-run this binary as the partyledger command, so a
-// test can SIGKILL a real import in the middle.
+// test can SIGKILL a real import in the middle, or SIGTERM a worker (the
+// signals main stops on end the context, as in main).
 func TestMain(m *testing.M) {
 	if args := os.Getenv("PARTYLEDGER_TEST_RUN"); args != "" {
-		err := Run(context.Background(), strings.Split(args, "\x1f"), os.Stdin, os.Stdout, os.Stderr)
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		err := Run(ctx, strings.Split(args, "\x1f"), os.Stdin, os.Stdout, os.Stderr)
+		stop()
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)

@@ -5,7 +5,8 @@
 // How the ledger maps onto the server:
 //
 //   - Streams: a ledger stream is the server stream of the same name —
-//     org-<uuid>, committee-<uuid>, rulebook-<year> — prefixed with
+//     org-<uuid>, committee-<uuid>, rulebook-<year>, and auth-… (the API's
+//     tokens, hash-chained like the rest) — prefixed with
 //     Options.Namespace when one is set. Names outside those prefixes are
 //     refused (ErrForeignStream): $all reads and subscriptions are filtered
 //     to them, so events elsewhere would be invisible to the ledger.
@@ -99,11 +100,13 @@ var (
 	// with it is unknown.
 	ErrUnavailable = errors.New("esdb: server unavailable")
 	// ErrForeignStream reports a stream name outside the ledger's prefixes.
-	ErrForeignStream = errors.New("esdb: stream is not a ledger stream (org-, committee-, rulebook-)")
+	ErrForeignStream = errors.New("esdb: stream is not a ledger stream (org-, committee-, rulebook-, auth-)")
 )
 
-// StreamPrefixes are the prefixes of the ledger's stream names.
-var StreamPrefixes = []string{"org-", "committee-", "rulebook-"}
+// StreamPrefixes are the prefixes of the ledger's stream names: the books'
+// (org-, committee-, rulebook-) and the API tokens' (auth-), as
+// ledger/books lists them.
+var StreamPrefixes = []string{"org-", "committee-", "rulebook-", "auth-"}
 
 // Defaults of Options.
 const (

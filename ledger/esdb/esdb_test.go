@@ -811,3 +811,27 @@ func TestErrorTranslation(t *testing.T) {
 		}
 	})
 }
+
+// TestAuthStreams: the API's token streams (auth-…) are ledger streams on
+// the server too — appended with their hash chain, read back, in $all
+// reads and verified — as on the embedded store.
+func TestAuthStreams(t *testing.T) {
+	f := newFixture(t)
+	c := newChain("auth-tokens")
+	want := appendN(t, f.store, c, 3)
+	got := mustCollect(t, f.store.ReadStream(ctxT(t), "auth-tokens", 0))
+	if len(got) != 3 {
+		t.Fatalf("read %d events of auth-tokens, want 3", len(got))
+	}
+	for i := range got {
+		sameEvent(t, got[i], want[i])
+	}
+	all := mustCollect(t, f.store.ReadAll(ctxT(t), 0))
+	if len(all) != 3 || all[2].Stream != "auth-tokens" {
+		t.Fatalf("$all read %d events, want the 3 of auth-tokens", len(all))
+	}
+	rep, err := ledger.New(f.store, ledger.Options{}).Verify(ctxT(t))
+	if err != nil || rep.Events != 3 {
+		t.Fatalf("verify: %+v, %v", rep, err)
+	}
+}

@@ -140,7 +140,7 @@ func (b *Board) gradeScores(ctx context.Context, year int, opts GradeOptions) (*
 		return nil, nil, nil, err
 	}
 	sort.Slice(cards, func(i, j int) bool { return cards[i].Org < cards[j].Org })
-	grades, err := b.books.Grades(ctx, year)
+	grades, err := b.grades(ctx, year, cards)
 	if err != nil {
 		return nil, nil, nil, err
 	}

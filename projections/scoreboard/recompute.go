@@ -21,7 +21,7 @@ import (
 // without reading the ledger; only a K in the past replays stream
 // prefixes, as Score does.
 func (b *Board) Recompute(ctx context.Context, q Query, from, to string) (*projections.RecomputeReport, error) {
-	if err := b.CatchUp(ctx); err != nil {
+	if err := b.sync(ctx); err != nil {
 		return nil, err
 	}
 	q.Rulebook = ""
@@ -36,6 +36,9 @@ func (b *Board) Recompute(ctx context.Context, q Query, from, to string) (*proje
 	rbTo, err := b.version(ctx, q, to, "to")
 	if err != nil {
 		return nil, err
+	}
+	if b.snaps != nil {
+		return b.recomputeSnapshots(ctx, q, rbFrom, rbTo)
 	}
 	var facts []*projections.Facts
 	var past []string

@@ -10,6 +10,13 @@
 // The board reads the ledger through Source, an interface of its own over
 // events in the form the folds take (domain.Recorded), and records grades
 // through GradeRecorder; *books.Books implements both over a real store.
+//
+// At national scale no node holds every organisation's facts: a board
+// given Options.Snapshots holds none, reads no $all and follows nothing.
+// It reads each organisation's facts when a call needs them, through
+// Snapshots (projections/workers.Reader implements it over the facts
+// snapshots that projection workers keep), and answers the same calls
+// with the same results (snapshots.go).
 package scoreboard
 
 import (
@@ -17,8 +24,10 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"slices"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"partyledger/domain"
@@ -70,6 +79,12 @@ type Board struct {
 	orgs     map[string]*orgFacts // by code
 	byStream map[string]string    // org stream → code
 	sched    *projections.Schedule
+
+	// Over snapshots (Options.Snapshots): no live facts, no position
+	// folded; sched is replaced, never changed, by refresh.
+	snaps Snapshots
+	codes []string      // the organisations listed as of the last CatchUp; guarded by mu
+	seen  atomic.Uint64 // the highest ledger position among the facts read
 }
 
 type orgFacts struct {
@@ -81,6 +96,10 @@ type orgFacts struct {
 type Options struct {
 	// Now is the default known_at. Default time.Now.
 	Now func() time.Time
+	// Snapshots, when set, makes a board that holds no live facts and
+	// reads nothing of $all: every call reads the facts it needs through
+	// Snapshots (see the package doc).
+	Snapshots Snapshots
 }
 
 // basisSetter is implemented by the append path (books.Books): the
@@ -97,7 +116,7 @@ func New(books Books, opts Options) *Board {
 		opts.Now = time.Now
 	}
 	b := &Board{books: books, now: opts.Now, orgs: map[string]*orgFacts{}, byStream: map[string]string{},
-		sched: projections.NewSchedule()}
+		sched: projections.NewSchedule(), snaps: opts.Snapshots}
 	if bs, ok := books.(basisSetter); ok {
 		bs.SetGradeBasis(b.GradeBasis)
 	}
@@ -125,15 +144,24 @@ func (b *Board) Designated(code string, year int, k time.Time) bool {
 	return b.sched.Designated(code, year, k)
 }
 
-// Position returns the ledger position the board has folded up to.
+// Position returns the ledger position the board has folded up to; over
+// snapshots, the highest position among the facts it has read.
 func (b *Board) Position() uint64 {
+	if b.snaps != nil {
+		return b.seen.Load()
+	}
 	b.mu.RLock()
 	defer b.mu.RUnlock()
 	return b.pos
 }
 
-// CatchUp folds every event committed since the last one folded.
+// CatchUp folds every event committed since the last one folded; over
+// snapshots, it reads the committee's schedule and the organisations
+// listed (Codes) as they are now.
 func (b *Board) CatchUp(ctx context.Context) error {
+	if b.snaps != nil {
+		return b.refresh(ctx, true)
+	}
 	b.foldMu.Lock()
 	defer b.foldMu.Unlock()
 	for e, err := range b.books.ReadAll(ctx, b.Position()) {
@@ -149,7 +177,12 @@ func (b *Board) CatchUp(ctx context.Context) error {
 
 // Run follows the ledger with a subscription until ctx is done, folding
 // each event as it is committed. It returns ctx.Err() or the failure.
+// Over snapshots there is nothing to follow: it waits for ctx.
 func (b *Board) Run(ctx context.Context) error {
+	if b.snaps != nil {
+		<-ctx.Done()
+		return ctx.Err()
+	}
 	for e, err := range b.books.Subscribe(ctx, b.Position()) {
 		if err != nil {
 			return err
@@ -247,7 +280,7 @@ func (b *Board) resolve(ctx context.Context, q Query) (Query, *domain.Rulebook, 
 // Score scores one organisation. The board first catches up with the
 // ledger, so an append acknowledged before the call is always counted.
 func (b *Board) Score(ctx context.Context, code string, q Query) (*projections.Scorecard, error) {
-	if err := b.CatchUp(ctx); err != nil {
+	if err := b.sync(ctx); err != nil {
 		return nil, err
 	}
 	q, rb, err := b.resolve(ctx, q)
@@ -258,6 +291,15 @@ func (b *Board) Score(ctx context.Context, code string, q Query) (*projections.S
 }
 
 func (b *Board) score(ctx context.Context, code string, q Query, rb *domain.Rulebook) (*projections.Scorecard, error) {
+	if b.snaps != nil {
+		var sc *projections.Scorecard
+		err := b.withOrg(ctx, code, func(f *projections.Facts) error {
+			var err error
+			sc, err = b.scoreFacts(f, q, rb, f.PositionAt(q.KnownAt))
+			return err
+		})
+		return sc, err
+	}
 	b.mu.RLock()
 	o := b.orgs[code]
 	if o == nil {
@@ -311,10 +353,15 @@ func (b *Board) replay(ctx context.Context, code string, k time.Time) (*projecti
 	return f, pos, nil
 }
 
-// Codes returns every registered organisation's code, sorted.
+// Codes returns every registered organisation's code, sorted; over
+// snapshots, every organisation listed as of the last CatchUp (those a
+// worker has written a snapshot of).
 func (b *Board) Codes() []string {
 	b.mu.RLock()
 	defer b.mu.RUnlock()
+	if b.snaps != nil {
+		return slices.Clone(b.codes)
+	}
 	out := make([]string, 0, len(b.orgs))
 	for c := range b.orgs {
 		out = append(out, c)
@@ -328,12 +375,15 @@ func (b *Board) Codes() []string {
 // CPU: facts filter by recorded_at themselves, so this equals replaying
 // each organisation's prefix (a test checks), at a fraction of the cost.
 func (b *Board) ScoreAll(ctx context.Context, q Query) ([]*projections.Scorecard, error) {
-	if err := b.CatchUp(ctx); err != nil {
+	if err := b.sync(ctx); err != nil {
 		return nil, err
 	}
 	q, rb, err := b.resolve(ctx, q)
 	if err != nil {
 		return nil, err
+	}
+	if b.snaps != nil {
+		return b.scoreAllSnapshots(ctx, q, rb)
 	}
 	b.mu.RLock()
 	defer b.mu.RUnlock()
@@ -381,23 +431,48 @@ func Scope(cards []*projections.Scorecard, under string) []*projections.Scorecar
 // Missing lists what an organisation still lacks in the periods open at
 // q.AsOf (projections.Missing), from its live facts as known at q.KnownAt.
 func (b *Board) Missing(ctx context.Context, code string, q Query) ([]projections.Gap, error) {
-	if err := b.CatchUp(ctx); err != nil {
+	if err := b.sync(ctx); err != nil {
 		return nil, err
 	}
 	q, rb, err := b.resolve(ctx, q)
 	if err != nil {
 		return nil, err
 	}
+	var gaps []projections.Gap
+	err = b.withOrg(ctx, code, func(f *projections.Facts) error {
+		gaps, err = projections.Missing(f, rb, projections.Query{Year: q.Year, AsOf: q.AsOf, KnownAt: q.KnownAt,
+			LedgerPosition: f.PositionAt(q.KnownAt), Schedule: b.sched})
+		if errors.Is(err, projections.ErrNotRegistered) {
+			return fmt.Errorf("%w at %s: %q", ErrUnknownOrg, q.KnownAt.Format(domain.InstantLayout), code)
+		}
+		return err
+	})
+	return gaps, err
+}
+
+// withOrg runs fn on code's facts under the read lock: the live ones, or
+// over snapshots those read for the call. An organisation with no facts
+// is ErrUnknownOrg.
+func (b *Board) withOrg(ctx context.Context, code string, fn func(*projections.Facts) error) error {
+	var f *projections.Facts
+	if b.snaps != nil {
+		var err error
+		if f, err = b.snaps.Facts(ctx, code); err != nil {
+			return err
+		}
+		if f != nil {
+			b.note(f)
+		}
+	}
 	b.mu.RLock()
 	defer b.mu.RUnlock()
-	o := b.orgs[code]
-	if o == nil {
-		return nil, fmt.Errorf("%w: %q", ErrUnknownOrg, code)
+	if b.snaps == nil {
+		if o := b.orgs[code]; o != nil {
+			f = o.facts
+		}
 	}
-	gaps, err := projections.Missing(o.facts, rb, projections.Query{Year: q.Year, AsOf: q.AsOf, KnownAt: q.KnownAt,
-		LedgerPosition: o.facts.PositionAt(q.KnownAt), Schedule: b.sched})
-	if errors.Is(err, projections.ErrNotRegistered) {
-		return nil, fmt.Errorf("%w at %s: %q", ErrUnknownOrg, q.KnownAt.Format(domain.InstantLayout), code)
+	if f == nil {
+		return fmt.Errorf("%w: %q", ErrUnknownOrg, code)
 	}
-	return gaps, err
+	return fn(f)
 }

@@ -20,7 +20,7 @@ const guideYears = 20
 // asOf's year in force at knownAt — or, when that year has none yet, the
 // latest earlier year's, as a guide (TodoList.RulebookYear says which).
 func (b *Board) Todo(ctx context.Context, code string, asOf domain.Date, knownAt time.Time) (*projections.TodoList, error) {
-	if err := b.CatchUp(ctx); err != nil {
+	if err := b.sync(ctx); err != nil {
 		return nil, err
 	}
 	if knownAt.IsZero() {
@@ -34,17 +34,15 @@ func (b *Board) Todo(ctx context.Context, code string, asOf domain.Date, knownAt
 	if err != nil {
 		return nil, err
 	}
-	b.mu.RLock()
-	defer b.mu.RUnlock()
-	o := b.orgs[code]
-	if o == nil {
-		return nil, fmt.Errorf("%w: %q", ErrUnknownOrg, code)
-	}
-	list, err := projections.Todo(o.facts, rb, projections.Query{Year: asOf.Year, AsOf: asOf, KnownAt: knownAt,
-		LedgerPosition: o.facts.PositionAt(knownAt), Schedule: b.sched})
-	if errors.Is(err, projections.ErrNotRegistered) {
-		return nil, fmt.Errorf("%w at %s: %q", ErrUnknownOrg, knownAt.Format(domain.InstantLayout), code)
-	}
+	var list *projections.TodoList
+	err = b.withOrg(ctx, code, func(f *projections.Facts) error {
+		list, err = projections.Todo(f, rb, projections.Query{Year: asOf.Year, AsOf: asOf, KnownAt: knownAt,
+			LedgerPosition: f.PositionAt(knownAt), Schedule: b.sched})
+		if errors.Is(err, projections.ErrNotRegistered) {
+			return fmt.Errorf("%w at %s: %q", ErrUnknownOrg, knownAt.Format(domain.InstantLayout), code)
+		}
+		return err
+	})
 	return list, err
 }
 
@@ -97,7 +95,7 @@ func (b *Board) DuesArrears(ctx context.Context, code string, q Query) ([]projec
 // with q resolved (K now by default, D today within the year or the
 // year's end) and the rulebook of the year (or a guide).
 func (b *Board) withFacts(ctx context.Context, code string, q *Query, fn func(*projections.Facts, *domain.Rulebook, projections.Query) error) error {
-	if err := b.CatchUp(ctx); err != nil {
+	if err := b.sync(ctx); err != nil {
 		return err
 	}
 	if q.KnownAt.IsZero() {
@@ -120,16 +118,12 @@ func (b *Board) withFacts(ctx context.Context, code string, q *Query, fn func(*p
 	if err != nil {
 		return err
 	}
-	b.mu.RLock()
-	defer b.mu.RUnlock()
-	o := b.orgs[code]
-	if o == nil {
-		return fmt.Errorf("%w: %q", ErrUnknownOrg, code)
-	}
-	err = fn(o.facts, rb, projections.Query{Year: q.Year, AsOf: q.AsOf, KnownAt: q.KnownAt,
-		LedgerPosition: o.facts.PositionAt(q.KnownAt), Schedule: b.sched})
-	if errors.Is(err, projections.ErrNotRegistered) {
-		return fmt.Errorf("%w at %s: %q", ErrUnknownOrg, q.KnownAt.Format(domain.InstantLayout), code)
-	}
-	return err
+	return b.withOrg(ctx, code, func(f *projections.Facts) error {
+		err := fn(f, rb, projections.Query{Year: q.Year, AsOf: q.AsOf, KnownAt: q.KnownAt,
+			LedgerPosition: f.PositionAt(q.KnownAt), Schedule: b.sched})
+		if errors.Is(err, projections.ErrNotRegistered) {
+			return fmt.Errorf("%w at %s: %q", ErrUnknownOrg, q.KnownAt.Format(domain.InstantLayout), code)
+		}
+		return err
+	})
 }

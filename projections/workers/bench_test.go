@@ -9,6 +9,7 @@ import (
 	"partyledger/ledger/books"
 	"partyledger/ledger/esdb"
 	"partyledger/ledger/esdb/esdbtest"
+	"partyledger/projections/scoreboard"
 	"partyledger/projections/workers"
 )
 
@@ -106,7 +107,10 @@ func BenchmarkScoreOnDemand(b *testing.B) {
 // BenchmarkRankFromSnapshots: ScoreAll of a city from its snapshots on a
 // node that has none cached (every snapshot read and decoded) and on one
 // that has them all (one read each finds the same revision); reports the
-// cost per organisation.
+// cost per organisation. The "board" cases are what a serve node with
+// --ids per-stream does: a scoreboard over the Reader, exact (each
+// stream read after its snapshot or cached facts) rather than as the
+// workers left the snapshots.
 func BenchmarkRankFromSnapshots(b *testing.B) {
 	srv, n, c, _ := benchCity(b, 40)
 	if err := workers.EnsureGroup(context.Background(), n.st, "", 0); err != nil {
@@ -130,6 +134,26 @@ func BenchmarkRankFromSnapshots(b *testing.B) {
 		r := workers.NewReader(n.st, n.bk, workers.ReaderOptions{})
 		for b.Loop() {
 			if _, err := r.ScoreAll(context.Background(), year); err != nil {
+				b.Fatal(err)
+			}
+		}
+		per(b)
+	})
+	board := func(r *workers.Reader) *scoreboard.Board {
+		return scoreboard.New(n.bk, scoreboard.Options{Snapshots: r})
+	}
+	b.Run("board, cold", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := board(workers.NewReader(n.st, n.bk, workers.ReaderOptions{})).ScoreAll(context.Background(), year); err != nil {
+				b.Fatal(err)
+			}
+		}
+		per(b)
+	})
+	b.Run("board, cached", func(b *testing.B) {
+		bd := board(workers.NewReader(n.st, n.bk, workers.ReaderOptions{}))
+		for b.Loop() {
+			if _, err := bd.ScoreAll(context.Background(), year); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -167,20 +167,11 @@ func (r *Reader) ScoreAll(ctx context.Context, q Query) ([]*projections.Scorecar
 	if err != nil {
 		return nil, err
 	}
-	entries, err := r.directory(ctx)
-	if err != nil {
-		return nil, err
-	}
 	var out []*projections.Scorecard
-	for lo := 0; lo < len(entries); lo += rankChunk {
-		chunk := entries[lo:min(lo+rankChunk, len(entries))]
-		facts, err := r.factsOf(ctx, chunk)
-		if err != nil {
-			return nil, err
-		}
+	err = r.eachFacts(ctx, r.opts.CatchUp, func(facts []*projections.Facts) error {
 		cards, err := projections.ScoreAll(facts, rb, projections.Query{Year: q.Year, AsOf: q.AsOf, KnownAt: q.KnownAt, Schedule: sched})
 		if err != nil {
-			return nil, err
+			return err
 		}
 		byOrg := map[string]*projections.Facts{}
 		for _, f := range facts {
@@ -190,6 +181,10 @@ func (r *Reader) ScoreAll(ctx context.Context, q Query) ([]*projections.Scorecar
 			c.LedgerPosition = byOrg[c.Org].PositionAt(q.KnownAt)
 		}
 		out = append(out, cards...)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	slices.SortFunc(out, func(a, b *projections.Scorecard) int {
 		if c := cmp.Compare(b.Final, a.Final); c != 0 {
@@ -200,9 +195,29 @@ func (r *Reader) ScoreAll(ctx context.Context, q Query) ([]*projections.Scorecar
 	return scoreboard.Scope(out, q.Under), nil // whom the ranking covers, as the scoreboard's
 }
 
+// eachFacts calls fn with the facts of the organisations in the
+// directory, a chunk at a time: up to each stream's last event when exact
+// (CatchUp), else as their snapshots left them.
+func (r *Reader) eachFacts(ctx context.Context, exact bool, fn func([]*projections.Facts) error) error {
+	entries, err := r.directory(ctx)
+	if err != nil {
+		return err
+	}
+	for lo := 0; lo < len(entries); lo += rankChunk {
+		facts, err := r.factsOf(ctx, entries[lo:min(lo+rankChunk, len(entries))], exact)
+		if err != nil {
+			return err
+		}
+		if err := fn(facts); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // factsOf returns the facts of the organisations of a chunk that have
 // any, reading up to Parallel at a time.
-func (r *Reader) factsOf(ctx context.Context, chunk []DirectoryEntry) ([]*projections.Facts, error) {
+func (r *Reader) factsOf(ctx context.Context, chunk []DirectoryEntry, exact bool) ([]*projections.Facts, error) {
 	facts := make([]*projections.Facts, len(chunk))
 	errs := make([]error, len(chunk))
 	sem := make(chan struct{}, r.opts.Parallel)
@@ -211,7 +226,7 @@ func (r *Reader) factsOf(ctx context.Context, chunk []DirectoryEntry) ([]*projec
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			if r.opts.CatchUp {
+			if exact {
 				facts[i], errs[i] = r.current(ctx, e.Stream)
 			} else {
 				facts[i], errs[i] = r.snapshotted(ctx, e.Stream)

@@ -203,3 +203,53 @@ func TestWorkerMinInterval(t *testing.T) {
 		t.Fatalf("%d snapshots for 6 appends within one interval, want at most 2", got)
 	}
 }
+
+// TestWorkerTellsWhatItWrote: Options.Written hears of every snapshot,
+// after its acknowledgement: per organisation the last revision told is
+// the stream's head, and the events told folded add up to the stream's
+// length — each folded once, from the snapshot before.
+func TestWorkerTellsWhatItWrote(t *testing.T) {
+	srv := esdbtest.Start(t)
+	c := newCity(3)
+	n := openNode(t, srv, esdb.IDsPerStream)
+	ctx := context.Background()
+	if err := workers.EnsureGroup(ctx, n.st, "", 0); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	last, folded, told := map[string]uint64{}, map[string]int{}, 0
+	w := workers.New(openNode(t, srv, esdb.IDsPerStream).st, workers.Options{Linger: 5 * time.Millisecond,
+		Written: func(org, stream string, rev uint64, n int) {
+			mu.Lock()
+			defer mu.Unlock()
+			if stream != books.OrgStream(org) {
+				t.Errorf("told of %s for %s", stream, org)
+			}
+			last[stream], folded[stream], told = rev, folded[stream]+n, told+1
+		}})
+	wctx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- w.Run(wctx) }()
+	record(t, n.bk, c.first)
+	for _, code := range c.codes {
+		record(t, n.bk, c.byOrg[code])
+	}
+	waitCovered(t, srv, n.st, c.codes)
+	stop()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("the worker ended with %v", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, code := range c.codes {
+		stream := books.OrgStream(code)
+		head, err := n.st.LastEvent(ctx, stream)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if last[stream] != head.Revision || folded[stream] != int(head.Revision)+1 {
+			t.Errorf("%s: told revision %d and %d events folded; the stream ends at %d", code, last[stream], folded[stream], head.Revision)
+		}
+	}
+	t.Logf("told of %d snapshots", told)
+}

@@ -56,6 +56,11 @@ type Options struct {
 	// Log receives what the worker cannot hand back to a caller: failed
 	// folds (retried or parked), dropped subscriptions. Default: discarded.
 	Log func(format string, args ...any)
+	// Written, when set, is told of each snapshot the worker writes, once
+	// the deliveries it covers are acknowledged: the organisation's code
+	// and stream, the revision the snapshot covers and how many events
+	// were folded for it. It runs on the worker's goroutine: keep it short.
+	Written func(org, stream string, revision uint64, folded int)
 }
 
 // Worker is one projection worker: run as many as the load needs, in as
@@ -66,6 +71,7 @@ type Worker struct {
 	opts    Options
 	covered map[string]uint64    // org stream → revision its last snapshot covers
 	written map[string]time.Time // org stream → when this worker last wrote its snapshot
+	wrote   *wrote               // what the last refresh wrote; nil when nothing
 	// hook, when set by a test, runs at named points of the work on a
 	// stream ("folded": before the snapshot is written; "written": after,
 	// before the acknowledgement).
@@ -253,12 +259,19 @@ func (w *Worker) settle(ctx context.Context, c *esdb.Consumer, stream string, ds
 	for _, d := range ds {
 		upTo = max(upTo, d.Revision)
 	}
+	w.wrote = nil
 	err := w.refresh(ctx, stream, upTo)
 	switch {
 	case ctx.Err() != nil:
 		return ctx.Err() // killed: acknowledge nothing
 	case err == nil:
-		return c.Ack(ds...)
+		if err := c.Ack(ds...); err != nil {
+			return err
+		}
+		if w.wrote != nil && w.opts.Written != nil {
+			w.opts.Written(w.wrote.org, stream, w.wrote.revision, w.wrote.folded)
+		}
+		return nil
 	case transient(err):
 		w.opts.Log("workers: %s: %s: %v; retried", w.opts.Name, stream, err)
 		return c.Retry(err.Error(), ds...)
@@ -324,11 +337,19 @@ func (w *Worker) refresh(ctx context.Context, stream string, upTo uint64) error 
 			return err
 		}
 		w.at("written", stream)
+		w.wrote = &wrote{org: f.facts.Org(), revision: uint64(f.last), folded: len(evs)}
 		w.remember(stream, uint64(f.last))
 		w.written[stream] = time.Now()
 		return nil
 	}
 	return fmt.Errorf("workers: %s: other workers wrote its snapshot %d times in a row: %w", stream, maxRaces, ledger.ErrWrongExpectedRevision)
+}
+
+// wrote is a snapshot a refresh wrote.
+type wrote struct {
+	org      string
+	revision uint64
+	folded   int
 }
 
 func (w *Worker) remember(stream string, rev uint64) {
