@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"iter"
 	"runtime/debug"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -545,10 +546,25 @@ func (v *EventView) Data() []byte { return v.ev.data }
 // Event returns the whole envelope, its strings and payload copied: it
 // stays valid after the callback.
 func (v *EventView) Event() ledger.Event {
-	ev := v.ev
-	ev.data = append([]byte(nil), ev.data...)
-	var in interner
-	return ev.toEvent(&in)
+	ev := &v.ev
+	var data []byte
+	if len(ev.data) > 0 {
+		data = append([]byte(nil), ev.data...)
+	}
+	return ledger.Event{
+		ID:            ev.id,
+		Stream:        string(ev.stream),
+		Type:          string(ev.typ),
+		SchemaVersion: int(ev.schema),
+		Revision:      ev.revision,
+		Position:      ledger.Position(ev.position),
+		OccurredOn:    string(ev.occurredOn),
+		RecordedAt:    time.Unix(ev.secs, int64(ev.nanos)).UTC(),
+		RecordedBy:    string(ev.recordedBy),
+		Data:          data,
+		PrevHash:      ev.prevHash,
+		Hash:          ev.hash,
+	}
 }
 
 // Scan calls fn for every event after position from, up to the head when
