@@ -225,12 +225,6 @@ func (s *Store) mappedAt(addr uintptr) (*segment, int64) {
 	return nil, 0
 }
 
-// advanceVerified records that the frame [off, next) of a mapped segment
-// was checked, if it continues the checked prefix.
-func (sg *segment) advanceVerified(off, next int64) {
-	sg.mm.verified.CompareAndSwap(off, next)
-}
-
 // arena hands out copies of payloads from shared blocks, so that events
 // read from a mapping own their bytes without an allocation each. A block
 // is never reused: an event keeps its block alive, as it kept its read
