@@ -54,9 +54,9 @@ type mapping struct {
 type segMap struct {
 	m      atomic.Pointer[mapping] // nil until mapped
 	failed atomic.Bool             // the file cannot be mapped: read with pread
-	// verified: the frames that start below it, from the first frame on,
-	// were checked (CRCs included) by a read of the mapping in this
-	// process. Only sequential reads advance it, one frame at a time.
+	// verified: the frames that end at or below it, from the first frame
+	// on, were checked (CRCs included) by a read of the mapping in this
+	// process. Reads advance it one frame at a time, from where it is.
 	verified atomic.Int64
 }
 
@@ -74,8 +74,8 @@ type readMaps struct {
 	unmapped bool        // guarded by mu
 }
 
-// mapsEnabled turns mapping off (tests compare mapped reads with pread
-// reads). Set only while no store is open.
+// mapsEnabled turns mapping off for segments not mapped yet (tests
+// compare mapped reads with pread reads). Set only while no store reads.
 var mapsEnabled = true
 
 // pin keeps every mapping of the store valid until the matching unpin. It
