@@ -14,6 +14,7 @@ import (
 	"partyledger/domain"
 	"partyledger/ledger"
 	"partyledger/ledger/books"
+	"partyledger/ledger/filestore"
 	"partyledger/projections"
 )
 
@@ -85,6 +86,21 @@ func storeScan(s ledger.Store) scanFunc {
 			n++
 		}
 		return n, nil
+	}
+}
+
+// fileScan is scanFunc over the embedded store's Scan: stream, type and
+// payload in place (in the segment's read-only mapping), valid during the
+// call — what bbolt's Scan hands over from its mapped file.
+func fileScan(s *filestore.Store) scanFunc {
+	return func(ctx context.Context, fn func(stream, typ, data []byte)) (int, error) {
+		n := 0
+		err := s.Scan(ctx, 0, func(v *filestore.EventView) error {
+			fn(v.Stream(), v.Type(), v.Data())
+			n++
+			return nil
+		})
+		return n, err
 	}
 }
 

@@ -248,7 +248,47 @@
 // from the full scan, which also verifies every CRC. This costs about
 // 0.45 s and 70 MiB of heap per million events on a 2-core machine (see
 // BenchmarkReopen); payloads are not kept in memory, reads go to the files
-// with pread.
+// (see Reads).
+//
+// # Reads
+//
+// Reads never write. Where the FS is the operating system's and the
+// platform is Linux (64-bit), a segment is mapped read-only and shared
+// (mmap) on its first read, and its frames are read in place: no system
+// call, no copy. Other file systems (the tests' fault-injecting one),
+// other platforms, and a segment whose mapping failed are read with pread.
+// Only committed bytes are read — never past the size the store has
+// committed, whatever the file's size. The active segment's mapping leaves
+// room for it to grow to SegmentSize plus one largest frame, so that it
+// stays valid as the segment grows and once it is sealed; committed bytes
+// are never rewritten, and only Open ever shortens a segment (a torn
+// tail), before anything is mapped.
+//
+// A read checks every frame it takes events from as Open does — the chunk
+// CRCs, the table's CRC, header equal to trailer, the length within the
+// committed bytes, the structure of the body and of every event — with one
+// exception, a trade-off for speed: a frame of a mapped segment is not
+// checksummed again when a read in the same process already checked it
+// and every frame before it in the segment (a per-segment watermark kept
+// in memory, advanced by sequential reads). Between two reads only a
+// process writing to the file behind the store's back can change those
+// bytes; VerifyStorage still reads and checks every byte, and the ledger's
+// hash chain covers every field of every event. Damage is a *CorruptError
+// naming the segment and the frame's offset. A mapped page the kernel
+// cannot supply (a file cut short behind the store's back, a failing
+// device) is a *CorruptError too, not a crash.
+//
+// Events returned own their bytes: payloads read from a mapping are copied
+// out (into shared blocks, not one allocation each), so that a mapping can
+// go while its events live on. Scan alone hands out views in place, valid
+// during its callback. Close does not wait for readers: the mappings are
+// unmapped when the last read running at Close has finished.
+//
+// The pages a read touched stay mapped until Close, so a process that read
+// the whole log shows it in its resident set size — file-backed memory the
+// kernel can reclaim at any time (RssFile in /proc/<pid>/status, not
+// RssAnon). Giving them back after each read (madvise) would make the next
+// read fault them in again, which costs more than pread.
 //
 // # Limits
 //

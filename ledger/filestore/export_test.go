@@ -34,3 +34,37 @@ func SetReadAhead(n int64) (restore func()) {
 	readAheadBytes = n
 	return func() { readAheadBytes = old }
 }
+
+// SetMapsForTest turns reading through mappings on or off (for segments
+// not mapped yet) until the returned function restores it. Not safe while
+// other tests read.
+func SetMapsForTest(on bool) (restore func()) {
+	old := mapsEnabled
+	mapsEnabled = on
+	return func() { mapsEnabled = old }
+}
+
+// MappedSegments reports how many segments of s are mapped now.
+func MappedSegments(s *Store) int {
+	s.mu.RLock()
+	segs := s.segs
+	s.mu.RUnlock()
+	n := 0
+	for _, sg := range segs {
+		if sg.mm.m.Load() != nil {
+			n++
+		}
+	}
+	return n
+}
+
+// Segments returns the file names of s's segments, in order.
+func Segments(s *Store) []string {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := make([]string, len(s.segs))
+	for i, sg := range s.segs {
+		out[i] = sg.name
+	}
+	return out
+}

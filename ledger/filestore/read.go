@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"iter"
+	"runtime/debug"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -41,21 +43,32 @@ func (s *Store) segAt(idx uint32) (*segment, int64, error) {
 }
 
 // readAheadBytes is how much a stream read reads past the frame it
-// needs: a stream's events are usually interleaved with other streams'
-// in nearby frames, so one pread serves many of them. Exported to tests
-// through export_test.go.
+// needs when it reads with pread: a stream's events are usually
+// interleaved with other streams' in nearby frames, so one pread serves
+// many of them. Exported to tests through export_test.go.
 var readAheadBytes int64 = 32 << 10
 
 // readFrame reads and checks the frame at off of segment idx and returns
-// its body. With a cursor, the body may be a slice of the cursor's
+// its body, and whether the body lies in the segment's mapping (the caller
+// is pinned; bytes from a mapping must be copied before they leave it).
+// Read with pread, with a cursor, the body may be a slice of the cursor's
 // read-ahead window; windows are never reused, so a body stays valid.
-func (s *Store) readFrame(idx uint32, off int64, c *frameCursor) ([]byte, error) {
+func (s *Store) readFrame(idx uint32, off int64, c *frameCursor) (body []byte, mapped bool, err error) {
 	sg, end, err := s.segAt(idx)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	if end-off < frameHeaderSize {
-		return nil, &CorruptError{Segment: sg.name, Offset: off, Reason: "indexed frame lies past the committed end"}
+		return nil, false, &CorruptError{Segment: sg.name, Offset: off, Reason: "indexed frame lies past the committed end"}
+	}
+	if m := s.mapped(sg, end); m != nil {
+		n, _, ok := frameLen(m[off:])
+		total := int64(frameSize(sg.version, n))
+		if !ok || off+total > end {
+			return nil, false, &CorruptError{Segment: sg.name, Offset: off, Reason: fmt.Sprintf("frame length %d out of range", n)}
+		}
+		body, err := checkMapped(sg, m, off, n, total)
+		return body, true, err
 	}
 	var buf []byte
 	bufOff := off
@@ -65,20 +78,20 @@ func (s *Store) readFrame(idx uint32, off int64, c *frameCursor) ([]byte, error)
 	case c != nil && c.readAhead:
 		buf = make([]byte, min(max(readAheadBytes, frameHeaderSize), end-off))
 		if err := s.pread(sg, buf, off); err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		c.win, c.winSeg, c.winOff = buf, idx, off
 	default:
 		buf = make([]byte, min(4096, end-off))
 		if err := s.pread(sg, buf, off); err != nil {
-			return nil, err
+			return nil, false, err
 		}
 	}
 	at := off - bufOff
 	n, _, ok := frameLen(buf[at:])
 	total := int64(frameSize(sg.version, n))
 	if !ok || off+total > end {
-		return nil, &CorruptError{Segment: sg.name, Offset: off, Reason: fmt.Sprintf("frame length %d out of range", n)}
+		return nil, false, &CorruptError{Segment: sg.name, Offset: off, Reason: fmt.Sprintf("frame length %d out of range", n)}
 	}
 	var frame []byte
 	if at+total <= int64(len(buf)) {
@@ -88,13 +101,29 @@ func (s *Store) readFrame(idx uint32, off int64, c *frameCursor) ([]byte, error)
 		frame = make([]byte, total)
 		have := copy(frame, buf[at:])
 		if err := s.pread(sg, frame[have:], off+int64(have)); err != nil {
-			return nil, err
+			return nil, false, err
 		}
+	}
+	body, bad := checkFrame(sg.version, frame)
+	if bad != "" {
+		return nil, false, &CorruptError{Segment: sg.name, Offset: off, Reason: bad}
+	}
+	return body, false, nil
+}
+
+// checkMapped checks the frame of body length n and total bytes at off of
+// sg's mapping m, unless a read already checked it (see segMap.verified),
+// and returns its body.
+func checkMapped(sg *segment, m []byte, off int64, n int, total int64) ([]byte, error) {
+	frame := m[off : off+total : off+total]
+	if off+total <= sg.mm.verified.Load() {
+		return frame[frameHeaderSize : frameHeaderSize+n : frameHeaderSize+n], nil
 	}
 	body, bad := checkFrame(sg.version, frame)
 	if bad != "" {
 		return nil, &CorruptError{Segment: sg.name, Offset: off, Reason: bad}
 	}
+	sg.mm.verified.CompareAndSwap(off, off+total)
 	return body, nil
 }
 
@@ -102,13 +131,15 @@ func (s *Store) readFrame(idx uint32, off int64, c *frameCursor) ([]byte, error)
 // reading consecutive revisions of a stream appended in one batch reads the
 // frame once.
 type frameCursor struct {
-	valid bool
-	l     loc
-	dec   frameDecoder
-	in    interner
+	valid  bool
+	l      loc
+	dec    frameDecoder
+	in     interner
+	mapped bool  // dec's body lies in a mapping: copy payloads out
+	arena  arena // where they are copied to
 
-	// readAhead: a stream read, which reads a window past each frame;
-	// point reads (EventByID, LastEvent) read only the frame.
+	// readAhead: a stream read, which reads a window past each frame
+	// with pread; point reads (EventByID, LastEvent) read only the frame.
 	readAhead bool
 	// The read-ahead window: bytes of segment winSeg from winOff.
 	win    []byte
@@ -116,7 +147,8 @@ type frameCursor struct {
 	winOff int64
 }
 
-// eventAt reads the event at committed position p.
+// eventAt reads the event at committed position p. The caller is pinned
+// (a cursor's frame may lie in a mapping) and guards against faults.
 func (s *Store) eventAt(p uint64, c *frameCursor) (ledger.Event, error) {
 	s.mu.RLock()
 	if s.closed {
@@ -135,14 +167,15 @@ func (s *Store) eventAt(p uint64, c *frameCursor) (ledger.Event, error) {
 		return &CorruptError{Segment: name, Offset: int64(l.off), Reason: reason}
 	}
 	if !c.valid || c.l != l || c.dec.next > p {
-		body, err := s.readFrame(l.seg, int64(l.off), c)
+		body, mapped, err := s.readFrame(l.seg, int64(l.off), c)
 		if err != nil {
+			c.valid = false
 			return ledger.Event{}, err
 		}
 		if err := c.dec.init(body); err != nil {
 			return ledger.Event{}, corrupt(err.Error())
 		}
-		c.valid, c.l = true, l
+		c.valid, c.l, c.mapped = true, l, mapped
 	}
 	var ev rawEvent
 	for {
@@ -154,9 +187,23 @@ func (s *Store) eventAt(p uint64, c *frameCursor) (ledger.Event, error) {
 			return ledger.Event{}, corrupt(fmt.Sprintf("position %d is not in the frame indexed for it", p))
 		}
 		if ev.position == p {
+			if c.mapped {
+				ev.data = c.arena.copy(ev.data)
+			}
 			return ev.toEvent(&c.in), nil
 		}
 	}
+}
+
+// pointRead reads the event at p with a cursor of its own, pinned.
+func (s *Store) pointRead(p uint64) (ev ledger.Event, err error) {
+	if !s.pin() {
+		return ledger.Event{}, errClosed
+	}
+	defer s.unpin()
+	defer s.faultGuard(debug.SetPanicOnFault(true), &err)
+	var c frameCursor
+	return s.eventAt(p, &c)
 }
 
 // EventByID implements ledger.Store.
@@ -174,8 +221,7 @@ func (s *Store) EventByID(ctx context.Context, id uuid.UUID) (ledger.Event, erro
 	if !ok {
 		return ledger.Event{}, fmt.Errorf("filestore: event %s: %w", id, ledger.ErrEventNotFound)
 	}
-	var c frameCursor
-	return s.eventAt(p, &c)
+	return s.pointRead(p)
 }
 
 // LastEvent implements ledger.Store.
@@ -197,8 +243,7 @@ func (s *Store) LastEvent(ctx context.Context, stream string) (ledger.Event, err
 	if st == nil {
 		return ledger.Event{}, fmt.Errorf("filestore: stream %q: %w", stream, ledger.ErrStreamNotFound)
 	}
-	var c frameCursor
-	return s.eventAt(p, &c)
+	return s.pointRead(p)
 }
 
 // ReadStream implements ledger.Store. It reads the stream as it is when the
@@ -228,24 +273,36 @@ func (s *Store) ReadStream(ctx context.Context, stream string, from uint64) iter
 		if from >= uint64(len(positions)) {
 			return
 		}
-		c := frameCursor{readAhead: true}
-		for i, p := range positions[from:] {
-			if i%ctxCheckEvery == ctxCheckEvery-1 {
-				if err := ctx.Err(); err != nil {
-					yield(ledger.Event{}, err)
-					return
-				}
-			}
-			ev, err := s.eventAt(p, &c)
-			if err != nil {
-				yield(ledger.Event{}, err)
-				return
-			}
-			if !yield(ev, nil) {
-				return
-			}
+		if err := s.readPositions(ctx, positions[from:], yield); err != nil {
+			yield(ledger.Event{}, err)
 		}
 	}
+}
+
+// readPositions yields the events at positions, pinned throughout. An
+// error is returned, not yielded.
+func (s *Store) readPositions(ctx context.Context, positions []uint64, yield func(ledger.Event, error) bool) (err error) {
+	if !s.pin() {
+		return errClosed
+	}
+	defer s.unpin()
+	defer s.faultGuard(debug.SetPanicOnFault(true), &err)
+	c := frameCursor{readAhead: true}
+	for i, p := range positions {
+		if i%ctxCheckEvery == ctxCheckEvery-1 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		ev, err := s.eventAt(p, &c)
+		if err != nil {
+			return err
+		}
+		if !yield(ev, nil) {
+			return nil
+		}
+	}
+	return nil
 }
 
 // ReadAll implements ledger.Store. The end is the head when ReadAll is
@@ -301,43 +358,90 @@ func (s *Store) Subscribe(ctx context.Context, from ledger.Position) iter.Seq2[l
 	}
 }
 
-// readRange yields the events at positions (from, to] in order, reading the
-// segments sequentially in chunks. Each chunk is a fresh buffer that the
-// yielded events' Data point into, so nothing is copied per event. It
+// readRange yields the events at positions (from, to] in order. Read with
+// pread, each chunk is a fresh buffer that the yielded events' Data point
+// into; read from a mapping, payloads are copied out to an arena. It
 // reports whether yield asked to stop.
 func (s *Store) readRange(ctx context.Context, from, to uint64, yield func(ledger.Event, error) bool) (bool, error) {
-	next := from + 1
 	var (
-		in    interner
-		dec   frameDecoder
-		ev    rawEvent
-		count int
+		in interner
+		a  arena
 	)
-	for next <= to {
+	return s.walk(ctx, from, to, func(v *EventView, mapped bool) bool {
+		if mapped {
+			v.ev.data = a.copy(v.ev.data)
+		}
+		return yield(v.ev.toEvent(&in), nil)
+	})
+}
+
+// walker is the state of one sequential read (walk).
+type walker struct {
+	s     *Store
+	ctx   context.Context
+	next  uint64 // position to yield next
+	to    uint64
+	fn    func(v *EventView, mapped bool) bool
+	dec   frameDecoder
+	view  EventView
+	count int
+}
+
+// walk calls fn for the events at positions (from, to] in order, reading
+// the segments sequentially, each from its mapping or in chunks with
+// pread. mapped tells fn whether the view's bytes lie in a mapping, valid
+// only during the call. It reports whether fn asked to stop.
+func (s *Store) walk(ctx context.Context, from, to uint64, fn func(v *EventView, mapped bool) bool) (bool, error) {
+	w := walker{s: s, ctx: ctx, next: from + 1, to: to, fn: fn}
+	for w.next <= to {
 		if err := ctx.Err(); err != nil {
 			return false, err
 		}
-		s.mu.RLock()
-		if s.closed {
-			s.mu.RUnlock()
-			return false, errClosed
+		if stopped, err := w.chunk(); stopped || err != nil {
+			return stopped, err
 		}
-		l := s.locs[next-1]
-		sg := s.segs[l.seg]
-		end := sg.size
-		// Read no further than the frame after the one holding `to`, so
-		// that a short range costs a short read.
-		if to < s.head {
-			if nl := s.locs[to]; nl.seg == l.seg && nl != s.locs[to-1] {
-				end = int64(nl.off)
-			}
-		}
+	}
+	return false, nil
+}
+
+// chunk reads from the frame holding w.next on: the rest of its segment
+// (up to ReadChunkSize) from the mapping, or ReadChunkSize with pread.
+func (w *walker) chunk() (stopped bool, err error) {
+	s := w.s
+	s.mu.RLock()
+	if s.closed {
 		s.mu.RUnlock()
-		off := int64(l.off)
-		buf := make([]byte, min(int64(s.opts.ReadChunkSize), end-off))
-		if len(buf) < frameHeaderSize {
-			return false, &CorruptError{Segment: sg.name, Offset: off, Reason: "indexed frame lies past the committed end"}
+		return false, errClosed
+	}
+	l := s.locs[w.next-1]
+	sg := s.segs[l.seg]
+	end := sg.size
+	// Read no further than the frame after the one holding `to`, so
+	// that a short range costs a short read.
+	if w.to < s.head {
+		if nl := s.locs[w.to]; nl.seg == l.seg && nl != s.locs[w.to-1] {
+			end = int64(nl.off)
 		}
+	}
+	s.mu.RUnlock()
+	off := int64(l.off)
+	if end-off < frameHeaderSize {
+		return false, &CorruptError{Segment: sg.name, Offset: off, Reason: "indexed frame lies past the committed end"}
+	}
+	if !s.pin() {
+		return false, errClosed
+	}
+	defer s.unpin()
+	defer s.faultGuard(debug.SetPanicOnFault(true), &err)
+	chunkEnd := min(end, off+int64(s.opts.ReadChunkSize))
+	var buf []byte
+	m := s.mapped(sg, end)
+	if m != nil {
+		// The chunk ends at the first frame boundary at or past
+		// ReadChunkSize (or at end), so that no frame is read twice.
+		buf = m[off:end:end]
+	} else {
+		buf = make([]byte, chunkEnd-off)
 		if err := s.pread(sg, buf, off); err != nil {
 			return false, err
 		}
@@ -350,62 +454,138 @@ func (s *Store) readRange(ctx context.Context, from, to uint64, yield func(ledge
 			}
 			buf = nb
 		}
-		p := 0
-		for next <= to && len(buf)-p >= frameHeaderSize {
-			foff := off + int64(p)
-			corrupt := func(reason string) error {
-				return &CorruptError{Segment: sg.name, Offset: foff, Reason: reason}
+	}
+	limit := chunkEnd - off // mapped: frames starting at or past it wait for the next chunk
+	p := 0
+	for w.next <= w.to && len(buf)-p >= frameHeaderSize && (p == 0 || int64(p) < limit || m == nil) {
+		foff := off + int64(p)
+		corrupt := func(reason string) error {
+			return &CorruptError{Segment: sg.name, Offset: foff, Reason: reason}
+		}
+		n, _, ok := frameLen(buf[p:])
+		if !ok {
+			return false, corrupt(fmt.Sprintf("frame length %d out of range", n))
+		}
+		total := frameSize(sg.version, n)
+		if len(buf)-p < total {
+			if p == 0 || m != nil {
+				return false, corrupt(fmt.Sprintf("frame length %d runs past the committed end", n))
 			}
-			n, _, ok := frameLen(buf[p:])
-			if !ok {
-				return false, corrupt(fmt.Sprintf("frame length %d out of range", n))
+			break // the rest comes with the next chunk
+		}
+		var body []byte
+		if m != nil {
+			if body, err = checkMapped(sg, m, foff, n, int64(total)); err != nil {
+				return false, err
 			}
-			total := frameSize(sg.version, n)
-			if len(buf)-p < total {
-				if p == 0 {
-					return false, corrupt(fmt.Sprintf("frame length %d runs past the committed end", n))
-				}
-				break // the rest comes with the next chunk
-			}
-			body, bad := checkFrame(sg.version, buf[p:p+total])
-			if bad != "" {
+		} else {
+			var bad string
+			if body, bad = checkFrame(sg.version, buf[p:p+total]); bad != "" {
 				return false, corrupt(bad)
 			}
-			if err := dec.init(body); err != nil {
+		}
+		if err := w.dec.init(body); err != nil {
+			return false, corrupt(err.Error())
+		}
+		ev := &w.view.ev
+		for {
+			ok, err := w.dec.nextEvent(ev)
+			if err != nil {
 				return false, corrupt(err.Error())
 			}
-			for {
-				ok, err := dec.nextEvent(&ev)
-				if err != nil {
-					return false, corrupt(err.Error())
-				}
-				if !ok {
-					break
-				}
-				if ev.position < next {
-					continue // before from, in the first frame
-				}
-				if ev.position != next {
-					return false, corrupt(fmt.Sprintf("position %d where %d was due", ev.position, next))
-				}
-				if next > to {
-					break
-				}
-				if !yield(ev.toEvent(&in), nil) {
-					return true, nil
-				}
-				next++
-				count++
-				if count%ctxCheckEvery == 0 {
-					if err := ctx.Err(); err != nil {
-						return false, err
-					}
+			if !ok {
+				break
+			}
+			if ev.position < w.next {
+				continue // before from, in the first frame
+			}
+			if ev.position != w.next {
+				return false, corrupt(fmt.Sprintf("position %d where %d was due", ev.position, w.next))
+			}
+			if w.next > w.to {
+				break
+			}
+			if !w.fn(&w.view, m != nil) {
+				return true, nil
+			}
+			w.next++
+			w.count++
+			if w.count%ctxCheckEvery == 0 {
+				if err := w.ctx.Err(); err != nil {
+					return false, err
 				}
 			}
-			// The chunk never crosses the segment's committed end, so
-			// the next segment is found through locs in the next round.
-			p += total
 		}
+		// The chunk never crosses the segment's committed end, so the
+		// next segment is found through locs in the next round.
+		p += total
 	}
 	return false, nil
+}
+
+// EventView is an event as Scan hands it to its callback: its byte fields
+// point into the store's memory — the segment's read-only mapping, or a
+// read buffer — and are valid only until the callback returns. Nothing is
+// copied or converted until asked for.
+type EventView struct {
+	ev rawEvent
+}
+
+// Position returns the event's global position.
+func (v *EventView) Position() ledger.Position { return ledger.Position(v.ev.position) }
+
+// Stream returns the stream name's bytes, valid during the callback.
+func (v *EventView) Stream() []byte { return v.ev.stream }
+
+// Type returns the event type's bytes, valid during the callback.
+func (v *EventView) Type() []byte { return v.ev.typ }
+
+// Data returns the payload's bytes, valid during the callback.
+func (v *EventView) Data() []byte { return v.ev.data }
+
+// Event returns the whole envelope, its strings and payload copied: it
+// stays valid after the callback.
+func (v *EventView) Event() ledger.Event {
+	ev := &v.ev
+	var data []byte
+	if len(ev.data) > 0 {
+		data = append([]byte(nil), ev.data...)
+	}
+	return ledger.Event{
+		ID:            ev.id,
+		Stream:        string(ev.stream),
+		Type:          string(ev.typ),
+		SchemaVersion: int(ev.schema),
+		Revision:      ev.revision,
+		Position:      ledger.Position(ev.position),
+		OccurredOn:    string(ev.occurredOn),
+		RecordedAt:    time.Unix(ev.secs, int64(ev.nanos)).UTC(),
+		RecordedBy:    string(ev.recordedBy),
+		Data:          data,
+		PrevHash:      ev.prevHash,
+		Hash:          ev.hash,
+	}
+}
+
+// Scan calls fn for every event after position from, up to the head when
+// Scan is called, in order: the fastest way to read the log when the
+// envelope is not needed whole (counting by type or stream, say, or
+// hashing payloads). Every check a read makes is made (see doc.go,
+// "Reads"). The view's bytes are valid only during fn, which must not
+// keep them; Event copies an event out. Scan stops at the first error fn
+// returns and returns it; damage is a *CorruptError, and a store closed
+// meanwhile ends it with ledger.ErrClosed.
+func (s *Store) Scan(ctx context.Context, from ledger.Position, fn func(v *EventView) error) error {
+	s.mu.RLock()
+	head := s.head
+	s.mu.RUnlock()
+	var ferr error
+	_, err := s.walk(ctx, uint64(from), head, func(v *EventView, _ bool) bool {
+		ferr = fn(v)
+		return ferr == nil
+	})
+	if ferr != nil {
+		return ferr
+	}
+	return err
 }

@@ -13,8 +13,10 @@ import (
 // TestReadStreamReadAhead reads interleaved streams — one event per
 // commit, frames of mixed sizes, some larger than the read-ahead window —
 // with windows from smaller than a frame header to larger than the file,
-// and checks every event against what was appended.
+// and checks every event against what was appended. The windows are
+// pread's: mapping is off.
 func TestReadStreamReadAhead(t *testing.T) {
+	defer filestore.SetMapsForTest(false)()
 	ctx := context.Background()
 	s := open(t, t.TempDir(), filestore.Options{})
 	streams := []string{"org-a", "org-b", "org-c"}
@@ -56,10 +58,12 @@ func TestReadStreamReadAhead(t *testing.T) {
 
 // BenchmarkReadStreamInterleaved reads one 1,000-event stream written one
 // event per commit between nine other streams' events (the layout of live
-// logging): the case read-ahead is for.
+// logging): from the segment's mapping, and with pread and read-ahead
+// windows of two sizes, the case read-ahead is for.
 func BenchmarkReadStreamInterleaved(b *testing.B) {
 	ctx := context.Background()
-	s := open(b, b.TempDir(), filestore.Options{})
+	dir := b.TempDir()
+	s := open(b, dir, filestore.Options{})
 	var events []ledger.Event
 	for i := 0; i < 10_000; i++ {
 		st := fmt.Sprintf("org-%d", i%10)
@@ -73,23 +77,35 @@ func BenchmarkReadStreamInterleaved(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	for _, window := range []int64{4096, 32 << 10} {
-		b.Run(fmt.Sprint(window), func(b *testing.B) {
-			defer filestore.SetReadAhead(window)()
-			b.ReportAllocs()
-			for i := 0; i < b.N; i++ {
-				n := 0
-				for _, err := range s.ReadStream(ctx, "org-3", 0) {
-					if err != nil {
-						b.Fatal(err)
-					}
-					n++
+	s.Close()
+	read := func(b *testing.B, s *filestore.Store) {
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			n := 0
+			for _, err := range s.ReadStream(ctx, "org-3", 0) {
+				if err != nil {
+					b.Fatal(err)
 				}
-				if n != 1000 {
-					b.Fatalf("read %d events", n)
-				}
+				n++
 			}
-			b.ReportMetric(float64(1000*b.N)/b.Elapsed().Seconds(), "events/s")
+			if n != 1000 {
+				b.Fatalf("read %d events", n)
+			}
+		}
+		b.ReportMetric(float64(1000*b.N)/b.Elapsed().Seconds(), "events/s")
+	}
+	b.Run("mapped", func(b *testing.B) {
+		s := open(b, dir, filestore.Options{})
+		defer s.Close()
+		read(b, s)
+	})
+	for _, window := range []int64{4096, 32 << 10} {
+		b.Run(fmt.Sprint("pread-", window), func(b *testing.B) {
+			defer filestore.SetMapsForTest(false)()
+			defer filestore.SetReadAhead(window)()
+			s := open(b, dir, filestore.Options{})
+			defer s.Close()
+			read(b, s)
 		})
 	}
 }

@@ -140,6 +140,7 @@ type Store struct {
 	// it shared around each pread, Close holds it exclusively to close.
 	filesMu     sync.RWMutex
 	filesClosed bool
+	maps        readMaps // the segments' read-only mappings (mmap.go)
 
 	// mu guards the committed state below. Only the committer changes it,
 	// so the committer reads it without locking.
@@ -170,6 +171,8 @@ type segment struct {
 	version uint32 // format version of its header and frames
 	f       File
 	size    int64 // committed bytes; guarded by Store.mu
+	// mm is the segment's read-only mapping (mmap.go).
+	mm segMap
 }
 
 // loc is where the frame holding a position starts. uint32 offsets suffice
@@ -310,6 +313,7 @@ func (s *Store) closeFiles() {
 		return
 	}
 	s.filesClosed = true
+	s.releaseMaps()
 	for _, sg := range s.segs {
 		sg.f.Close()
 	}
