@@ -127,7 +127,7 @@ func (s *Store) eventAt(p uint64, c *frameCursor) (ledger.Event, error) {
 		s.mu.RUnlock()
 		return ledger.Event{}, fmt.Errorf("filestore: position %d beyond head: %w", p, ledger.ErrEventNotFound)
 	}
-	l := s.locs[p-1]
+	l := s.locAt(p)
 	name := s.segs[l.seg].name
 	s.mu.RUnlock()
 	corrupt := func(reason string) error {
@@ -164,18 +164,7 @@ func (s *Store) EventByID(ctx context.Context, id uuid.UUID) (ledger.Event, erro
 	if err := ctx.Err(); err != nil {
 		return ledger.Event{}, err
 	}
-	s.mu.RLock()
-	p, ok := s.ids[id]
-	closed := s.closed
-	s.mu.RUnlock()
-	if closed {
-		return ledger.Event{}, errClosed
-	}
-	if !ok {
-		return ledger.Event{}, fmt.Errorf("filestore: event %s: %w", id, ledger.ErrEventNotFound)
-	}
-	var c frameCursor
-	return s.eventAt(p, &c)
+	return s.eventByID(id)
 }
 
 // LastEvent implements ledger.Store.
@@ -322,13 +311,13 @@ func (s *Store) readRange(ctx context.Context, from, to uint64, yield func(ledge
 			s.mu.RUnlock()
 			return false, errClosed
 		}
-		l := s.locs[next-1]
+		l := s.locAt(next)
 		sg := s.segs[l.seg]
 		end := sg.size
 		// Read no further than the frame after the one holding `to`, so
 		// that a short range costs a short read.
 		if to < s.head {
-			if nl := s.locs[to]; nl.seg == l.seg && nl != s.locs[to-1] {
+			if nl := s.locAt(to + 1); nl.seg == l.seg && nl != s.locAt(to) {
 				end = int64(nl.off)
 			}
 		}
@@ -403,7 +392,7 @@ func (s *Store) readRange(ctx context.Context, from, to uint64, yield func(ledge
 				}
 			}
 			// The chunk never crosses the segment's committed end, so
-			// the next segment is found through locs in the next round.
+			// the next segment is found through locAt in the next round.
 			p += total
 		}
 	}

@@ -1,0 +1,493 @@
+package filestore
+
+import (
+	"bytes"
+	"cmp"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"io/fs"
+	"math"
+	"math/bits"
+	"os"
+	"slices"
+	"unsafe"
+
+	"github.com/google/uuid"
+)
+
+// Segment indexes (doc.go, "Indexes"): segment-<P>.idx describes the
+// frames of segment-<P>.log from its header to a data end D — where each
+// event's frame starts, which stream each event belongs to, and every event
+// id — so that Open can load it in one read instead of scanning the frames.
+const (
+	indexSuffix     = ".idx"
+	indexMagic      = "PLSEGIDX"
+	indexVersion    = 1
+	indexHeaderSize = 64
+	idRecordSize    = 20 // 16-byte id, u32 position − P
+)
+
+func indexName(first uint64) string {
+	return fmt.Sprintf("%s%020d%s", segmentPrefix, first, indexSuffix)
+}
+
+// segIndex is the content of one index file: the events at positions
+// first … first+n-1, in the frames from 32 to dataEnd of the segment.
+type segIndex struct {
+	first   uint64
+	version uint32 // the segment's format version
+	dataEnd int64
+	n       int
+	s0      uint32      // streams with events before first
+	names   []string    // streams s0, s0+1, … whose first event is here
+	runs    []streamRun // one per stream with events here, by stream number
+	runPos  []uint32    // the runs' positions − first, run after run, ascending within a run
+	ids     []byte      // n records of idRecordSize, ascending by id
+	offs    []uint32    // frame offset of each event
+}
+
+// streamRun is a stream's events in one segment: count positions in
+// segIndex.runPos.
+type streamRun struct {
+	num, count uint32
+}
+
+// littleEndian reports whether the machine stores integers as the index
+// format does, so that arrays of them are copied as bytes.
+var littleEndian = binary.NativeEndian.Uint16([]byte{1, 0}) == 1
+
+// u32Bytes views a []uint32 as its bytes (native byte order).
+func u32Bytes(s []uint32) []byte {
+	if len(s) == 0 {
+		return nil
+	}
+	return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(s))), 4*len(s))
+}
+
+// putU32s writes s into b as little-endian integers.
+func putU32s(b []byte, s []uint32) {
+	if littleEndian {
+		copy(b, u32Bytes(s))
+		return
+	}
+	for i, v := range s {
+		binary.LittleEndian.PutUint32(b[4*i:], v)
+	}
+}
+
+// getU32s reads n little-endian integers from b.
+func getU32s(b []byte, n int) []uint32 {
+	s := make([]uint32, n)
+	if littleEndian {
+		copy(u32Bytes(s), b[:4*n])
+		return s
+	}
+	for i := range s {
+		s[i] = binary.LittleEndian.Uint32(b[4*i:])
+	}
+	return s
+}
+
+// encodeIndex returns the bytes of the index file for x (doc.go,
+// "Indexes").
+func encodeIndex(x *segIndex) []byte {
+	le := binary.LittleEndian
+	namesLen := 0
+	for _, n := range x.names {
+		namesLen += 2 + len(n)
+	}
+	b := make([]byte, indexHeaderSize+28*x.n+8*len(x.runs)+namesLen)
+	copy(b, indexMagic)
+	le.PutUint32(b[8:], indexVersion)
+	le.PutUint32(b[12:], indexHeaderSize)
+	le.PutUint64(b[16:], x.first)
+	le.PutUint32(b[24:], x.version)
+	le.PutUint64(b[32:], uint64(x.dataEnd))
+	le.PutUint32(b[40:], uint32(x.n))
+	le.PutUint32(b[44:], x.s0)
+	le.PutUint32(b[48:], uint32(len(x.names)))
+	le.PutUint32(b[52:], uint32(len(x.runs)))
+	p := indexHeaderSize
+	putU32s(b[p:], x.offs[:x.n])
+	p += 4 * x.n
+	putU32s(b[p:], x.runPos)
+	p += 4 * x.n
+	for _, r := range x.runs {
+		le.PutUint32(b[p:], r.num)
+		le.PutUint32(b[p+4:], r.count)
+		p += 8
+	}
+	p += copy(b[p:], x.ids)
+	for _, n := range x.names {
+		le.PutUint16(b[p:], uint16(len(n)))
+		p += 2 + copy(b[p+2:], n)
+	}
+	le.PutUint32(b[56:], crc32.Checksum(b[indexHeaderSize:], castagnoli))
+	le.PutUint32(b[60:], crc32.Checksum(b[:60], castagnoli))
+	return b
+}
+
+// decodeIndex checks the bytes of an index file — header, checksums,
+// sizes, the structure of the stream tables — and returns its content, or
+// why it is bad. What it cannot check without the segment (that the
+// tables describe its frames) is left to loadIndex and VerifyStorage.
+func decodeIndex(b []byte) (*segIndex, string) {
+	le := binary.LittleEndian
+	if len(b) < indexHeaderSize {
+		return nil, fmt.Sprintf("file is %d bytes, shorter than the index header", len(b))
+	}
+	switch {
+	case string(b[:8]) != indexMagic:
+		return nil, "bad magic"
+	case le.Uint32(b[60:]) != crc32.Checksum(b[:60], castagnoli):
+		return nil, "header checksum mismatch"
+	case le.Uint32(b[8:]) != indexVersion:
+		return nil, fmt.Sprintf("unsupported index version %d", le.Uint32(b[8:]))
+	case le.Uint32(b[12:]) != indexHeaderSize:
+		return nil, fmt.Sprintf("unsupported index header size %d", le.Uint32(b[12:]))
+	case le.Uint32(b[28:]) != 0:
+		return nil, "reserved header bytes are not zero"
+	}
+	x := &segIndex{
+		first:   le.Uint64(b[16:]),
+		version: le.Uint32(b[24:]),
+		dataEnd: int64(le.Uint64(b[32:])),
+		n:       int(le.Uint32(b[40:])),
+		s0:      le.Uint32(b[44:]),
+	}
+	sn, nr := int64(le.Uint32(b[48:])), int64(le.Uint32(b[52:]))
+	fixed := indexHeaderSize + 28*int64(x.n) + 8*nr
+	switch {
+	case x.first == 0 || x.first > 1<<idPosBits-1-uint64(x.n):
+		return nil, fmt.Sprintf("first position %d out of range", x.first)
+	case x.version != formatVersion && x.version != formatVersion1:
+		return nil, fmt.Sprintf("segment format version %d", x.version)
+	case x.dataEnd < segmentHeaderSize || x.dataEnd > 1<<32-1:
+		return nil, fmt.Sprintf("data end %d out of range", x.dataEnd)
+	case (x.n == 0) != (x.dataEnd == segmentHeaderSize):
+		return nil, fmt.Sprintf("%d events in %d bytes", x.n, x.dataEnd)
+	case fixed+2*sn > int64(len(b)):
+		return nil, fmt.Sprintf("file is %d bytes, too short for %d events, %d runs and %d names", len(b), x.n, nr, sn)
+	case uint64(x.s0)+uint64(sn) > math.MaxUint32:
+		return nil, "stream numbers out of range"
+	case le.Uint32(b[56:]) != crc32.Checksum(b[indexHeaderSize:], castagnoli):
+		return nil, "checksum mismatch"
+	}
+	p := indexHeaderSize
+	x.offs = getU32s(b[p:], x.n)
+	p += 4 * x.n
+	x.runPos = getU32s(b[p:], x.n)
+	p += 4 * x.n
+	x.runs = make([]streamRun, nr)
+	var total uint64
+	newRuns := int64(0)
+	for i := range x.runs {
+		r := streamRun{le.Uint32(b[p:]), le.Uint32(b[p+4:])}
+		p += 8
+		switch {
+		case r.count == 0:
+			return nil, fmt.Sprintf("run %d is empty", i)
+		case i > 0 && r.num <= x.runs[i-1].num:
+			return nil, fmt.Sprintf("run %d: stream numbers not ascending", i)
+		case uint64(r.num) >= uint64(x.s0)+uint64(sn):
+			return nil, fmt.Sprintf("run %d: stream number %d beyond the %d known", i, r.num, uint64(x.s0)+uint64(sn))
+		}
+		if r.num >= x.s0 {
+			newRuns++
+		}
+		total += uint64(r.count)
+		x.runs[i] = r
+	}
+	if total != uint64(x.n) || newRuns != sn {
+		return nil, fmt.Sprintf("the runs hold %d events of %d new streams; want %d and %d", total, newRuns, x.n, sn)
+	}
+	x.ids = b[p : p+idRecordSize*x.n : p+idRecordSize*x.n]
+	p += idRecordSize * x.n
+	x.names = make([]string, sn)
+	for i := range x.names {
+		if len(b)-p < 2 {
+			return nil, "name table is short"
+		}
+		l := int(le.Uint16(b[p:]))
+		if l == 0 || len(b)-p-2 < l {
+			return nil, fmt.Sprintf("stream name %d: bad length %d", i, l)
+		}
+		x.names[i] = string(b[p+2 : p+2+l])
+		p += 2 + l
+	}
+	if p != len(b) {
+		return nil, fmt.Sprintf("%d stray bytes after the name table", len(b)-p)
+	}
+	if x.n > 0 && x.offs[0] != segmentHeaderSize {
+		return nil, fmt.Sprintf("first frame at %d", x.offs[0])
+	}
+	return x, ""
+}
+
+// idAt returns record i of the id table: the id and its position − first.
+func (x *segIndex) idAt(i int) (id uuid.UUID, rel uint32) {
+	r := x.ids[idRecordSize*i:]
+	copy(id[:], r)
+	return id, binary.LittleEndian.Uint32(r[16:])
+}
+
+// findID returns the position − first of id, if the id table holds it.
+func (x *segIndex) findID(id uuid.UUID) (uint32, bool) {
+	lo, hi := 0, x.n
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if bytes.Compare(x.ids[idRecordSize*m:idRecordSize*m+16], id[:]) < 0 {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	if lo < x.n && bytes.Equal(x.ids[idRecordSize*lo:idRecordSize*lo+16], id[:]) {
+		return binary.LittleEndian.Uint32(x.ids[idRecordSize*lo+16:]), true
+	}
+	return 0, false
+}
+
+// runStarts returns where each run's positions start in runPos (and,
+// last, their end).
+func (x *segIndex) runStarts() []int {
+	starts := make([]int, len(x.runs)+1)
+	for i, r := range x.runs {
+		starts[i+1] = starts[i] + int(r.count)
+	}
+	return starts
+}
+
+// segBuilder gathers the index of one segment as its events are scanned
+// or appended, on top of an index loaded for its first frames (base).
+type segBuilder struct {
+	first uint64
+	s0    uint32
+	base  *segIndex // the index of the first frames, or nil
+	n     int       // events, base's included
+	ids   []idRec   // events after base's, in position order
+	evs   []runEv   // likewise
+	names []string  // streams first seen after base's events
+}
+
+type idRec struct {
+	id  uuid.UUID
+	rel uint32
+}
+
+type runEv struct {
+	num, rel uint32
+}
+
+func newBuilder(first uint64, s0 uint32, base *segIndex) *segBuilder {
+	b := &segBuilder{first: first, s0: s0, base: base}
+	if base != nil {
+		b.n = base.n
+	}
+	return b
+}
+
+// add records the event at pos, of stream number num.
+func (b *segBuilder) add(id uuid.UUID, pos uint64, num uint32) {
+	rel := uint32(pos - b.first)
+	b.ids = append(b.ids, idRec{id, rel})
+	b.evs = append(b.evs, runEv{num, rel})
+	b.n++
+}
+
+// addStream records that the stream numbered next has its first event in
+// this segment.
+func (b *segBuilder) addStream(name string) { b.names = append(b.names, name) }
+
+// index returns the index of the builder's events: the frames of a
+// segment of the given format version up to dataEnd, whose frame offsets
+// are offs. The builder is left as it was.
+func (b *segBuilder) index(version uint32, offs []uint32, dataEnd int64) *segIndex {
+	x := &segIndex{first: b.first, version: version, dataEnd: dataEnd, n: b.n, s0: b.s0, offs: offs[:b.n:b.n]}
+	var base segIndex
+	if b.base != nil {
+		base = *b.base
+	}
+	x.names = append(slices.Clip(base.names), b.names...)
+
+	// Runs: the base's, then the new events grouped by stream (a stable
+	// sort keeps each stream's positions ascending), merged by number.
+	evs := slices.Clone(b.evs)
+	slices.SortStableFunc(evs, func(a, c runEv) int { return cmp.Compare(a.num, c.num) })
+	x.runPos = make([]uint32, 0, b.n)
+	baseStarts := base.runStarts()
+	i, j := 0, 0
+	for i < len(base.runs) || j < len(evs) {
+		var num uint32
+		switch {
+		case j == len(evs) || (i < len(base.runs) && base.runs[i].num <= evs[j].num):
+			num = base.runs[i].num
+		default:
+			num = evs[j].num
+		}
+		start := len(x.runPos)
+		if i < len(base.runs) && base.runs[i].num == num {
+			x.runPos = append(x.runPos, base.runPos[baseStarts[i]:baseStarts[i+1]]...)
+			i++
+		}
+		for ; j < len(evs) && evs[j].num == num; j++ {
+			x.runPos = append(x.runPos, evs[j].rel)
+		}
+		x.runs = append(x.runs, streamRun{num, uint32(len(x.runPos) - start)})
+	}
+
+	// Ids: the base's table merged with the new ids, sorted.
+	type key struct {
+		hi, lo uint64
+		rel    uint32
+	}
+	be := binary.BigEndian
+	keys := make([]key, len(b.ids))
+	for k, r := range b.ids {
+		keys[k] = key{be.Uint64(r.id[:8]), be.Uint64(r.id[8:]), r.rel}
+	}
+	slices.SortFunc(keys, func(a, c key) int {
+		if a.hi != c.hi {
+			return cmp.Compare(a.hi, c.hi)
+		}
+		return cmp.Compare(a.lo, c.lo)
+	})
+	x.ids = make([]byte, 0, idRecordSize*b.n)
+	bi := 0
+	put := func(k key) {
+		x.ids = be.AppendUint64(x.ids, k.hi)
+		x.ids = be.AppendUint64(x.ids, k.lo)
+		x.ids = binary.LittleEndian.AppendUint32(x.ids, k.rel)
+	}
+	for _, k := range keys {
+		for ; bi < base.n; bi++ {
+			r := base.ids[idRecordSize*bi:]
+			if hi, lo := be.Uint64(r), be.Uint64(r[8:]); hi > k.hi || (hi == k.hi && lo > k.lo) {
+				break
+			}
+			x.ids = append(x.ids, r[:idRecordSize]...)
+		}
+		put(k)
+	}
+	x.ids = append(x.ids, base.ids[idRecordSize*bi:]...)
+	return x
+}
+
+// rebase makes x, an index of every event so far, the builder's base.
+func (b *segBuilder) rebase(x *segIndex) {
+	b.base, b.ids, b.evs, b.names = x, nil, nil, nil
+}
+
+// idTable maps the ids of the events Open found to their positions: a
+// bucket of a 2^bits-bucket table per leading id bits, holding for each
+// event the next 24 bits of its id (a fingerprint) and its position. A
+// lookup gives the positions whose fingerprint matches; the caller reads
+// the event to compare the whole id. It is built once, in two passes over
+// the segments' sorted id tables, with no per-event allocation.
+type idTable struct {
+	bits    uint
+	starts  []uint32 // bucket b holds entries[starts[b]:starts[b+1]]
+	entries []uint64 // fingerprint<<idPosBits | position
+}
+
+const (
+	idPosBits = 40
+	idFPBits  = 24
+	// sortedBucket is the bucket size from which a bucket is sorted and
+	// searched by halving; smaller ones are scanned. Ids are random, so
+	// buckets hold about 4 entries; a large one means ids chosen to share
+	// their leading bits.
+	sortedBucket = 32
+)
+
+// bucketFP splits the leading 8 bytes of an id into bucket and
+// fingerprint.
+func (t *idTable) bucketFP(id *uuid.UUID) (uint64, uint64) {
+	k := binary.BigEndian.Uint64(id[:8])
+	return k >> (64 - t.bits), (k << t.bits) >> (64 - idFPBits)
+}
+
+// buildIDTable builds the table of the n events whose ids the parts hold.
+func buildIDTable(parts []*segIndex, n int) idTable {
+	if n == 0 {
+		return idTable{}
+	}
+	t := idTable{bits: uint(min(max(bits.Len(uint(n/4)), 1), 32))}
+	nb := 1 << t.bits
+	t.starts = make([]uint32, nb+1)
+	for _, x := range parts {
+		for i := range x.n {
+			b, _ := t.bucketFP((*uuid.UUID)(x.ids[idRecordSize*i:]))
+			t.starts[b+1]++
+		}
+	}
+	for b := range nb {
+		t.starts[b+1] += t.starts[b]
+	}
+	next := slices.Clone(t.starts[:nb])
+	t.entries = make([]uint64, n)
+	for _, x := range parts {
+		for i := range x.n {
+			r := x.ids[idRecordSize*i:]
+			b, fp := t.bucketFP((*uuid.UUID)(r))
+			t.entries[next[b]] = fp<<idPosBits | (x.first + uint64(binary.LittleEndian.Uint32(r[16:])))
+			next[b]++
+		}
+	}
+	for b := range nb {
+		if e := t.entries[t.starts[b]:t.starts[b+1]]; len(e) >= sortedBucket {
+			slices.Sort(e)
+		}
+	}
+	return t
+}
+
+// candidates appends to out the positions that may hold id.
+func (t *idTable) candidates(id uuid.UUID, out []uint64) []uint64 {
+	if len(t.entries) == 0 {
+		return out
+	}
+	b, fp := t.bucketFP(&id)
+	e := t.entries[t.starts[b]:t.starts[b+1]]
+	if len(e) >= sortedBucket {
+		i, _ := slices.BinarySearch(e, fp<<idPosBits)
+		e = e[i:]
+	}
+	for _, v := range e {
+		if v>>idPosBits == fp {
+			out = append(out, v&(1<<idPosBits-1))
+		} else if len(t.entries[t.starts[b]:t.starts[b+1]]) >= sortedBucket {
+			break
+		}
+	}
+	return out
+}
+
+// loadIndexFile reads and decodes the index file of sg. found is false
+// when there is none.
+func (s *Store) loadIndexFile(sg *segment) (x *segIndex, found bool, bad string, err error) {
+	f, err := s.fs.OpenFile(s.path(indexName(sg.first)), os.O_RDONLY, 0)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, false, "", nil
+	}
+	if err != nil {
+		return nil, true, "", err
+	}
+	defer f.Close()
+	size, err := f.Size()
+	if err != nil {
+		return nil, true, "", err
+	}
+	if size > 4<<30 {
+		return nil, true, fmt.Sprintf("file is %d bytes, more than an index of a segment can be", size), nil
+	}
+	b := make([]byte, size)
+	if n, err := f.ReadAt(b, 0); err != nil && !(errors.Is(err, io.EOF) && n == len(b)) {
+		return nil, true, "", err
+	}
+	x, bad = decodeIndex(b)
+	return x, true, bad, nil
+}
