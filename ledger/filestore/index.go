@@ -13,6 +13,7 @@ import (
 	"math/bits"
 	"os"
 	"slices"
+	"sort"
 	"unsafe"
 
 	"github.com/google/uuid"
@@ -340,24 +341,11 @@ func (b *segBuilder) index(version uint32, offs []uint32, dataEnd int64) *segInd
 	}
 
 	// Ids: the base's table merged with the new ids, sorted.
-	type key struct {
-		hi, lo uint64
-		rel    uint32
-	}
 	be := binary.BigEndian
-	keys := make([]key, len(b.ids))
-	for k, r := range b.ids {
-		keys[k] = key{be.Uint64(r.id[:8]), be.Uint64(r.id[8:]), r.rel}
-	}
-	slices.SortFunc(keys, func(a, c key) int {
-		if a.hi != c.hi {
-			return cmp.Compare(a.hi, c.hi)
-		}
-		return cmp.Compare(a.lo, c.lo)
-	})
+	keys := sortIDs(b.ids)
 	x.ids = make([]byte, 0, idRecordSize*b.n)
 	bi := 0
-	put := func(k key) {
+	put := func(k idKey) {
 		x.ids = be.AppendUint64(x.ids, k.hi)
 		x.ids = be.AppendUint64(x.ids, k.lo)
 		x.ids = binary.LittleEndian.AppendUint32(x.ids, k.rel)
@@ -374,6 +362,57 @@ func (b *segBuilder) index(version uint32, offs []uint32, dataEnd int64) *segInd
 	}
 	x.ids = append(x.ids, base.ids[idRecordSize*bi:]...)
 	return x
+}
+
+// idKey is an id as two integers, which order as its bytes do.
+type idKey struct {
+	hi, lo uint64
+	rel    uint32
+}
+
+func (a idKey) less(c idKey) bool { return a.hi < c.hi || (a.hi == c.hi && a.lo < c.lo) }
+
+// sortIDs returns the ids sorted. Ids are random, so one distribution
+// pass by their leading bits leaves buckets of a few ids to finish by
+// insertion; a large bucket (ids chosen to share leading bits) is sorted
+// as a whole.
+func sortIDs(ids []idRec) []idKey {
+	be := binary.BigEndian
+	n := len(ids)
+	nbits := uint(min(max(bits.Len(uint(n/4)), 1), 24))
+	starts := make([]int, 1<<nbits+1)
+	for _, r := range ids {
+		starts[be.Uint64(r.id[:8])>>(64-nbits)+1]++
+	}
+	for i := range 1 << nbits {
+		starts[i+1] += starts[i]
+	}
+	next := slices.Clone(starts)
+	keys := make([]idKey, n)
+	for _, r := range ids {
+		hi := be.Uint64(r.id[:8])
+		b := hi >> (64 - nbits)
+		keys[next[b]] = idKey{hi, be.Uint64(r.id[8:]), r.rel}
+		next[b]++
+	}
+	for i := range 1 << nbits {
+		bucket := keys[starts[i]:starts[i+1]]
+		if len(bucket) > sortedBucket {
+			slices.SortFunc(bucket, func(a, c idKey) int {
+				if a.hi != c.hi {
+					return cmp.Compare(a.hi, c.hi)
+				}
+				return cmp.Compare(a.lo, c.lo)
+			})
+			continue
+		}
+		for j := 1; j < len(bucket); j++ {
+			for k := j; k > 0 && bucket[k].less(bucket[k-1]); k-- {
+				bucket[k], bucket[k-1] = bucket[k-1], bucket[k]
+			}
+		}
+	}
+	return keys
 }
 
 // rebase makes x, an index of every event so far, the builder's base.
@@ -443,6 +482,45 @@ func buildIDTable(parts []*segIndex, n int) idTable {
 		}
 	}
 	return t
+}
+
+// sameFingerprints calls fn for every two entries with the same bucket
+// and fingerprint — the pairs of positions that may hold the same id —
+// with the leading 8 bytes' bits they share.
+func (t *idTable) sameFingerprints(fn func(prefix uint64, p, q uint64) error) error {
+	for b := range len(t.starts) - 1 {
+		e := t.entries[t.starts[b]:t.starts[b+1]]
+		for i := range e {
+			for j := i + 1; j < len(e); j++ {
+				if e[i]>>idPosBits != e[j]>>idPosBits {
+					if len(e) >= sortedBucket {
+						break // sorted: no later one matches
+					}
+					continue
+				}
+				prefix := uint64(b)<<(64-t.bits) | (e[i]>>idPosBits)<<(64-t.bits-idFPBits)
+				if err := fn(prefix, e[i]&(1<<idPosBits-1), e[j]&(1<<idPosBits-1)); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// idWithPrefix returns the id of the event at first+rel, given that its
+// leading 8 bytes start with the top nbits of prefix.
+func (x *segIndex) idWithPrefix(prefix uint64, nbits uint, rel uint32) (uuid.UUID, bool) {
+	be := binary.BigEndian
+	top := func(i int) uint64 { return be.Uint64(x.ids[idRecordSize*i:]) >> (64 - nbits) }
+	want := prefix >> (64 - nbits)
+	i := sort.Search(x.n, func(i int) bool { return top(i) >= want })
+	for ; i < x.n && top(i) == want; i++ {
+		if id, r := x.idAt(i); r == rel {
+			return id, true
+		}
+	}
+	return uuid.UUID{}, false
 }
 
 // candidates appends to out the positions that may hold id.

@@ -347,32 +347,34 @@ func (s *Store) finishIndexes() error {
 	return nil
 }
 
-// checkScannedIDs checks that no id of an event read from frames at Open
-// is also the id of another event.
+// checkScannedIDs checks, when Open read frames, that no id occurs twice
+// in the store: two events with one id share their bucket and fingerprint
+// in the id table, so one pass over it finds every pair to compare.
 func (s *Store) checkScannedIDs(o *openState, parts []*segIndex) error {
-	var buf [4]uint64
-	for i, seg := range o.segs {
-		for _, r := range seg.b.ids {
-			pos := parts[i].first + uint64(r.rel)
-			for _, c := range s.idTab.candidates(r.id, buf[:0]) {
-				if c == pos {
-					continue
-				}
-				j := sort.Search(len(parts), func(k int) bool { return parts[k].first > c }) - 1
-				if rel, ok := parts[j].findID(r.id); !ok || parts[j].first+uint64(rel) != c {
-					continue // another id with the same fingerprint
-				}
-				at, k := max(pos, c), i
-				if c > pos {
-					k = j
-				}
-				sg := s.segs[k]
-				return &CorruptError{Segment: sg.name, Offset: int64(sg.offs[at-sg.first]),
-					Reason: fmt.Sprintf("event id %s stored twice, at positions %d and %d", r.id, min(pos, c), at)}
-			}
-		}
+	scanned := false
+	for _, seg := range o.segs {
+		scanned = scanned || len(seg.b.ids) > 0
 	}
-	return nil
+	if !scanned {
+		return nil // the index files were checked when written
+	}
+	partOf := func(p uint64) int { return sort.Search(len(parts), func(k int) bool { return parts[k].first > p }) - 1 }
+	nbits := s.idTab.bits + idFPBits
+	return s.idTab.sameFingerprints(func(prefix, p, q uint64) error {
+		i, j := partOf(p), partOf(q)
+		a, okA := parts[i].idWithPrefix(prefix, nbits, uint32(p-parts[i].first))
+		b, okB := parts[j].idWithPrefix(prefix, nbits, uint32(q-parts[j].first))
+		if !okA || !okB || a != b {
+			return nil // different ids with the same fingerprint
+		}
+		at, k := max(p, q), j
+		if p > q {
+			k = i
+		}
+		sg := s.segs[k]
+		return &CorruptError{Segment: sg.name, Offset: int64(sg.offs[at-sg.first]),
+			Reason: fmt.Sprintf("event id %s stored twice, at positions %d and %d", a, min(p, q), at)}
+	})
 }
 
 // fillStreams sets every stream's positions, in revision order, from the
