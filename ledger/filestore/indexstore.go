@@ -371,8 +371,11 @@ func (s *Store) checkScannedIDs(o *openState, parts []*segIndex) error {
 		if p > q {
 			k = i
 		}
-		sg := s.segs[k]
-		return &CorruptError{Segment: sg.name, Offset: int64(sg.offs[at-sg.first]),
+		sg, off := s.segs[k], int64(0)
+		if at-sg.first < uint64(len(sg.offs)) { // else a forged index's position
+			off = int64(sg.offs[at-sg.first])
+		}
+		return &CorruptError{Segment: sg.name, Offset: off,
 			Reason: fmt.Sprintf("event id %s stored twice, at positions %d and %d", a, min(p, q), at)}
 	})
 }
