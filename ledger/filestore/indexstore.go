@@ -656,6 +656,7 @@ func indexSection(b []byte, i int) string {
 	}
 	return "stream names"
 }
+
 // finish is called at the end of the segment's bytes.
 func (v *indexVerifier) finish(size int64) error {
 	if err := v.at(size); err != nil {
@@ -721,4 +722,3 @@ func (v *indexVerifier) event(ev *rawEvent, off int64) error {
 	}
 	return nil
 }
-
