@@ -1,7 +1,6 @@
 package filestore
 
 import (
-	"bytes"
 	"cmp"
 	"encoding/binary"
 	"errors"
@@ -13,7 +12,6 @@ import (
 	"math/bits"
 	"os"
 	"slices"
-	"sort"
 	"unsafe"
 
 	"github.com/google/uuid"
@@ -21,22 +19,28 @@ import (
 
 // Segment indexes (doc.go, "Indexes"): segment-<P>.idx describes the
 // frames of segment-<P>.log from its header to a data end D — where each
-// event's frame starts, which stream each event belongs to, and every event
-// id — so that Open can load it in one read instead of scanning the frames.
+// event's frame starts, which stream each event belongs to, and the
+// leading bytes of every event id — so that Open can load it instead of
+// scanning the frames.
 const (
 	indexSuffix     = ".idx"
 	indexMagic      = "PLSEGIDX"
 	indexVersion    = 1
 	indexHeaderSize = 64
-	idRecordSize    = 20 // 16-byte id, u32 position − P
+	idRecordSize    = 12 // the id's first 8 bytes, u32 position − P
 )
 
 func indexName(first uint64) string {
 	return fmt.Sprintf("%s%020d%s", segmentPrefix, first, indexSuffix)
 }
 
+// idKey returns the first 8 bytes of an id as an integer that orders as
+// they do: what the index files and the id table hold of an id.
+func idKey(id *uuid.UUID) uint64 { return binary.BigEndian.Uint64(id[:8]) }
+
 // segIndex is the content of one index file: the events at positions
 // first … first+n-1, in the frames from 32 to dataEnd of the segment.
+// Its slices may point into the file's bytes (see decodeIndex).
 type segIndex struct {
 	first   uint64
 	version uint32 // the segment's format version
@@ -46,7 +50,7 @@ type segIndex struct {
 	names   []string    // streams s0, s0+1, … whose first event is here
 	runs    []streamRun // one per stream with events here, by stream number
 	runPos  []uint32    // the runs' positions − first, run after run, ascending within a run
-	ids     []byte      // n records of idRecordSize, ascending by id
+	ids     []byte      // n records of idRecordSize, ascending
 	offs    []uint32    // frame offset of each event
 }
 
@@ -57,7 +61,7 @@ type streamRun struct {
 }
 
 // littleEndian reports whether the machine stores integers as the index
-// format does, so that arrays of them are copied as bytes.
+// format does, so that arrays of them are used in place or copied as bytes.
 var littleEndian = binary.NativeEndian.Uint16([]byte{1, 0}) == 1
 
 // u32Bytes views a []uint32 as its bytes (native byte order).
@@ -79,13 +83,17 @@ func putU32s(b []byte, s []uint32) {
 	}
 }
 
-// getU32s reads n little-endian integers from b.
-func getU32s(b []byte, n int) []uint32 {
-	s := make([]uint32, n)
-	if littleEndian {
-		copy(u32Bytes(s), b[:4*n])
-		return s
+// u32sOf returns the n little-endian integers at the start of b: b itself
+// viewed as integers where it can be (b 4-aligned, machine little-endian),
+// else a copy.
+func u32sOf(b []byte, n int) []uint32 {
+	if n == 0 {
+		return nil
 	}
+	if littleEndian && uintptr(unsafe.Pointer(&b[0]))%4 == 0 {
+		return unsafe.Slice((*uint32)(unsafe.Pointer(&b[0])), n)
+	}
+	s := make([]uint32, n)
 	for i := range s {
 		s[i] = binary.LittleEndian.Uint32(b[4*i:])
 	}
@@ -100,7 +108,7 @@ func encodeIndex(x *segIndex) []byte {
 	for _, n := range x.names {
 		namesLen += 2 + len(n)
 	}
-	b := make([]byte, indexHeaderSize+28*x.n+8*len(x.runs)+namesLen)
+	b := make([]byte, indexHeaderSize+(8+idRecordSize)*x.n+8*len(x.runs)+namesLen)
 	copy(b, indexMagic)
 	le.PutUint32(b[8:], indexVersion)
 	le.PutUint32(b[12:], indexHeaderSize)
@@ -133,8 +141,9 @@ func encodeIndex(x *segIndex) []byte {
 
 // decodeIndex checks the bytes of an index file — header, checksums,
 // sizes, the structure of the stream tables — and returns its content, or
-// why it is bad. What it cannot check without the segment (that the
-// tables describe its frames) is left to loadIndex and VerifyStorage.
+// why it is bad. The content's tables point into b. What cannot be checked
+// without the segment (that the tables describe its frames) is left to
+// useIndex and VerifyStorage.
 func decodeIndex(b []byte) (*segIndex, string) {
 	le := binary.LittleEndian
 	if len(b) < indexHeaderSize {
@@ -160,7 +169,7 @@ func decodeIndex(b []byte) (*segIndex, string) {
 		s0:      le.Uint32(b[44:]),
 	}
 	sn, nr := int64(le.Uint32(b[48:])), int64(le.Uint32(b[52:]))
-	fixed := indexHeaderSize + 28*int64(x.n) + 8*nr
+	fixed := indexHeaderSize + (8+idRecordSize)*int64(x.n) + 8*nr
 	switch {
 	case x.first == 0 || x.first > 1<<idPosBits-1-uint64(x.n):
 		return nil, fmt.Sprintf("first position %d out of range", x.first)
@@ -170,7 +179,7 @@ func decodeIndex(b []byte) (*segIndex, string) {
 		return nil, fmt.Sprintf("data end %d out of range", x.dataEnd)
 	case (x.n == 0) != (x.dataEnd == segmentHeaderSize):
 		return nil, fmt.Sprintf("%d events in %d bytes", x.n, x.dataEnd)
-	case fixed+2*sn > int64(len(b)):
+	case fixed+3*sn > int64(len(b)):
 		return nil, fmt.Sprintf("file is %d bytes, too short for %d events, %d runs and %d names", len(b), x.n, nr, sn)
 	case uint64(x.s0)+uint64(sn) > math.MaxUint32:
 		return nil, "stream numbers out of range"
@@ -178,9 +187,9 @@ func decodeIndex(b []byte) (*segIndex, string) {
 		return nil, "checksum mismatch"
 	}
 	p := indexHeaderSize
-	x.offs = getU32s(b[p:], x.n)
+	x.offs = u32sOf(b[p:], x.n)
 	p += 4 * x.n
-	x.runPos = getU32s(b[p:], x.n)
+	x.runPos = u32sOf(b[p:], x.n)
 	p += 4 * x.n
 	x.runs = make([]streamRun, nr)
 	var total uint64
@@ -228,28 +237,37 @@ func decodeIndex(b []byte) (*segIndex, string) {
 	return x, ""
 }
 
-// idAt returns record i of the id table: the id and its position − first.
-func (x *segIndex) idAt(i int) (id uuid.UUID, rel uint32) {
-	r := x.ids[idRecordSize*i:]
-	copy(id[:], r)
-	return id, binary.LittleEndian.Uint32(r[16:])
+// own makes x hold copies of whatever it points to in its file's bytes.
+func (x *segIndex) own() {
+	x.offs = slices.Clone(x.offs)
+	x.runPos = slices.Clone(x.runPos)
+	x.ids = slices.Clone(x.ids)
 }
 
-// findID returns the position − first of id, if the id table holds it.
-func (x *segIndex) findID(id uuid.UUID) (uint32, bool) {
+// key returns record i of the id table: the id's first 8 bytes and its
+// position − first.
+func (x *segIndex) key(i int) (uint64, uint32) {
+	r := x.ids[idRecordSize*i:]
+	return binary.BigEndian.Uint64(r), binary.LittleEndian.Uint32(r[8:])
+}
+
+// hasID reports whether the id table has a record of key at position
+// first+rel.
+func (x *segIndex) hasID(key uint64, rel uint32) bool {
 	lo, hi := 0, x.n
 	for lo < hi {
 		m := int(uint(lo+hi) >> 1)
-		if bytes.Compare(x.ids[idRecordSize*m:idRecordSize*m+16], id[:]) < 0 {
+		if k, r := x.key(m); k < key || (k == key && r < rel) {
 			lo = m + 1
 		} else {
 			hi = m
 		}
 	}
-	if lo < x.n && bytes.Equal(x.ids[idRecordSize*lo:idRecordSize*lo+16], id[:]) {
-		return binary.LittleEndian.Uint32(x.ids[idRecordSize*lo+16:]), true
+	if lo == x.n {
+		return false
 	}
-	return 0, false
+	k, r := x.key(lo)
+	return k == key && r == rel
 }
 
 // runStarts returns where each run's positions start in runPos (and,
@@ -269,13 +287,14 @@ type segBuilder struct {
 	s0    uint32
 	base  *segIndex // the index of the first frames, or nil
 	n     int       // events, base's included
-	ids   []idRec   // events after base's, in position order
-	evs   []runEv   // likewise
-	names []string  // streams first seen after base's events
+	ids   []idKeyRel
+	evs   []runEv  // events after base's, in position order
+	names []string // streams first seen after base's events
 }
 
-type idRec struct {
-	id  uuid.UUID
+// idKeyRel is an event's id key and position − first.
+type idKeyRel struct {
+	key uint64
 	rel uint32
 }
 
@@ -294,7 +313,7 @@ func newBuilder(first uint64, s0 uint32, base *segIndex) *segBuilder {
 // add records the event at pos, of stream number num.
 func (b *segBuilder) add(id uuid.UUID, pos uint64, num uint32) {
 	rel := uint32(pos - b.first)
-	b.ids = append(b.ids, idRec{id, rel})
+	b.ids = append(b.ids, idKeyRel{idKey(&id), rel})
 	b.evs = append(b.evs, runEv{num, rel})
 	b.n++
 }
@@ -340,74 +359,61 @@ func (b *segBuilder) index(version uint32, offs []uint32, dataEnd int64) *segInd
 		x.runs = append(x.runs, streamRun{num, uint32(len(x.runPos) - start)})
 	}
 
-	// Ids: the base's table merged with the new ids, sorted.
-	be := binary.BigEndian
-	keys := sortIDs(b.ids)
+	// Ids: the base's table merged with the new ids, sorted. A new id's
+	// position is after every base one's, so ties go to the base.
+	keys := sortIDKeys(b.ids)
 	x.ids = make([]byte, 0, idRecordSize*b.n)
-	bi := 0
-	put := func(k idKey) {
-		x.ids = be.AppendUint64(x.ids, k.hi)
-		x.ids = be.AppendUint64(x.ids, k.lo)
-		x.ids = binary.LittleEndian.AppendUint32(x.ids, k.rel)
-	}
+	bi := 0 // base records merged
 	for _, k := range keys {
+		from := bi
 		for ; bi < base.n; bi++ {
-			r := base.ids[idRecordSize*bi:]
-			if hi, lo := be.Uint64(r), be.Uint64(r[8:]); hi > k.hi || (hi == k.hi && lo > k.lo) {
+			if bk, _ := base.key(bi); bk > k.key {
 				break
 			}
-			x.ids = append(x.ids, r[:idRecordSize]...)
 		}
-		put(k)
+		x.ids = append(x.ids, base.ids[idRecordSize*from:idRecordSize*bi]...)
+		x.ids = binary.BigEndian.AppendUint64(x.ids, k.key)
+		x.ids = binary.LittleEndian.AppendUint32(x.ids, k.rel)
 	}
 	x.ids = append(x.ids, base.ids[idRecordSize*bi:]...)
 	return x
 }
 
-// idKey is an id as two integers, which order as its bytes do.
-type idKey struct {
-	hi, lo uint64
-	rel    uint32
-}
-
-func (a idKey) less(c idKey) bool { return a.hi < c.hi || (a.hi == c.hi && a.lo < c.lo) }
-
-// sortIDs returns the ids sorted. Ids are random, so one distribution
-// pass by their leading bits leaves buckets of a few ids to finish by
-// insertion; a large bucket (ids chosen to share leading bits) is sorted
-// as a whole.
-func sortIDs(ids []idRec) []idKey {
-	be := binary.BigEndian
+// sortIDKeys returns the keys sorted by key, then position. Ids are
+// random, so one distribution pass by their leading bits leaves buckets
+// of a few keys to finish by insertion; a large bucket (ids chosen to
+// share their leading bits) is sorted as a whole.
+func sortIDKeys(ids []idKeyRel) []idKeyRel {
 	n := len(ids)
 	nbits := uint(min(max(bits.Len(uint(n/4)), 1), 24))
 	starts := make([]int, 1<<nbits+1)
 	for _, r := range ids {
-		starts[be.Uint64(r.id[:8])>>(64-nbits)+1]++
+		starts[r.key>>(64-nbits)+1]++
 	}
 	for i := range 1 << nbits {
 		starts[i+1] += starts[i]
 	}
 	next := slices.Clone(starts)
-	keys := make([]idKey, n)
-	for _, r := range ids {
-		hi := be.Uint64(r.id[:8])
-		b := hi >> (64 - nbits)
-		keys[next[b]] = idKey{hi, be.Uint64(r.id[8:]), r.rel}
+	keys := make([]idKeyRel, n)
+	for _, r := range ids { // in position order: ties stay so
+		b := r.key >> (64 - nbits)
+		keys[next[b]] = r
 		next[b]++
 	}
+	less := func(a, c idKeyRel) bool { return a.key < c.key || (a.key == c.key && a.rel < c.rel) }
 	for i := range 1 << nbits {
 		bucket := keys[starts[i]:starts[i+1]]
 		if len(bucket) > sortedBucket {
-			slices.SortFunc(bucket, func(a, c idKey) int {
-				if a.hi != c.hi {
-					return cmp.Compare(a.hi, c.hi)
+			slices.SortFunc(bucket, func(a, c idKeyRel) int {
+				if a.key != c.key {
+					return cmp.Compare(a.key, c.key)
 				}
-				return cmp.Compare(a.lo, c.lo)
+				return cmp.Compare(a.rel, c.rel)
 			})
 			continue
 		}
 		for j := 1; j < len(bucket); j++ {
-			for k := j; k > 0 && bucket[k].less(bucket[k-1]); k-- {
+			for k := j; k > 0 && less(bucket[k], bucket[k-1]); k-- {
 				bucket[k], bucket[k-1] = bucket[k-1], bucket[k]
 			}
 		}
@@ -424,8 +430,8 @@ func (b *segBuilder) rebase(x *segIndex) {
 // bucket of a 2^bits-bucket table per leading id bits, holding for each
 // event the next 24 bits of its id (a fingerprint) and its position. A
 // lookup gives the positions whose fingerprint matches; the caller reads
-// the event to compare the whole id. It is built once, in two passes over
-// the segments' sorted id tables, with no per-event allocation.
+// the event to compare the whole id. It is built once, without a map or an
+// allocation per event, from the segments' sorted id tables.
 type idTable struct {
 	bits    uint
 	starts  []uint32 // bucket b holds entries[starts[b]:starts[b+1]]
@@ -437,43 +443,67 @@ const (
 	idFPBits  = 24
 	// sortedBucket is the bucket size from which a bucket is sorted and
 	// searched by halving; smaller ones are scanned. Ids are random, so
-	// buckets hold about 4 entries; a large one means ids chosen to share
+	// buckets hold 4 to 8 entries; a large one means ids chosen to share
 	// their leading bits.
 	sortedBucket = 32
+	// idBlockEntries is how many table entries (8 bytes each) the build
+	// fills at a time: few enough to stay in the processor's cache while
+	// each segment's records for them are copied in.
+	idBlockEntries = 1 << 15
 )
 
-// bucketFP splits the leading 8 bytes of an id into bucket and
-// fingerprint.
-func (t *idTable) bucketFP(id *uuid.UUID) (uint64, uint64) {
-	k := binary.BigEndian.Uint64(id[:8])
-	return k >> (64 - t.bits), (k << t.bits) >> (64 - idFPBits)
+// bucketFP splits an id key into bucket and fingerprint.
+func (t *idTable) bucketFP(key uint64) (uint64, uint64) {
+	return key >> (64 - t.bits), (key << t.bits) >> (64 - idFPBits)
 }
 
 // buildIDTable builds the table of the n events whose ids the parts hold.
+// The buckets are filled a block at a time, each block from every part's
+// records for it — consecutive, the records being sorted — so that the
+// table is written where it is in the cache.
 func buildIDTable(parts []*segIndex, n int) idTable {
 	if n == 0 {
 		return idTable{}
 	}
-	t := idTable{bits: uint(min(max(bits.Len(uint(n/4)), 1), 32))}
+	t := idTable{bits: uint(min(max(bits.Len(uint(n/8)), 1), 32))}
 	nb := 1 << t.bits
-	t.starts = make([]uint32, nb+1)
-	for _, x := range parts {
-		for i := range x.n {
-			b, _ := t.bucketFP((*uuid.UUID)(x.ids[idRecordSize*i:]))
-			t.starts[b+1]++
+	t.starts = makeLarge[uint32](nb + 1)
+	t.entries = makeLarge[uint64](n)
+	perBlock := max(nb/max(n/idBlockEntries, 1), 1) // buckets
+	cur := make([]int, len(parts))                  // each part's next record
+	next := make([]uint32, perBlock)
+	for lo := 0; lo < nb; lo += perBlock {
+		hi := min(lo+perBlock, nb)
+		// A record is taken in the block it is met in: a forged file
+		// with unsorted records is indexed wrongly, but never out of
+		// bounds (VerifyStorage reports it).
+		block := func(key uint64) uint64 { return max(min(key>>(64-t.bits), uint64(hi-1)), uint64(lo)) }
+		for pi, x := range parts {
+			for i := cur[pi]; i < x.n; i++ {
+				k, _ := x.key(i)
+				if k>>(64-t.bits) >= uint64(hi) {
+					break
+				}
+				t.starts[block(k)+1]++
+			}
 		}
-	}
-	for b := range nb {
-		t.starts[b+1] += t.starts[b]
-	}
-	next := slices.Clone(t.starts[:nb])
-	t.entries = make([]uint64, n)
-	for _, x := range parts {
-		for i := range x.n {
-			r := x.ids[idRecordSize*i:]
-			b, fp := t.bucketFP((*uuid.UUID)(r))
-			t.entries[next[b]] = fp<<idPosBits | (x.first + uint64(binary.LittleEndian.Uint32(r[16:])))
-			next[b]++
+		for b := lo; b < hi; b++ {
+			t.starts[b+1] += t.starts[b]
+		}
+		copy(next, t.starts[lo:hi])
+		for pi, x := range parts {
+			i := cur[pi]
+			for ; i < x.n; i++ {
+				k, rel := x.key(i)
+				if k>>(64-t.bits) >= uint64(hi) {
+					break
+				}
+				b := block(k) - uint64(lo)
+				_, fp := t.bucketFP(k)
+				t.entries[next[b]] = fp<<idPosBits | (x.first + uint64(rel))
+				next[b]++
+			}
+			cur[pi] = i
 		}
 	}
 	for b := range nb {
@@ -484,43 +514,39 @@ func buildIDTable(parts []*segIndex, n int) idTable {
 	return t
 }
 
-// sameFingerprints calls fn for every two entries with the same bucket
-// and fingerprint — the pairs of positions that may hold the same id —
-// with the leading 8 bytes' bits they share.
-func (t *idTable) sameFingerprints(fn func(prefix uint64, p, q uint64) error) error {
+// sameFingerprints calls fn with every group of two or more positions
+// whose entries share bucket and fingerprint: the positions that may hold
+// the same id.
+func (t *idTable) sameFingerprints(fn func(positions []uint64) error) error {
+	var group, small []uint64
 	for b := range len(t.starts) - 1 {
 		e := t.entries[t.starts[b]:t.starts[b+1]]
-		for i := range e {
-			for j := i + 1; j < len(e); j++ {
-				if e[i]>>idPosBits != e[j]>>idPosBits {
-					if len(e) >= sortedBucket {
-						break // sorted: no later one matches
-					}
-					continue
+		if len(e) < 2 {
+			continue
+		}
+		if len(e) < sortedBucket {
+			small = append(small[:0], e...)
+			slices.Sort(small)
+			e = small
+		}
+		for i := 0; i < len(e); {
+			j := i + 1
+			for j < len(e) && e[j]>>idPosBits == e[i]>>idPosBits {
+				j++
+			}
+			if j-i > 1 {
+				group = group[:0]
+				for _, v := range e[i:j] {
+					group = append(group, v&(1<<idPosBits-1))
 				}
-				prefix := uint64(b)<<(64-t.bits) | (e[i]>>idPosBits)<<(64-t.bits-idFPBits)
-				if err := fn(prefix, e[i]&(1<<idPosBits-1), e[j]&(1<<idPosBits-1)); err != nil {
+				if err := fn(group); err != nil {
 					return err
 				}
 			}
+			i = j
 		}
 	}
 	return nil
-}
-
-// idWithPrefix returns the id of the event at first+rel, given that its
-// leading 8 bytes start with the top nbits of prefix.
-func (x *segIndex) idWithPrefix(prefix uint64, nbits uint, rel uint32) (uuid.UUID, bool) {
-	be := binary.BigEndian
-	top := func(i int) uint64 { return be.Uint64(x.ids[idRecordSize*i:]) >> (64 - nbits) }
-	want := prefix >> (64 - nbits)
-	i := sort.Search(x.n, func(i int) bool { return top(i) >= want })
-	for ; i < x.n && top(i) == want; i++ {
-		if id, r := x.idAt(i); r == rel {
-			return id, true
-		}
-	}
-	return uuid.UUID{}, false
 }
 
 // candidates appends to out the positions that may hold id.
@@ -528,44 +554,53 @@ func (t *idTable) candidates(id uuid.UUID, out []uint64) []uint64 {
 	if len(t.entries) == 0 {
 		return out
 	}
-	b, fp := t.bucketFP(&id)
+	b, fp := t.bucketFP(idKey(&id))
 	e := t.entries[t.starts[b]:t.starts[b+1]]
-	if len(e) >= sortedBucket {
+	sorted := len(e) >= sortedBucket
+	if sorted {
 		i, _ := slices.BinarySearch(e, fp<<idPosBits)
 		e = e[i:]
 	}
 	for _, v := range e {
 		if v>>idPosBits == fp {
 			out = append(out, v&(1<<idPosBits-1))
-		} else if len(t.entries[t.starts[b]:t.starts[b+1]]) >= sortedBucket {
+		} else if sorted {
 			break
 		}
 	}
 	return out
 }
 
-// loadIndexFile reads and decodes the index file of sg. found is false
-// when there is none.
-func (s *Store) loadIndexFile(sg *segment) (x *segIndex, found bool, bad string, err error) {
+// loadIndexFile reads and decodes the index file of sg: through a mapping
+// of the file where it can (release unmaps it), else into memory. found
+// is false when there is none.
+func (s *Store) loadIndexFile(sg *segment) (x *segIndex, release func(), found bool, bad string, err error) {
 	f, err := s.fs.OpenFile(s.path(indexName(sg.first)), os.O_RDONLY, 0)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, false, "", nil
+		return nil, nil, false, "", nil
 	}
 	if err != nil {
-		return nil, true, "", err
+		return nil, nil, true, "", err
 	}
 	defer f.Close()
 	size, err := f.Size()
 	if err != nil {
-		return nil, true, "", err
+		return nil, nil, true, "", err
 	}
 	if size > 4<<30 {
-		return nil, true, fmt.Sprintf("file is %d bytes, more than an index of a segment can be", size), nil
+		return nil, nil, true, fmt.Sprintf("file is %d bytes, more than an index of a segment can be", size), nil
 	}
-	b := make([]byte, size)
-	if n, err := f.ReadAt(b, 0); err != nil && !(errors.Is(err, io.EOF) && n == len(b)) {
-		return nil, true, "", err
+	b, release, mapped := mapFile(f, size)
+	if !mapped {
+		b = make([]byte, size)
+		if n, err := f.ReadAt(b, 0); err != nil && !(errors.Is(err, io.EOF) && n == len(b)) {
+			return nil, nil, true, "", err
+		}
 	}
 	x, bad = decodeIndex(b)
-	return x, true, bad, nil
+	if bad != "" && release != nil {
+		release()
+		release = nil
+	}
+	return x, release, true, bad, nil
 }

@@ -109,7 +109,7 @@ type auditIndex struct {
 	offs    []uint32
 	runPos  []uint32
 	runs    [][2]uint32 // stream number, count
-	ids     []byte      // 20-byte records
+	ids     []byte      // 12-byte records
 	names   []string
 }
 
@@ -124,7 +124,7 @@ func auditIndexBytes(b []byte) (*auditIndex, string) {
 	}
 	x := &auditIndex{first: le.Uint64(b[16:]), version: le.Uint32(b[24:]), dataEnd: int64(le.Uint64(b[32:])), s0: le.Uint32(b[44:])}
 	n, sn, r := int(le.Uint32(b[40:])), int(le.Uint32(b[48:])), int(le.Uint32(b[52:]))
-	if len(b) < 64+28*n+8*r+2*sn {
+	if len(b) < 64+20*n+8*r+3*sn {
 		return nil, "short"
 	}
 	p := 64
@@ -140,8 +140,8 @@ func auditIndexBytes(b []byte) (*auditIndex, string) {
 		x.runs = append(x.runs, [2]uint32{le.Uint32(b[p:]), le.Uint32(b[p+4:])})
 		p += 8
 	}
-	x.ids = b[p : p+20*n]
-	p += 20 * n
+	x.ids = b[p : p+12*n]
+	p += 12 * n
 	for range sn {
 		l := int(le.Uint16(b[p:]))
 		x.names = append(x.names, string(b[p+2:p+2+l]))
@@ -218,16 +218,16 @@ func auditIndexes(t *testing.T, dir string) int {
 				names = append(names, st)
 			}
 			byNum := map[uint32][]uint32{}
-			var ids [][20]byte
+			var ids [][12]byte
 			for i, e := range evs {
 				if x.offs[i] != e.off {
 					t.Fatalf("%s index: position %d in the frame at %d, the index says %d", name, first+uint64(i), e.off, x.offs[i])
 				}
 				num := streams[e.stream].num
 				byNum[num] = append(byNum[num], uint32(i))
-				var r [20]byte
-				copy(r[:], e.id[:])
-				le.PutUint32(r[16:], uint32(i))
+				var r [12]byte
+				copy(r[:], e.id[:8])
+				le.PutUint32(r[8:], uint32(i))
 				ids = append(ids, r)
 			}
 			for _, num := range slices.Sorted(func(yield func(uint32) bool) {
@@ -240,7 +240,12 @@ func auditIndexes(t *testing.T, dir string) int {
 				runs = append(runs, [2]uint32{num, uint32(len(byNum[num]))})
 				runPos = append(runPos, byNum[num]...)
 			}
-			slices.SortFunc(ids, func(a, b [20]byte) int { return bytes.Compare(a[:16], b[:16]) })
+			slices.SortFunc(ids, func(a, b [12]byte) int {
+				if c := bytes.Compare(a[:8], b[:8]); c != 0 {
+					return c
+				}
+				return int(le.Uint32(a[8:])) - int(le.Uint32(b[8:]))
+			})
 			if !slices.Equal(runs, x.runs) || !slices.Equal(runPos, x.runPos) || !slices.Equal(names, x.names) {
 				t.Fatalf("%s index: runs %v, positions %v, names %q; the frames: %v, %v, %q", name, x.runs, x.runPos, x.names, runs, runPos, names)
 			}
@@ -566,10 +571,10 @@ func TestIndexRejected(t *testing.T) {
 			n := len(x.offs)
 			p := 64 + 8*n + 8*len(x.runs)
 			for i := range n { // the record of the last event: point it elsewhere
-				if int(le.Uint32(b[p+20*i+16:])) == n-1 {
-					le.PutUint32(b[p+20*i+16:], 0)
-				} else if le.Uint32(b[p+20*i+16:]) == 0 {
-					le.PutUint32(b[p+20*i+16:], uint32(n-1))
+				if int(le.Uint32(b[p+12*i+8:])) == n-1 {
+					le.PutUint32(b[p+12*i+8:], 0)
+				} else if le.Uint32(b[p+12*i+8:]) == 0 {
+					le.PutUint32(b[p+12*i+8:], uint32(n-1))
 				}
 			}
 			resealIndex(b)
@@ -716,19 +721,19 @@ func TestIndexForged(t *testing.T) {
 		{"an id pointing to the wrong position", forge(func(b []byte, x *auditIndex) {
 			p := idsAt(x)
 			for i := range len(x.offs) { // swap the positions of the events 0 and 1
-				switch le.Uint32(b[p+20*i+16:]) {
+				switch le.Uint32(b[p+12*i+8:]) {
 				case 0:
-					le.PutUint32(b[p+20*i+16:], 1)
+					le.PutUint32(b[p+12*i+8:], 1)
 				case 1:
-					le.PutUint32(b[p+20*i+16:], 0)
+					le.PutUint32(b[p+12*i+8:], 0)
 				}
 			}
 		})},
 		{"an id changed", forge(func(b []byte, x *auditIndex) {
 			p := idsAt(x)
 			for i := range len(x.offs) {
-				if le.Uint32(b[p+20*i+16:]) == 0 {
-					b[p+20*i+15] ^= 1
+				if le.Uint32(b[p+12*i+8:]) == 0 {
+					b[p+12*i+7] ^= 1
 				}
 			}
 		})},

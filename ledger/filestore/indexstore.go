@@ -55,10 +55,22 @@ type openState struct {
 	stats  OpenStats
 }
 
+// release unmaps the index files still mapped. Nothing may point into
+// them after.
+func (o *openState) release() {
+	for i := range o.segs {
+		if r := o.segs[i].release; r != nil {
+			o.segs[i].release = nil
+			r()
+		}
+	}
+}
+
 type openSeg struct {
-	part *segIndex   // the loaded index
-	b    *segBuilder // the segment's index as scanned on top of part
-	from int64       // where the scan of its frames started
+	part    *segIndex   // the loaded index
+	b       *segBuilder // the segment's index as scanned on top of part
+	from    int64       // where the scan of its frames started
+	release func()      // unmaps part's file, when it was read through a mapping
 }
 
 // pendingIndex is an index that Open writes once the store is open.
@@ -85,10 +97,15 @@ func (s *Store) segmentIndex(sg *segment, size, limit int64) (*indexer, int64) {
 	o := s.opening
 	o.stats.Segments++
 	seg := openSeg{from: segmentHeaderSize}
-	x, found, bad, err := s.loadIndexFile(sg)
+	x, release, found, bad, err := s.loadIndexFile(sg)
 	if err != nil {
 		bad = "cannot be read: " + err.Error()
 	}
+	if release != nil && bad != "" {
+		release() // rejected: nothing points into it
+		release = nil
+	}
+	seg.release = release
 	if x != nil && bad == "" {
 		bad = s.useIndex(sg, x, size, limit)
 	}
@@ -232,7 +249,7 @@ func (s *Store) checkLastFrame(sg *segment, x *segIndex) (string, error) {
 		if x.offs[rel] != uint32(lo) {
 			return wrong(fmt.Sprintf("the index has its frame at %d", x.offs[rel]))
 		}
-		if r, ok := x.findID(ev.id); !ok || r != rel {
+		if !x.hasID(idKey(&ev.id), rel) {
 			return wrong("the index's id table does not have it at this position")
 		}
 		st := s.streams[string(ev.stream)]
@@ -331,15 +348,33 @@ func (s *Store) finishIndexes() error {
 		}
 	}
 	s.idTab = buildIDTable(parts, int(s.head))
-	if err := s.checkScannedIDs(o, parts); err != nil {
+	s.fillStreams(parts, o.counts)
+	if err := s.checkScannedIDs(o); err != nil {
+		o.release()
 		return err
 	}
-	s.fillStreams(parts, o.counts)
-	for i := range o.segs {
-		o.segs[i].b.rebase(parts[i])
-	}
+	// Only the frame offsets of the segments before the last may point
+	// into index files: those mapped stay mapped until Close (which sets
+	// closed first; every reader of offsets checks it); the others, and
+	// the last segment's index (its builder's base), are copied.
 	last := len(s.segs) - 1
+	for i, sg := range s.segs {
+		seg := &o.segs[i]
+		if seg.part == nil || parts[i] != seg.part {
+			continue // built from frames: nothing points into a file
+		}
+		if seg.release != nil && i < last {
+			s.indexMaps = append(s.indexMaps, seg.release)
+			seg.release = nil
+			continue
+		}
+		sg.offs = slices.Clone(sg.offs)
+	}
+	parts[last].own()
+	parts[last].offs = s.segs[last].offs
+	o.release()
 	s.act = o.segs[last].b
+	s.act.rebase(parts[last])
 	if o.segs[last].part == parts[last] {
 		s.actIndexed = indexCover{parts[last].first, parts[last].dataEnd}
 	}
@@ -349,8 +384,10 @@ func (s *Store) finishIndexes() error {
 
 // checkScannedIDs checks, when Open read frames, that no id occurs twice
 // in the store: two events with one id share their bucket and fingerprint
-// in the id table, so one pass over it finds every pair to compare.
-func (s *Store) checkScannedIDs(o *openState, parts []*segIndex) error {
+// in the id table, so one pass over it finds every group of positions to
+// compare, whose events it reads (a group of a few, about once in ten
+// million events, or a real duplicate).
+func (s *Store) checkScannedIDs(o *openState) error {
 	scanned := false
 	for _, seg := range o.segs {
 		scanned = scanned || len(seg.b.ids) > 0
@@ -358,25 +395,29 @@ func (s *Store) checkScannedIDs(o *openState, parts []*segIndex) error {
 	if !scanned {
 		return nil // the index files were checked when written
 	}
-	partOf := func(p uint64) int { return sort.Search(len(parts), func(k int) bool { return parts[k].first > p }) - 1 }
-	nbits := s.idTab.bits + idFPBits
-	return s.idTab.sameFingerprints(func(prefix, p, q uint64) error {
-		i, j := partOf(p), partOf(q)
-		a, okA := parts[i].idWithPrefix(prefix, nbits, uint32(p-parts[i].first))
-		b, okB := parts[j].idWithPrefix(prefix, nbits, uint32(q-parts[j].first))
-		if !okA || !okB || a != b {
-			return nil // different ids with the same fingerprint
+	var c frameCursor
+	seen := map[uuid.UUID]uint64{}
+	return s.idTab.sameFingerprints(func(positions []uint64) error {
+		clear(seen)
+		for _, p := range positions {
+			if p == 0 || p > s.head {
+				continue // a forged index's position; VerifyStorage reports it
+			}
+			ev, err := s.eventAt(p, &c)
+			if err != nil {
+				return err
+			}
+			q, dup := seen[ev.ID]
+			if !dup {
+				seen[ev.ID] = p
+				continue
+			}
+			at := max(p, q)
+			l := s.locAt(at)
+			return &CorruptError{Segment: s.segs[l.seg].name, Offset: int64(l.off),
+				Reason: fmt.Sprintf("event id %s stored twice, at positions %d and %d", ev.ID, min(p, q), at)}
 		}
-		at, k := max(p, q), j
-		if p > q {
-			k = i
-		}
-		sg, off := s.segs[k], int64(0)
-		if at-sg.first < uint64(len(sg.offs)) { // else a forged index's position
-			off = int64(sg.offs[at-sg.first])
-		}
-		return &CorruptError{Segment: sg.name, Offset: off,
-			Reason: fmt.Sprintf("event id %s stored twice, at positions %d and %d", a, min(p, q), at)}
+		return nil
 	})
 }
 
@@ -384,7 +425,7 @@ func (s *Store) checkScannedIDs(o *openState, parts []*segIndex) error {
 // runs of the segments' indexes: one array for all streams, each stream a
 // slice of it (an append after Open copies that stream's slice).
 func (s *Store) fillStreams(parts []*segIndex, counts []uint64) {
-	all := make([]uint64, s.head)
+	all := makeLarge[uint64](int(s.head))
 	next := make([]uint64, len(s.streamList))
 	var at uint64
 	for num, st := range s.streamList {
@@ -587,7 +628,10 @@ func (v *indexVerifier) corrupt(off int64, reason string) error {
 func (v *indexVerifier) begin(idx uint32, sg *segment, version uint32, size int64) error {
 	*v = indexVerifier{s: v.s, nums: v.nums, idx: idx, sg: sg, version: version, c: v.c}
 	v.b = newBuilder(sg.first, uint32(len(v.nums)), nil)
-	x, found, bad, err := v.s.loadIndexFile(sg)
+	x, release, found, bad, err := v.s.loadIndexFile(sg)
+	if release != nil {
+		defer release()
+	}
 	switch {
 	case err != nil:
 		return fmt.Errorf("filestore: verify: read %s: %w", indexName(sg.first), err)
@@ -684,6 +728,10 @@ func (v *indexVerifier) event(ev *rawEvent, off int64) error {
 	s := v.s
 	var buf [4]uint64
 	s.mu.RLock()
+	if s.closed {
+		s.mu.RUnlock()
+		return errClosed
+	}
 	l := s.locAt(ev.position)
 	st := s.streams[string(ev.stream)]
 	inStream := st != nil && ev.revision < uint64(len(st.positions)) && st.positions[ev.revision] == ev.position

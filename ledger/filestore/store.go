@@ -180,6 +180,7 @@ type Store struct {
 	actIndexed indexCover
 
 	opening        *openState     // during Open only
+	indexMaps      []func()       // unmap the index files segment.offs point into; at Close
 	pendingIndexes []pendingIndex // written at the end of Open
 	openStats      OpenStats
 	indexFailures  atomic.Int64
@@ -335,6 +336,13 @@ func (s *Store) closeFiles() {
 		return
 	}
 	s.filesClosed = true
+	if s.opening != nil { // an Open that failed
+		s.opening.release()
+	}
+	// Readers check closed, set before, under mu: none reads an offset now.
+	for _, unmap := range s.indexMaps {
+		unmap()
+	}
 	for _, sg := range s.segs {
 		sg.f.Close()
 	}
