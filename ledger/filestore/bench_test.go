@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"partyledger/ledger"
 	"partyledger/ledger/filestore"
 )
@@ -297,6 +299,59 @@ func BenchmarkReopen(b *testing.B) {
 			}
 			return s, err
 		})
+	})
+}
+
+// BenchmarkIDLookup measures the duplicate-id check of every appended
+// event on a reopened store (PARTYLEDGER_BENCH_REOPEN_EVENTS events, its
+// ids in the id table built at Open): for a new id (the common case) and
+// for a stored one (which reads the event to compare the whole id); and,
+// for comparison, a lookup in a Go map of as many ids, which the store
+// kept before index files.
+func BenchmarkIDLookup(b *testing.B) {
+	n := envInt(b, "PARTYLEDGER_BENCH_REOPEN_EVENTS", 100_000)
+	dir := populate(b, n)
+	s, err := filestore.Open(dir, filestore.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	stored := make([][16]byte, 0, 4096)
+	for e, err := range s.ReadAll(context.Background(), ledger.Position(max(n-4096, 0))) {
+		if err != nil {
+			b.Fatal(err)
+		}
+		stored = append(stored, e.ID)
+	}
+	fresh := make([][16]byte, 1<<16)
+	for i := range fresh {
+		fresh[i] = uuid.New()
+	}
+	b.Run("new-id", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			if filestore.IDStored(s, fresh[i%len(fresh)]) {
+				b.Fatal("a new id is stored")
+			}
+		}
+	})
+	b.Run("stored-id", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			if !filestore.IDStored(s, stored[i%len(stored)]) {
+				b.Fatal("a stored id is not found")
+			}
+		}
+	})
+	b.Run("go-map", func(b *testing.B) {
+		m := make(map[uuid.UUID]uint64, n)
+		for i := range n {
+			m[uuid.New()] = uint64(i)
+		}
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			if _, ok := m[fresh[i%len(fresh)]]; ok {
+				b.Fatal("a new id is stored")
+			}
+		}
 	})
 }
 

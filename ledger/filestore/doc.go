@@ -251,10 +251,9 @@
 // revision, and its id: the indexes it keeps in memory. Reading every
 // frame to learn them takes about 0.4 s per million events on a 2-core
 // machine; each segment's index file holds them for its frames, so that
-// Open loads them with one read per segment instead (a 10M-event store
-// opens in well under a second; see BenchmarkReopen). Index files are
-// derived data and the log is the truth: a missing or bad index file costs
-// time, never an event, and never fails Open.
+// Open maps or reads each file once instead (see BenchmarkReopen). Index
+// files are derived data and the log is the truth: a missing or bad index
+// file costs time, never an event, and never fails Open.
 //
 // segment-<P>.idx describes the frames of segment-<P>.log from offset 32
 // to a data end D: all of them, or, for the last segment, those it held
@@ -305,12 +304,13 @@
 //	R × 8   runs, one per stream with an event in the covered frames, in
 //	        increasing stream number: the stream number (4), the number of
 //	        its events there (4, ≥ 1)
-//	N × 20  ids, one per event, in increasing order of the 16 id bytes
-//	        compared as unsigned bytes: the id (16), its position minus P (4)
+//	N × 12  ids, one per event: the first 8 bytes of its id (as in the
+//	        id), its position minus P (4); in increasing order of those 8
+//	        bytes read as a big-endian unsigned integer, then of position
 //	…       names of streams S0 … S0+SN-1, in number order: each a 2-byte
 //	        length n ≥ 1, then n bytes
 //
-// A file is exactly 64 + 28·N + 8·R bytes plus its names. Its content is
+// A file is exactly 64 + 20·N + 8·R bytes plus its names. Its content is
 // a function of the log and D alone, so VerifyStorage compares it byte for
 // byte with the index it rebuilds from the frames.
 //
@@ -324,13 +324,14 @@
 // N' = D and the index ends at H', or a frame of the index starts at N'
 // and holds H'+1 —; and the last frame the index names: it is read, passes
 // every check under Encoding, ends exactly at D, and holds exactly the
-// index's last events, each with the frame offset, id, stream and revision
-// the index gives it. A file failing a check is rejected — logged at error
+// index's last events, each with the frame offset, id (its first 8 bytes),
+// stream and revision the index gives it. A file failing a check is rejected — logged at error
 // level, listed in OpenStats — and the segment's frames are scanned
 // instead, so Open succeeds or fails as it would without the file. Events
 // taken from index files are not read; every frame after D is scanned and
 // checked. Ids read from frames are then checked against every other id of
-// the store, by one pass over the in-memory id table.
+// the store, by one pass over the in-memory id table (events whose ids
+// share their leading bits there are read and their ids compared).
 //
 // What Open does not check, for the frames an index covers: their CRCs,
 // their encoding, positions and revisions, that no id occurs twice, and
@@ -360,17 +361,18 @@
 // occurs twice). A mismatch is a *CorruptError naming the index file:
 // remove the file, and the next Open rebuilds it from the log.
 //
-// In memory, about 22 MiB per million events (BenchmarkReopen; 70 MiB
-// when Open rebuilt everything in maps): each segment's frame offsets (4
-// bytes an event, as read from its file); the streams' positions, one
-// array for all, each stream a slice of it (8 bytes an event); and an id
-// table of 2^b buckets by the leading bits of the id, each entry the next
-// 24 bits of the id and the position in 8 bytes, built from the sorted id
-// tables in two passes without a map or an allocation per event. A lookup
-// by id yields the positions whose bits match and reads those events to
-// compare the whole id. Events appended since Open are in a map from id to
-// position. Payloads are not kept in memory; reads go to the files with
-// pread.
+// In memory, about 16 MiB of heap per million events (BenchmarkReopen;
+// 70 MiB when Open rebuilt everything in maps): the streams' positions, one
+// array for all, each stream a slice of it (8 bytes an event); an id table
+// of 2^b buckets by the leading bits of the id, each entry the next 24 bits
+// of the id and the position in 8 bytes, built from the sorted id tables a
+// cache-sized block of buckets at a time, without a map or an allocation
+// per event; for events appended since Open, a map from id to position;
+// and each segment's frame offsets (4 bytes an event), which for the
+// segments before the last stay in the index file, mapped read-only, until
+// Close. A lookup by id yields the positions whose bits match and reads
+// those events to compare the whole id. Payloads are not kept in memory;
+// reads go to the files with pread.
 //
 // # Limits
 //

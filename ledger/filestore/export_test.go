@@ -34,3 +34,14 @@ func SetReadAhead(n int64) (restore func()) {
 	readAheadBytes = n
 	return func() { readAheadBytes = old }
 }
+
+// IDStored is the committer's duplicate-id check, for BenchmarkIDLookup.
+// The committer must not be running (no appends in flight).
+func IDStored(s *Store, id [16]byte) bool {
+	var c frameCursor
+	ok, err := s.idStored(id, &c)
+	if err != nil {
+		panic(err)
+	}
+	return ok
+}
