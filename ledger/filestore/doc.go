@@ -263,7 +263,8 @@
 // a *.tmp that Open removes — and only from frames already durable:
 //
 //   - for a segment when it is sealed, after the next segment was created
-//     and the commit mark written;
+//     and the commit mark written — by a goroutine of its own, so that
+//     appends do not wait for it; Close waits for it;
 //   - for the last segment at Close, after the commit mark, unless its file
 //     already covers it;
 //   - by Open, last (after the commit mark, so that an Open that fails

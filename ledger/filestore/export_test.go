@@ -45,3 +45,9 @@ func IDStored(s *Store, id [16]byte) bool {
 	}
 	return ok
 }
+
+// WaitSealedIndexes waits until the index of every segment sealed so far
+// is written. No append may be in flight.
+func WaitSealedIndexes(s *Store) {
+	s.waitSealedIndexes()
+}

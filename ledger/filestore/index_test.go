@@ -394,6 +394,7 @@ func TestIndexWrittenAndUsed(t *testing.T) {
 	s := open(t, dir, opts)
 	last := map[string]*ledger.Event{}
 	want := indexLog(t, s, 40, last)
+	filestore.WaitSealedIndexes(s) // written beside the appends
 	segs, _ := filepath.Glob(filepath.Join(dir, "segment-*.log"))
 	idx, _ := filepath.Glob(filepath.Join(dir, "segment-*.idx"))
 	if len(segs) < 4 || len(idx) != len(segs)-1 {

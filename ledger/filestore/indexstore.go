@@ -475,7 +475,9 @@ func (s *Store) activeBuilder() *segBuilder {
 	return s.act
 }
 
-// sealIndex writes the index of sg, which the committer just sealed.
+// sealIndex has the index of sg, which the committer just sealed,
+// written by a goroutine of its own, so that appends do not wait for it:
+// a sealed segment does not change. Close waits for it.
 func (s *Store) sealIndex(sg *segment) {
 	b := s.act
 	s.act = nil
@@ -484,7 +486,41 @@ func (s *Store) sealIndex(sg *segment) {
 		s.opts.Logger.Error("filestore: internal error: no index gathered for the sealed segment", "segment", sg.name)
 		return
 	}
-	s.writeIndex(sg, b.index(sg.version, sg.offs, sg.size), "seal")
+	if s.sealed == nil {
+		s.sealed = make(chan sealedIndex, 4)
+		s.sealedDone = make(chan struct{})
+		go s.writeSealedIndexes()
+	}
+	s.sealed <- sealedIndex{sg, b}
+}
+
+// sealedIndex is a sealed segment and its index's builder, handed over by
+// the committer.
+type sealedIndex struct {
+	sg *segment
+	b  *segBuilder
+}
+
+// writeSealedIndexes writes the indexes of the segments the committer
+// seals, until Close.
+func (s *Store) writeSealedIndexes() {
+	defer close(s.sealedDone)
+	for w := range s.sealed {
+		s.mu.RLock()
+		offs, size := w.sg.offs, w.sg.size
+		s.mu.RUnlock()
+		s.writeIndex(w.sg, w.b.index(w.sg.version, offs, size), "seal")
+	}
+}
+
+// waitSealedIndexes waits until the indexes of every sealed segment are
+// written. Only Close (after the committer stopped) and tests call it.
+func (s *Store) waitSealedIndexes() {
+	if s.sealed != nil {
+		close(s.sealed)
+		<-s.sealedDone
+		s.sealed = nil
+	}
 }
 
 // closeIndex writes the index of the last segment at Close, unless its
@@ -507,7 +543,10 @@ func (s *Store) writeIndex(sg *segment, x *segIndex, when string) bool {
 			"file", s.path(name), "when", when, "err", err)
 		return false
 	}
-	if last := s.segs[len(s.segs)-1]; sg == last {
+	s.mu.RLock()
+	last := s.segs[len(s.segs)-1]
+	s.mu.RUnlock()
+	if sg == last {
 		s.actIndexed = indexCover{sg.first, x.dataEnd}
 	}
 	return true

@@ -178,6 +178,8 @@ type Store struct {
 	// (committer, then Close), and how far its file covers it.
 	act        *segBuilder
 	actIndexed indexCover
+	sealed     chan sealedIndex // to the writer of sealed segments' indexes
+	sealedDone chan struct{}
 
 	opening        *openState     // during Open only
 	indexMaps      []func()       // unmap the index files segment.offs point into; at Close
@@ -360,6 +362,7 @@ func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		close(s.closing)
 		<-s.done
+		s.waitSealedIndexes()
 		var markErr error
 		if !s.readOnly && s.Err() == nil && s.markStale() {
 			if err := s.writeMark(); err != nil {
