@@ -288,10 +288,9 @@ func (s *Store) startCurrentSegment() error {
 }
 
 // scanSegment checks every frame of sg past what its index covers and
-// indexes its events. In the last
-// segment a bad frame past the commit mark, with no good frame after it, is
-// a torn write and is cut off unless it was provably written completely;
-// anywhere else damage is an error.
+// indexes its events. In the last segment a bad frame past the commit
+// mark, with no good frame after it, is a torn write and is cut off unless
+// it was provably written completely; anywhere else damage is an error.
 func (s *Store) scanSegment(sg *segment, idx uint32, last bool) error {
 	size, err := sg.f.Size()
 	if err != nil {

@@ -150,17 +150,17 @@ type Store struct {
 	filesClosed bool
 
 	// mu guards the committed state below. Only the committer changes it,
-	// so the committer reads it without locking. Where each event's frame
-	// is: segment.offs.
-	mu         sync.RWMutex
-	segs       []*segment
-	head       uint64                  // last committed position; 0 when empty
-	idTab      idTable                 // event id → position, for the events Open found
-	ids        map[uuid.UUID]uint64    // event id → position, for the events appended since
-	streams    map[string]*streamState // stream → revision → position
-	streamList []*streamState          // streams by number: in order of their first event
-	notify     chan struct{}           // closed and replaced at every commit
-	closed     bool
+	// so the committer reads it without locking.
+	mu      sync.RWMutex
+	segs    []*segment              // with the frame of each of their events
+	head    uint64                  // last committed position; 0 when empty
+	idTab   idTable                 // event id → position, for the events Open found
+	ids     map[uuid.UUID]uint64    // event id → position, for the events appended since
+	streams map[string]*streamState // stream → revision → position
+	notify  chan struct{}           // closed and replaced at every commit
+	closed  bool
+
+	streamList []*streamState // streams by number: in order of their first event; guarded by mu
 
 	// The commit mark: its file (nil until created) and the last mark
 	// written or read. Used by Open, the committer and Close, one at a time.
