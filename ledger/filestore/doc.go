@@ -256,11 +256,13 @@
 // file costs time, never an event, and never fails Open.
 //
 // segment-<P>.idx describes the frames of segment-<P>.log from offset 32
-// to a data end D: all of them, or, for the last segment, those it held
-// when the file was written (a stale index: Open uses it for those frames
-// and scans the rest). It is written as a temporary file, fsynced, renamed
-// and the directory fsynced — a crash leaves the old file, the new one, or
-// a *.tmp that Open removes — and only from frames already durable:
+// to a data end D: all of them, or those the segment held when the file
+// was written (a stale index, of a segment appended to since — the last
+// one, or one whose index was not rewritten when it was sealed: Open uses
+// it for those frames and scans the rest). It is written as a temporary
+// file, fsynced, renamed and the directory fsynced — a crash leaves the
+// old file, the new one, or a *.tmp that Open removes — and only from
+// frames already durable:
 //
 //   - for a segment when it is sealed, after the next segment was created
 //     and the commit mark written — by a goroutine of its own, so that
@@ -326,9 +328,10 @@
 // and holds H'+1 —; and the last frame the index names: it is read, passes
 // every check under Encoding, ends exactly at D, and holds exactly the
 // index's last events, each with the frame offset, id (its first 8 bytes),
-// stream and revision the index gives it. A file failing a check is rejected — logged at error
-// level, listed in OpenStats — and the segment's frames are scanned
-// instead, so Open succeeds or fails as it would without the file. Events
+// stream and revision the index gives it. A file failing a check is
+// rejected — logged at error level, listed in OpenStats — and the
+// segment's frames are scanned instead, so Open succeeds or fails as it
+// would without the file. Events
 // taken from index files are not read; every frame after D is scanned and
 // checked. Ids read from frames are then checked against every other id of
 // the store, by one pass over the in-memory id table (events whose ids
@@ -371,9 +374,11 @@
 // per event; for events appended since Open, a map from id to position;
 // and each segment's frame offsets (4 bytes an event), which for the
 // segments before the last stay in the index file, mapped read-only, until
-// Close. A lookup by id yields the positions whose bits match and reads
-// those events to compare the whole id. Payloads are not kept in memory;
-// reads go to the files with pread.
+// Close (the store replaces an index file only by renaming a new one over
+// it; one truncated or rewritten in place under an open store would fault
+// its reads). A lookup by id yields the positions whose bits match and
+// reads those events to compare the whole id. Payloads are not kept in
+// memory; reads go to the files with pread.
 //
 // # Limits
 //
