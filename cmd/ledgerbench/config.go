@@ -25,12 +25,16 @@ type config struct {
 	PrefillBytes  int64         `json:"prefill_bytes"` // zero-filled file of the preallocated limit
 	SeqWriteBytes int64         `json:"seq_write_bytes"`
 	Seed          int64         `json:"seed"`
+
+	// ReopenBigEvents is the size of the store of the second reopen row,
+	// built with the store's own Append.
+	ReopenBigEvents int `json:"reopen_big_events"`
 }
 
 func fullConfig() config {
 	return config{
 		AppendFor: 5 * time.Second, WarmFor: 200 * time.Millisecond, Rounds: 5, PilotFor: 600 * time.Millisecond,
-		ReadEvents: 1_000_000, StreamEvents: 1000, StreamReads: 300, ReadRuns: 3, ReplayRuns: 2, ReopenRuns: 3,
+		ReadEvents: 1_000_000, StreamEvents: 1000, StreamReads: 300, ReadRuns: 3, ReplayRuns: 2, ReopenRuns: 3, ReopenBigEvents: 10_000_000,
 		YearSmall: 1000, YearLarge: 10_000, ScoreAllRuns: 5, PastSamples: 1000,
 		SeqWriteBytes: 1 << 30, PrefillBytes: 128 << 20, Seed: 2016,
 	}
@@ -40,7 +44,7 @@ func quickConfig() config {
 	return config{
 		Quick:     true,
 		AppendFor: time.Second, WarmFor: 100 * time.Millisecond, Rounds: 2, PilotFor: 150 * time.Millisecond,
-		ReadEvents: 20_000, StreamEvents: 1000, StreamReads: 30, ReadRuns: 2, ReplayRuns: 2, ReopenRuns: 2,
+		ReadEvents: 20_000, StreamEvents: 1000, StreamReads: 30, ReadRuns: 2, ReplayRuns: 2, ReopenRuns: 2, ReopenBigEvents: 50_000,
 		YearSmall: 100, YearLarge: 1000, ScoreAllRuns: 2, PastSamples: 100,
 		SeqWriteBytes: 64 << 20, PrefillBytes: 64 << 20, Seed: 2016,
 	}

@@ -73,6 +73,7 @@ func workloads(cfg config, readEvents int) []workload {
 		{"score-all-large", fmt.Sprintf("score all of a %s-organisation year from facts", commas(cfg.YearLarge)), false},
 		{"score-past", "score one organisation at a past known_at (p50/p99)", true},
 		{"reopen", "reopen a " + n + "-event store", false},
+		{"reopen-big", "reopen a " + human(float64(cfg.ReopenBigEvents)) + "-event store", false},
 		{"seq-write", "sequential write bandwidth", false},
 	}
 }
@@ -117,6 +118,8 @@ func targets(cfg config) []target {
 		{Workload: "header-counts", Want: 2e6, Unit: unitRate, Text: "header-only counts ≥ 2M events/s"},
 		{Workload: "score-all-large", Want: 1, Unit: unitSeconds, Text: "score " + commas(cfg.YearLarge) + " organisations from facts ≤ 1 s"},
 		{Workload: "score-past", Want: 0.010, Unit: unitSeconds, Text: "score one organisation at a past known_at, p99 ≤ 10 ms"},
+		{Workload: "reopen", Against: sysBolt, Want: 1, Text: "reopen a " + human(float64(cfg.ReadEvents)) + "-event store ≥ 1× bbolt"},
+		{Workload: "reopen-big", Want: 1, Unit: unitSeconds, Text: "reopen a " + human(float64(cfg.ReopenBigEvents)) + "-event store ≤ 1 s"},
 	}
 }
 

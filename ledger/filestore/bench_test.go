@@ -11,6 +11,9 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
+
+	"github.com/google/uuid"
 
 	"partyledger/ledger"
 	"partyledger/ledger/filestore"
@@ -104,16 +107,36 @@ var populated sync.Map // int → string (directory)
 
 // populate returns the directory of a store holding n events in 1000
 // streams, appended 100 at a time by 8 writers. It is built once per
-// process, in a directory TestMain removes at exit.
+// process, in a directory TestMain removes at exit — or, when
+// PARTYLEDGER_BENCH_DIR is set, once in that directory (as events-<n>),
+// kept for later runs: a 10M-event store takes a few minutes to build.
 func populate(b *testing.B, n int) string {
 	b.Helper()
 	if dir, ok := populated.Load(n); ok {
 		return dir.(string)
 	}
-	dir, err := os.MkdirTemp("", "filestore-bench-")
-	if err != nil {
-		b.Fatal(err)
+	var dir string
+	if cache := os.Getenv("PARTYLEDGER_BENCH_DIR"); cache != "" {
+		dir = filepath.Join(cache, fmt.Sprintf("events-%d", n))
+		if _, err := os.Stat(filepath.Join(dir, "complete")); err == nil {
+			return dir
+		}
+		if err := os.RemoveAll(dir); err != nil {
+			b.Fatal(err)
+		}
+		defer func() {
+			if !b.Failed() {
+				os.WriteFile(filepath.Join(dir, "complete"), nil, 0o644)
+			}
+		}()
+	} else {
+		var err error
+		if dir, err = os.MkdirTemp("", "filestore-bench-"); err != nil {
+			b.Fatal(err)
+		}
+		defer populated.Store(n, dir)
 	}
+	t0 := time.Now()
 	s, err := filestore.Open(dir, filestore.Options{})
 	if err != nil {
 		b.Fatal(err)
@@ -145,7 +168,7 @@ func populate(b *testing.B, n int) string {
 	if err := s.Close(); err != nil {
 		b.Fatal(err)
 	}
-	populated.Store(n, dir)
+	b.Logf("populated %d events in %v", n, time.Since(t0).Round(time.Second))
 	return dir
 }
 
@@ -178,34 +201,158 @@ func BenchmarkReadAll(b *testing.B) {
 	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "events/s")
 }
 
-// BenchmarkReopen opens (full scan, every checksum, indexes rebuilt) and
-// closes a populated store. PARTYLEDGER_BENCH_REOPEN_EVENTS sets the size
-// (default 100000; 1000000 for the long run).
+// BenchmarkReopen opens and closes a populated store:
+//
+//   - indexes: Open as it is, from the segments' index files (the frames
+//     are not read, but for the last frame of each segment);
+//   - scan: OpenReadOnly with the index files moved aside, which reads and
+//     checks every frame, as Open did before index files existed (and does
+//     for a segment without a valid one), and writes nothing.
+//
+// It reports the time per open, the heap in use with the store open, and
+// that per million events. PARTYLEDGER_BENCH_REOPEN_EVENTS sets the size
+// (default 100000; the README's runs use 1000000 and 10000000, with
+// PARTYLEDGER_BENCH_DIR to keep the stores between runs).
 func BenchmarkReopen(b *testing.B) {
 	n := envInt(b, "PARTYLEDGER_BENCH_REOPEN_EVENTS", 100_000)
 	dir := populate(b, n)
-	var heap uint64
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		s, err := filestore.Open(dir, filestore.Options{})
+	// Bring the index files up to date (a cached store may predate them)
+	// and the files into the page cache.
+	s, err := filestore.Open(dir, filestore.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		b.Fatal(err)
+	}
+	open := func(b *testing.B, open func() (*filestore.Store, error)) {
+		var heap uint64
+		for i := 0; i < b.N; i++ {
+			s, err := open()
+			if err != nil {
+				b.Fatal(err)
+			}
+			if i == b.N-1 {
+				b.StopTimer()
+				if h := s.Head(); int(h) != n {
+					b.Fatalf("head %d, want %d", h, n)
+				}
+				runtime.GC()
+				var ms runtime.MemStats
+				runtime.ReadMemStats(&ms)
+				heap = ms.HeapAlloc
+				b.StartTimer()
+			}
+			if err := s.Close(); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "events/s")
+		b.ReportMetric(float64(heap)/(1<<20), "MiB-heap")
+		b.ReportMetric(float64(heap)/(1<<20)/(float64(n)/1e6), "MiB-heap/M-events")
+		b.ReportMetric(b.Elapsed().Seconds()/float64(b.N), "s/open")
+	}
+	b.Run("indexes", func(b *testing.B) {
+		open(b, func() (*filestore.Store, error) {
+			s, err := filestore.Open(dir, filestore.Options{})
+			if err == nil {
+				if st := s.OpenStats(); st.IndexLoaded != st.Segments || st.ScannedBytes != 0 {
+					b.Fatalf("Open read frames: %+v", st)
+				}
+			}
+			return s, err
+		})
+		var idx int64
+		files, _ := filepath.Glob(filepath.Join(dir, "segment-*.idx"))
+		for _, f := range files {
+			if fi, err := os.Stat(f); err == nil {
+				idx += fi.Size()
+			}
+		}
+		b.ReportMetric(float64(idx)/float64(n), "index-bytes/event")
+	})
+	b.Run("scan", func(b *testing.B) {
+		aside := filepath.Join(dir, "indexes-aside")
+		if err := os.MkdirAll(aside, 0o755); err != nil {
+			b.Fatal(err)
+		}
+		files, _ := filepath.Glob(filepath.Join(dir, "segment-*.idx"))
+		for _, f := range files {
+			if err := os.Rename(f, filepath.Join(aside, filepath.Base(f))); err != nil {
+				b.Fatal(err)
+			}
+		}
+		defer func() {
+			for _, f := range files {
+				if err := os.Rename(filepath.Join(aside, filepath.Base(f)), f); err != nil {
+					b.Fatal(err)
+				}
+			}
+			os.Remove(aside)
+		}()
+		open(b, func() (*filestore.Store, error) {
+			s, err := filestore.OpenReadOnly(dir, filestore.Options{})
+			if err == nil {
+				if st := s.OpenStats(); st.IndexLoaded != 0 {
+					b.Fatalf("read-only open found index files: %+v", st)
+				}
+			}
+			return s, err
+		})
+	})
+}
+
+// BenchmarkIDLookup measures the duplicate-id check of every appended
+// event on a reopened store (PARTYLEDGER_BENCH_REOPEN_EVENTS events, its
+// ids in the id table built at Open): for a new id (the common case) and
+// for a stored one (which reads the event to compare the whole id); and,
+// for comparison, a lookup in a Go map of as many ids, which the store
+// kept before index files.
+func BenchmarkIDLookup(b *testing.B) {
+	n := envInt(b, "PARTYLEDGER_BENCH_REOPEN_EVENTS", 100_000)
+	dir := populate(b, n)
+	s, err := filestore.Open(dir, filestore.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	stored := make([][16]byte, 0, 4096)
+	for e, err := range s.ReadAll(context.Background(), ledger.Position(max(n-4096, 0))) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if i == b.N-1 {
-			b.StopTimer()
-			runtime.GC()
-			var ms runtime.MemStats
-			runtime.ReadMemStats(&ms)
-			heap = ms.HeapAlloc
-			b.StartTimer()
-		}
-		if err := s.Close(); err != nil {
-			b.Fatal(err)
-		}
+		stored = append(stored, e.ID)
 	}
-	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "events/s")
-	b.ReportMetric(float64(heap)/(1<<20), "MiB-heap")
-	b.ReportMetric(b.Elapsed().Seconds()/float64(b.N), "s/open")
+	fresh := make([][16]byte, 1<<16)
+	for i := range fresh {
+		fresh[i] = uuid.New()
+	}
+	b.Run("new-id", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			if filestore.IDStored(s, fresh[i%len(fresh)]) {
+				b.Fatal("a new id is stored")
+			}
+		}
+	})
+	b.Run("stored-id", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			if !filestore.IDStored(s, stored[i%len(stored)]) {
+				b.Fatal("a stored id is not found")
+			}
+		}
+	})
+	b.Run("go-map", func(b *testing.B) {
+		m := make(map[uuid.UUID]uint64, n)
+		for i := range n {
+			m[uuid.New()] = uint64(i)
+		}
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			if _, ok := m[fresh[i%len(fresh)]]; ok {
+				b.Fatal("a new id is stored")
+			}
+		}
+	})
 }
 
 // BenchmarkRawFdatasync is the floor the store is measured against: the

@@ -250,10 +250,19 @@ func files(m *memFS) map[string]string {
 //   - "by VerifyStorage": on an open store, the same flip made under it is
 //     reported by VerifyStorage as a *CorruptError with the same segment
 //     and offset.
+//   - "on open, with indexes": the files of the closed store with their
+//     index files. Open reads only what it checks instead of scanning
+//     (doc.go, "Indexes"): a flip in a segment header or in the last frame
+//     of a segment fails Open as above; any other flip is not read by Open,
+//     which opens from the indexes without reading a frame, and
+//     VerifyStorage then reports it with the same segment and offset.
+//
+// The first two run without index files: Open then reads every frame.
 func TestBitRot(t *testing.T) {
 	castagnoli := crc32.MakeTable(crc32.Castagnoli)
 	onOpen := func(t *testing.T, closed bool) {
 		base, segs, frames := rotImage(t, closed)
+		dropIndexes(t, base)
 		sample := rotSample(base, segs, frames, longMode())
 		tally := map[string]int{}
 		cuts := 0
@@ -315,6 +324,57 @@ func TestBitRot(t *testing.T) {
 	}
 	t.Run("on open, closed cleanly", func(t *testing.T) { onOpen(t, true) })
 	t.Run("on open, process killed", func(t *testing.T) { onOpen(t, false) })
+	t.Run("on open, with indexes", func(t *testing.T) {
+		base, segs, frames := rotImage(t, true)
+		sample := rotSample(base, segs, frames, longMode())
+		atOpen, later := 0, 0
+		for _, b := range sample {
+			kind, f := where(b, frames)
+			at := int64(0)
+			if f != nil {
+				at = f.off
+			}
+			name := fmt.Sprintf("%s byte %d bit %d (%s)", filepath.Base(b.seg), b.off, b.bit, kind)
+			img := base.clone()
+			flipMem(img, b)
+			damaged := files(img)
+			s, err := filestore.Open(memDir, rotOpts(img))
+			var ce *filestore.CorruptError
+			if f == nil || f.end == int64(len(damaged[b.seg])) {
+				// A segment header, or the last frame of a segment: what
+				// Open checks before it trusts an index.
+				if err == nil {
+					s.Close()
+					t.Fatalf("%s: Open succeeded", name)
+				}
+				if !errors.Is(err, ledger.ErrCorrupt) || !errors.As(err, &ce) || ce.Segment != filepath.Base(b.seg) || ce.Offset != at {
+					t.Fatalf("%s: Open: %v; want a *CorruptError in %s at %d", name, err, filepath.Base(b.seg), at)
+				}
+				if got := files(img); !maps.Equal(got, damaged) {
+					t.Fatalf("%s: the failed Open changed the files: %v", name, slices.Sorted(maps.Keys(got)))
+				}
+				atOpen++
+				continue
+			}
+			if err != nil {
+				t.Fatalf("%s: Open: %v; the indexes cover the frame, want it opened from them", name, err)
+			}
+			if st := s.OpenStats(); st.IndexLoaded != len(segs) || st.ScannedBytes != 0 {
+				s.Close()
+				t.Fatalf("%s: Open read frames: %+v", name, st)
+			}
+			err = s.VerifyStorage(ctxT(t))
+			s.Close()
+			if !errors.As(err, &ce) || !errors.Is(err, ledger.ErrCorrupt) || ce.Segment != filepath.Base(b.seg) || ce.Offset != at {
+				t.Fatalf("%s: VerifyStorage: %v; want a *CorruptError in %s at %d", name, err, filepath.Base(b.seg), at)
+			}
+			later++
+		}
+		t.Logf("%d single-bit flips: %d failed Open, %d were outside what Open reads and VerifyStorage reported each", len(sample), atOpen, later)
+		if atOpen == 0 || later == 0 {
+			t.Fatal("the sample misses one of the two cases")
+		}
+	})
 	t.Run("by VerifyStorage", func(t *testing.T) {
 		base, segs, frames := rotImage(t, true)
 		sample := rotSample(base, segs, frames, longMode())
@@ -351,8 +411,14 @@ func TestBitRot(t *testing.T) {
 // that is bit 2 of the third byte of the seconds (a change of days, not of
 // nanoseconds: the hash covers recorded_at to the microsecond only, and
 // the nanoseconds field is outside this test).
+//
+// The store has no index files, as if written by someone who rebuilt them:
+// with the indexes written by the store, a rewritten id is reported by
+// VerifyStorage first, as an index that does not match the log
+// (TestIndexForged).
 func TestRewriteCaughtByChain(t *testing.T) {
 	base, _, frames := rotImage(t, true)
+	dropIndexes(t, base)
 	fields := []string{"id", "recorded_at", "schema_version", "prev_hash", "hash", "type", "occurred_on", "recorded_by", "data"}
 	rewrites := 0
 	for _, f := range frames {

@@ -39,6 +39,7 @@
 //	                                       first event, 20 decimal digits, zero-padded
 //	segment-<P>.log.torn-<offset>-<crc>    bytes cut off as a torn tail (see Recovery;
 //	                                       TornFiles lists them)
+//	segment-<P>.idx                        the index of segment-<P>.log (see Indexes)
 //	*.tmp                                  files not yet renamed into place; removed on open
 //
 // Other files (a log tree's hash file, say) are left alone.
@@ -125,9 +126,9 @@
 // entries. An entry's events must exactly fill E bytes, and the entries
 // must exactly fill the body.
 //
-// Invariants a verifier checks (and Open and VerifyStorage do): every
-// header and frame check above; every length within its enclosing
-// structure; F of
+// Invariants a verifier checks (VerifyStorage does; Open does for the
+// frames it reads, see Indexes): every header and frame check above;
+// every length within its enclosing structure; F of
 // each frame is one past the last position before it (the first frame of a
 // segment starts at the segment's P, and P of each segment follows the
 // previous segment's last position); each stream's revisions run 0, 1, 2, …
@@ -178,8 +179,11 @@
 // # Recovery
 //
 // Open reads the commit mark (a COMMIT with no valid slot is a
-// *CorruptError), scans every segment from its header to its end, checks
-// everything listed under Encoding, and rebuilds the indexes. Damage is
+// *CorruptError), checks each segment's header, takes the events of the
+// frames its index file covers from that file when the file passes the
+// checks listed under Indexes, and scans the segment's other frames — all
+// of them when there is no usable index — checking for each everything
+// listed under Encoding. Damage is
 // never repaired; the only thing Open removes is a torn write, which by the
 // write protocol can only be the final frame of the last segment, and only
 // bytes that were never acknowledged may go. When a frame is bad (too few
@@ -243,12 +247,138 @@
 //
 // # Indexes
 //
-// There is no index file: Open rebuilds the indexes (stream → positions
-// by revision, event id → position, position → segment and frame offset)
-// from the full scan, which also verifies every CRC. This costs about
-// 0.45 s and 70 MiB of heap per million events on a 2-core machine (see
-// BenchmarkReopen); payloads are not kept in memory, reads go to the files
-// (see Reads).
+// Open needs, for every event, where its frame starts, its stream and
+// revision, and its id: the indexes it keeps in memory. Reading every
+// frame to learn them takes about 0.4 s per million events on a 2-core
+// machine; each segment's index file holds them for its frames, so that
+// Open maps or reads each file once instead (see BenchmarkReopen). Index
+// files are derived data and the log is the truth: a missing or bad index
+// file costs time, never an event, and never fails Open.
+//
+// segment-<P>.idx describes the frames of segment-<P>.log from offset 32
+// to a data end D: all of them, or those the segment held when the file
+// was written (a stale index, of a segment appended to since — the last
+// one, or one whose index was not rewritten when it was sealed: Open uses
+// it for those frames and scans the rest). It is written as a temporary
+// file, fsynced, renamed and the directory fsynced — a crash leaves the
+// old file, the new one, or a *.tmp that Open removes — and only from
+// frames already durable:
+//
+//   - for a segment when it is sealed, after the next segment was created
+//     and the commit mark written — by a goroutine of its own, so that
+//     appends do not wait for it; Close waits for it;
+//   - for the last segment at Close, after the commit mark, unless its file
+//     already covers it;
+//   - by Open, last (after the commit mark, so that an Open that fails
+//     changes no index file), for every segment whose frames it scanned —
+//     missing, rejected or stale index —, so that after Open every segment
+//     has an index covering all of its frames.
+//
+// OpenReadOnly reads index files, never writes one. A failure to write one
+// is logged at error level (Options.Logger) and counted
+// (Store.IndexWriteFailures); nothing else changes, appends go on.
+//
+// Streams are numbered 0, 1, 2, … in the order of their first event in
+// the log. Header, 64 bytes:
+//
+//	0   8  magic "PLSEGIDX"
+//	8   4  index format version, 1
+//	12  4  header size, 64
+//	16  8  P, the segment's first position (as in its name and header)
+//	24  4  V, the segment's format version
+//	28  4  reserved, 0
+//	32  8  D, the data end: the index covers the frames in bytes 32 … D-1
+//	       of the segment; 32 ≤ D < 2^32, the end of a frame (or 32)
+//	40  4  N, the number of events in them: positions P … P+N-1 (N = 0
+//	       exactly when D = 32)
+//	44  4  S0, the number of streams with an event before position P
+//	48  4  SN, the number of streams whose first event is in the covered
+//	       frames: streams S0 … S0+SN-1
+//	52  4  R, the number of streams with an event in the covered frames
+//	56  4  CRC of every byte after the header
+//	60  4  CRC of bytes 0..59
+//
+// Then, back to back:
+//
+//	N × 4   frame offsets: the i-th (from 0) is the offset in the segment
+//	        of the frame holding position P+i
+//	N × 4   stream positions: for each run below, in order, the positions
+//	        of its events minus P, ascending (so in revision order)
+//	R × 8   runs, one per stream with an event in the covered frames, in
+//	        increasing stream number: the stream number (4), the number of
+//	        its events there (4, ≥ 1)
+//	N × 12  ids, one per event: the first 8 bytes of its id (as in the
+//	        id), its position minus P (4); in increasing order of those 8
+//	        bytes read as a big-endian unsigned integer, then of position
+//	…       names of streams S0 … S0+SN-1, in number order: each a 2-byte
+//	        length n ≥ 1, then n bytes
+//
+// A file is exactly 64 + 20·N + 8·R bytes plus its names. Its content is
+// a function of the log and D alone, so VerifyStorage compares it byte for
+// byte with the index it rebuilds from the frames.
+//
+// Before Open uses an index file it checks: the header, both CRCs and the
+// sizes; the runs (stream numbers increasing and below S0+SN, counts
+// adding up to N, a run for every new stream) and the names (SN of them,
+// none of a stream with earlier events); that the first frame offset is
+// 32; that P and V are the segment's, D at most the segment's size and S0
+// the number of streams before it; the commit mark — when it records N'
+// bytes of this segment, ending at position H', and N' ≤ D, then either
+// N' = D and the index ends at H', or a frame of the index starts at N'
+// and holds H'+1 —; and the last frame the index names: it is read, passes
+// every check under Encoding, ends exactly at D, and holds exactly the
+// index's last events, each with the frame offset, id (its first 8 bytes),
+// stream and revision the index gives it. A file failing a check is
+// rejected — logged at error level, listed in OpenStats — and the
+// segment's frames are scanned instead, so Open succeeds or fails as it
+// would without the file. Events
+// taken from index files are not read; every frame after D is scanned and
+// checked. Ids read from frames are then checked against every other id of
+// the store, by one pass over the in-memory id table (events whose ids
+// share their leading bits there are read and their ids compared).
+//
+// What Open does not check, for the frames an index covers: their CRCs,
+// their encoding, positions and revisions, that no id occurs twice, and
+// that the index's tables (beyond its last frame) describe them. Skipping
+// that is safe because an index is written only by the store, from frames
+// it has checked (scanned by Open, or appended and synced by itself), for
+// bytes that are durable; committed bytes are never rewritten, and the
+// only bytes ever cut — a torn final frame past the commit mark — were
+// never synced, so never indexed. Random damage to an index file fails its
+// CRCs. Damage to the log under a valid index is found when the damaged
+// frame is read — every read checks the frame's CRCs and that it holds the
+// position the index says — and by VerifyStorage. An index that a crash,
+// a restore or a copy left disagreeing with its segment's end, with the
+// commit mark or with the last frame fails the checks above. What remains
+// is a file forged with valid CRCs, or a log rewritten with valid CRCs
+// under a true index, away from the last frame: Open uses it, and until
+// VerifyStorage reports it a read may find the wrong frame (a
+// *CorruptError), EventByID miss an event, or Append take an id already
+// stored.
+//
+// VerifyStorage (partyledger verify) reads every frame and checks
+// everything under Encoding, as before index files; it also rebuilds each
+// segment's index from the frames and compares the index file with it,
+// byte for byte, up to the file's D, and checks the store's in-memory
+// indexes against every event: its frame, its stream and revision, and
+// that its id leads to it and to no other event (which proves that no id
+// occurs twice). A mismatch is a *CorruptError naming the index file:
+// remove the file, and the next Open rebuilds it from the log.
+//
+// In memory, about 16 MiB of heap per million events (BenchmarkReopen;
+// 70 MiB when Open rebuilt everything in maps): the streams' positions, one
+// array for all, each stream a slice of it (8 bytes an event); an id table
+// of 2^b buckets by the leading bits of the id, each entry the next 24 bits
+// of the id and the position in 8 bytes, built from the sorted id tables a
+// cache-sized block of buckets at a time, without a map or an allocation
+// per event; for events appended since Open, a map from id to position;
+// and each segment's frame offsets (4 bytes an event), which for the
+// segments before the last stay in the index file, mapped read-only, until
+// Close (the store replaces an index file only by renaming a new one over
+// it; one truncated or rewritten in place under an open store would fault
+// its reads). A lookup by id yields the positions whose bits match and
+// reads those events to compare the whole id. Payloads are not kept in
+// memory; reads go to the files (see Reads).
 //
 // # Reads
 //

@@ -68,3 +68,20 @@ func Segments(s *Store) []string {
 	}
 	return out
 }
+
+// IDStored is the committer's duplicate-id check, for BenchmarkIDLookup.
+// The committer must not be running (no appends in flight).
+func IDStored(s *Store, id [16]byte) bool {
+	var c frameCursor
+	ok, err := s.idStored(id, &c)
+	if err != nil {
+		panic(err)
+	}
+	return ok
+}
+
+// WaitSealedIndexes waits until the index of every segment sealed so far
+// is written. No append may be in flight.
+func WaitSealedIndexes(s *Store) {
+	s.waitSealedIndexes()
+}

@@ -285,6 +285,10 @@ func TestFormatAsDocumented(t *testing.T) {
 	if m, found, err := filestore.ReadMark(nil, dir); err != nil || !found || m.Segment != seg || m.Length != length || m.Head != head {
 		t.Fatalf("ReadMark = %+v, %v, %v; the independent decoder read segment %d, %d bytes, position %d", m, found, err, seg, length, head)
 	}
+	// Every segment has its index after Close, as doc.go describes it.
+	if n := auditIndexes(t, dir); n != len(segs) {
+		t.Fatalf("%d index files for %d segments after Close", n, len(segs))
+	}
 }
 
 // copyDir copies the files of testdata directory src into a new

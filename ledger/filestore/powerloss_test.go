@@ -71,7 +71,11 @@ func longMode() bool { return os.Getenv("PARTYLEDGER_LONG") == "1" }
 //     bytes match the CRC in its name;
 //   - have found, before it opened, a commit mark recording at least the
 //     position the last successful Open recorded (Open marks what it
-//     found complete): a mark whose write returned survives.
+//     found complete): a mark whose write returned survives;
+//   - have written the index of every segment whose frames it read, so
+//     that after a power loss right after it (every unsynced write and
+//     directory change lost) the store opens from its index files without
+//     reading a frame.
 //
 // A failure names the seed; PARTYLEDGER_POWERLOSS_SEED=<seed> reruns that
 // one scenario (its goroutines interleave differently each run).
@@ -378,6 +382,15 @@ func plCheck(img *memFS, written []uuid.UUID, acked map[ledger.Position]uuid.UUI
 		if now[n] != b {
 			return nil, nil, fmt.Errorf("side file %s, saved by an earlier reopen, is gone or changed", n)
 		}
+	}
+	s.Close()
+	s2, err := filestore.Open(memDir, plOpts(img.crash(false)))
+	if err != nil {
+		return nil, nil, fmt.Errorf("reopen after a power loss right after Open: %v", err)
+	}
+	defer s2.Close()
+	if st := s2.OpenStats(); st.IndexLoaded != st.Segments || st.ScannedBytes != 0 || len(st.IndexRejected) != 0 {
+		return nil, nil, fmt.Errorf("after a power loss right after Open, a reopen did not find every segment's index: %+v", st)
 	}
 	return ids, now, nil
 }

@@ -159,7 +159,7 @@ func (s *Store) eventAt(p uint64, c *frameCursor) (ledger.Event, error) {
 		s.mu.RUnlock()
 		return ledger.Event{}, fmt.Errorf("filestore: position %d beyond head: %w", p, ledger.ErrEventNotFound)
 	}
-	l := s.locs[p-1]
+	l := s.locAt(p)
 	name := s.segs[l.seg].name
 	s.mu.RUnlock()
 	corrupt := func(reason string) error {
@@ -207,21 +207,16 @@ func (s *Store) pointRead(p uint64) (ev ledger.Event, err error) {
 }
 
 // EventByID implements ledger.Store.
-func (s *Store) EventByID(ctx context.Context, id uuid.UUID) (ledger.Event, error) {
+func (s *Store) EventByID(ctx context.Context, id uuid.UUID) (ev ledger.Event, err error) {
 	if err := ctx.Err(); err != nil {
 		return ledger.Event{}, err
 	}
-	s.mu.RLock()
-	p, ok := s.ids[id]
-	closed := s.closed
-	s.mu.RUnlock()
-	if closed {
+	if !s.pin() {
 		return ledger.Event{}, errClosed
 	}
-	if !ok {
-		return ledger.Event{}, fmt.Errorf("filestore: event %s: %w", id, ledger.ErrEventNotFound)
-	}
-	return s.pointRead(p)
+	defer s.unpin()
+	defer s.faultGuard(debug.SetPanicOnFault(true), &err)
+	return s.eventByID(id)
 }
 
 // LastEvent implements ledger.Store.
@@ -413,13 +408,13 @@ func (w *walker) chunk() (stopped bool, err error) {
 		s.mu.RUnlock()
 		return false, errClosed
 	}
-	l := s.locs[w.next-1]
+	l := s.locAt(w.next)
 	sg := s.segs[l.seg]
 	end := sg.size
 	// Read no further than the frame after the one holding `to`, so
 	// that a short range costs a short read.
 	if w.to < s.head {
-		if nl := s.locs[w.to]; nl.seg == l.seg && nl != s.locs[w.to-1] {
+		if nl := s.locAt(w.to + 1); nl.seg == l.seg && nl != s.locAt(w.to) {
 			end = int64(nl.off)
 		}
 	}
@@ -517,7 +512,7 @@ func (w *walker) chunk() (stopped bool, err error) {
 			}
 		}
 		// The chunk never crosses the segment's committed end, so the
-		// next segment is found through locs in the next round.
+		// next segment is found through locAt in the next round.
 		p += total
 	}
 	return false, nil

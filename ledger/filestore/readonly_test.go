@@ -153,10 +153,12 @@ func TestOpenReadOnlyTornTailWritesNothing(t *testing.T) {
 	}
 }
 
-// Damage before the commit mark is corruption for a read-only open too.
+// Damage before the commit mark is corruption for a read-only open too
+// (one that reads the frames: the store has no index files).
 func TestOpenReadOnlyCorrupt(t *testing.T) {
 	dir := t.TempDir()
 	_, ends, segPath := logWithRecords(t, filestore.OSFS{}, dir, 5)
+	removeIndexFiles(t, dir)
 	flipByte(t, segPath, ends[1]+20)
 	before := dirImage(t, dir)
 	_, err := filestore.OpenReadOnly(dir, filestore.Options{})

@@ -110,6 +110,9 @@ func (s *Store) recover() error {
 			Reason: fmt.Sprintf("the segment is missing, but the commit mark records %d bytes of it as complete, up to position %d (the log now ends in %s at byte %d, position %d)",
 				s.mark.Length, s.mark.Head, last.name, last.size, s.head)}
 	}
+	if err := s.finishIndexes(); err != nil {
+		return err
+	}
 	// What the scan read may be in the page cache only: a process that
 	// died between a write and its sync, or between a rename and the
 	// directory sync, leaves bytes and names that a reopen sees but a power
@@ -133,6 +136,9 @@ func (s *Store) recover() error {
 	if err := s.writeMark(); err != nil {
 		return fmt.Errorf("filestore: open: %w", err)
 	}
+	// Last, so that a failed Open changes nothing: the indexes of the
+	// segments whose frames were read.
+	s.writeOpenIndexes()
 	return nil
 }
 
@@ -176,7 +182,9 @@ func (s *Store) recoverReadOnly() error {
 		return &CorruptError{Segment: segmentName(s.mark.Segment), Offset: 0,
 			Reason: fmt.Sprintf("the segment is missing, but the commit mark records %d bytes of it as complete, up to position %d", s.mark.Length, s.mark.Head)}
 	}
-	return nil
+	err = s.finishIndexes()
+	s.pendingIndexes = nil // nothing is written
+	return err
 }
 
 // listSegments returns the names of the segments in the directory, in
@@ -279,10 +287,10 @@ func (s *Store) startCurrentSegment() error {
 	return nil
 }
 
-// scanSegment checks every frame of sg and indexes its events. In the last
-// segment a bad frame past the commit mark, with no good frame after it, is
-// a torn write and is cut off unless it was provably written completely;
-// anywhere else damage is an error.
+// scanSegment checks every frame of sg past what its index covers and
+// indexes its events. In the last segment a bad frame past the commit
+// mark, with no good frame after it, is a torn write and is cut off unless
+// it was provably written completely; anywhere else damage is an error.
 func (s *Store) scanSegment(sg *segment, idx uint32, last bool) error {
 	size, err := sg.f.Size()
 	if err != nil {
@@ -328,8 +336,9 @@ func (s *Store) scanSegment(sg *segment, idx uint32, last bool) error {
 		_, err := sg.f.ReadAt(p, off)
 		return err
 	}}
-	var ix indexer
-	off := int64(segmentHeaderSize)
+	// A valid index stands for the frames it covers (doc.go, "Indexes"):
+	// the scan starts where it ends; otherwise at the first frame.
+	ix, off := s.segmentIndex(sg, size, limit)
 	for off < size {
 		if err := atLimit(off); err != nil {
 			return err
@@ -376,54 +385,6 @@ func (s *Store) scanSegment(sg *segment, idx uint32, last bool) error {
 	}
 	sg.size = size
 	return nil
-}
-
-// indexer adds the events of the frames Open scans to the store's
-// indexes, checking positions, revisions and ids as it goes.
-type indexer struct {
-	dec        frameDecoder
-	ev         rawEvent
-	lastStream []byte
-	st         *streamState
-}
-
-// index adds the events of the frame body at l, or returns what is wrong
-// with it.
-func (x *indexer) index(s *Store, body []byte, l loc) string {
-	if err := x.dec.init(body); err != nil {
-		return err.Error()
-	}
-	if x.dec.first != s.head+1 {
-		return fmt.Sprintf("frame starts at position %d, want %d", x.dec.first, s.head+1)
-	}
-	ev := &x.ev
-	for {
-		ok, err := x.dec.nextEvent(ev)
-		if err != nil {
-			return err.Error()
-		}
-		if !ok {
-			return ""
-		}
-		if x.st == nil || string(ev.stream) != string(x.lastStream) {
-			x.st = s.streams[string(ev.stream)]
-			if x.st == nil {
-				x.st = &streamState{}
-				s.streams[string(ev.stream)] = x.st
-			}
-			x.lastStream = append(x.lastStream[:0], ev.stream...)
-		}
-		if ev.revision != uint64(len(x.st.positions)) {
-			return fmt.Sprintf("event %s of stream %q has revision %d, want %d", ev.id, ev.stream, ev.revision, len(x.st.positions))
-		}
-		if _, dup := s.ids[ev.id]; dup {
-			return fmt.Sprintf("event id %s stored twice", ev.id)
-		}
-		s.ids[ev.id] = ev.position
-		x.st.positions = append(x.st.positions, ev.position)
-		s.locs = append(s.locs, l)
-		s.head = ev.position
-	}
 }
 
 // tornOrCorrupt decides about the bad frame at off of the last segment,
@@ -493,9 +454,11 @@ func (s *Store) writeFileAtomic(name string, data []byte) error {
 
 // VerifyStorage implements ledger.Verifier: it rereads every committed
 // byte of every segment and checks headers, frame lengths, checksums, the
-// encoding of every event, contiguous positions and per-stream revisions.
-// It does not check hash chains (the ledger does that) and does not block
-// appends.
+// encoding of every event, contiguous positions and per-stream revisions;
+// it checks every index file byte for byte against the frames it covers,
+// and the store's in-memory indexes against every event (which also
+// proves that no id occurs twice). It does not check hash chains (the
+// ledger does that) and does not block appends.
 func (s *Store) VerifyStorage(ctx context.Context) error {
 	s.mu.RLock()
 	if s.closed {
@@ -514,11 +477,12 @@ func (s *Store) VerifyStorage(ctx context.Context) error {
 
 	next := uint64(1)
 	revs := make(map[string]uint64)
+	iv := s.newIndexVerifier()
 	var (
 		dec frameDecoder
 		ev  rawEvent
 	)
-	for _, ss := range segs {
+	for i, ss := range segs {
 		sg := ss.sg
 		corrupt := func(off int64, reason string) error {
 			return &CorruptError{Segment: sg.name, Offset: off, Reason: reason}
@@ -536,8 +500,14 @@ func (s *Store) VerifyStorage(ctx context.Context) error {
 			return corrupt(0, fmt.Sprintf("segment header says position %d, format version %d; want %d, %d", first, version, next, sg.version))
 		}
 		r.version = version
+		if err := iv.begin(uint32(i), sg, version, ss.size); err != nil {
+			return err
+		}
 		for off := int64(segmentHeaderSize); off < ss.size; {
 			if err := ctx.Err(); err != nil {
+				return err
+			}
+			if err := iv.at(off); err != nil {
 				return err
 			}
 			body, nextOff, bad, err := r.frame(off)
@@ -565,9 +535,15 @@ func (s *Store) VerifyStorage(ctx context.Context) error {
 					return corrupt(off, fmt.Sprintf("event %s of stream %q has revision %d, want %d", ev.id, ev.stream, ev.revision, want))
 				}
 				revs[string(ev.stream)] = ev.revision + 1
+				if err := iv.event(&ev, off); err != nil {
+					return err
+				}
 				next++
 			}
 			off = nextOff
+		}
+		if err := iv.finish(ss.size); err != nil {
+			return err
 		}
 	}
 	if s.readOnly {

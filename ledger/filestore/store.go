@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"math"
 	"os"
 	"path/filepath"
@@ -76,11 +77,18 @@ type Options struct {
 	// ReadChunkSize is how much ReadAll and Subscribe read per call.
 	// Default 1 MiB.
 	ReadChunkSize int
+	// Logger receives what the store reports without failing: an index
+	// file rejected at Open, an index that could not be written. Default
+	// slog.Default().
+	Logger *slog.Logger
 }
 
 func (o Options) withDefaults() (Options, error) {
 	if o.FS == nil {
 		o.FS = OSFS{}
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
 	}
 	def := func(v *int, d int) {
 		if *v == 0 {
@@ -145,13 +153,15 @@ type Store struct {
 	// mu guards the committed state below. Only the committer changes it,
 	// so the committer reads it without locking.
 	mu      sync.RWMutex
-	segs    []*segment
+	segs    []*segment              // with the frame of each of their events
 	head    uint64                  // last committed position; 0 when empty
-	locs    []loc                   // position-1 → frame holding it
-	ids     map[uuid.UUID]uint64    // event id → position
+	idTab   idTable                 // event id → position, for the events Open found
+	ids     map[uuid.UUID]uint64    // event id → position, for the events appended since
 	streams map[string]*streamState // stream → revision → position
 	notify  chan struct{}           // closed and replaced at every commit
 	closed  bool
+
+	streamList []*streamState // streams by number: in order of their first event; guarded by mu
 
 	// The commit mark: its file (nil until created) and the last mark
 	// written or read. Used by Open, the committer and Close, one at a time.
@@ -163,6 +173,20 @@ type Store struct {
 	buf            []byte
 	pendingStreams map[string]int64
 	pendingIDs     map[uuid.UUID]struct{}
+	idCursor       frameCursor // for reading events whose id matches a fingerprint
+
+	// Segment indexes (index.go): the active segment's, as it grows
+	// (committer, then Close), and how far its file covers it.
+	act        *segBuilder
+	actIndexed indexCover
+	sealed     chan sealedIndex // to the writer of sealed segments' indexes
+	sealedDone chan struct{}
+
+	opening        *openState     // during Open only
+	indexMaps      []func()       // unmap the index files segment.offs point into; at Close
+	pendingIndexes []pendingIndex // written at the end of Open
+	openStats      OpenStats
+	indexFailures  atomic.Int64
 }
 
 type segment struct {
@@ -170,7 +194,8 @@ type segment struct {
 	first   uint64
 	version uint32 // format version of its header and frames
 	f       File
-	size    int64 // committed bytes; guarded by Store.mu
+	size    int64    // committed bytes; guarded by Store.mu
+	offs    []uint32 // position-first → offset of the frame holding it; guarded by Store.mu
 	// mm is the segment's read-only mapping (mmap.go).
 	mm segMap
 }
@@ -184,6 +209,7 @@ type loc struct {
 
 type streamState struct {
 	positions []uint64 // revision → position; only ever appended to
+	num       uint32   // the stream's number in the segment indexes
 }
 
 type appendReq struct {
@@ -204,11 +230,13 @@ type appendResult struct {
 	err       error
 }
 
-// Open opens (creating if needed) the store in dir. It scans every segment,
-// checking every frame and rebuilding the indexes; a torn final frame —
-// one past the commit mark that a crash can have left so — is cut off (its
-// bytes saved beside the segment), any other damage fails Open with a
-// *CorruptError. It ends by writing the commit mark.
+// Open opens (creating if needed) the store in dir. It loads each
+// segment's index file where it is valid and scans the frames it does not
+// cover (all of a segment without one), checking every scanned frame; a
+// torn final frame — one past the commit mark that a crash can have left
+// so — is cut off (its bytes saved beside the segment), any other damage
+// fails Open with a *CorruptError. It ends by writing the commit mark,
+// then the index files of the segments it scanned.
 func Open(dir string, opts Options) (*Store, error) {
 	opts, err := opts.withDefaults()
 	if err != nil {
@@ -314,6 +342,13 @@ func (s *Store) closeFiles() {
 	}
 	s.filesClosed = true
 	s.releaseMaps()
+	if s.opening != nil { // an Open that failed
+		s.opening.release()
+	}
+	// Readers check closed, set before, under mu: none reads an offset now.
+	for _, unmap := range s.indexMaps {
+		unmap()
+	}
 	for _, sg := range s.segs {
 		sg.f.Close()
 	}
@@ -324,17 +359,22 @@ func (s *Store) closeFiles() {
 
 // Close stops accepting appends, lets the ones already queued complete or
 // fail, records in the commit mark that everything committed is complete
-// (unless a failed write made the store read-only), ends subscriptions
-// with ledger.ErrClosed and releases the files.
+// and writes the index of the last segment (unless a failed write made the
+// store read-only), ends subscriptions with ledger.ErrClosed and releases
+// the files.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		close(s.closing)
 		<-s.done
+		s.waitSealedIndexes()
 		var markErr error
 		if !s.readOnly && s.Err() == nil && s.markStale() {
 			if err := s.writeMark(); err != nil {
 				markErr = fmt.Errorf("filestore: close: %w", err)
 			}
+		}
+		if !s.readOnly && s.Err() == nil && markErr == nil {
+			s.closeIndex()
 		}
 		s.mu.Lock()
 		s.closed = true
@@ -596,7 +636,11 @@ func (s *Store) commit(batch []*appendReq) {
 		}
 		for _, e := range r.events {
 			_, pending := s.pendingIDs[e.ID]
-			_, stored := s.ids[e.ID]
+			stored, err := s.idStored(e.ID, &s.idCursor)
+			if err != nil {
+				r.err = fmt.Errorf("filestore: append: check id %s: %w", e.ID, err)
+				break
+			}
 			if pending || stored {
 				r.err = fmt.Errorf("filestore: append: id %s: %w", e.ID, ledger.ErrDuplicateEventID)
 				break
@@ -671,6 +715,7 @@ func (s *Store) writeFrame(entries uint32, accepted []*appendReq) error {
 		if err := s.writeMark(); err != nil {
 			return fmt.Errorf("roll over: %w", err)
 		}
+		s.sealIndex(s.segs[len(s.segs)-2])
 	}
 	off := seg.size
 	if _, err := seg.f.WriteAt(s.buf, off); err != nil {
@@ -686,19 +731,23 @@ func (s *Store) writeFrame(entries uint32, accepted []*appendReq) error {
 // publish adds the accepted appends of the current batch to the indexes
 // and wakes subscribers.
 func (s *Store) publish(accepted []*appendReq, segIdx uint32, off int64, n int64) {
-	l := loc{seg: segIdx, off: uint32(off)}
+	sg := s.segs[segIdx]
+	b := s.activeBuilder()
 	s.mu.Lock()
 	for _, r := range accepted {
 		st := s.streams[r.stream]
 		if st == nil {
-			st = &streamState{}
+			st = &streamState{num: uint32(len(s.streamList))}
 			s.streams[r.stream] = st
+			s.streamList = append(s.streamList, st)
+			b.addStream(r.stream)
 		}
 		for i := range r.events {
 			p := uint64(r.positions[i])
 			st.positions = append(st.positions, p)
 			s.ids[r.events[i].ID] = p
-			s.locs = append(s.locs, l)
+			sg.offs = append(sg.offs, uint32(off))
+			b.add(r.events[i].ID, p, st.num)
 			s.head = p
 		}
 	}

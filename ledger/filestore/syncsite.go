@@ -22,6 +22,8 @@ const (
 	syncMarkDir                  // createMark: directory after renaming the commit mark
 	syncMark                     // writeMark: the commit mark after a slot was rewritten
 	syncFrame                    // writeFrame: fdatasync of the active segment after a frame
+	syncIndexFile                // writeIndexFile: a segment index, before its rename
+	syncIndexDir                 // writeIndexFile: directory after renaming a segment index
 	syncSiteCount
 )
 
@@ -38,6 +40,8 @@ var syncSiteNames = [syncSiteCount]string{
 	syncMarkDir:         "mark-dir",
 	syncMark:            "mark",
 	syncFrame:           "frame",
+	syncIndexFile:       "index-file",
+	syncIndexDir:        "index-dir",
 }
 
 func (s syncSite) String() string {
