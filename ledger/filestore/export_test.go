@@ -34,3 +34,11 @@ func SetReadAhead(n int64) (restore func()) {
 	readAheadBytes = n
 	return func() { readAheadBytes = old }
 }
+
+// DataEnd returns where the frames of the store's last segment end (its
+// committed bytes; free space follows).
+func DataEnd(s *Store) int64 {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.segs[len(s.segs)-1].size
+}
