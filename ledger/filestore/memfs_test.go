@@ -57,6 +57,10 @@ var errPowerLost = errors.New("memfs: power lost")
 type memNode struct {
 	data   []byte
 	synced []byte
+	// holes: the file was once made longer without its new bytes being
+	// written (Truncate, or a write past its end): on a real file system,
+	// blocks never written, which a later write must allocate.
+	holes bool
 }
 
 // fault fails the at-th operation of kind (1-based, counted from when the
@@ -496,6 +500,9 @@ func (f *memFile) WriteAt(p []byte, off int64) (int, error) {
 	if err != nil {
 		p = p[:len(p)/2] // a full disk takes part of a write
 	}
+	if off > int64(len(f.node.data)) {
+		f.node.holes = true
+	}
 	if end := off + int64(len(p)); end > int64(len(f.node.data)) {
 		f.node.data = append(f.node.data, make([]byte, end-int64(len(f.node.data)))...)
 	}
@@ -538,8 +545,9 @@ func (f *memFile) Truncate(size int64) error {
 	}
 	if size < int64(len(f.node.data)) {
 		f.node.data = f.node.data[:size]
-	} else {
+	} else if size > int64(len(f.node.data)) {
 		f.node.data = append(f.node.data, make([]byte, size-int64(len(f.node.data)))...)
+		f.node.holes = true
 	}
 	return nil
 }
