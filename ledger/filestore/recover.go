@@ -496,10 +496,10 @@ func (s *Store) tornOrCorrupt(sg *segment, version uint32, off, size int64, bad 
 	// its last non-zero byte, e: a torn write leaves each of its bytes
 	// written or still zero, and no later frame was written.
 	e, err := scanNonZero(read, off, size, true)
-	if err != nil {
-		return err
+	if err != nil || e < 0 {
+		return err // e < 0: all zeros, free space; nothing to cut
 	}
-	e++ // > off: the bytes from off are not all zeros, or the frame would be free space
+	e++
 	// Where the frame may end: where its header says, or just after its
 	// trailer, whose length field holds a non-zero byte — so it ends
 	// within 8 bytes after e.
