@@ -14,6 +14,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -148,39 +149,107 @@ func TestSegmentsAreWrittenZeros(t *testing.T) {
 	}
 }
 
+// TestSparePreparedAhead: once a quarter of the active segment's space is
+// used, the next segment's file is prepared in the background — written
+// in full and synced under segment-spare.log.tmp — and the roll-over
+// installs that very file.
+func TestSparePreparedAhead(t *testing.T) {
+	m := newMemFS()
+	s, err := filestore.Open(memDir, filestore.Options{FS: m, SegmentSize: 64 << 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	spare := memDir + "/segment-spare.log.tmp"
+	node := func() *memNode {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		return m.names[spare]
+	}
+	var last *ledger.Event
+	n := 0
+	add := func() {
+		evs := chainPadded("org-a", last, 1, 300)
+		mustAppend(t, s, "org-a", int64(n)-1, evs)
+		last = &evs[0]
+		n++
+	}
+	for filestore.DataEnd(s) < 20<<10 { // a quarter, and an append after
+		add()
+	}
+	var prepared *memNode
+	for range 1000 {
+		if sp := node(); sp != nil {
+			m.mu.Lock()
+			ready := len(sp.synced) == 64<<10 && string(sp.data) == string(sp.synced)
+			m.mu.Unlock()
+			if ready {
+				prepared = sp
+				break
+			}
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if prepared == nil {
+		t.Fatal("no spare of 64 KiB prepared and synced after a quarter of the segment was used")
+	}
+	for len(m.segmentNames(memDir)) < 2 {
+		add()
+	}
+	name := memDir + "/" + m.segmentNames(memDir)[1]
+	m.mu.Lock()
+	installed := m.names[name]
+	m.mu.Unlock()
+	if installed != prepared || node() != nil {
+		t.Fatal("the roll-over did not install the prepared spare")
+	}
+}
+
 // freeImage is a store on the in-memory FS whose last frame is a large one
 // (about 6.5 KiB: 14 sectors) at D..E of its only segment, in 64 KiB of
 // file, and whose commit mark records D: the image of a process that wrote
 // the frame and died. It returns the file system, the segment's path, D,
 // E, and the number of events before the frame.
 func freeImage(t *testing.T) (m *memFS, seg string, d, e int64, before int) {
+	return freeImageWhere(t, nil)
+}
+
+// freeImageWhere is freeImage with a last frame for which want (when not
+// nil) holds: tried with one event id after another until one does.
+func freeImageWhere(t *testing.T, want func(frame []byte) bool) (m *memFS, seg string, d, e int64, before int) {
 	t.Helper()
-	opts := filestore.Options{SegmentSize: 64 << 10}
-	m = newMemFS()
-	opts.FS = m
-	s, err := filestore.Open(memDir, opts)
-	if err != nil {
-		t.Fatal(err)
+	for try := 0; try < 5000; try++ {
+		opts := filestore.Options{SegmentSize: 64 << 10}
+		m = newMemFS()
+		opts.FS = m
+		s, err := filestore.Open(memDir, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		small := chain("org-small", nil, 5)
+		for i := range small {
+			mustAppend(t, s, "org-small", int64(i)-1, small[i:i+1])
+		}
+		d = filestore.DataEnd(s)
+		s.Close()
+		mark := string(readMem(m, memDir+"/COMMIT"))
+		if s, err = filestore.Open(memDir, opts); err != nil {
+			t.Fatal(err)
+		}
+		mustAppend(t, s, "org-big", ledger.NoStream, chainPadded("org-big", nil, 12, 400))
+		e = filestore.DataEnd(s)
+		s.Close()
+		writeFileFS(t, m, memDir+"/COMMIT", []byte(mark))
+		seg = memDir + "/segment-00000000000000000001.log"
+		if e-d < 6000 || int64(len(readMem(m, seg))) != 64<<10 {
+			t.Fatalf("frame %d..%d in a file of %d bytes", d, e, len(readMem(m, seg)))
+		}
+		if want == nil || want(readMem(m, seg)[d:e]) {
+			return m.crash(true), seg, d, e, len(small)
+		}
 	}
-	small := chain("org-small", nil, 5)
-	for i := range small {
-		mustAppend(t, s, "org-small", int64(i)-1, small[i:i+1])
-	}
-	d = filestore.DataEnd(s)
-	s.Close()
-	mark := string(readMem(m, memDir+"/COMMIT"))
-	if s, err = filestore.Open(memDir, opts); err != nil {
-		t.Fatal(err)
-	}
-	mustAppend(t, s, "org-big", ledger.NoStream, chainPadded("org-big", nil, 12, 400))
-	e = filestore.DataEnd(s)
-	s.Close()
-	writeFileFS(t, m, memDir+"/COMMIT", []byte(mark))
-	seg = memDir + "/segment-00000000000000000001.log"
-	if e-d < 6000 || int64(len(readMem(m, seg))) != 64<<10 {
-		t.Fatalf("frame %d..%d in a file of %d bytes", d, e, len(readMem(m, seg)))
-	}
-	return m.crash(true), seg, d, e, len(small)
+	t.Fatal("no frame found as wanted")
+	return
 }
 
 // checkCut opens the store on m, whose segment seg has its frames up to d
@@ -390,6 +459,21 @@ func TestFreeSpaceDamage(t *testing.T) {
 			}
 		})
 	}
+	t.Run("a complete frame ending in zero bytes, its header zeroed", func(t *testing.T) {
+		// Its trailer's last bytes (the top bytes of C) are zeros, so its
+		// bytes seem to end before it does: its end is still found, 8
+		// bytes or fewer after them, where its trailer fits.
+		base, seg, d, e, _ := freeImageWhere(t, func(f []byte) bool { return f[len(f)-1] == 0 })
+		b := slices.Clone(readMem(base, seg))
+		clear(b[d : d+8])
+		m := base.clone()
+		setFile(m, seg, b)
+		_, err := filestore.Open(memDir, filestore.Options{FS: m})
+		var ce *filestore.CorruptError
+		if !errors.As(err, &ce) || ce.Offset != d || !strings.Contains(err.Error(), "the frame is complete") {
+			t.Fatalf("Open of a frame %d..%d with its header zeroed: %v; want a *CorruptError at %d saying the frame is complete", d, e, err, d)
+		}
+	})
 	t.Run("a non-zero byte far into the free space", func(t *testing.T) {
 		for _, at := range []int64{e, e + 1000, int64(len(whole)) - 1} {
 			b := slices.Clone(whole)
