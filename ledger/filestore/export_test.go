@@ -42,3 +42,20 @@ func DataEnd(s *Store) int64 {
 	defer s.mu.RUnlock()
 	return s.segs[len(s.segs)-1].size
 }
+
+// Segments returns how many segments the store has.
+func Segments(s *Store) int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return len(s.segs)
+}
+
+// PrepareAheadForTest turns the background preparation of the next
+// segment's file on or off (off: a roll-over prepares it then) until the
+// returned function restores it. It must be called while no store is
+// open.
+func PrepareAheadForTest(on bool) (restore func()) {
+	old := prepareAhead
+	prepareAhead = on
+	return func() { prepareAhead = old }
+}

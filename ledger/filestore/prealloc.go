@@ -43,6 +43,10 @@ const (
 	spareAt = 4
 )
 
+// prepareAhead: the next segment's file is prepared in the background.
+// Only a benchmark turns it off, to show what it saves.
+var prepareAhead = true
+
 // preallocated reports whether segments of format version v end in free
 // space: zeros from the end of the frames to the end of the file.
 func preallocated(v uint32) bool { return v >= formatVersion3 }
@@ -148,7 +152,7 @@ func (s *Store) createSegment(name string, first uint64, size int64) (*segment, 
 // background once the active segment seg is a quarter used. Committer
 // only.
 func (s *Store) maybePrepareSpare(seg *segment) {
-	if s.spareJob != nil || seg.fileSize <= segmentHeaderSize ||
+	if !prepareAhead || s.spareJob != nil || seg.fileSize <= segmentHeaderSize ||
 		(seg.size-segmentHeaderSize)*spareAt < seg.fileSize-segmentHeaderSize {
 		return
 	}

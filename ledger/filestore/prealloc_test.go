@@ -576,7 +576,7 @@ func TestOpenReadOnlyBesideAppends(t *testing.T) {
 			defer wg.Done()
 			stream := fmt.Sprintf("org-%d", g)
 			var last *ledger.Event
-			for i := 0; !stop.Load() && i < 400; i++ {
+			for i := 0; !stop.Load() && i < 200; i++ {
 				evs := chain(stream, last, 1+i%2)
 				expected := ledger.NoStream
 				if last != nil {
