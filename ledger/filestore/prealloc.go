@@ -236,11 +236,15 @@ func lastNonZero(b []byte) int {
 	return -1
 }
 
+// zeroScanChunk is how much scanNonZero reads at a time: a buffer that
+// stays in the processor's cache, so that checking the free space runs at
+// memory speed (several times faster than with a 4 MiB buffer, measured).
+const zeroScanChunk = 1 << 20
+
 // scanNonZero returns the offset of the first (or, with last, the last)
-// non-zero byte in [from, to) of a file read through read, or -1. It reads
-// scanChunkSize bytes at a time.
+// non-zero byte in [from, to) of a file read through read, or -1.
 func scanNonZero(read func(p []byte, off int64) error, from, to int64, last bool) (int64, error) {
-	buf := make([]byte, min(to-from, scanChunkSize))
+	buf := make([]byte, min(to-from, zeroScanChunk))
 	for n := int64(0); n < to-from; {
 		k := min(int64(len(buf)), to-from-n)
 		off := from + n // the chunk's file offset

@@ -97,6 +97,7 @@ func (r *frameReader) free(off int64) (free bool, bad string, err error) {
 // recover scans the directory and rebuilds the indexes (see doc.go,
 // "Recovery").
 func (s *Store) recover() error {
+	defer func() { s.scanBuf = nil }()
 	segNames, err := s.listSegments()
 	if err != nil {
 		return err
@@ -165,6 +166,7 @@ func (s *Store) recover() error {
 // written) is in the listing, and every byte it records as complete is in
 // the files when they are read.
 func (s *Store) recoverReadOnly() error {
+	defer func() { s.scanBuf = nil }()
 	if err := s.openMark(); err != nil {
 		return err
 	}
@@ -349,10 +351,11 @@ func (s *Store) scanSegment(sg *segment, idx uint32, last bool) error {
 		}
 		return nil
 	}
-	r := frameReader{size: size, version: version, read: func(p []byte, off int64) error {
+	r := frameReader{size: size, version: version, buf: s.scanBuf, read: func(p []byte, off int64) error {
 		_, err := sg.f.ReadAt(p, off)
 		return err
 	}}
+	defer func() { s.scanBuf = r.buf[:0] }() // one buffer for every segment
 	var ix indexer
 	fileSize := size
 	off := int64(segmentHeaderSize)

@@ -160,6 +160,10 @@ type Store struct {
 	markF  File
 	mark   Mark
 
+	// scanBuf is the buffer Open reads segments through, kept from one
+	// segment to the next.
+	scanBuf []byte
+
 	// Committer-only state (Close uses spareJob once the committer has
 	// stopped).
 	spareJob       *spareJob // the next segment's file being prepared, or nil
