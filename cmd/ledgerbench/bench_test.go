@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -14,21 +12,15 @@ import (
 	"partyledger/ledger/filestore"
 )
 
-func segmentsSize(t *testing.T, dir string) int64 {
+// dataBytes returns the bytes of the store's segments up to the end of
+// their frames (the files are zero-filled beyond).
+func dataBytes(t *testing.T, s *filestore.Store) int64 {
 	t.Helper()
-	var n int64
-	files, err := filepath.Glob(filepath.Join(dir, "segment-*.log"))
+	u, err := s.Usage()
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range files {
-		st, err := os.Stat(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		n += st.Size()
-	}
-	return n
+	return u.DataBytes
 }
 
 // The raw-disk limits write what the store writes: frameBytes must be the
@@ -45,15 +37,52 @@ func TestFrameBytesIsTheStoresFrame(t *testing.T) {
 	rev := ledger.NoStream
 	for _, n := range []int{1, 100} {
 		t.Run(fmt.Sprintf("%d events", n), func(t *testing.T) {
-			before := segmentsSize(t, dir)
+			before := dataBytes(t, s)
 			if _, err := s.Append(ctx, stream, rev, rawEvents(stream, rev, n)); err != nil {
 				t.Fatal(err)
 			}
 			rev += int64(n)
-			if got, want := segmentsSize(t, dir)-before, int64(frameBytes(stream, n)); got != want {
+			if got, want := dataBytes(t, s)-before, int64(frameBytes(stream, n)); got != want {
 				t.Errorf("an append of %d events grew the segment by %d bytes, frameBytes says %d", n, got, want)
 			}
 		})
+	}
+}
+
+// The read-all limit reads the data of the store's segments, not the
+// zeros after their frames.
+func TestSegmentDataEndsAtTheFrames(t *testing.T) {
+	dir := t.TempDir()
+	s, err := filestore.Open(dir, filestore.Options{SegmentSize: 64 << 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stream := appendStream("append-w01.r0", 0)
+	rev := ledger.NoStream
+	for range 40 {
+		if _, err := s.Append(context.Background(), stream, rev, rawEvents(stream, rev, 5)); err != nil {
+			t.Fatal(err)
+		}
+		rev += 5
+	}
+	want := dataBytes(t, s)
+	u, _ := s.Usage()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	files, lens, err := segmentData(dir)
+	if err != nil || len(files) != u.Segments || u.Segments < 2 {
+		t.Fatalf("segmentData: %v, %v; the store has %d segments", files, err, u.Segments)
+	}
+	var got int64
+	for _, n := range lens {
+		got += n
+	}
+	if got > want || got < want-7*int64(len(files)) || u.FileBytes <= want {
+		t.Fatalf("segmentData counts %d bytes; the frames end after %d in all (files: %d)", got, want, u.FileBytes)
+	}
+	if n, _, err := rawRead(files, lens); err != nil || n != got {
+		t.Fatalf("rawRead read %d bytes, %v; want %d", n, err, got)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"sync"
@@ -143,19 +144,24 @@ func seqWrite(dir string, total int64) (float64, error) {
 	return stats.Rate(total, time.Since(start)), nil
 }
 
-// rawRead reads every file in 1 MiB preads and returns the bytes read and
-// the time taken: the floor under reading a store's files.
-func rawRead(files []string) (int64, time.Duration, error) {
+// rawRead reads every file in 1 MiB preads — file i up to lens[i] bytes,
+// or whole when lens is nil — and returns the bytes read and the time
+// taken: the floor under reading a store's files.
+func rawRead(files []string, lens []int64) (int64, time.Duration, error) {
 	buf := make([]byte, 1<<20)
 	var n int64
 	start := time.Now()
-	for _, name := range files {
+	for i, name := range files {
 		f, err := os.Open(name)
 		if err != nil {
 			return 0, 0, err
 		}
-		for off := int64(0); ; {
-			k, err := f.ReadAt(buf, off)
+		end := int64(math.MaxInt64)
+		if lens != nil {
+			end = lens[i]
+		}
+		for off := int64(0); off < end; {
+			k, err := f.ReadAt(buf[:min(int64(len(buf)), end-off)], off)
 			off += int64(k)
 			n += int64(k)
 			if err != nil {
@@ -165,6 +171,50 @@ func rawRead(files []string) (int64, time.Duration, error) {
 		f.Close()
 	}
 	return n, time.Since(start), nil
+}
+
+// segmentData returns the segment files of the embedded store in dir and
+// how many bytes of each hold data: up to its last non-zero byte, since
+// the store zero-fills a segment ahead of its frames and reads only the
+// frames (the frames' last bytes may be zeros too, at most 7: a trailer's
+// length field is never zero).
+func segmentData(dir string) ([]string, []int64, error) {
+	files, err := filepath.Glob(filepath.Join(dir, "segment-????????????????????.log"))
+	if err != nil {
+		return nil, nil, err
+	}
+	lens := make([]int64, len(files))
+	buf := make([]byte, 1<<20)
+	for i, name := range files {
+		f, err := os.Open(name)
+		if err != nil {
+			return nil, nil, err
+		}
+		st, err := f.Stat()
+		if err != nil {
+			f.Close()
+			return nil, nil, err
+		}
+		end := st.Size()
+	scan:
+		for end > 0 {
+			k := min(int64(len(buf)), end)
+			if _, err := f.ReadAt(buf[:k], end-k); err != nil {
+				f.Close()
+				return nil, nil, err
+			}
+			for j := k - 1; j >= 0; j-- {
+				if buf[j] != 0 {
+					end -= k - j - 1
+					break scan
+				}
+			}
+			end -= k
+		}
+		f.Close()
+		lens[i] = end
+	}
+	return files, lens, nil
 }
 
 // filesIn returns the regular files directly in dir (or dir itself when

@@ -97,11 +97,11 @@ func targets(cfg config) []target {
 	return []target{
 		{Workload: "append-w01", Against: sysPG, Want: 1.5, Text: "append, 1 writer ≥ 1.5× PostgreSQL"},
 		{Workload: "append-w01", Against: sysBolt, Want: 2, Text: "append, 1 writer ≥ 2× bbolt"},
-		{Workload: "append-w01", Against: sysLimit, Want: 0.75, Text: "append, 1 writer ≥ 0.75× raw fdatasync loop"},
+		{Workload: "append-w01", Against: sysLimitPre, Want: 0.85, Text: "append, 1 writer ≥ 0.85× preallocated loop"},
 		{Workload: "append-w08", Against: sysPG, Want: 2.5, Text: "append, 8 writers ≥ 2.5× PostgreSQL"},
 		{Workload: "append-w08", Against: sysBolt, Want: 1.7, Text: "append, 8 writers ≥ 1.7× bbolt (tuned)"},
-		{Workload: "append-w08", Against: sysLimit, Want: 0.8, Text: "append, 8 writers ≥ 0.8× raw group commit"},
-		{Workload: "append-w64", Against: sysLimit, Want: 0.5, Text: "append, 64 writers ≥ 0.5× raw group commit"},
+		{Workload: "append-w08", Against: sysLimitPre, Want: 0.85, Text: "append, 8 writers ≥ 0.85× preallocated loop"},
+		{Workload: "append-w64", Against: sysLimitPre, Want: 0.85, Text: "append, 64 writers ≥ 0.85× preallocated loop"},
 		{Workload: "batch100", Against: sysPG, Want: 5, Text: "100 events per commit ≥ 5× PostgreSQL multi-row insert"},
 		{Workload: "batch100", Against: sysBolt, Want: 2, Text: "100 events per commit ≥ 2× bbolt"},
 		{Workload: "read-stream", Against: sysPG, Want: 3, Text: "read one 1,000-event stream ≥ 3× PostgreSQL (1 event per commit)"},
@@ -290,19 +290,25 @@ func writeTable(w io.Writer, cfg config, readEvents int, results []Result, ts []
 		if !any {
 			continue
 		}
-		lim := ratio(results, wl.Key, sysLimit)
+		// The limit is the preallocated loop where there is one: the
+		// store overwrites zero-filled segments as that loop does.
+		limSys := sysLimit
+		if _, ok := find(results, wl.Key, sysLimitPre); ok {
+			limSys = sysLimitPre
+		}
+		lim := ratio(results, wl.Key, limSys)
 		if lim != "" {
 			// A fraction of the limit reads better as a percentage.
 			a, _ := find(results, wl.Key, sysOurs)
-			b, _ := find(results, wl.Key, sysLimit)
+			b, _ := find(results, wl.Key, limSys)
 			lim = fmt.Sprintf("%.0f%%", better(a, b)*100)
 		}
 		cells = append(cells, ratio(results, wl.Key, sysPG), ratio(results, wl.Key, sysBolt), lim)
 		fmt.Fprintln(w, "| "+strings.Join(cells, " | ")+" |")
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "Rates are events per second; (p50 / p99 ms) are per append or per whole read; vs = how many times faster partyledger is in this run.")
-	fmt.Fprintln(w, "¹ the embedded store's Append without the ledger (no validation, no hashing). ² same file system: write + fdatasync loop (1 writer), bare group-commit loop (8, 64), raw 1 MiB preads of the store's files (reads, reopen). ³ the same write loops overwriting a zero-filled file, as PostgreSQL's WAL does: no size change for fdatasync to commit.")
+	fmt.Fprintln(w, "Rates are events per second; (p50 / p99 ms) are per append or per whole read; vs = how many times faster partyledger is in this run; of limit = partyledger as a fraction of the preallocated loop where there is one, else of the disk limit.")
+	fmt.Fprintln(w, "¹ the embedded store's Append without the ledger (no validation, no hashing). ² same file system: write + fdatasync loop appending to a file (1 writer), bare group-commit loop (8, 64), raw 1 MiB preads of the store's data (read all) or files (reopen). ³ the same write loops overwriting a zero-filled file, as PostgreSQL's WAL does and the embedded store does with its zero-filled segments: no size change for fdatasync to commit.")
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "| target | measured | |")
 	fmt.Fprintln(w, "|---|--:|---|")

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -437,6 +438,79 @@ func BenchmarkRawFdatasync(b *testing.B) {
 			b.StopTimer()
 			close(reqs)
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+		})
+	}
+}
+
+// BenchmarkRollover measures append latency across segment roll-overs:
+// 8 writers append single events to a store with 8 MiB segments (1, 2 and
+// 4 MiB at first), and the report gives the latency of every append (p50,
+// p99, max) and of the appends during which a new segment was started
+// (roll-p50, roll-max). With spare=later the next segment's file is not
+// prepared in the background but at the roll-over, which shows what the
+// background preparation saves.
+func BenchmarkRollover(b *testing.B) {
+	for _, ahead := range []bool{true, false} {
+		name := "spare=ahead"
+		if !ahead {
+			name = "spare=later"
+		}
+		b.Run(name, func(b *testing.B) {
+			restore := filestore.PrepareAheadForTest(ahead)
+			defer restore()
+			s, err := filestore.Open(b.TempDir(), filestore.Options{SegmentSize: 8 << 20})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			const writers = 8
+			share := func(w int) int { return b.N/writers + btoi(w < b.N%writers) }
+			events := make([][]ledger.Event, writers)
+			for w := range events {
+				events[w] = benchEvents(fmt.Sprintf("org-%d", w), 0, share(w))
+			}
+			lat := make([][]time.Duration, writers)
+			roll := make([][]time.Duration, writers)
+			var wg sync.WaitGroup
+			b.ResetTimer()
+			for w := 0; w < writers; w++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					stream := fmt.Sprintf("org-%d", w)
+					for i := range share(w) {
+						segs := filestore.SegmentCount(s)
+						t0 := time.Now()
+						if _, err := s.Append(context.Background(), stream, int64(i)-1, events[w][i:i+1]); err != nil {
+							b.Error(err)
+							return
+						}
+						d := time.Since(t0)
+						lat[w] = append(lat[w], d)
+						if filestore.SegmentCount(s) != segs {
+							roll[w] = append(roll[w], d)
+						}
+					}
+				}()
+			}
+			wg.Wait()
+			b.StopTimer()
+			all, rolls := slices.Concat(lat...), slices.Concat(roll...)
+			slices.Sort(all)
+			slices.Sort(rolls)
+			q := func(ds []time.Duration, f float64) float64 {
+				if len(ds) == 0 {
+					return 0
+				}
+				return float64(ds[min(len(ds)-1, int(f*float64(len(ds))))].Microseconds()) / 1000
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+			b.ReportMetric(q(all, 0.5), "p50-ms")
+			b.ReportMetric(q(all, 0.99), "p99-ms")
+			b.ReportMetric(q(all, 1), "max-ms")
+			b.ReportMetric(float64(filestore.SegmentCount(s)-1), "rollovers")
+			b.ReportMetric(q(rolls, 0.5), "roll-p50-ms")
+			b.ReportMetric(q(rolls, 1), "roll-max-ms")
 		})
 	}
 }

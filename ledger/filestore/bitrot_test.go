@@ -32,6 +32,14 @@ type rotFrame struct {
 	events   []rotEvent
 }
 
+// rotFree is the free space of a segment of rotImage: zeros from the end
+// of its frames to the end of the file.
+type rotFree struct {
+	seg      string
+	from, to int64
+	last     bool // in the last segment
+}
+
 // rotEvent is one event of a frame, with the file offsets of its fields.
 type rotEvent struct {
 	stream   string
@@ -42,11 +50,12 @@ type rotEvent struct {
 
 // rotImage writes 48 single-frame appends (one or two events, three
 // streams) to a store on the in-memory FS and returns the store's file
-// system, its segment paths and its frames, parsed from the bytes as
-// doc.go describes them. With closed the store is closed, so the commit
-// mark covers every frame; without, the image is what a killed process
-// leaves, the mark as written when the last segment was started.
-func rotImage(t testing.TB, closed bool) (*memFS, []string, []rotFrame) {
+// system, its segment paths, its frames and the free space of each
+// segment, parsed from the bytes as doc.go describes them. With closed the
+// store is closed, so the commit mark covers every frame; without, the
+// image is what a killed process leaves, the mark as written when the last
+// segment was started.
+func rotImage(t testing.TB, closed bool) (*memFS, []string, []rotFrame, []rotFree) {
 	t.Helper()
 	m := newMemFS()
 	s, err := filestore.Open(memDir, rotOpts(m))
@@ -81,10 +90,23 @@ func rotImage(t testing.TB, closed bool) (*memFS, []string, []rotFrame) {
 	}
 	le := binary.LittleEndian
 	var frames []rotFrame
+	var free []rotFree
 	events := 0
 	for si, seg := range segs {
 		b := readMem(m, seg)
-		for off := 32; off < len(b); {
+		for off := 32; off <= len(b); {
+			if off+8 > len(b) || le.Uint64(b[off:]) == 0 {
+				for _, c := range b[off:] {
+					if c != 0 {
+						t.Fatalf("%s: free space from %d holds a non-zero byte", seg, off)
+					}
+				}
+				if off == len(b) {
+					t.Fatalf("%s: no free space after the frames", seg)
+				}
+				free = append(free, rotFree{seg: seg, from: int64(off), to: int64(len(b)), last: si == len(segs)-1})
+				break
+			}
 			l := int(le.Uint32(b[off:]))
 			f := rotFrame{seg: seg, off: int64(off), end: int64(off + 8 + l + 4*((l+4095)/4096) + 8), first: events, bodyEnd: int64(off + 8 + l)}
 			body := b[off+8 : off+8+l]
@@ -120,12 +142,12 @@ func rotImage(t testing.TB, closed bool) (*memFS, []string, []rotFrame) {
 					f.events = append(f.events, ev)
 				}
 			}
-			f.final = si == len(segs)-1 && int(f.end) == len(b)
 			frames = append(frames, f)
 			off = int(f.end)
 		}
 	}
-	return m, segs, frames
+	frames[len(frames)-1].final = true
+	return m, segs, frames, free
 }
 
 // rotBit is one bit of a segment file.
@@ -137,10 +159,11 @@ type rotBit struct {
 
 // rotSample returns the bits TestBitRot flips: every bit of every segment
 // header, every frame header (length and CRC) and every frame's chunk
-// checksum table and trailer, and random bits elsewhere (frame body
-// headers, entry headers, events) until there are 14,000 — or, with all,
-// every bit of every segment.
-func rotSample(m *memFS, segs []string, frames []rotFrame, all bool) []rotBit {
+// checksum table and trailer, every bit of the first 8 and the last byte of
+// each segment's free space and 1,500 random bits of it, and random bits
+// elsewhere (frame body headers, entry headers, events) until there are
+// 15,500 — or, with all, every bit of every segment.
+func rotSample(m *memFS, segs []string, frames []rotFrame, free []rotFree, all bool) []rotBit {
 	var out []rotBit
 	bits := func(seg string, from, to int64) {
 		for off := from; off < to; off++ {
@@ -162,12 +185,25 @@ func rotSample(m *memFS, segs []string, frames []rotFrame, all bool) []rotBit {
 		bits(f.seg, f.off, f.off+8)
 		bits(f.seg, f.bodyEnd, f.end)
 	}
+	for _, fr := range free {
+		bits(fr.seg, fr.from, min(fr.from+8, fr.to))
+		bits(fr.seg, fr.to-1, fr.to)
+	}
 	r := rand.New(rand.NewPCG(2016, 3))
 	seen := map[rotBit]bool{}
 	for _, b := range out {
 		seen[b] = true
 	}
-	for len(out) < 14000 {
+	for n := 0; n < 1500; {
+		fr := free[r.IntN(len(free))]
+		b := rotBit{fr.seg, fr.from + r.Int64N(fr.to-fr.from), uint8(r.IntN(8))}
+		if !seen[b] {
+			seen[b] = true
+			out = append(out, b)
+			n++
+		}
+	}
+	for len(out) < 15500 {
 		f := frames[r.IntN(len(frames))]
 		b := rotBit{f.seg, f.off + 8 + r.Int64N(f.bodyEnd-f.off-8), uint8(r.IntN(8))}
 		if !seen[b] {
@@ -178,8 +214,10 @@ func rotSample(m *memFS, segs []string, frames []rotFrame, all bool) []rotBit {
 	return out
 }
 
-// where says what a bit of the image is, for the tallies and messages.
-func where(b rotBit, frames []rotFrame) (string, *rotFrame) {
+// where says what a bit of the image is, for the tallies and messages: a
+// part of a frame (returned), the free space (returned), or a segment
+// header.
+func where(b rotBit, frames []rotFrame, free []rotFree) (string, *rotFrame, *rotFree) {
 	for i := range frames {
 		f := &frames[i]
 		if f.seg != b.seg || b.off < f.off || b.off >= f.end {
@@ -201,9 +239,14 @@ func where(b rotBit, frames []rotFrame) (string, *rotFrame) {
 		if f.final {
 			kind += ", final frame"
 		}
-		return kind, f
+		return kind, f, nil
 	}
-	return "segment header", nil
+	for i := range free {
+		if fr := &free[i]; fr.seg == b.seg && b.off >= fr.from && b.off < fr.to {
+			return "free space", nil, fr
+		}
+	}
+	return "segment header", nil, nil
 }
 
 func flipMem(m *memFS, b rotBit) {
@@ -225,19 +268,33 @@ func files(m *memFS) map[string]string {
 	return out
 }
 
+// dataFiles is files without the *.tmp leftovers (a next segment's file
+// being prepared when the process was killed) that Open removes.
+func dataFiles(m *memFS) map[string]string {
+	out := files(m)
+	for name := range out {
+		if strings.HasSuffix(name, ".tmp") {
+			delete(out, name)
+		}
+	}
+	return out
+}
+
 // TestBitRot flips single bits of a store of 48 records in four or more
 // segments — every bit of every segment header, frame header and frame
-// trailer (chunk checksum table and the header's copy), and random bits of
-// frame bodies to 14,000 flips in all (every bit of every segment, about
-// 110,000, with PARTYLEDGER_LONG=1) — and checks that each flip is
-// detected:
+// trailer (chunk checksum table and the header's copy), bits of the free
+// space after each segment's frames (every bit of its first 8 bytes and
+// its last byte, 1,500 random ones), and random bits of frame bodies to
+// 15,500 flips in all (every bit of every segment, about 130,000, with
+// PARTYLEDGER_LONG=1) — and checks that each flip is detected:
 //
 //   - "on open, closed cleanly": on a copy of the files of a closed store,
 //     Open fails with a *CorruptError (ledger.ErrCorrupt) naming the
 //     segment and the offset of the frame holding the flip (0 for a
-//     segment header), and leaves every file as it was: the commit mark
+//     segment header; where the free space starts for a flip in that of a
+//     sealed segment), and leaves every file as it was: the commit mark
 //     written by Close records every frame as complete, so damage anywhere
-//     — the final frame included — stops the store; it never truncates.
+//     — the final frame included — stops the store; it never cuts a frame.
 //   - "on open, process killed": the same on the files a killed process
 //     leaves, where the commit mark covers only the segments before the
 //     last: the final frame is judged by its own evidence, and a flip in
@@ -245,44 +302,56 @@ func files(m *memFS) map[string]string {
 //     of the header). Damage there cannot be told from a write cut short
 //     in its last bytes: by the documented rule the frame is cut off, its
 //     bytes saved in segment-….log.torn-<offset>-<crc>; the test checks
-//     the side file holds exactly the cut bytes and the segment ends where
-//     the frame began.
+//     the side file holds exactly the cut bytes (up to the last non-zero
+//     one) and the segment's bytes from the frame's offset are zeros again.
+//   - In both, a flip in the free space of the last segment, past the
+//     commit mark, is what a torn write into it may leave (a frame whose
+//     other sectors were lost): it is cut the same way, the bytes from
+//     the free space's start to the flipped one saved, every frame kept.
 //   - "by VerifyStorage": on an open store, the same flip made under it is
 //     reported by VerifyStorage as a *CorruptError with the same segment
-//     and offset.
+//     and offset — except in the free space of the last segment, which
+//     VerifyStorage leaves to the committer and to Open's torn-write
+//     rules (doc.go, "Recovery").
 //   - "on open, with indexes": the files of the closed store with their
 //     index files. Open reads only what it checks instead of scanning
 //     (doc.go, "Indexes"): a flip in a segment header or in the last frame
-//     of a segment fails Open as above; any other flip is not read by Open,
-//     which opens from the indexes without reading a frame, and
-//     VerifyStorage then reports it with the same segment and offset.
+//     of a segment fails Open as above; any other flip in a frame is not
+//     read by Open, which opens from the indexes without reading a frame,
+//     and VerifyStorage then reports it with the same segment and offset.
+//     (Open reads the free space with or without indexes: the two cases
+//     above cover it.)
 //
 // The first two run without index files: Open then reads every frame.
 func TestBitRot(t *testing.T) {
 	castagnoli := crc32.MakeTable(crc32.Castagnoli)
 	onOpen := func(t *testing.T, closed bool) {
-		base, segs, frames := rotImage(t, closed)
+		base, segs, frames, free := rotImage(t, closed)
 		dropIndexes(t, base)
-		sample := rotSample(base, segs, frames, longMode())
+		sample := rotSample(base, segs, frames, free, longMode())
 		tally := map[string]int{}
 		cuts := 0
 		for _, b := range sample {
-			kind, f := where(b, frames)
+			kind, f, fr := where(b, frames, free)
 			if b.seg == segs[len(segs)-1] {
 				tally["last segment, "+kind]++
 			} else {
 				tally["sealed, "+kind]++
 			}
 			at := int64(0)
-			if f != nil {
+			switch {
+			case f != nil:
 				at = f.off
+			case fr != nil:
+				at = fr.from
 			}
 			name := fmt.Sprintf("%s byte %d bit %d (%s)", filepath.Base(b.seg), b.off, b.bit, kind)
 			img := base.clone()
 			flipMem(img, b)
-			damaged := files(img)
+			damaged := dataFiles(img)
 			s, err := filestore.Open(memDir, rotOpts(img))
-			if closed || f == nil || !f.final || b.off < f.end-8 {
+			torn := (fr != nil && fr.last) || (!closed && f != nil && f.final && b.off >= f.end-8)
+			if !torn {
 				if err == nil {
 					s.Close()
 					t.Fatalf("%s: Open succeeded", name)
@@ -291,29 +360,36 @@ func TestBitRot(t *testing.T) {
 				if !errors.Is(err, ledger.ErrCorrupt) || !errors.As(err, &ce) || ce.Segment != filepath.Base(b.seg) || ce.Offset != at {
 					t.Fatalf("%s: Open: %v; want a *CorruptError in %s at %d", name, err, filepath.Base(b.seg), at)
 				}
-				if got := files(img); !maps.Equal(got, damaged) {
+				if got := dataFiles(img); !maps.Equal(got, damaged) {
 					t.Fatalf("%s: the failed Open changed the files: %v", name, slices.Sorted(maps.Keys(got)))
 				}
 				continue
 			}
-			// The final frame's last bytes: cut as a torn write, kept.
+			// The final frame's last bytes, or the last segment's free
+			// space: cut as a torn write, kept.
 			if err != nil {
 				t.Fatalf("%s: Open: %v", name, err)
 			}
 			head := s.Head()
 			s.Close()
 			cuts++
-			if head != ledger.Position(f.first) {
-				t.Fatalf("%s: head %d after the cut, want %d", name, head, f.first)
+			keep := frames[len(frames)-1]
+			wantHead := ledger.Position(keep.first + len(keep.events))
+			if f != nil {
+				wantHead = ledger.Position(f.first)
 			}
-			cut := damaged[b.seg][f.off:]
-			side := fmt.Sprintf("%s.torn-%d-%08x", b.seg, f.off, crc32.Checksum([]byte(cut), castagnoli))
+			if head != wantHead {
+				t.Fatalf("%s: head %d after the cut, want %d", name, head, wantHead)
+			}
+			seg := damaged[b.seg]
+			cut := seg[at:nonZeroEnd([]byte(seg))]
+			side := fmt.Sprintf("%s.torn-%d-%08x", b.seg, at, crc32.Checksum([]byte(cut), castagnoli))
 			got := files(img)
 			if got[side] != cut {
 				t.Fatalf("%s: side file %s holds %d bytes, want the %d cut ones", name, filepath.Base(side), len(got[side]), len(cut))
 			}
-			if int64(len(got[b.seg])) != f.off || got[b.seg] != damaged[b.seg][:f.off] {
-				t.Fatalf("%s: segment is %d bytes after the cut, want the first %d unchanged", name, len(got[b.seg]), f.off)
+			if len(got[b.seg]) != len(seg) || got[b.seg][:at] != seg[:at] || nonZeroEnd([]byte(got[b.seg])) > at {
+				t.Fatalf("%s: segment is %d bytes after the cut, want the first %d unchanged and zeros after, %d in all", name, len(got[b.seg]), at, len(seg))
 			}
 		}
 		var counts []string
@@ -325,11 +401,19 @@ func TestBitRot(t *testing.T) {
 	t.Run("on open, closed cleanly", func(t *testing.T) { onOpen(t, true) })
 	t.Run("on open, process killed", func(t *testing.T) { onOpen(t, false) })
 	t.Run("on open, with indexes", func(t *testing.T) {
-		base, segs, frames := rotImage(t, true)
-		sample := rotSample(base, segs, frames, longMode())
+		base, segs, frames, free := rotImage(t, true)
+		sample := rotSample(base, segs, frames, free, longMode())
+		// dataEnd: where a segment's frames end (its free space starts).
+		dataEnd := map[string]int64{}
+		for _, fr := range free {
+			dataEnd[fr.seg] = fr.from
+		}
 		atOpen, later := 0, 0
 		for _, b := range sample {
-			kind, f := where(b, frames)
+			kind, f, fr := where(b, frames, free)
+			if fr != nil {
+				continue
+			}
 			at := int64(0)
 			if f != nil {
 				at = f.off
@@ -340,7 +424,7 @@ func TestBitRot(t *testing.T) {
 			damaged := files(img)
 			s, err := filestore.Open(memDir, rotOpts(img))
 			var ce *filestore.CorruptError
-			if f == nil || f.end == int64(len(damaged[b.seg])) {
+			if end, ok := dataEnd[b.seg]; f == nil || f.end == end || (!ok && f.end == int64(len(damaged[b.seg]))) {
 				// A segment header, or the last frame of a segment: what
 				// Open checks before it trusts an index.
 				if err == nil {
@@ -376,21 +460,30 @@ func TestBitRot(t *testing.T) {
 		}
 	})
 	t.Run("by VerifyStorage", func(t *testing.T) {
-		base, segs, frames := rotImage(t, true)
-		sample := rotSample(base, segs, frames, longMode())
+		base, segs, frames, free := rotImage(t, true)
+		sample := rotSample(base, segs, frames, free, longMode())
 		img := base.clone()
 		s := open(t, memDir, rotOpts(img))
 		for _, b := range sample {
+			kind, f, fr := where(b, frames, free)
 			at := int64(0)
-			if _, f := where(b, frames); f != nil {
+			switch {
+			case f != nil:
 				at = f.off
+			case fr != nil:
+				at = fr.from
 			}
 			flipMem(img, b)
 			err := s.VerifyStorage(ctxT(t))
 			flipMem(img, b)
+			if fr != nil && fr.last {
+				if err != nil {
+					t.Fatalf("%s byte %d bit %d (%s, last segment): VerifyStorage: %v; want nil", filepath.Base(b.seg), b.off, b.bit, kind, err)
+				}
+				continue
+			}
 			var ce *filestore.CorruptError
 			if !errors.As(err, &ce) || !errors.Is(err, ledger.ErrCorrupt) || ce.Segment != filepath.Base(b.seg) || ce.Offset != at {
-				kind, _ := where(b, frames)
 				t.Fatalf("%s byte %d bit %d (%s): VerifyStorage: %v; want a *CorruptError in %s at %d", filepath.Base(b.seg), b.off, b.bit, kind, err, filepath.Base(b.seg), at)
 			}
 		}
@@ -417,7 +510,7 @@ func TestBitRot(t *testing.T) {
 // VerifyStorage first, as an index that does not match the log
 // (TestIndexForged).
 func TestRewriteCaughtByChain(t *testing.T) {
-	base, _, frames := rotImage(t, true)
+	base, _, frames, _ := rotImage(t, true)
 	dropIndexes(t, base)
 	fields := []string{"id", "recorded_at", "schema_version", "prev_hash", "hash", "type", "occurred_on", "recorded_by", "data"}
 	rewrites := 0

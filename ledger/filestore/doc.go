@@ -40,14 +40,31 @@
 //	segment-<P>.log.torn-<offset>-<crc>    bytes cut off as a torn tail (see Recovery;
 //	                                       TornFiles lists them)
 //	segment-<P>.idx                        the index of segment-<P>.log (see Indexes)
+//	segment-spare.log.tmp                  the next segment's file while it is prepared
+//	                                       (see Write protocol)
 //	*.tmp                                  files not yet renamed into place; removed on open
 //
 // Other files (a log tree's hash file, say) are left alone.
 //
 // Segments are read in name order; together they hold every event, with
 // positions 1, 2, 3, … without gap or overlap. Only the last segment is
-// appended to. A segment is sealed (a new one started) when the next frame
-// would take it past Options.SegmentSize; a frame is never split.
+// appended to.
+//
+// A segment of format version 3 is preallocated: its file is created full
+// of zeros — written, not only reserved — at its final size, and frames
+// overwrite the zeros from the front. The bytes from the end of its frames
+// (the data end) to the end of the file are its free space, all zeros. So
+// the data end is not the file size: it is the first frame boundary from
+// which the file holds only zeros (no frame begins with a zero length, so
+// a frame header of zeros followed by zeros to the end of the file is free
+// space, and a frame header of zeros followed by anything else is a bad
+// frame). A store's first segment file is 1 MiB (Options.SegmentSize if
+// smaller), each next one twice the size of the one before, up to
+// Options.SegmentSize (64 MiB by default); a segment is sealed (a new one
+// started) when the next frame would not fit in its free space, and a
+// frame is never split — one larger than a new segment's free space goes
+// there alone and extends the file. Segments of versions 1 and 2, written
+// before, have no free space: their frames run to the end of the file.
 //
 // # Encoding
 //
@@ -59,14 +76,15 @@
 // Segment header, 32 bytes at offset 0:
 //
 //	0   8  magic "PLSEGMNT"
-//	8   4  format version V: 2 (1 in segments written before version 2; see below)
+//	8   4  format version V: 3 (1 or 2 in segments written before; see below)
 //	12  4  header size, 32
 //	16  8  first position P (equals the P in the file name; 1 for the first segment)
 //	24  4  reserved, 0
 //	28  4  CRC of bytes 0..27
 //
-// Frames follow back to back from offset 32 to the end of the file. In
-// format version 2:
+// Frames follow back to back from offset 32 to the data end: in version 3
+// free space follows them (see Files), in versions 1 and 2 they run to the
+// end of the file. In format versions 2 and 3:
 //
 //	0      4    L, body length, 16 ≤ L ≤ 268435456 (MaxFrameBytes)
 //	4      4    C, CRC of the 4 length bytes followed by the 4·K bytes of the chunk CRC table
@@ -84,10 +102,14 @@
 //
 // In format version 1 a frame is 8+L bytes: L, then the CRC of the 4 length
 // bytes followed by the L body bytes, then the body; there is no table and
-// no trailer. Version-1 segments are read (and checked) as they are, never
-// written: Open starts a new version-2 segment rather than append to a
-// version-1 one (a version-1 segment holding no frame is replaced by an
-// empty version-2 segment of the same name). The body is the same in both.
+// no trailer. The body is the same in all versions. Version 3 differs from
+// version 2 only by the free space; the version changed so that a reader
+// of version 2, which takes bytes after the frames for a bad frame, refuses
+// a version-3 segment by its version instead of reporting its zeros as
+// damage. Segments of versions 1 and 2 are read (and checked) as they are,
+// never written: Open starts a new version-3 segment rather than append to
+// one of them (one holding no frame is replaced by an empty version-3
+// segment of the same name).
 //
 // Body: a 16-byte header, then M entries (one per Append):
 //
@@ -145,7 +167,8 @@
 //	12  4  reserved, 0
 //	16  8  sequence number S ≥ 1; the slot at offset 0 holds even S, the one at 4096 odd S
 //	24  8  P, the first position of the marked segment (segment-<P>.log)
-//	32  8  N, bytes of that segment known complete: 32 ≤ N < 2^32, a frame boundary
+//	32  8  N, bytes of that segment known complete: 32 ≤ N < 2^32, a frame boundary,
+//	       at most the data end (free space is never counted)
 //	40  8  H, the position of the last event in those bytes (P-1 when none)
 //	48  12 reserved, 0
 //	60  4  CRC of bytes 0..59
@@ -164,12 +187,26 @@
 //
 // # Write protocol
 //
-// A frame is written with one pwrite at the segment's committed end and
-// then fdatasynced; nothing is written after it before that sync returns,
-// so at any moment at most the final frame of the last segment can be
-// incomplete on disk. A segment is created as segment-<P>.log.tmp holding
-// its header, fsynced, renamed to its name, and the directory fsynced —
-// only after the previous segment's last frame was synced. A new store
+// A frame is written with one pwrite at the segment's data end and then
+// fdatasynced; nothing is written after it before that sync returns, so
+// at any moment at most the final frame of the last segment can be
+// incomplete on disk. In a preallocated segment the pwrite overwrites
+// zeros that are already written and durable: the fdatasync has no file
+// size and no block allocation to commit through the file system's
+// journal, only the frame's data (the point of preallocation; fallocate
+// alone would not do: on ext4 a reserved, unwritten extent still changes
+// metadata when it is first written).
+//
+// A segment is created from a file of zeros, segment-spare.log.tmp: written
+// in full and fsynced, then the segment header written over its first 32
+// bytes and fsynced, the file renamed to segment-<P>.log, and the
+// directory fsynced — only after the previous segment's last frame was
+// synced. The spare of the next segment is prepared in the background once
+// the active segment's space is a quarter used (written in 1 MiB writes,
+// fsynced every 8 MiB and at the end), so that a roll-over only writes the
+// header, syncs, renames and syncs the directory; a roll-over that finds
+// the spare unfinished waits for it, one that finds none prepares it then.
+// Close removes an unused spare; a leftover is removed by Open. A new store
 // fsyncs the parent of its directory before it creates the first segment,
 // so that a directory holding segments has a durable name. Committed bytes
 // are never rewritten; the only bytes ever removed are *.tmp leftovers and
@@ -182,68 +219,105 @@
 // *CorruptError), checks each segment's header, takes the events of the
 // frames its index file covers from that file when the file passes the
 // checks listed under Indexes, and scans the segment's other frames — all
-// of them when there is no usable index — checking for each everything
-// listed under Encoding. Damage is
-// never repaired; the only thing Open removes is a torn write, which by the
-// write protocol can only be the final frame of the last segment, and only
-// bytes that were never acknowledged may go. When a frame is bad (too few
-// bytes for a header, a length out of range or past the end of the file, a
-// check that fails):
+// of them when there is no usable index — up to its data end, checking for
+// each everything listed under Encoding. In a version-3 segment it reads
+// the free space too, to the end of the file: at a frame boundary, zeros to
+// the end of the file end the segment's frames. Damage is never repaired;
+// the only thing Open removes is a torn write, which by the write protocol
+// can only be the final frame of the last segment, and only bytes that
+// were never acknowledged may go. When a frame is bad (too few bytes for a
+// header, a length out of range or past the end of the file, a check that
+// fails, a header of zeros with a non-zero byte after it):
 //
 //   - In a segment other than the last, or before the end of what the
 //     commit mark records as complete, Open fails with a *CorruptError
 //     (wrapping ledger.ErrCorrupt) naming the file and the frame's offset.
-//   - In the last segment, past the mark, the bytes after the bad frame's
-//     offset are searched for a valid frame at any offset. If one exists,
-//     the bad frame was once durable (later frames are written only after
-//     it was synced): Open fails with a *CorruptError.
+//     So does a non-zero byte in the free space of a sealed segment (named
+//     at the data end, where the free space starts), and free space — zeros
+//     — before the end of what the mark records.
+//   - In the last segment, past the mark, the bad frame's bytes are those
+//     from its offset to the end of the file — in a version-3 segment, to
+//     its last non-zero byte E: the zeros after are free space a torn write
+//     did not reach. These bytes (after the first) are searched for a valid
+//     frame at any offset. If one exists, the bad frame was once durable
+//     (later frames are written only after it was synced): Open fails with
+//     a *CorruptError.
 //   - Otherwise the bad frame is the final one, and Open decides whether a
 //     crash can have left it so. A write that was not synced may be cut
-//     short (the file ends inside it, or the bytes from some point to the
-//     end of the file are zeros or garbage), and 512-byte sectors of it may
-//     read as zeros (never written). The frame was written completely when
-//     its extent to the end of the file is vouched for — by the trailer
-//     (its C checks the table), by the header (likewise), or by header and
-//     trailer being equal. Its parts are the header, each body chunk, the
-//     table and the trailer; a part is damaged when it fails its check
-//     (header or trailer differing from the one vouched for, a chunk from
-//     its table entry, the table from C). If some damaged part shares no
-//     512-byte sector of the file with frame bytes that all read zero, and
-//     a later part is intact, the damage is neither lost sectors nor a
-//     cut-short end: Open fails with a *CorruptError naming the part. In a
-//     version-1 segment there is no such evidence.
-//   - Otherwise the bad frame is a torn write that was never acknowledged:
-//     its bytes, from its offset to the end of the file, are saved to
+//     short (the file ends inside it, or the bytes from some point on are
+//     zeros — in free space, the zeros that were there — or garbage), and
+//     512-byte sectors of it may read as zeros (never written; in free
+//     space, the zeros that were there). The frame was written completely
+//     when its extent is vouched for — by the trailer (its C checks the
+//     table), by the header (likewise), or by header and trailer being
+//     equal. Its extent runs to the end of the file in versions 1 and 2; in
+//     version 3 it may end anywhere with only zeros after it: where its
+//     header's length says, or within 8 bytes after E, where a trailer
+//     (whose length field has a non-zero byte) can end — each such end is
+//     tried. Its parts are the header, each body chunk, the table and the
+//     trailer; a part is damaged when it fails its check (header or trailer
+//     differing from the one vouched for, a chunk from its table entry, the
+//     table from C). If some damaged part shares no 512-byte sector of the
+//     file with frame bytes that all read zero, and a later part is intact,
+//     the damage is neither lost sectors nor a cut-short end: Open fails
+//     with a *CorruptError naming the part. In a version-1 segment there is
+//     no such evidence.
+//   - Otherwise the bad frame is a torn write that was never acknowledged.
+//     Its bytes — from its offset to the end of the file, in a version-3
+//     segment to E (the damaged bytes, never the megabytes of free space
+//     after them) — are saved to
 //     segment-<P>.log.torn-<offset>-<CRC of those bytes, 8 hex digits>
-//     (temp file, fsync, rename, directory fsync), then the segment is
-//     truncated at the offset.
+//     (temp file, fsync, rename, directory fsync). Then they are cut: a
+//     version-3 segment's are overwritten with zeros, so that they are free
+//     space again and the file keeps its size; a segment of an earlier
+//     version is truncated at the offset.
 //
-// The segment the mark names must exist and hold at least N bytes, N must
-// fall on a frame boundary, and the events before it must end at H;
-// anything else is a *CorruptError naming the segment (a segment removed
-// or cut back at a frame boundary looks valid by itself; the mark is what
-// says it was longer).
+// The segment the mark names must exist and its frames must end at N or
+// later, N must fall on a frame boundary, and the events before it must
+// end at H; anything else is a *CorruptError naming the segment (a segment
+// removed, or cut back or zeroed from a frame boundary on, looks valid by
+// itself; the mark is what says it was longer).
 //
-// Then, before it accepts appends, Open fdatasyncs the last segment and
-// fsyncs the directory. What the scan read may be in the page cache only —
-// a process that died between a write and its sync, or between a rename
-// and the directory sync, leaves bytes and names a reopen sees but a power
-// loss can still take — and nothing may be made durable on top of bytes
-// that are not durable themselves. Last, Open writes the commit mark.
+// Then, before it accepts appends, Open fdatasyncs the last segment (with
+// the zeros of a cut) and fsyncs the directory. What the scan read may be
+// in the page cache only — a process that died between a write and its
+// sync, or between a rename and the directory sync, leaves bytes and names
+// a reopen sees but a power loss can still take — and nothing may be made
+// durable on top of bytes that are not durable themselves. Last, Open
+// writes the commit mark. A last segment of version 1 or 2 is then
+// followed by a new, empty version-3 segment (see Encoding).
 //
 // A frame whose checks hold but whose content breaks an invariant is
 // always corruption, never cut. What recovery cannot tell apart, and
 // therefore cuts (keeping the bytes in the side file): in the final frame
 // of the last segment past the commit mark, damage confined to the
 // trailer's last 8 bytes, to parts that share a sector with frame bytes
-// that all read zero, or running from some part to the end of the file;
-// and any damage in a version-1 final frame past the mark. A final frame
-// the mark covers — after a clean Close, every frame — is never cut. On a
-// file system that can show stale data in sectors lost by a crash (ext4
-// with data=writeback, say), a torn write may look like damage to a
-// complete frame: Open then refuses to open rather than cut; to accept the
-// loss, move the bytes from the offset named on aside and truncate the
-// segment there.
+// that all read zero, or running from some part to the end of the frame's
+// bytes; any damage in a version-1 final frame past the mark; and non-zero
+// bytes in the last segment's free space past the mark with no valid frame
+// among them — a torn write whose other sectors were lost looks the same,
+// so a bit flipped there is cut and saved, not reported as corruption. A
+// final frame the mark covers — after a clean Close, every frame — is
+// never cut. Zeros from a frame boundary to the end of the file, past the
+// mark, are free space: like a segment cut back at a frame boundary, they
+// cannot be told from frames that were never written, which is what the
+// mark (written at every roll-over and at Close) is for. On a file system
+// that can show stale data in sectors lost by a crash (ext4 with
+// data=writeback, say), a torn write may look like damage to a complete
+// frame: Open then refuses to open rather than cut; to accept the loss,
+// move the bytes from the offset named on aside and overwrite them with
+// zeros (in a version-3 segment; truncate a segment of an earlier
+// version).
+//
+// OpenReadOnly scans the same way and cuts nothing: past the mark, a bad
+// frame in the last segment (perhaps an append in flight) ends what it
+// reads, and zeros are free space. VerifyStorage rereads every frame, and
+// checks that the free space of every sealed segment holds only zeros (in
+// a sealed segment of version 1 or 2, that nothing follows the frames); a
+// non-zero byte there is a *CorruptError at the data end. It does not read
+// the free space of the last segment: the committer writes there (or,
+// beside a read-only store, another process), and past the mark its bytes
+// are judged by the rules above when the store is next opened.
 //
 // # Indexes
 //
@@ -253,7 +327,10 @@
 // machine; each segment's index file holds them for its frames, so that
 // Open maps or reads each file once instead (see BenchmarkReopen). Index
 // files are derived data and the log is the truth: a missing or bad index
-// file costs time, never an event, and never fails Open.
+// file costs time, never an event, and never fails Open. Whatever the
+// index files, Open reads each segment's free space after the frames it
+// covers (in the last segment at most Options.SegmentSize of zeros, checked
+// at memory speed from the page cache).
 //
 // segment-<P>.idx describes the frames of segment-<P>.log from offset 32
 // to a data end D: all of them, or those the segment held when the file

@@ -85,3 +85,28 @@ func IDStored(s *Store, id [16]byte) bool {
 func WaitSealedIndexes(s *Store) {
 	s.waitSealedIndexes()
 }
+
+// DataEnd returns where the frames of the store's last segment end (its
+// committed bytes; free space follows).
+func DataEnd(s *Store) int64 {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.segs[len(s.segs)-1].size
+}
+
+// SegmentCount returns how many segments the store has.
+func SegmentCount(s *Store) int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return len(s.segs)
+}
+
+// PrepareAheadForTest turns the background preparation of the next
+// segment's file on or off (off: a roll-over prepares it then) until the
+// returned function restores it. It must be called while no store is
+// open.
+func PrepareAheadForTest(on bool) (restore func()) {
+	old := prepareAhead
+	prepareAhead = on
+	return func() { prepareAhead = old }
+}

@@ -346,8 +346,10 @@ func TestFailedSyncFailsTheWholeBatch(t *testing.T) {
 	}
 }
 
-// TestFaultDuringRecovery fails the sync that makes a torn-tail cut
-// durable: Open must fail without damage, and a later Open must succeed.
+// TestFaultDuringRecovery fails each step of a torn-tail cut — saving the
+// bytes (sync, rename, directory sync) and zeroing them in the segment
+// (the second write): Open must fail with the fault, and a later Open
+// must succeed, the torn bytes saved and zeros in their place.
 func TestFaultDuringRecovery(t *testing.T) {
 	m := newMemFS()
 	s, err := filestore.Open(memDir, memOpts(m))
@@ -356,23 +358,28 @@ func TestFaultDuringRecovery(t *testing.T) {
 	}
 	acked := chain("org-a", nil, 3)
 	mustAppend(t, s, "org-a", ledger.NoStream, acked)
+	end := filestore.DataEnd(s)
 	s.Close()
-	// Tear a write: append half a frame's worth of bytes to the segment.
+	// Tear a write: a frame's first bytes where the frames end, in the
+	// free space.
 	seg := memDir + "/" + m.segmentNames(memDir)[0]
 	f, err := m.OpenFile(seg, os.O_RDWR, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	size, _ := f.Size()
-	f.WriteAt([]byte{200, 0, 0, 0, 1, 2, 3, 4, 1, 0}, size)
+	f.WriteAt([]byte{200, 0, 0, 0, 1, 2, 3, 4, 1, 0}, end)
 	f.Close()
 
-	for _, kind := range []string{"sync", "syncdir", "truncate", "rename"} {
-		t.Run(kind+" fails", func(t *testing.T) {
-			flt := m.failOn(kind, 1, syscall.EIO, false)
+	for _, step := range []struct {
+		kind string
+		at   int
+	}{{"sync", 1}, {"syncdir", 1}, {"write", 2}, {"rename", 1}} {
+		t.Run(fmt.Sprintf("%s %d fails", step.kind, step.at), func(t *testing.T) {
+			flt := m.failOn(step.kind, step.at, syscall.EIO, false)
 			if s, err := filestore.Open(memDir, memOpts(m)); err == nil {
 				s.Close()
-				t.Fatalf("Open succeeded although its %s failed", kind)
+				t.Fatalf("Open succeeded although its %s failed", step.kind)
 			} else if !errors.Is(err, syscall.EIO) {
 				t.Fatalf("Open: %v, want the injected EIO", err)
 			}
@@ -387,4 +394,10 @@ func TestFaultDuringRecovery(t *testing.T) {
 	}
 	defer s2.Close()
 	checkHolds(t, s2, acked, true)
+	if b := readMem(m, seg); int64(len(b)) != size || nonZeroEnd(b) != end {
+		t.Fatalf("segment of %d bytes ends its frames at %d, want %d bytes with zeros from %d", len(b), nonZeroEnd(b), size, end)
+	}
+	if tf, err := s2.TornFiles(); err != nil || len(tf) == 0 || tf[0].Offset != end {
+		t.Fatalf("TornFiles = %+v, %v; want the torn bytes from %d", tf, err, end)
+	}
 }

@@ -18,8 +18,10 @@ import (
 // Format constants; doc.go describes the layout they define.
 const (
 	segmentMagic      = "PLSEGMNT"
-	formatVersion     = 2 // what new segments are written in
-	formatVersion1    = 1 // frames without chunk checksums or trailer; read, never written
+	formatVersion     = formatVersion3 // what new segments are written in
+	formatVersion1    = 1              // frames without chunk checksums or trailer; read, never written
+	formatVersion2    = 2              // frames as in version 3, no free space after them; read, never written
+	formatVersion3    = 3              // version-2 frames, then free space (zeros) to the end of the file
 	segmentHeaderSize = 32
 
 	segmentPrefix = "segment-"
@@ -86,7 +88,7 @@ func checkSegmentHeader(b []byte) (first uint64, version uint32, err error) {
 		return 0, 0, errors.New("segment header checksum mismatch")
 	}
 	version = binary.LittleEndian.Uint32(b[8:])
-	if version != formatVersion && version != formatVersion1 {
+	if version < formatVersion1 || version > formatVersion3 {
 		return 0, 0, fmt.Errorf("unsupported format version %d", version)
 	}
 	if n := binary.LittleEndian.Uint32(b[12:]); n != segmentHeaderSize {

@@ -15,34 +15,32 @@ import (
 // largeCommit appends 255 events in one Append — one frame of about 85
 // KiB, the whole import of a journal — after a few single events, and
 // returns the events and the frame's offset and end in the segment.
-func largeCommit(t *testing.T, s *filestore.Store, fsys filestore.FS, seg string) (events []ledger.Event, off, end int64) {
+func largeCommit(t *testing.T, s *filestore.Store) (events []ledger.Event, off, end int64) {
 	t.Helper()
 	small := chain("org-small", nil, 3)
 	for i := range small {
 		mustAppend(t, s, "org-small", int64(i)-1, small[i:i+1])
 	}
-	off = fileSize(t, fsys, seg)
+	off = filestore.DataEnd(s)
 	events = chainPadded("org-import", nil, 255, 200)
 	mustAppend(t, s, "org-import", ledger.NoStream, events)
-	end = fileSize(t, fsys, seg)
+	end = filestore.DataEnd(s)
 	if end-off < 64<<10 {
 		t.Fatalf("the commit's frame is %d bytes, want a large one", end-off)
 	}
 	return events, off, end
 }
 
-func fileSize(t *testing.T, fsys filestore.FS, path string) int64 {
-	t.Helper()
-	f, err := fsys.OpenFile(path, os.O_RDONLY, 0)
-	if err != nil {
-		t.Fatal(err)
+// nonZeroEnd returns the offset just past the last non-zero byte of b
+// (0 when there is none): where the bytes a torn-tail cut saves end, in a
+// segment followed by free space.
+func nonZeroEnd(b []byte) int64 {
+	for i := len(b) - 1; i >= 0; i-- {
+		if b[i] != 0 {
+			return int64(i + 1)
+		}
 	}
-	defer f.Close()
-	n, err := f.Size()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return n
+	return 0
 }
 
 // TestFlipInLargeFinalFrame is the case: one large commit (255
@@ -61,7 +59,7 @@ func TestFlipInLargeFinalFrame(t *testing.T) {
 		dir := t.TempDir()
 		s := open(t, dir, filestore.Options{})
 		seg := filepath.Join(dir, "segment-00000000000000000001.log")
-		_, off, end := largeCommit(t, s, filestore.OSFS{}, seg)
+		_, off, end := largeCommit(t, s)
 		if err := s.Close(); err != nil {
 			t.Fatal(err)
 		}
@@ -85,12 +83,12 @@ func TestFlipInLargeFinalFrame(t *testing.T) {
 		}
 		t.Run(name+", every 37th byte", func(t *testing.T) {
 			m := newMemFS()
-			s, err := filestore.Open(memDir, filestore.Options{FS: m})
+			s, err := filestore.Open(memDir, filestore.Options{FS: m, SegmentSize: 128 << 10})
 			if err != nil {
 				t.Fatal(err)
 			}
 			seg := memDir + "/segment-00000000000000000001.log"
-			_, off, end := largeCommit(t, s, m, seg)
+			_, off, end := largeCommit(t, s)
 			var base *memFS
 			if closed {
 				s.Close()
@@ -110,7 +108,7 @@ func TestFlipInLargeFinalFrame(t *testing.T) {
 			for _, p := range offsets {
 				img := base.clone()
 				flipMem(img, rotBit{seg, p, 5})
-				s, err := filestore.Open(memDir, filestore.Options{FS: img})
+				s, err := filestore.Open(memDir, filestore.Options{FS: img, SegmentSize: 128 << 10})
 				if closed || p < end-8 {
 					if err == nil {
 						s.Close()
@@ -131,15 +129,39 @@ func TestFlipInLargeFinalFrame(t *testing.T) {
 				if head != 3 {
 					t.Fatalf("flip at %d: head %d after the cut, want 3", p, head)
 				}
+				// The cut bytes run to the frame's last non-zero byte
+				// (free space follows).
+				cut := nonZeroEnd(readMem(base, seg)[:end])
+				cut = max(cut, p+1) - off
 				want := fmt.Sprintf("segment-00000000000000000001.log.torn-%d-", off)
 				if terr != nil || len(tf) != 1 || !strings.HasPrefix(tf[0].Name, want) || tf[0].Offset != off ||
-					tf[0].Bytes != end-off || !tf[0].Intact || tf[0].Events != 255 || tf[0].Frames != 0 {
-					t.Fatalf("flip at %d: TornFiles = %+v, %v; want one file %s… of %d bytes holding 255 events", p, tf, terr, want, end-off)
+					tf[0].Bytes != cut || !tf[0].Intact || tf[0].Events != 255 || tf[0].Frames != 0 {
+					t.Fatalf("flip at %d: TornFiles = %+v, %v; want one file %s… of %d bytes holding 255 events", p, tf, terr, want, cut)
+				}
+				if b := readMem(img, seg); nonZeroEnd(b) != off || int64(len(b)) != int64(len(readMem(base, seg))) {
+					t.Fatalf("flip at %d: after the cut the segment's bytes end at %d (file of %d bytes), want %d followed by zeros", p, nonZeroEnd(b), len(b), off)
 				}
 				cuts++
 			}
 			t.Logf("%d flips in a frame of %d bytes, %d cut as torn", len(offsets), end-off, cuts)
 		})
+	}
+}
+
+// zeroFrom overwrites the file at path with zeros from off to its end.
+func zeroFrom(t *testing.T, path string, off int64) {
+	t.Helper()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.WriteAt(make([]byte, fi.Size()-off), off); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -173,20 +195,18 @@ func TestTornFiles(t *testing.T) {
 	s := open(t, dir, filestore.Options{})
 	mustAppend(t, s, "org-a", ledger.NoStream, chain("org-a", nil, 1))
 	seg := filepath.Join(dir, "segment-00000000000000000001.log")
-	off := fileSize(t, filestore.OSFS{}, seg)
+	off := filestore.DataEnd(s)
 	evs := chainPadded("org-b", nil, 3, 100)
 	mustAppend(t, s, "org-b", ledger.NoStream, evs)
-	end := fileSize(t, filestore.OSFS{}, seg)
+	end := filestore.DataEnd(s)
 	s.Close()
 	if tf, err := filestore.TornFiles(dir); err != nil || len(tf) != 0 {
 		t.Fatalf("TornFiles = %v, %v; want none", tf, err)
 	}
-	// Keep the frame up to the middle of its last event: a write cut
-	// short, after a crash that left no commit mark covering it.
+	// Keep the frame up to the middle of its last event, zeros after: a
+	// write cut short, after a crash that left no commit mark covering it.
 	cut := end - 8 - 4 - 60
-	if err := os.Truncate(seg, cut); err != nil {
-		t.Fatal(err)
-	}
+	zeroFrom(t, seg, cut)
 	os.Remove(filepath.Join(dir, "COMMIT"))
 	s2 := open(t, dir, filestore.Options{})
 	if s2.Head() != 1 {

@@ -57,6 +57,10 @@ var errPowerLost = errors.New("memfs: power lost")
 type memNode struct {
 	data   []byte
 	synced []byte
+	// holes: the file was once made longer without its new bytes being
+	// written (Truncate, or a write past its end): on a real file system,
+	// blocks never written, which a later write must allocate.
+	holes bool
 }
 
 // fault fails the at-th operation of kind (1-based, counted from when the
@@ -165,8 +169,9 @@ func (m *memFS) crash(keepUnsynced bool) *memFS {
 }
 
 // crashTorn is crash where, for each file, keep (when not nil) says how
-// many of its unsynced appended bytes survive the power loss: a write
-// torn part way.
+// many of its unsynced bytes — from the first that differs from what was
+// synced to the end of the file — survive the power loss: a write torn
+// part way.
 func (m *memFS) crashTorn(keepUnsynced bool, keep func(unsynced int) int) *memFS {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -174,17 +179,42 @@ func (m *memFS) crashTorn(keepUnsynced bool, keep func(unsynced int) int) *memFS
 		return m.image(m.names, m.dirs, func(n *memNode) []byte { return n.data })
 	}
 	return m.image(m.durable, m.durableDirs, func(node *memNode) []byte {
-		if keep != nil && extends(node) {
-			return node.data[:len(node.synced)+keep(len(node.data)-len(node.synced))]
+		if lo, ok := unsynced(node); keep != nil && ok {
+			return tornPrefix(node, lo, keep(len(node.data)-lo))
 		}
 		return node.synced
 	})
 }
 
-// extends reports whether a file's unsynced state only appended to its
-// synced bytes.
-func extends(n *memNode) bool {
-	return len(n.data) > len(n.synced) && string(n.data[:len(n.synced)]) == string(n.synced)
+// unsynced reports whether a file's unsynced writes changed or added bytes
+// (not only cut it shorter), and where its bytes first differ from the
+// synced ones.
+func unsynced(n *memNode) (lo int, ok bool) {
+	lo = 0
+	for lo < len(n.data) && lo < len(n.synced) && n.data[lo] == n.synced[lo] {
+		lo++
+	}
+	return lo, lo < len(n.data)
+}
+
+// oldByte is what byte i of a file reads as where an unsynced write to it
+// was lost: its synced content, or zero past the synced end.
+func oldByte(n *memNode, i int) byte {
+	if i < len(n.synced) {
+		return n.synced[i]
+	}
+	return 0
+}
+
+// tornPrefix is the file after a power loss that kept k unsynced bytes
+// from lo on: an unsynced append cut short (the file ends after them), or
+// an unsynced overwrite of bytes already there cut short (the old bytes
+// after them).
+func tornPrefix(n *memNode, lo, k int) []byte {
+	out := make([]byte, max(len(n.synced), lo+k))
+	copy(out, n.synced)
+	copy(out[lo:], n.data[lo:lo+k])
+	return out
 }
 
 // image builds a fully durable file system holding entries (those whose
@@ -230,10 +260,13 @@ const sectorSize = 512
 //   - A third of the time every file holds exactly its synced bytes: every
 //     write not yet fsynced is dropped. Otherwise each file with unsynced
 //     bytes independently keeps none of them, all of them, a random prefix
-//     of the bytes it appended, or the appended size with each 512-byte
-//     sector holding either the new bytes or zeros (the size reached the
-//     disk, some data did not) — the last two, torn writes, twice as
-//     often as the others.
+//     of them (from the first byte that differs from the synced ones: the
+//     file cut short after it if it was appended to, the old bytes after
+//     it if it was overwritten), or the new size with each 512-byte sector
+//     of the unsynced bytes holding either the new bytes or the old ones —
+//     zeros past the synced end (the size reached the disk, some data did
+//     not) — the last two, torn writes, twice as often as the others. In
+//     a zero-filled segment the old bytes are the zeros of its free space.
 //
 // The image is fully durable. Nothing that was synced is ever lost.
 func (m *memFS) powerLoss(r *rand.Rand) (*memFS, string) {
@@ -274,23 +307,25 @@ func (m *memFS) powerLoss(r *rand.Rand) (*memFS, string) {
 		if !dropAll && string(node.data) != string(node.synced) {
 			// Torn writes (modes 2 and 3) are the interesting case:
 			// they are picked twice as often.
+			lo, torn := unsynced(node)
 			switch mode := [...]int{0, 1, 2, 2, 3, 3}[r.IntN(6)]; {
 			case mode == 1:
 				data = node.data
 				how += fmt.Sprintf(", %s all kept", filepath.Base(name))
-			case mode == 2 && extends(node):
-				k := r.IntN(len(node.data) - len(node.synced) + 1)
-				data = node.data[:len(node.synced)+k]
-				how += fmt.Sprintf(", %s %d of %d new bytes kept", filepath.Base(name), k, len(node.data)-len(node.synced))
-			case mode == 3 && extends(node):
+			case mode == 2 && torn:
+				k := r.IntN(len(node.data) - lo + 1)
+				data = tornPrefix(node, lo, k)
+				how += fmt.Sprintf(", %s %d of %d new bytes from %d kept", filepath.Base(name), k, len(node.data)-lo, lo)
+			case mode == 3 && torn:
 				data = slices.Clone(node.data)
-				for sec := len(node.synced) / sectorSize * sectorSize; sec < len(data); sec += sectorSize {
+				for sec := lo / sectorSize * sectorSize; sec < len(data); sec += sectorSize {
 					if r.IntN(2) == 0 {
-						from := max(sec, len(node.synced))
-						clear(data[from:min(sec+sectorSize, len(data))])
+						for i := max(sec, lo); i < min(sec+sectorSize, len(data)); i++ {
+							data[i] = oldByte(node, i)
+						}
 					}
 				}
-				how += fmt.Sprintf(", %s new sectors kept or zeroed", filepath.Base(name))
+				how += fmt.Sprintf(", %s new sectors from %d kept or old", filepath.Base(name), lo)
 			default:
 				how += fmt.Sprintf(", %s unsynced dropped", filepath.Base(name))
 			}
@@ -465,6 +500,9 @@ func (f *memFile) WriteAt(p []byte, off int64) (int, error) {
 	if err != nil {
 		p = p[:len(p)/2] // a full disk takes part of a write
 	}
+	if off > int64(len(f.node.data)) {
+		f.node.holes = true
+	}
 	if end := off + int64(len(p)); end > int64(len(f.node.data)) {
 		f.node.data = append(f.node.data, make([]byte, end-int64(len(f.node.data)))...)
 	}
@@ -507,8 +545,9 @@ func (f *memFile) Truncate(size int64) error {
 	}
 	if size < int64(len(f.node.data)) {
 		f.node.data = f.node.data[:size]
-	} else {
+	} else if size > int64(len(f.node.data)) {
 		f.node.data = append(f.node.data, make([]byte, size-int64(len(f.node.data)))...)
+		f.node.holes = true
 	}
 	return nil
 }

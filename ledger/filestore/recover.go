@@ -71,9 +71,33 @@ func (r *frameReader) frame(off int64) (body []byte, next int64, bad string, err
 	return body, off + int64(total), bad, nil
 }
 
+// free reports whether the segment's bytes from off to its end are free
+// space (doc.go, "Files"): all zeros, in a segment of a format version
+// that has free space. When they are not, but the frame header at off
+// reads as zeros, bad says which byte is not zero: no frame starts with
+// zeros (L ≥ 16), so this is a bad frame.
+func (r *frameReader) free(off int64) (free bool, bad string, err error) {
+	if !preallocated(r.version) {
+		return false, "", nil
+	}
+	hdr, err := r.bytes(off, int(min(frameHeaderSize, r.size-off)))
+	if err != nil || !isZero(hdr) {
+		return false, "", err
+	}
+	at, err := scanNonZero(r.read, off+int64(len(hdr)), r.size, false)
+	switch {
+	case err != nil:
+		return false, "", err
+	case at >= 0:
+		return false, fmt.Sprintf("the frame header reads as zeros (free space), but byte %d is not zero", at), nil
+	}
+	return true, "", nil
+}
+
 // recover scans the directory and rebuilds the indexes (see doc.go,
 // "Recovery").
 func (s *Store) recover() error {
+	defer func() { s.scanBuf = nil }()
 	segNames, err := s.listSegments()
 	if err != nil {
 		return err
@@ -148,6 +172,7 @@ func (s *Store) recover() error {
 // written) is in the listing, and every byte it records as complete is in
 // the files when they are read.
 func (s *Store) recoverReadOnly() error {
+	defer func() { s.scanBuf = nil }()
 	if err := s.openMark(); err != nil {
 		return err
 	}
@@ -226,7 +251,7 @@ func (s *Store) createFirstSegment() error {
 	if err := s.syncDir(syncParentDir, filepath.Dir(filepath.Clean(s.dir))); err != nil {
 		return fmt.Errorf("filestore: open: sync parent directory: %w", err)
 	}
-	sg, err := s.createSegment(1)
+	sg, err := s.createSegment(segmentName(1), 1, s.nextSegmentBytes(0))
 	if err != nil {
 		return fmt.Errorf("filestore: open: %w", err)
 	}
@@ -265,13 +290,14 @@ func (s *Store) openMark() error {
 }
 
 // startCurrentSegment makes the last segment one of the current format
-// version: a version-1 segment is never appended to, so a new segment
-// follows it — or, when it holds no frame, replaces it under the same name
-// (temporary file and rename: a crash leaves one or the other).
+// version: a segment of an earlier version is never appended to, so a new
+// segment follows it — or, when it holds no frame, replaces it under the
+// same name (temporary file and rename: a crash leaves one or the other).
 func (s *Store) startCurrentSegment() error {
 	last := s.segs[len(s.segs)-1]
+	size := s.nextSegmentBytes(last.fileSize)
 	if last.size == segmentHeaderSize {
-		sg, err := s.createSegment(last.first)
+		sg, err := s.createSegment(last.name, last.first, size)
 		if err != nil {
 			return err
 		}
@@ -279,7 +305,7 @@ func (s *Store) startCurrentSegment() error {
 		s.segs[len(s.segs)-1] = sg
 		return nil
 	}
-	sg, err := s.createSegment(s.head + 1)
+	sg, err := s.createSegment(segmentName(s.head+1), s.head+1, size)
 	if err != nil {
 		return err
 	}
@@ -288,9 +314,11 @@ func (s *Store) startCurrentSegment() error {
 }
 
 // scanSegment checks every frame of sg past what its index covers and
-// indexes its events. In the last segment a bad frame past the commit
-// mark, with no good frame after it, is a torn write and is cut off unless
-// it was provably written completely; anywhere else damage is an error.
+// indexes its events, up to the free space that ends a segment of format
+// version 3 (or the end of the file). In the last segment a bad frame past
+// the commit mark, with no good frame after it, is a torn write and is cut
+// off unless it was provably written completely; anywhere else damage is
+// an error.
 func (s *Store) scanSegment(sg *segment, idx uint32, last bool) error {
 	size, err := sg.f.Size()
 	if err != nil {
@@ -332,10 +360,12 @@ func (s *Store) scanSegment(sg *segment, idx uint32, last bool) error {
 		}
 		return nil
 	}
-	r := frameReader{size: size, version: version, read: func(p []byte, off int64) error {
+	r := frameReader{size: size, version: version, buf: s.scanBuf, read: func(p []byte, off int64) error {
 		_, err := sg.f.ReadAt(p, off)
 		return err
 	}}
+	defer func() { s.scanBuf = r.buf[:0] }() // one buffer for every segment
+	fileSize := size
 	// A valid index stands for the frames it covers (doc.go, "Indexes"):
 	// the scan starts where it ends; otherwise at the first frame.
 	ix, off := s.segmentIndex(sg, size, limit)
@@ -343,9 +373,23 @@ func (s *Store) scanSegment(sg *segment, idx uint32, last bool) error {
 		if err := atLimit(off); err != nil {
 			return err
 		}
-		body, next, bad, err := r.frame(off)
+		free, bad, err := r.free(off)
 		if err != nil {
 			return fmt.Errorf("filestore: open: read %s at %d: %w", sg.name, off, err)
+		}
+		if free {
+			size = off // the data end
+			break
+		}
+		var (
+			body []byte
+			next int64
+		)
+		if bad == "" {
+			body, next, bad, err = r.frame(off)
+			if err != nil {
+				return fmt.Errorf("filestore: open: read %s at %d: %w", sg.name, off, err)
+			}
 		}
 		if bad != "" {
 			if off < limit {
@@ -362,6 +406,9 @@ func (s *Store) scanSegment(sg *segment, idx uint32, last bool) error {
 			}
 			if err := s.tornOrCorrupt(sg, version, off, size, bad); err != nil {
 				return err
+			}
+			if !preallocated(version) {
+				fileSize = off // cut by truncation
 			}
 			size = off
 			break
@@ -381,42 +428,116 @@ func (s *Store) scanSegment(sg *segment, idx uint32, last bool) error {
 		return err
 	}
 	if size < limit {
-		return corrupt(size, fmt.Sprintf("the segment ends at %d, but the commit mark records %d bytes of it as complete, up to position %d", size, limit, s.mark.Head))
+		return corrupt(size, fmt.Sprintf("the segment's frames end at %d, but the commit mark records %d bytes of it as complete, up to position %d", size, limit, s.mark.Head))
 	}
-	sg.size = size
+	sg.size, sg.fileSize = size, fileSize
 	return nil
 }
 
 // tornOrCorrupt decides about the bad frame at off of the last segment,
-// past the commit mark: when a good frame follows it, or when it was
-// provably written completely, it is corruption; otherwise it is a torn
-// write, cut off (its bytes saved beside the segment).
+// past the commit mark (size: the file's size): when a good frame follows
+// it, or when it was provably written completely, it is corruption;
+// otherwise it is a torn write, cut off (its bytes saved beside the
+// segment).
 func (s *Store) tornOrCorrupt(sg *segment, version uint32, off, size int64, bad string) error {
-	rest := make([]byte, size-off)
-	if _, err := sg.f.ReadAt(rest, off); err != nil {
-		return fmt.Errorf("filestore: open: read tail of %s: %w", sg.name, err)
+	read := func(p []byte, at int64) error {
+		if _, err := sg.f.ReadAt(p, at); err != nil {
+			return fmt.Errorf("filestore: open: read tail of %s: %w", sg.name, err)
+		}
+		return nil
 	}
-	// Frames are written one at a time, each synced before the next is
-	// written, so a good frame after a bad one proves the bad one was once
-	// complete and durable.
-	for p := 1; p+frameHeaderSize <= len(rest); p++ {
-		if frameAt(version, rest[p:]) {
-			return &CorruptError{Segment: sg.name, Offset: off, Reason: fmt.Sprintf("%s, and a good frame follows at %d", bad, off+int64(p))}
+	if !preallocated(version) {
+		// The frames run to the end of the file: so does the bad one.
+		rest := make([]byte, size-off)
+		if err := read(rest, off); err != nil {
+			return err
+		}
+		if err := tornFrame(sg.name, version, rest, off, len(rest), []int{len(rest)}, bad); err != nil {
+			return err
+		}
+		return s.cutTail(sg, version, off, rest)
+	}
+	// Free space (zeros) follows the frames. The bad frame's bytes end at
+	// its last non-zero byte, e: a torn write leaves each of its bytes
+	// written or still zero, and no later frame was written.
+	e, err := scanNonZero(read, off, size, true)
+	if err != nil || e < 0 {
+		return err // e < 0: all zeros, free space; nothing to cut
+	}
+	e++
+	// Where the frame may end: where its header says, or just after its
+	// trailer, whose length field holds a non-zero byte — so it ends
+	// within 8 bytes after e.
+	end := min(size, e+frameTrailerSize-1)
+	ends := []int64{}
+	for x := e; x <= end; x++ {
+		ends = append(ends, x)
+	}
+	hdr := make([]byte, frameHeaderSize)
+	if size-off >= frameHeaderSize {
+		if err := read(hdr, off); err != nil {
+			return err
+		}
+		if n, _, ok := frameLen(hdr); ok {
+			if x := off + int64(frameSize(version, n)); x > end && x <= size {
+				ends, end = append(ends, x), x
+			}
 		}
 	}
-	if why := completeFrameDamage(version, rest, off); why != "" {
-		return &CorruptError{Segment: sg.name, Offset: off, Reason: bad + "; " + why}
+	rest := make([]byte, end-off)
+	if err := read(rest, off); err != nil {
+		return err
 	}
-	return s.cutTail(sg, off, rest)
+	cands := make([]int, len(ends))
+	for i, x := range ends {
+		cands[i] = int(x - off)
+	}
+	if err := tornFrame(sg.name, version, rest, off, int(e-off), cands, bad); err != nil {
+		return err
+	}
+	return s.cutTail(sg, version, off, rest[:e-off])
 }
 
-// cutTail removes a torn final write. Its bytes are first saved beside the
-// segment (segment-….log.torn-<offset>-<crc>) so that nothing is destroyed
-// without trace, then the segment is truncated; recover syncs it.
-func (s *Store) cutTail(sg *segment, off int64, tail []byte) error {
+// tornFrame judges the bad frame at the start of rest, the segment's
+// bytes from the file offset base: the bytes a torn write may have
+// touched end at rest[:written], and the frame may end at any of the
+// offsets in ends (relative to rest), with only zeros after. It returns a
+// *CorruptError when a good frame starts within the written bytes (later
+// frames are written only after the previous one was synced, so the bad
+// one was once durable) or when the frame, taken to end at one of ends,
+// was provably written completely and damaged since (completeFrameDamage);
+// nil when it may be a torn write.
+func tornFrame(name string, version uint32, rest []byte, base int64, written int, ends []int, bad string) error {
+	for p := 1; p < written && p+frameHeaderSize <= len(rest); p++ {
+		if frameAt(version, rest[p:]) {
+			return &CorruptError{Segment: name, Offset: base, Reason: fmt.Sprintf("%s, and a good frame follows at %d", bad, base+int64(p))}
+		}
+	}
+	for _, x := range ends {
+		if why := completeFrameDamage(version, rest[:x], base); why != "" {
+			return &CorruptError{Segment: name, Offset: base, Reason: bad + "; " + why}
+		}
+	}
+	return nil
+}
+
+// cutTail removes a torn final write. Its bytes — from the bad frame's
+// offset to the end of the file, or in a segment with free space to its
+// last non-zero byte — are first saved beside the segment
+// (segment-….log.torn-<offset>-<crc>) so that nothing is destroyed without
+// trace; then the segment is truncated at the offset, or in a segment with
+// free space the bytes are overwritten with zeros, which makes them free
+// space again. recover syncs the segment.
+func (s *Store) cutTail(sg *segment, version uint32, off int64, tail []byte) error {
 	side := fmt.Sprintf("%s.torn-%d-%08x", sg.name, off, crc32.Checksum(tail, castagnoli))
 	if err := s.writeFileAtomic(side, tail); err != nil {
 		return fmt.Errorf("filestore: open: save torn tail of %s: %w", sg.name, err)
+	}
+	if preallocated(version) {
+		if _, err := sg.f.WriteAt(make([]byte, len(tail)), off); err != nil {
+			return fmt.Errorf("filestore: open: zero the torn tail of %s at %d: %w", sg.name, off, err)
+		}
+		return nil
 	}
 	if err := sg.f.Truncate(off); err != nil {
 		return fmt.Errorf("filestore: open: truncate torn tail of %s at %d: %w", sg.name, off, err)
@@ -545,6 +666,15 @@ func (s *Store) VerifyStorage(ctx context.Context) error {
 		if err := iv.finish(ss.size); err != nil {
 			return err
 		}
+		if i < len(segs)-1 {
+			// A sealed segment: nothing writes to it again, so its free
+			// space must hold zeros. That of the last segment is the
+			// committer's (or, read-only, a writer's beside): past the
+			// commit mark, Open judges it by the torn-write rules.
+			if err := s.verifyFree(sg, ss.size); err != nil {
+				return err
+			}
+		}
 	}
 	if s.readOnly {
 		// A writer beside this store may be rewriting the mark; Open
@@ -552,6 +682,36 @@ func (s *Store) VerifyStorage(ctx context.Context) error {
 		return nil
 	}
 	return s.verifyMark()
+}
+
+// verifyFree checks that the bytes of the sealed segment sg after its
+// frames, which end at from, are free space: zeros in a segment of format
+// version 3, none at all before.
+func (s *Store) verifyFree(sg *segment, from int64) error {
+	s.filesMu.RLock()
+	if s.filesClosed {
+		s.filesMu.RUnlock()
+		return errClosed
+	}
+	size, err := sg.f.Size()
+	s.filesMu.RUnlock()
+	if err != nil {
+		return fmt.Errorf("filestore: verify: size of %s: %w", sg.name, err)
+	}
+	if size <= from {
+		return nil
+	}
+	if !preallocated(sg.version) {
+		return &CorruptError{Segment: sg.name, Offset: from, Reason: fmt.Sprintf("%d bytes follow the last frame of a sealed segment", size-from)}
+	}
+	at, err := scanNonZero(func(p []byte, off int64) error { return s.pread(sg, p, off) }, from, size, false)
+	if err != nil {
+		return fmt.Errorf("filestore: verify: %w", err)
+	}
+	if at >= 0 {
+		return &CorruptError{Segment: sg.name, Offset: from, Reason: fmt.Sprintf("the free space after the frames (zeros to the end of the file at %d) holds a non-zero byte at %d", size, at)}
+	}
+	return nil
 }
 
 // verifyMark checks the commit mark as it is on disk: both slots valid

@@ -1,6 +1,7 @@
 package filestore_test
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/crc32"
@@ -15,12 +16,13 @@ import (
 )
 
 // logWithRecords writes records single-frame appends (mostly one event,
-// every fifth two) to a fresh store in dir on fsys and returns the events
-// of each frame and the segment size after each frame: the frame
-// boundaries.
+// every fifth two) to a fresh store in dir on fsys, in one segment of 16
+// KiB, and returns the events of each frame and where the segment's frames
+// end after each one: the frame boundaries. Zeros (free space) follow the
+// frames to the end of the file.
 func logWithRecords(t *testing.T, fsys filestore.FS, dir string, records int) (frames [][]ledger.Event, ends []int64, segPath string) {
 	t.Helper()
-	s, err := filestore.Open(dir, filestore.Options{FS: fsys})
+	s, err := filestore.Open(dir, filestore.Options{FS: fsys, SegmentSize: 16 << 10})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,15 +44,25 @@ func logWithRecords(t *testing.T, fsys filestore.FS, dir string, records int) (f
 		mustAppend(t, s, stream, expected, evs)
 		last[stream] = &evs[len(evs)-1]
 		frames = append(frames, evs)
-		f, err := fsys.OpenFile(segPath, os.O_RDONLY, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		size, _ := f.Size()
-		f.Close()
-		ends = append(ends, size)
+		ends = append(ends, filestore.DataEnd(s))
 	}
 	return frames, ends, segPath
+}
+
+// frameEnds returns where the frames of the segment bytes b (format
+// version 2 or 3) end, one after the other, read by their lengths up to
+// the free space or the end of b.
+func frameEnds(b []byte) []int64 {
+	var out []int64
+	for off := 32; off+8 <= len(b); {
+		l := int(binary.LittleEndian.Uint32(b[off:]))
+		if l == 0 {
+			break
+		}
+		off += 8 + l + 4*((l+4095)/4096) + 8
+		out = append(out, int64(off))
+	}
+	return out
 }
 
 func btoi(b bool) int {
@@ -87,24 +99,32 @@ func writeFileFS(t *testing.T, fsys filestore.FS, name string, data []byte) {
 	f.Close()
 }
 
-// checkTornAt damages the log image from cut on (how, see below), opens
-// it, and checks that it recovers exactly: the head is the last event of
-// the last frame that ends at or before the first damaged byte, the segment is byte for byte
-// the image up to that frame's end, and the bytes after it are in the side
-// file named for them. With full it also reads every event back, and
-// checks that the store takes an append and verifies.
+// checkTornAt damages the log image (the segment file: frames, then zeros)
+// from cut on (how, see below), opens it, and checks that it recovers
+// exactly: the head is the last event of the last frame that ends at or
+// before the first damaged byte; the segment is byte for byte the image up
+// to that frame's end, followed by zeros to the damaged file's end (the cut
+// bytes are free space again); and the cut bytes — from that frame's end
+// to the last non-zero byte — are in the side file named for them. With
+// full it also reads every event back, and checks that the store takes an
+// append and verifies.
+//
+// how: "truncated", the file ends at cut (a write that extended the file,
+// cut short); "zeroed", zeros from cut on (a write into the free space cut
+// short: what it did not write still reads as the zeros that were there);
+// "garbage", random bytes from cut to the end of the frames, zeros after.
 func checkTornAt(t *testing.T, fsys filestore.FS, dir, segPath string, image []byte, cut int64, how string, frames [][]ledger.Event, ends []int64, full bool) {
 	t.Helper()
 	var damaged []byte
 	switch how {
 	case "truncated":
 		damaged = image[:cut]
-	case "zeroed": // the size survived, the data did not
+	case "zeroed":
 		damaged = append(append([]byte{}, image[:cut]...), make([]byte, int64(len(image))-cut)...)
 	case "garbage":
 		damaged = append([]byte{}, image...)
 		r := rand.New(rand.NewPCG(uint64(cut), 7))
-		for i := cut; i < int64(len(damaged)); i++ {
+		for i := cut; i < ends[len(ends)-1]; i++ {
 			damaged[i] = byte(r.Uint32())
 		}
 	}
@@ -113,7 +133,7 @@ func checkTornAt(t *testing.T, fsys filestore.FS, dir, segPath string, image []b
 		fsys.Remove(filepath.Join(dir, n))
 	}
 	writeFileFS(t, fsys, segPath, damaged)
-	s, err := filestore.Open(dir, filestore.Options{FS: fsys})
+	s, err := filestore.Open(dir, filestore.Options{FS: fsys, SegmentSize: 16 << 10})
 	if err != nil {
 		t.Fatalf("cut at %d (%s): Open: %v", cut, how, err)
 	}
@@ -126,7 +146,7 @@ func checkTornAt(t *testing.T, fsys filestore.FS, dir, segPath string, image []b
 		eff++
 	}
 	var want []ledger.Event
-	var keep int64 // where the recovered segment ends
+	var keep int64 // where the recovered segment's frames end
 	for i, end := range ends {
 		if end <= eff {
 			want = append(want, frames[i]...)
@@ -139,14 +159,26 @@ func checkTornAt(t *testing.T, fsys filestore.FS, dir, segPath string, image []b
 	if s.Head() != ledger.Position(len(want)) {
 		t.Fatalf("cut at %d (%s): head %d, want %d", cut, how, s.Head(), len(want))
 	}
-	if got := readFileFS(t, fsys, segPath); string(got) != string(image[:keep]) {
-		t.Fatalf("cut at %d (%s): segment is %d bytes, want the first %d of the image", cut, how, len(got), keep)
+	if got := readFileFS(t, fsys, segPath); len(got) != len(damaged) || string(got[:keep]) != string(image[:keep]) || nonZeroEnd(got) != keep {
+		t.Fatalf("cut at %d (%s): segment is %d bytes, its frames end at %d; want the first %d of the image, zeros after, %d bytes in all", cut, how, len(got), nonZeroEnd(got), keep, len(damaged))
 	}
-	if tail := damaged[keep:]; len(tail) > 0 {
-		side := fmt.Sprintf("%s.torn-%d-%08x", segPath, keep, crc32.Checksum(tail, crc32.MakeTable(crc32.Castagnoli)))
-		if got := readFileFS(t, fsys, side); string(got) != string(tail) {
+	sides, _ := fsys.ReadDir(dir)
+	var side []string
+	for _, n := range sides {
+		if strings.Contains(n, ".torn-") {
+			side = append(side, n)
+		}
+	}
+	if tail := damaged[keep:max(keep, nonZeroEnd(damaged))]; len(tail) > 0 {
+		name := fmt.Sprintf("%s.torn-%d-%08x", filepath.Base(segPath), keep, crc32.Checksum(tail, crc32.MakeTable(crc32.Castagnoli)))
+		if len(side) != 1 || side[0] != name {
+			t.Fatalf("cut at %d (%s): side files %v, want %s", cut, how, side, name)
+		}
+		if got := readFileFS(t, fsys, filepath.Join(dir, name)); string(got) != string(tail) {
 			t.Fatalf("cut at %d (%s): side file holds %d bytes, want the %d cut", cut, how, len(got), len(tail))
 		}
+	} else if len(side) != 0 {
+		t.Fatalf("cut at %d (%s): side files %v for nothing but zeros", cut, how, side)
 	}
 	if !full {
 		return
@@ -168,45 +200,44 @@ func checkTornAt(t *testing.T, fsys filestore.FS, dir, segPath string, image []b
 
 // TestTornTail cuts the log at every byte offset inside its last frames
 // and reopens: the store must hold exactly the complete frames before the
-// cut, byte for byte, with the cut bytes in a side file (checkTornAt),
-// and accept appends afterwards (checked at every 7th offset). On the
-// in-memory FS (no fsync cost) it covers the last 32 frames (6 with
-// -short), with the tail truncated, zeroed, or overwritten with garbage;
+// cut, byte for byte, with the cut bytes in a side file and zeros in their
+// place (checkTornAt), and accept appends afterwards (checked at every 7th
+// offset). On the in-memory FS (no fsync cost) it covers the last 32
+// frames (6 with -short), with the tail truncated, zeroed (a frame cut
+// short followed by the free space's zeros), or overwritten with garbage;
 // on the real file system the last 3, truncated or zeroed.
 func TestTornTail(t *testing.T) {
 	run := func(t *testing.T, fsys filestore.FS, dir string, records, last int, hows []string, appendEvery int64) {
 		frames, ends, segPath := logWithRecords(t, fsys, dir, records)
 		image := readFileFS(t, fsys, segPath)
-		if int64(len(image)) != ends[len(ends)-1] {
-			t.Fatalf("segment is %d bytes, last frame ends at %d", len(image), ends[len(ends)-1])
+		if nonZeroEnd(image) != ends[len(ends)-1] || len(image) != 16<<10 {
+			t.Fatalf("segment is %d bytes ending in %d zeros, last frame ends at %d", len(image), int64(len(image))-nonZeroEnd(image), ends[len(ends)-1])
 		}
 		from := ends[records-last-1]
 		for _, how := range hows {
 			t.Run(how, func(t *testing.T) {
-				for cut := from; cut < int64(len(image)); cut++ {
+				for cut := from; cut < ends[len(ends)-1]; cut++ {
 					checkTornAt(t, fsys, dir, segPath, image, cut, how, frames, ends, (cut-from)%appendEvery == 0)
 				}
 			})
 		}
 	}
 	t.Run("os, last 3 frames", func(t *testing.T) {
-		run(t, filestore.OSFS{}, t.TempDir(), 10, 3, []string{"truncated", "zeroed"}, 7)
+		run(t, filestore.OSFS{}, t.TempDir(), 10, 3, []string{"zeroed", "truncated"}, 7)
 	})
 	t.Run("memfs, last 32 frames", func(t *testing.T) {
 		last := 32
 		if testing.Short() {
 			last = 6
 		}
-		run(t, newMemFS(), memDir, 40, last, []string{"truncated", "zeroed", "garbage"}, 7)
+		run(t, newMemFS(), memDir, 40, last, []string{"zeroed", "truncated", "garbage"}, 7)
 	})
 	t.Run("torn bytes are kept beside the segment", func(t *testing.T) {
 		dir := t.TempDir()
 		frames, ends, segPath := logWithRecords(t, filestore.OSFS{}, dir, 5)
 		image, _ := os.ReadFile(segPath)
 		cut := ends[3] + 10
-		if err := os.Truncate(segPath, cut); err != nil {
-			t.Fatal(err)
-		}
+		zeroFrom(t, segPath, cut)
 		// The commit mark written by Close records every frame as
 		// complete, and would rightly refuse the cut (TestCorruption);
 		// without it the tail is judged by the frames alone, as after a
@@ -223,11 +254,11 @@ func TestTornTail(t *testing.T) {
 			t.Fatalf("side files %v, want one", side)
 		}
 		b, _ := os.ReadFile(side[0])
-		if string(b) != string(image[ends[3]:cut]) {
-			t.Fatalf("side file holds %d bytes, want the %d torn ones", len(b), cut-ends[3])
+		if string(b) != string(image[ends[3]:nonZeroEnd(image[:cut])]) {
+			t.Fatalf("side file holds %d bytes, want the %d torn ones", len(b), nonZeroEnd(image[:cut])-ends[3])
 		}
-		if fi, _ := os.Stat(segPath); fi.Size() != ends[3] {
-			t.Fatalf("segment is %d bytes, want %d", fi.Size(), ends[3])
+		if got, _ := os.ReadFile(segPath); len(got) != len(image) || nonZeroEnd(got) != ends[3] {
+			t.Fatalf("segment is %d bytes with frames to %d, want %d with zeros from %d", len(got), nonZeroEnd(got), len(image), ends[3])
 		}
 	})
 }
@@ -275,10 +306,11 @@ func TestCorruption(t *testing.T) {
 		removeIndexFiles(t, dir)
 		for _, off := range []int64{ends[1], ends[1] + 3, ends[1] + 6, ends[1] + 40, ends[2] - 1} {
 			flipByte(t, segPath, off)
+			before, _ := os.ReadFile(segPath)
 			_, err := filestore.Open(dir, filestore.Options{})
 			wantCorrupt(t, err, filepath.Base(segPath), ends[1])
-			if fi, _ := os.Stat(segPath); fi.Size() != ends[9] {
-				t.Fatalf("segment is %d bytes after a failed Open, want %d untouched", fi.Size(), ends[9])
+			if after, _ := os.ReadFile(segPath); string(after) != string(before) {
+				t.Fatalf("a failed Open changed the segment")
 			}
 			flipByte(t, segPath, off) // restore
 		}
@@ -313,20 +345,47 @@ func TestCorruption(t *testing.T) {
 	}
 	t.Run("damaged last frame of a sealed segment", func(t *testing.T) {
 		dir, segs := multi(t)
-		fi, _ := os.Stat(segs[0])
-		flipByte(t, segs[0], fi.Size()-1)
+		before, _ := os.ReadFile(segs[0])
+		ends := frameEnds(before)
+		flipByte(t, segs[0], ends[len(ends)-1]-1)
 		_, err := filestore.Open(dir, filestore.Options{})
 		wantCorrupt(t, err, filepath.Base(segs[0]), -1)
-		if fi2, _ := os.Stat(segs[0]); fi2.Size() != fi.Size() {
+		if after, _ := os.ReadFile(segs[0]); len(after) != len(before) {
 			t.Fatal("sealed segment was truncated")
+		}
+	})
+	t.Run("non-zero byte in the free space of a sealed segment", func(t *testing.T) {
+		dir, segs := multi(t)
+		b, _ := os.ReadFile(segs[1])
+		ends := frameEnds(b)
+		end := ends[len(ends)-1]
+		if int64(len(b)) <= end {
+			t.Fatalf("%s has no free space", segs[1])
+		}
+		for _, off := range []int64{end, int64(len(b)) - 1} {
+			flipByte(t, segs[1], off)
+			_, err := filestore.Open(dir, filestore.Options{})
+			wantCorrupt(t, err, filepath.Base(segs[1]), end)
+			flipByte(t, segs[1], off)
 		}
 	})
 	t.Run("truncated sealed segment", func(t *testing.T) {
 		dir, segs := multi(t)
-		fi, _ := os.Stat(segs[1])
-		os.Truncate(segs[1], fi.Size()-5)
+		b, _ := os.ReadFile(segs[1])
+		ends := frameEnds(b)
+		os.Truncate(segs[1], ends[len(ends)-1]-5)
 		_, err := filestore.Open(dir, filestore.Options{})
 		wantCorrupt(t, err, filepath.Base(segs[1]), -1)
+	})
+	t.Run("sealed segment zeroed from a frame on", func(t *testing.T) {
+		// Zeros where frames were read as free space: the segment's
+		// frames end early, and the next segment does not follow.
+		dir, segs := multi(t)
+		b, _ := os.ReadFile(segs[1])
+		ends := frameEnds(b)
+		zeroFrom(t, segs[1], ends[0])
+		_, err := filestore.Open(dir, filestore.Options{})
+		wantCorrupt(t, err, filepath.Base(segs[2]), 0)
 	})
 	t.Run("missing segment", func(t *testing.T) {
 		dir, segs := multi(t)
@@ -396,16 +455,26 @@ func TestCorruption(t *testing.T) {
 		// the mark Close wrote says it was longer.
 		dir := t.TempDir()
 		_, ends, segPath := logWithRecords(t, filestore.OSFS{}, dir, 6)
-		for _, cut := range []int64{ends[4], ends[4] + 10, ends[2]} {
-			if err := os.Truncate(segPath, cut); err != nil {
-				t.Fatal(err)
+		image, _ := os.ReadFile(segPath)
+		for _, zero := range []bool{true, false} {
+			for _, cut := range []int64{ends[4], ends[4] + 10, ends[2]} {
+				if zero {
+					// Zeros where frames were, before the mark: they
+					// are not free space.
+					zeroFrom(t, segPath, cut)
+				} else if err := os.Truncate(segPath, cut); err != nil {
+					t.Fatal(err)
+				}
+				_, err := filestore.Open(dir, filestore.Options{})
+				at := cut
+				if cut != ends[4] && cut != ends[2] {
+					at = ends[4] // the cut-short frame, before the mark
+				}
+				wantCorrupt(t, err, filepath.Base(segPath), at)
+				if err := os.WriteFile(segPath, image, 0o644); err != nil {
+					t.Fatal(err)
+				}
 			}
-			_, err := filestore.Open(dir, filestore.Options{})
-			at := cut
-			if cut != ends[4] && cut != ends[2] {
-				at = ends[4] // the cut-short frame, before the mark
-			}
-			wantCorrupt(t, err, filepath.Base(segPath), at)
 		}
 	})
 	t.Run("last segment removed", func(t *testing.T) {

@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"math"
-	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -55,9 +54,12 @@ func (e *CorruptError) Unwrap() error { return ledger.ErrCorrupt }
 type Options struct {
 	// FS is the file system the store goes through. Default: OSFS.
 	FS FS
-	// SegmentSize is the size at which the active segment is sealed and a
-	// new one started (a single frame larger than it still gets a segment
-	// of its own). Default 64 MiB, at most 1 GiB.
+	// SegmentSize is the size of a segment file. A segment is created
+	// full of zeros (doc.go, "Files") — a store's first one at 1 MiB or
+	// SegmentSize if smaller, each next one twice the previous one's size
+	// up to SegmentSize — and sealed when the next frame would not fit in
+	// it (a frame larger than a segment's space still gets a segment of
+	// its own, which it extends). Default 64 MiB, at most 1 GiB.
 	SegmentSize int64
 	// MaxRecordSize bounds a frame body on write; one Append must fit in
 	// it. Default 8 MiB, at most MaxFrameBytes.
@@ -169,7 +171,13 @@ type Store struct {
 	markF  File
 	mark   Mark
 
-	// Committer-only state.
+	// scanBuf is the buffer Open reads segments through, kept from one
+	// segment to the next.
+	scanBuf []byte
+
+	// Committer-only state (Close uses spareJob once the committer has
+	// stopped).
+	spareJob       *spareJob // the next segment's file being prepared, or nil
 	buf            []byte
 	pendingStreams map[string]int64
 	pendingIDs     map[uuid.UUID]struct{}
@@ -194,8 +202,11 @@ type segment struct {
 	first   uint64
 	version uint32 // format version of its header and frames
 	f       File
-	size    int64    // committed bytes; guarded by Store.mu
+	size    int64    // committed bytes: the end of the frames (the data end); guarded by Store.mu
 	offs    []uint32 // position-first → offset of the frame holding it; guarded by Store.mu
+	// fileSize is the size of the file: the data end and the free space
+	// (zeros) after it. Written by Open and the committer only.
+	fileSize int64
 	// mm is the segment's read-only mapping (mmap.go).
 	mm segMap
 }
@@ -305,35 +316,6 @@ func newStore(dir string, opts Options) *Store {
 
 func (s *Store) path(name string) string { return filepath.Join(s.dir, name) }
 
-// createSegment makes a new, empty segment durable under its final name:
-// header written to a temporary file, synced, renamed, directory synced.
-// A crash at any step leaves either no segment or a complete one.
-func (s *Store) createSegment(first uint64) (*segment, error) {
-	name := segmentName(first)
-	tmp := s.path(name + tmpSuffix)
-	f, err := s.fs.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("create segment %s: %w", name, err)
-	}
-	fail := func(step string, err error) (*segment, error) {
-		f.Close()
-		return nil, fmt.Errorf("create segment %s: %s: %w", name, step, err)
-	}
-	if _, err := f.WriteAt(encodeSegmentHeader(first), 0); err != nil {
-		return fail("write header", err)
-	}
-	if err := syncFile(syncSegmentHeader, f); err != nil {
-		return fail("sync", err)
-	}
-	if err := s.fs.Rename(tmp, s.path(name)); err != nil {
-		return fail("rename", err)
-	}
-	if err := s.syncDir(syncSegmentDir, s.dir); err != nil {
-		return fail("sync directory", err)
-	}
-	return &segment{name: name, first: first, version: formatVersion, f: f, size: segmentHeaderSize}, nil
-}
-
 func (s *Store) closeFiles() {
 	s.filesMu.Lock()
 	defer s.filesMu.Unlock()
@@ -367,6 +349,7 @@ func (s *Store) Close() error {
 		close(s.closing)
 		<-s.done
 		s.waitSealedIndexes()
+		s.dropSpare()
 		var markErr error
 		if !s.readOnly && s.Err() == nil && s.markStale() {
 			if err := s.writeMark(); err != nil {
@@ -699,10 +682,11 @@ func (s *Store) writeFrame(entries uint32, accepted []*appendReq) error {
 	}
 	s.buf = finishFrame(s.buf, 0, entries, first)
 	seg := s.segs[len(s.segs)-1]
-	if seg.size > segmentHeaderSize && seg.size+int64(len(s.buf)) > s.opts.SegmentSize {
+	if seg.size > segmentHeaderSize && seg.size+int64(len(s.buf)) > seg.fileSize {
+		// The frame does not fit in the active segment's free space.
 		// The active segment was synced by the previous commit, so it is
 		// complete before the next one exists.
-		ns, err := s.createSegment(first)
+		ns, err := s.rollOver(seg, first)
 		if err != nil {
 			return fmt.Errorf("roll over: %w", err)
 		}
@@ -717,10 +701,14 @@ func (s *Store) writeFrame(entries uint32, accepted []*appendReq) error {
 		}
 		s.sealIndex(s.segs[len(s.segs)-2])
 	}
+	s.maybePrepareSpare(seg)
 	off := seg.size
 	if _, err := seg.f.WriteAt(s.buf, off); err != nil {
 		return fmt.Errorf("write %s at %d: %w", seg.name, off, err)
 	}
+	// A frame larger than the segment's space (the segment's first)
+	// extends the file.
+	seg.fileSize = max(seg.fileSize, off+int64(len(s.buf)))
 	if err := syncFile(syncFrame, seg.f); err != nil {
 		return fmt.Errorf("sync %s: %w", seg.name, err)
 	}
