@@ -217,6 +217,9 @@ func frameOffsets(t *testing.T, path string) []int64 {
 	off := int64(32)
 	for off+8 <= int64(len(b)) {
 		n := int64(binary.LittleEndian.Uint32(b[off:]))
+		if n == 0 {
+			break // the free space: zeros to the end of the file
+		}
 		offs = append(offs, off)
 		off += 8 + n + 4*((n+4095)/4096) + 8
 	}
