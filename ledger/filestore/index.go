@@ -173,7 +173,7 @@ func decodeIndex(b []byte) (*segIndex, string) {
 	switch {
 	case x.first == 0 || x.first > 1<<idPosBits-1-uint64(x.n):
 		return nil, fmt.Sprintf("first position %d out of range", x.first)
-	case x.version != formatVersion && x.version != formatVersion1:
+	case x.version < formatVersion1 || x.version > formatVersion3:
 		return nil, fmt.Sprintf("segment format version %d", x.version)
 	case x.dataEnd < segmentHeaderSize || x.dataEnd > 1<<32-1:
 		return nil, fmt.Sprintf("data end %d out of range", x.dataEnd)

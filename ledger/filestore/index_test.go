@@ -262,8 +262,8 @@ func auditIndexes(t *testing.T, dir string) int {
 		}
 		for off := 32; ; {
 			compare(off)
-			if off >= len(b) {
-				break
+			if off >= len(b) || (v == 3 && allZero(b[off:])) {
+				break // the end of the file, or the free space after the frames
 			}
 			body, end, bad := auditFrame(b, off, v)
 			if bad != "" {
@@ -501,13 +501,16 @@ func TestIndexTailAfterCrash(t *testing.T) {
 	}
 }
 
-// lastFrameOffset returns where the last version-2 frame of segment bytes
-// b starts.
+// lastFrameOffset returns where the last frame (format version 2 or 3) of
+// segment bytes b starts.
 func lastFrameOffset(b []byte) int64 {
 	le := binary.LittleEndian
 	off, prev := 32, 32
-	for off < len(b) {
+	for off+8 <= len(b) {
 		l := int(le.Uint32(b[off:]))
+		if l == 0 {
+			break // the free space after the frames
+		}
 		prev = off
 		off += 8 + l + 4*((l+4095)/4096) + 8
 	}
