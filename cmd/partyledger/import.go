@@ -92,8 +92,12 @@ func importJournal(ctx context.Context, e *env, bk *books.Books, src importSourc
 	start := time.Now()
 	seed := maphash.MakeSeed()
 	pr := newProgress(e, progress)
-	c := &importCheck{bk: bk, by: by, bad: newLineProblems()}
-	err := scan(ctx, src, seed, false, func(items []journalItem) error {
+	endsAt, err := planOrgs(ctx, src, seed)
+	if err != nil {
+		return err
+	}
+	c := &importCheck{bk: bk, by: by, bad: newLineProblems(), endsAt: endsAt}
+	err = scan(ctx, src, seed, parseStrict, func(items []journalItem) error {
 		for i := range items {
 			if err := c.item(ctx, &items[i]); err != nil {
 				return err
@@ -113,8 +117,8 @@ func importJournal(ctx context.Context, e *env, bk *books.Books, src importSourc
 		c.bad.print(e.stderr)
 		return exitError{code: 1, err: fmt.Errorf("%d bad line(s); nothing imported", c.bad.count())}
 	}
-	a := &importAppend{bk: bk, by: by, sums: c.sums, rs: c.rs, setClock: setClock}
-	err = scan(ctx, src, seed, true, func(items []journalItem) error {
+	a := &importAppend{bk: bk, by: by, sums: c.sums, rs: c.rs, setClock: setClock, endsAt: endsAt}
+	err = scan(ctx, src, seed, parseAgain, func(items []journalItem) error {
 		for i := range items {
 			if err := a.item(ctx, &items[i]); err != nil {
 				return err
@@ -135,12 +139,36 @@ func importJournal(ctx context.Context, e *env, bk *books.Books, src importSourc
 	return nil
 }
 
+// planOrgs reads an import's input quickly (the organisation of each
+// plain line, leniently: a line that the check refuses is never appended)
+// for the line where each organisation's lines end, so that the passes
+// after it let go of an organisation's state after its last line
+// (books.DryRun.Forget, books.Books.Forget): an import then holds the
+// state of the organisations in progress, not of all it has seen.
+func planOrgs(ctx context.Context, src importSource, seed maphash.Seed) (map[int]string, error) {
+	last := map[string]int{}
+	err := scan(ctx, src, seed, parseOrgs, func(items []journalItem) error {
+		for i := range items {
+			if it := &items[i]; it.problem == nil && it.sealed == nil && it.entry.Org != "" {
+				last[it.entry.Org] = it.line
+			}
+		}
+		return nil
+	})
+	endsAt := make(map[int]string, len(last))
+	for org, line := range last {
+		endsAt[line] = org
+	}
+	return endsAt, err
+}
+
 // importCheck is the first pass of an import: every line checked, nothing
 // appended.
 type importCheck struct {
-	bk  *books.Books
-	by  string
-	bad *lineProblems
+	bk     *books.Books
+	by     string
+	bad    *lineProblems
+	endsAt map[int]string // the organisation whose last line each is
 
 	sums   []uint64 // each line's digest, in order
 	kind   bool     // the first line that parses decided sealed
@@ -152,6 +180,14 @@ type importCheck struct {
 }
 
 func (c *importCheck) item(ctx context.Context, it *journalItem) error {
+	err := c.check(ctx, it)
+	if org, ok := c.endsAt[it.line]; ok && c.dry != nil {
+		c.dry.Forget(org)
+	}
+	return err
+}
+
+func (c *importCheck) check(ctx context.Context, it *journalItem) error {
 	c.sums = append(c.sums, it.sum)
 	if it.problem != nil {
 		c.bad.add(it.line, it.problem)
@@ -198,7 +234,11 @@ func (c *importCheck) item(ctx context.Context, it *journalItem) error {
 		}
 		c.ids[id] = it.line
 	}
-	if _, err := c.dry.Check(ctx, &it.entry); err != nil {
+	_, err := c.dry.Check(ctx, &it.entry)
+	switch {
+	case errors.Is(err, books.ErrForgotten):
+		return fmt.Errorf("line %d: the file changed during the import (a line of %s after what was its last): nothing imported", it.line, it.entry.Org)
+	case err != nil:
 		c.bad.add(it.line, err)
 	}
 	return nil
@@ -223,6 +263,8 @@ type importAppend struct {
 	sums     []uint64
 	rs       *ledger.Restoring // an export's restore, checked
 	setClock func(time.Time)
+	endsAt   map[int]string // the organisation whose last line each is
+	done     []string       // organisations whose last line is in batch
 
 	next          int // items seen
 	written, dups int
@@ -267,6 +309,9 @@ func (a *importAppend) item(ctx context.Context, it *journalItem) error {
 	}
 	a.batch = append(a.batch, it.entry)
 	a.lines = append(a.lines, it.line)
+	if org, ok := a.endsAt[it.line]; ok {
+		a.done = append(a.done, org)
+	}
 	return nil
 }
 
@@ -291,6 +336,10 @@ func (a *importAppend) flush(ctx context.Context) error {
 	a.count(res)
 	clear(a.batch)
 	a.batch, a.lines = a.batch[:0], a.lines[:0]
+	for _, org := range a.done {
+		a.bk.Forget(org)
+	}
+	a.done = a.done[:0]
 	return nil
 }
 
@@ -385,7 +434,7 @@ func importRemote(ctx context.Context, e *env, cl *apiClient, src importSource, 
 	bad := newLineProblems()
 	var sums []uint64
 	ids := map[uuid.UUID]int{}
-	err := scan(ctx, src, seed, false, func(items []journalItem) error {
+	err := scan(ctx, src, seed, parseStrict, func(items []journalItem) error {
 		for i := range items {
 			it := &items[i]
 			sums = append(sums, it.sum)
@@ -449,7 +498,7 @@ func importRemote(ctx context.Context, e *env, cl *apiClient, src importSource, 
 		lines, size = lines[:0], 0
 		return nil
 	}
-	err = scan(ctx, src, seed, true, func(items []journalItem) error {
+	err = scan(ctx, src, seed, parseAgain, func(items []journalItem) error {
 		for i := range items {
 			it := &items[i]
 			if next >= len(sums) || it.sum != sums[next] {

@@ -210,10 +210,8 @@ type scanJob struct {
 // import's work, and this way it overlaps the checks and appends of fn —
 // with a few chunks in memory at most. Lines without an id get a
 // deterministic one (see itemIDs), the same in every pass and every run.
-// seed keys the digest of each line (journalItem.sum). again says the
-// lines were read and checked before (the second pass): sealed lines are
-// then decoded without the strict checks (see parseSealedAgain).
-func scan(ctx context.Context, src importSource, seed maphash.Seed, again bool, fn func([]journalItem) error) error {
+// seed keys the digest of each line (journalItem.sum).
+func scan(ctx context.Context, src importSource, seed maphash.Seed, mode parseMode, fn func([]journalItem) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	workers := max(1, runtime.GOMAXPROCS(0))
@@ -228,7 +226,7 @@ func scan(ctx context.Context, src importSource, seed maphash.Seed, again bool, 
 				for i := range job.items {
 					it := &job.items[i]
 					if it.problem == nil {
-						it.problem = parseInto(job.raw[i], it, again)
+						it.problem = mode.parse(job.raw[i], it)
 					}
 					job.raw[i] = nil
 				}
@@ -274,8 +272,10 @@ func scan(ctx context.Context, src importSource, seed maphash.Seed, again bool, 
 	ids := itemIDs{}
 	for job := range inOrder {
 		<-job.parsed
-		for i := range job.items {
-			ids.assign(&job.items[i])
+		if mode != parseOrgs {
+			for i := range job.items {
+				ids.assign(&job.items[i])
+			}
 		}
 		if err := fn(job.items); err != nil {
 			cancel()
@@ -293,14 +293,37 @@ func scan(ctx context.Context, src importSource, seed maphash.Seed, again bool, 
 // import can be re-run. It keeps 16 bytes of digest per distinct content.
 type itemIDs map[[16]byte]int
 
-// parseInto parses one line into it.
-func parseInto(raw []byte, it *journalItem, again bool) error {
+// parseMode is how scan parses lines.
+type parseMode int
+
+const (
+	// parseStrict: every check of a line (the pass that checks).
+	parseStrict parseMode = iota
+	// parseAgain: lines checked before by parseStrict, decoded without
+	// the strict checks (parseSealedAgain, parsePlainAgain).
+	parseAgain
+	// parseOrgs: only the organisation of each plain line (planOrgs).
+	parseOrgs
+)
+
+// parse parses one line into it.
+func (m parseMode) parse(raw []byte, it *journalItem) error {
 	switch {
-	case again && isSealed(raw):
+	case m == parseOrgs && isSealed(raw):
+		it.sealed = &ledger.Event{}
+		return nil
+	case m == parseOrgs:
+		var l struct {
+			Org string `json:"org"`
+		}
+		err := json.Unmarshal(raw, &l)
+		it.entry.Org = l.Org
+		return err
+	case m == parseAgain && isSealed(raw):
 		ev, err := parseSealedAgain(raw)
 		it.sealed = ev
 		return err
-	case again:
+	case m == parseAgain:
 		ent, err := parsePlainAgain(raw)
 		it.entry = ent
 		return err
