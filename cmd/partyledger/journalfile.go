@@ -306,6 +306,113 @@ const (
 	parseOrgs
 )
 
+// topLevelOrg returns the value of the "org" member of the JSON object b
+// ("" when it has none) without decoding the rest: it only walks to it,
+// skipping the members before it. ok is false when it cannot tell (b is
+// not an object of the plain form journal lines take, or a key or the
+// value holds an escape): encoding/json decides then. For a line the
+// strict parser accepts it gives the entry's org.
+func topLevelOrg(b []byte) (org string, ok bool) {
+	i := skipSpace(b, 0)
+	if i >= len(b) || b[i] != '{' {
+		return "", false
+	}
+	i = skipSpace(b, i+1)
+	if i < len(b) && b[i] == '}' {
+		return "", true
+	}
+	for {
+		if i >= len(b) || b[i] != '"' {
+			return "", false
+		}
+		key, esc, next := scanString(b, i)
+		if next < 0 || esc {
+			return "", false
+		}
+		i = skipSpace(b, next)
+		if i >= len(b) || b[i] != ':' {
+			return "", false
+		}
+		i = skipSpace(b, i+1)
+		if string(key) == "org" {
+			if i >= len(b) || b[i] != '"' {
+				return "", false
+			}
+			v, esc, next := scanString(b, i)
+			if next < 0 || esc {
+				return "", false
+			}
+			return string(v), true
+		}
+		if i = skipValue(b, i); i < 0 {
+			return "", false
+		}
+		i = skipSpace(b, i)
+		switch {
+		case i < len(b) && b[i] == ',':
+			i = skipSpace(b, i+1)
+		case i < len(b) && b[i] == '}':
+			return "", true
+		default:
+			return "", false
+		}
+	}
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// scanString returns the content of the JSON string at b[i] (its opening
+// quote), whether it holds an escape, and the index after its closing
+// quote (-1: unterminated).
+func scanString(b []byte, i int) (content []byte, esc bool, next int) {
+	for j := i + 1; j < len(b); j++ {
+		switch b[j] {
+		case '\\':
+			esc = true
+			j++
+		case '"':
+			return b[i+1 : j], esc, j + 1
+		}
+	}
+	return nil, esc, -1
+}
+
+// skipValue returns the index after the JSON value at b[i]: where a ','
+// or the '}' of the object around it follows (-1: malformed as far as it
+// can tell).
+func skipValue(b []byte, i int) int {
+	depth := 0
+	for i < len(b) {
+		switch c := b[i]; {
+		case c == '"':
+			_, _, next := scanString(b, i)
+			if next < 0 {
+				return -1
+			}
+			i = next
+		case c == '{' || c == '[':
+			depth++
+			i++
+		case c == '}' || c == ']':
+			if depth == 0 {
+				return i
+			}
+			depth--
+			i++
+		case c == ',' && depth == 0:
+			return i
+		default:
+			i++
+		}
+	}
+	return -1
+}
+
 // parse parses one line into it.
 func (m parseMode) parse(raw []byte, it *journalItem) error {
 	switch {
@@ -313,6 +420,10 @@ func (m parseMode) parse(raw []byte, it *journalItem) error {
 		it.sealed = &ledger.Event{}
 		return nil
 	case m == parseOrgs:
+		if org, ok := topLevelOrg(raw); ok {
+			it.entry.Org = org
+			return nil
+		}
 		var l struct {
 			Org string `json:"org"`
 		}

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"partyledger/domain"
 )
 
 // The import reads its file twice — every line checked, then appended —
@@ -319,10 +321,10 @@ func groupedJournal(orgs, perOrg int) []string {
 // is every organisation's, as a server holds it.
 func TestImportMemoryDoesNotHoldTheFile(t *testing.T) {
 	if testing.Short() {
-		t.Skip("imports 40,000 lines")
+		t.Skip("imports 70,000 lines")
 	}
 	const perLine = 300
-	journal := groupedJournal(40, 250)
+	journal := groupedJournal(80, 250)
 	small := len(journal) / 4
 	c := newClock()
 	full := t.TempDir()
@@ -348,4 +350,59 @@ func TestImportMemoryDoesNotHoldTheFile(t *testing.T) {
 			}
 		})
 	}
+}
+
+// topLevelOrgAgrees fails when topLevelOrg reads an org from b that the
+// strict parser does not.
+func topLevelOrgAgrees(t *testing.T, b []byte) {
+	org, ok := topLevelOrg(b)
+	var l domain.JournalLine
+	if !ok || domain.StrictUnmarshal(bytes.TrimSpace(b), &l) != nil {
+		return
+	}
+	if l.Org != org {
+		t.Fatalf("topLevelOrg(%q) = %q, the strict parser reads %q", b, org, l.Org)
+	}
+}
+
+// TestTopLevelOrg: the quick first pass of an import reads each line's
+// org as the strict parser does, or leaves the line to encoding/json.
+func TestTopLevelOrg(t *testing.T) {
+	for _, tc := range []struct {
+		line string
+		org  string
+		ok   bool
+	}{
+		{`{"org":"LY-0001","type":"X"}`, "LY-0001", true},
+		{` { "type" : "X" , "data" : {"org":"NESTED","a":[1,{"org":"N2"},"]}"]} , "org" : "B" } `, "B", true},
+		{`{"data":{"s":"a\"org\":\"x\\"},"org":"C"}`, "C", true},
+		{`{"type":"RequiredEventScheduled","data":{}}`, "", true},
+		{`{}`, "", true},
+		{`{"\u006frg":"X"}`, "", false},
+		{`{"org":"A\u0042"}`, "", false},
+		{`{"org":1}`, "", false},
+		{`[{"org":"A"}]`, "", false},
+		{`{"data":{"org":"A"}`, "", false},
+		{`{"type":"X",`, "", false},
+	} {
+		org, ok := topLevelOrg([]byte(tc.line))
+		if org != tc.org || ok != tc.ok {
+			t.Errorf("topLevelOrg(%s) = %q, %v; want %q, %v", tc.line, org, ok, tc.org, tc.ok)
+		}
+		topLevelOrgAgrees(t, []byte(tc.line))
+	}
+	for _, l := range splitLines(t, cityJournal(t, 4)) {
+		topLevelOrgAgrees(t, []byte(l))
+		if _, ok := topLevelOrg([]byte(l)); !ok {
+			t.Fatalf("topLevelOrg cannot read %s", l)
+		}
+	}
+}
+
+// FuzzTopLevelOrg: go test ./cmd/partyledger -run '^$' -fuzz FuzzTopLevelOrg
+func FuzzTopLevelOrg(f *testing.F) {
+	for _, s := range []string{`{"org":"LY-0001","type":"X","data":{"org":"N"}}`, `{"id":"x","org":"A","data":{"a":["}",{"b":"\""}]}}`, `{"type":"X","org":"B"}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) { topLevelOrgAgrees(t, b) })
 }
