@@ -42,7 +42,7 @@ is not the one checked (a file changed meanwhile). A bad line anywhere refuses t
 "line N: field: reason" for the first 100 bad lines and the count of the rest, exit 1, the ledger
 unchanged. Memory: a few dozen bytes a line, plus the state of the organisations in progress —
 of all of them when the file interleaves them to its end, as a server holds it. Restoring a
-1,000,000-line export peaked at 208 MB RSS (was 2.3 GB). Standard input ("-") is copied to a
+1,000,000-line export peaks at about 210 MB RSS (was 2.3–2.6 GB). Standard input ("-") is copied to a
 temporary file in $TMPDIR first (removed at once) unless it is a regular file. An import
 interrupted, even by SIGKILL, completes when run again, writing each line once; a restore (an
 export's sealed lines, into an empty ledger) so interrupted is started again from an empty
