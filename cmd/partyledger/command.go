@@ -16,6 +16,7 @@ type command struct {
 	name     string
 	args     string            // synopsis after the command's path: `FILE|- [--quiet]`
 	short    string            // one line: what it does, in Chinese and English
+	long     string            // more on how it works, for its help (optional)
 	nargs    int               // operands a leaf takes
 	operands string            // what they are, for the error when they are missing: "one FILE (or - for standard input)"
 	required map[string]string // flags that must not be blank → what the value must say ("" when the name says it)
@@ -248,6 +249,9 @@ func (c *command) help(e *env, path string) {
 	c.synopsis(w, path)
 	if c.short != "" {
 		fmt.Fprintf(w, "  %s\n", c.short)
+	}
+	if c.long != "" {
+		fmt.Fprintf(w, "\n%s\n", c.long)
 	}
 	if c.subs != nil {
 		fmt.Fprintln(w, "\n命令 / commands:")

@@ -126,36 +126,44 @@ func (c *simClock) live(end time.Time) {
 // checks of the whole journal run first, on the clock at the
 // simulation's end (nothing in it is in the future then).
 func importDemoCity(ctx context.Context, e *env, bk *books.Books, city democity.City, clk *simClock, progress bool) error {
-	var items []journalItem
-	var at []time.Time
-	bad := lineProblems{}
-	var end time.Time
-	for _, i := range city.RecordedOrder() {
-		raw, err := json.Marshal(city.Lines[i])
-		if err != nil {
-			return fmt.Errorf("line %d: %w", i+1, err)
-		}
-		it, err := parseItem(raw)
-		if err != nil {
-			bad.add(i+1, err)
-			continue
-		}
-		it.line = i + 1
-		items = append(items, it)
-		at = append(at, city.RecordedAt[i])
-		end = city.RecordedAt[i]
+	order := city.RecordedOrder()
+	if len(order) == 0 {
+		return importJournal(ctx, e, bk, demoSource{city, order}, "demo", progress, clk.set)
 	}
-	end = end.Add(time.Second)
+	first, end := city.RecordedAt[order[0]], city.RecordedAt[order[len(order)-1]].Add(time.Second)
 	clk.set(end)
-	err := importItems(ctx, e, bk, items, bad, "demo", progress, &itemClock{at: at, set: clk.set})
+	err := importJournal(ctx, e, bk, demoSource{city, order}, "demo", progress, func(at time.Time) {
+		clk.set(at)
+	})
 	clk.live(end)
 	if err != nil {
 		return err
 	}
-	if len(at) > 0 {
-		fmt.Fprintf(e.stdout, "模拟时钟 / simulated clock: 登记于 %s 至 %s（CST；考核组 %d 年 1–2 月，申诉撤回 %s），此后为当前时间 / recorded from the first to the last, then now\n",
-			at[0].In(domain.CST).Format("2006-01-02 15:04"), at[len(at)-1].In(domain.CST).Format("2006-01-02 15:04"),
-			democity.Year+1, democity.AppealOn)
+	fmt.Fprintf(e.stdout, "模拟时钟 / simulated clock: 登记于 %s 至 %s（CST；考核组 %d 年 1–2 月，申诉撤回 %s），此后为当前时间 / recorded from the first to the last, then now\n",
+		first.In(domain.CST).Format("2006-01-02 15:04"), end.Add(-time.Second).In(domain.CST).Format("2006-01-02 15:04"),
+		democity.Year+1, democity.AppealOn)
+	return nil
+}
+
+// demoSource is the demo city's journal as an import reads it: line i+1
+// is city.Lines[i], in the order the lines were recorded.
+type demoSource struct {
+	city  democity.City
+	order []int
+}
+
+func (s demoSource) lines(ctx context.Context, fn func(int, []byte, time.Time, error) error) error {
+	for _, i := range s.order {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		raw, err := json.Marshal(s.city.Lines[i])
+		if err != nil {
+			return fmt.Errorf("line %d: %w", i+1, err)
+		}
+		if err := fn(i+1, raw, s.city.RecordedAt[i], nil); err != nil {
+			return err
+		}
 	}
 	return nil
 }

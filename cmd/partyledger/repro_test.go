@@ -115,9 +115,18 @@ func TestInterruptedImportCompletesWhenRunAgain(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(time.Duration(20+rng.IntN(200)) * time.Millisecond)
+		exited := make(chan error, 1)
+		go func() { exited <- cmd.Wait() }()
+		if cycle%2 == 1 {
+			// While it appends: once the store has grown (the import
+			// checks the whole file first, writing nothing).
+			waitForGrowth(dir, exited)
+			time.Sleep(time.Duration(rng.IntN(50)) * time.Millisecond)
+		} else {
+			time.Sleep(time.Duration(20+rng.IntN(200)) * time.Millisecond)
+		}
 		_ = cmd.Process.Signal(syscall.SIGKILL)
-		err := cmd.Wait()
+		err := <-exited
 		if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
 			killed++
 		} else if err != nil {
@@ -134,6 +143,10 @@ func TestInterruptedImportCompletesWhenRunAgain(t *testing.T) {
 	if added+present != lines {
 		t.Fatalf("after the final run: %d new + %d present, want %d lines in all", added, present, lines)
 	}
+	t.Logf("the killed imports wrote %d of the %d lines", present, lines)
+	if present == 0 {
+		t.Fatal("no import was killed while it appended")
+	}
 	v := mustOK(t, cli(t, newClock(), "", "--data", dir, "verify")).stdout
 	if !strings.Contains(v, fmt.Sprintf(" %d 个事件", lines)) {
 		t.Fatalf("verify: %s; want %d events", v, lines)
@@ -141,6 +154,28 @@ func TestInterruptedImportCompletesWhenRunAgain(t *testing.T) {
 	again := mustOK(t, cli(t, newClock(), "", "--data", dir, "import", journal, "--quiet")).stdout
 	if !strings.Contains(again, " 0 个新事件") {
 		t.Fatalf("a further import wrote: %s", again)
+	}
+}
+
+// waitForGrowth waits until the files under dir grow, or until the
+// process writing them exits (its error is put back into exited).
+func waitForGrowth(dir string, exited chan error) {
+	size := func() (n int64) {
+		filepath.Walk(dir, func(_ string, fi os.FileInfo, err error) error {
+			if err == nil && !fi.IsDir() {
+				n += fi.Size()
+			}
+			return nil
+		})
+		return n
+	}
+	for start := size(); size() == start; {
+		select {
+		case err := <-exited:
+			exited <- err
+			return
+		case <-time.After(2 * time.Millisecond):
+		}
 	}
 }
 

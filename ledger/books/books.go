@@ -229,8 +229,10 @@ func (b *Books) orgKnown(ctx context.Context, code string) (bool, error) {
 	if domain.OrgCodeProblem(code) != "" {
 		return false, nil
 	}
-	s := b.slot(code)
-	if s.mu.TryLock() {
+	b.mu.Lock()
+	s := b.orgs[code]
+	b.mu.Unlock()
+	if s != nil && s.mu.TryLock() {
 		defer s.mu.Unlock()
 		if s.st.Registered() {
 			return true, nil
@@ -240,8 +242,9 @@ func (b *Books) orgKnown(ctx context.Context, code string) (bool, error) {
 		}
 		return s.st.Registered(), nil
 	}
-	// The slot is busy (an append to it is in flight, possibly ours): ask
-	// the store directly.
+	// The state is not loaded (no need to fold the whole stream to know
+	// it exists), or its slot is busy (an append to it is in flight,
+	// possibly ours): ask the store directly.
 	_, err := b.l.LastEvent(ctx, OrgStream(code))
 	switch {
 	case errors.Is(err, ledger.ErrStreamNotFound):
@@ -393,6 +396,9 @@ func (b *Books) env(ctx context.Context, forks *dryRun) *checkEnv {
 				if st, ok := forks.orgs[code]; ok {
 					return st.Registered()
 				}
+				if registered, ok := forks.gone[code]; ok {
+					return registered
+				}
 			}
 			ok, err := b.orgKnown(ctx, code)
 			c.note(err)
@@ -430,7 +436,44 @@ func (b *Books) env(ctx context.Context, forks *dryRun) *checkEnv {
 // dryRun is the forked state of a Check over many entries.
 type dryRun struct {
 	orgs  map[string]*domain.OrgState
+	gone  map[string]bool // organisations let go of (DryRun.Forget): registered?
 	sched *domain.Schedule
+}
+
+// ErrForgotten reports an entry of an organisation a dry run has let go
+// of (DryRun.Forget): the caller said no entry of it would follow.
+var ErrForgotten = errors.New("ledger: an entry of an organisation the dry run has let go of")
+
+// Forget lets go of organisation code in the dry run — the caller knows
+// that no entry still to check is the organisation's — keeping only
+// whether it is registered, for the entries that name it; Books lets go
+// of it too (Books.Forget). Checking an entry of the organisation
+// afterwards fails with ErrForgotten. An import calls it after an
+// organisation's last line, so that it holds the organisations in
+// progress, not all of them.
+func (d *DryRun) Forget(code string) {
+	if st, ok := d.run.orgs[code]; ok {
+		d.run.gone[code] = st.Registered()
+		delete(d.run.orgs, code)
+	}
+	d.b.Forget(code)
+}
+
+// Forget lets go of the state Books keeps of organisation code; the next
+// append or read of it folds its stream again. An import calls it after an
+// organisation's last line. A slot in use is left alone.
+func (b *Books) Forget(code string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	s := b.orgs[code]
+	if s == nil || !s.mu.TryLock() {
+		return
+	}
+	// Whoever took the slot before this and locks it after still works
+	// on a consistent state: appends go at the revision it was caught up
+	// to, and retry when the stream moved.
+	delete(b.orgs, code)
+	s.mu.Unlock()
 }
 
 // Outcome is what Check found for one entry.
@@ -458,89 +501,107 @@ func (b *Books) Check(ctx context.Context, entries []domain.Entry, by string) ([
 func (b *Books) CheckAs(ctx context.Context, entries []domain.Entry, p domain.Principal) ([]Outcome, []error) {
 	out := make([]Outcome, len(entries))
 	var errs []error
-	run := &dryRun{orgs: map[string]*domain.OrgState{}}
-	env := b.env(ctx, run)
+	d := b.DryRun(ctx, p)
 	for i := range entries {
-		e := &entries[i]
-		refuse := func(err error) {
-			out[i] = OutcomeRefused
+		o, err := d.Check(ctx, &entries[i])
+		out[i] = o
+		if err != nil {
 			errs = append(errs, &EntryError{Index: i, Err: err})
-		}
-		stream, err := StreamOf(e)
-		if err != nil {
-			refuse(err)
-			continue
-		}
-		if err := preCheck(p, e); err != nil {
-			refuse(err)
-			continue
-		}
-		prop, err := proposedOf(e, p.RecordedBy())
-		if err != nil {
-			refuse(err)
-			continue
-		}
-		if prop.ID != uuid.Nil {
-			stored, err := b.l.LookupID(ctx, stream, prop.ID)
-			switch {
-			case err == nil && ledger.SameContent(&stored, stream, &prop):
-				out[i] = OutcomeDuplicate
-				continue
-			case err == nil:
-				refuse(&domain.FieldError{Field: "id", Reason: fmt.Sprintf("already recorded with other content (%s)", ledger.DescribeDiff(&stored, stream, &prop))})
-				continue
-			case !errors.Is(err, ledger.ErrEventNotFound):
-				refuse(err)
-				continue
-			}
-		}
-		id := e.ID
-		if id == "" {
-			id = "dry-run-" + strconv.Itoa(i)
-		}
-		if run.sched == nil {
-			s, err := b.schedule(ctx)
-			if err != nil {
-				refuse(err)
-				continue
-			}
-			run.sched = s
-		}
-		env.gov.Committee = run.sched
-		switch kind, _ := domain.StreamKindOf(e.Type); kind {
-		case domain.StreamOrg:
-			st, ok := run.orgs[e.Org]
-			if !ok {
-				cur, err := b.Org(ctx, e.Org)
-				if err != nil {
-					refuse(err)
-					continue
-				}
-				if cur == nil {
-					cur = domain.NewOrgState()
-				}
-				st = cur
-				run.orgs[e.Org] = st
-			}
-			if err := env.failed(checkOrg(st, p, e, env)); err != nil {
-				refuse(err)
-				continue
-			}
-			st.ApplyBy(id, st.Revision+1, e, p.Role)
-		case domain.StreamCommittee:
-			if err := env.failed(checkCommittee(run.sched, p, e, env)); err != nil {
-				refuse(err)
-				continue
-			}
-			run.sched.Apply(id, run.sched.Revision+1, e)
-		case domain.StreamRulebook:
-			if err := b.checkRulebook(ctx, e); err != nil {
-				refuse(err)
-				continue
-			}
 		}
 	}
 	return out, errs
+}
+
+// DryRun checks entries one at a time, in order, as if each earlier one
+// had been appended, without appending anything: Check over a stream of
+// entries too long to hold (an import's first pass). It keeps the state
+// of every organisation its entries touch.
+type DryRun struct {
+	b   *Books
+	p   domain.Principal
+	run *dryRun
+	env *checkEnv
+	n   int // entries checked
+}
+
+// DryRun starts a dry run of entries recorded by principal p.
+func (b *Books) DryRun(ctx context.Context, p domain.Principal) *DryRun {
+	run := &dryRun{orgs: map[string]*domain.OrgState{}, gone: map[string]bool{}}
+	return &DryRun{b: b, p: p, run: run, env: b.env(ctx, run)}
+}
+
+// Check checks the next entry. A refused entry's error holds its field
+// errors (domain.FieldErrors), or a failure to read the ledger.
+func (d *DryRun) Check(ctx context.Context, e *domain.Entry) (Outcome, error) {
+	b, p, run, env := d.b, d.p, d.run, d.env
+	i := d.n
+	d.n++
+	stream, err := StreamOf(e)
+	if err != nil {
+		return OutcomeRefused, err
+	}
+	if err := preCheck(p, e); err != nil {
+		return OutcomeRefused, err
+	}
+	prop, err := proposedOf(e, p.RecordedBy())
+	if err != nil {
+		return OutcomeRefused, err
+	}
+	if prop.ID != uuid.Nil {
+		stored, err := b.l.LookupID(ctx, stream, prop.ID)
+		switch {
+		case err == nil && ledger.SameContent(&stored, stream, &prop):
+			return OutcomeDuplicate, nil
+		case err == nil:
+			return OutcomeRefused, &domain.FieldError{Field: "id", Reason: fmt.Sprintf("already recorded with other content (%s)", ledger.DescribeDiff(&stored, stream, &prop))}
+		case !errors.Is(err, ledger.ErrEventNotFound):
+			return OutcomeRefused, err
+		}
+	}
+	id := e.ID
+	if id == "" {
+		id = "dry-run-" + strconv.Itoa(i)
+	}
+	if run.sched == nil {
+		s, err := b.schedule(ctx)
+		if err != nil {
+			return OutcomeRefused, err
+		}
+		run.sched = s
+	}
+	env.gov.Committee = run.sched
+	switch kind, _ := domain.StreamKindOf(e.Type); kind {
+	case domain.StreamOrg:
+		st, ok := run.orgs[e.Org]
+		if _, gone := run.gone[e.Org]; gone {
+			return OutcomeRefused, fmt.Errorf("%w: %s", ErrForgotten, e.Org)
+		}
+		if !ok {
+			cur, err := b.Org(ctx, e.Org)
+			if err != nil {
+				return OutcomeRefused, err
+			}
+			if cur == nil {
+				cur = domain.NewOrgState()
+			}
+			st = cur
+			run.orgs[e.Org] = st
+		}
+		if err := env.failed(checkOrg(st, p, e, env)); err != nil {
+			return OutcomeRefused, err
+		}
+		st.ApplyBy(id, st.Revision+1, e, p.Role)
+	case domain.StreamCommittee:
+		if err := env.failed(checkCommittee(run.sched, p, e, env)); err != nil {
+			return OutcomeRefused, err
+		}
+		run.sched.Apply(id, run.sched.Revision+1, e)
+	case domain.StreamRulebook:
+		if err := b.checkRulebook(ctx, e); err != nil {
+			return OutcomeRefused, err
+		}
+	}
+	return OutcomeNew, nil
 }
 
 func (b *Books) checkRulebook(ctx context.Context, e *domain.Entry) error {

@@ -91,3 +91,9 @@ func Anchor(t *logtree.Tree) func(ctx context.Context) (*domain.GradeCheckpoint,
 func (b *Books) VerifyCheckpoint(ctx context.Context, msg []byte, verifier note.Verifier) (logtree.CheckpointReport, error) {
 	return logtree.VerifyCheckpoint(ctx, b.l, msg, verifier)
 }
+
+// BeginRestore starts a restore of sealed events fed one at a time: see
+// ledger.Ledger.BeginRestore.
+func (b *Books) BeginRestore(ctx context.Context) (*ledger.Restoring, error) {
+	return b.l.BeginRestore(ctx)
+}
