@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -233,7 +234,10 @@ func filesIn(path string) ([]string, error) {
 	}
 	var out []string
 	for _, e := range entries {
-		if e.Type().IsRegular() {
+		// *.tmp files are not the store's data: the next segment's file
+		// while it is prepared, or leftovers Open removes. They come and go
+		// with every Open and Close.
+		if e.Type().IsRegular() && !strings.HasSuffix(e.Name(), ".tmp") {
 			out = append(out, filepath.Join(path, e.Name()))
 		}
 	}
