@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
-	"os"
 	"slices"
 	"sort"
 
@@ -538,7 +537,7 @@ func (s *Store) closeIndex() {
 // writeIndex writes the index file of sg, reporting a failure.
 func (s *Store) writeIndex(sg *segment, x *segIndex, when string) bool {
 	name := indexName(sg.first)
-	if err := s.writeIndexFile(name, encodeIndex(x)); err != nil {
+	if err := s.writeFileAtomic(name, encodeIndex(x), syncIndexFile, syncIndexDir); err != nil {
 		s.indexFailures.Add(1)
 		s.opts.Logger.Error("filestore: writing a segment index failed; the next Open reads the segment's frames instead",
 			"file", s.path(name), "when", when, "err", err)
@@ -551,35 +550,6 @@ func (s *Store) writeIndex(sg *segment, x *segIndex, when string) bool {
 		s.actIndexed = indexCover{sg.first, x.dataEnd}
 	}
 	return true
-}
-
-// writeIndexFile writes an index file: temp file, sync, rename, sync
-// directory. A crash leaves the old file, the new one, or a *.tmp that
-// Open removes.
-func (s *Store) writeIndexFile(name string, data []byte) error {
-	tmp := s.path(name + tmpSuffix)
-	f, err := s.fs.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
-	if err != nil {
-		return err
-	}
-	if _, err := f.WriteAt(data, 0); err != nil {
-		f.Close()
-		return fmt.Errorf("write: %w", err)
-	}
-	if err := syncFile(syncIndexFile, f); err != nil {
-		f.Close()
-		return fmt.Errorf("sync: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("close: %w", err)
-	}
-	if err := s.fs.Rename(tmp, s.path(name)); err != nil {
-		return fmt.Errorf("rename: %w", err)
-	}
-	if err := s.syncDir(syncIndexDir, s.dir); err != nil {
-		return fmt.Errorf("sync directory: %w", err)
-	}
-	return nil
 }
 
 // locAt returns where the frame holding committed position p starts.

@@ -530,7 +530,7 @@ func tornFrame(name string, version uint32, rest []byte, base int64, written int
 // space again. recover syncs the segment.
 func (s *Store) cutTail(sg *segment, version uint32, off int64, tail []byte) error {
 	side := fmt.Sprintf("%s.torn-%d-%08x", sg.name, off, crc32.Checksum(tail, castagnoli))
-	if err := s.writeFileAtomic(side, tail); err != nil {
+	if err := s.writeFileAtomic(side, tail, syncTornSideFile, syncTornSideDir); err != nil {
 		return fmt.Errorf("filestore: open: save torn tail of %s: %w", sg.name, err)
 	}
 	if preallocated(version) {
@@ -545,9 +545,11 @@ func (s *Store) cutTail(sg *segment, version uint32, off int64, tail []byte) err
 	return nil
 }
 
-// writeFileAtomic writes a new file under name: temp file, sync, rename,
-// sync directory.
-func (s *Store) writeFileAtomic(name string, data []byte) error {
+// writeFileAtomic writes a file under name: temp file, sync, rename, sync
+// directory, each sync at its named site (a torn tail's side file, an
+// index file). A crash leaves the old file, the new one, or a *.tmp that
+// Open removes.
+func (s *Store) writeFileAtomic(name string, data []byte, fileSite, dirSite syncSite) error {
 	tmp := s.path(name + tmpSuffix)
 	f, err := s.fs.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
@@ -557,7 +559,7 @@ func (s *Store) writeFileAtomic(name string, data []byte) error {
 		f.Close()
 		return fmt.Errorf("write: %w", err)
 	}
-	if err := syncFile(syncTornSideFile, f); err != nil {
+	if err := syncFile(fileSite, f); err != nil {
 		f.Close()
 		return fmt.Errorf("sync: %w", err)
 	}
@@ -567,7 +569,7 @@ func (s *Store) writeFileAtomic(name string, data []byte) error {
 	if err := s.fs.Rename(tmp, s.path(name)); err != nil {
 		return fmt.Errorf("rename: %w", err)
 	}
-	if err := s.syncDir(syncTornSideDir, s.dir); err != nil {
+	if err := s.syncDir(dirSite, s.dir); err != nil {
 		return fmt.Errorf("sync directory: %w", err)
 	}
 	return nil

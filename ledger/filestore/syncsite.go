@@ -14,16 +14,16 @@ const (
 	syncParentDir                // recover: parent directory before creating the first segment
 	syncSegmentHeader            // createSegment: the new segment's header, before its rename
 	syncSegmentDir               // createSegment: directory after the rename
-	syncTornSideFile             // cutTail: the side file holding a torn tail, before its rename
-	syncTornSideDir              // cutTail: directory after renaming the side file
+	syncTornSideFile             // writeFileAtomic (cutTail): the side file holding a torn tail, before its rename
+	syncTornSideDir              // writeFileAtomic (cutTail): directory after renaming the side file
 	syncOpenLastSegment          // recover: the last segment, as read (and cut), before appending
 	syncOpenDir                  // recover: the directory, as read, before appending
 	syncMarkCreate               // createMark: the new commit mark file, before its rename
 	syncMarkDir                  // createMark: directory after renaming the commit mark
 	syncMark                     // writeMark: the commit mark after a slot was rewritten
 	syncFrame                    // writeFrame: fdatasync of the active segment after a frame
-	syncIndexFile                // writeIndexFile: a segment index, before its rename
-	syncIndexDir                 // writeIndexFile: directory after renaming a segment index
+	syncIndexFile                // writeFileAtomic: a segment index, before its rename
+	syncIndexDir                 // writeFileAtomic: directory after renaming a segment index
 	syncSiteCount
 )
 
