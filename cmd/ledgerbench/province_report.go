@@ -1,0 +1,66 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+)
+
+// provinceRows returns the rows of the province table: what, measured
+// value, how.
+func provinceRows(cfg provinceConfig, r *provinceResult) [][3]string {
+	perEv := func(n int64) float64 { return float64(n) / float64(max(r.EventsImported, 1)) }
+	lat := func(l loadSummary) string {
+		return fmt.Sprintf("%s / %s ms (%s requests/s)", ms(l.P50us), ms(l.P99us), human(l.Rate))
+	}
+	mem := func(rss, hwm int64) string { return fmt.Sprintf("%.2f GiB (peak %.2f GiB)", gib(rss), gib(hwm)) }
+	return [][3]string{
+		{"organisations, events", fmt.Sprintf("%s; %s events", commas(r.Orgs), commas(int(r.EventsImported))),
+			fmt.Sprintf("%d demo cities (`domain/democity`, seeds %d on), codes renamed per city, the committee's schedule once; every count checked: store head, serve's position before and after the loads", r.Cities, cfg.Seed)},
+		{"import", fmt.Sprintf("%s (%s events/s)", seconds(r.ImportSeconds), human(r.ImportRate)),
+			fmt.Sprintf("`ledger.Ledger.Append`, one organisation's events per append (≤ %d), %d goroutines; generating the cities (%s) not counted", importBatch, cfg.Loaders, seconds(r.GenerateSeconds))},
+		{"disk per event", fmt.Sprintf("%.0f bytes (%.0f allocated)", r.FilePerEv, r.AllocPerEv),
+			fmt.Sprintf("the store's files after the import: %.1f GB; payloads (JSON) %.0f bytes an event", gb(r.FileBytes), r.PayloadPerEv)},
+		{"log tree hash file per event", fmt.Sprintf("%.0f bytes", perEv(r.HashFileBytes)),
+			fmt.Sprintf("derived data serve writes beside the store at its first start: %.1f GB", gb(r.HashFileBytes))},
+		{"reopen the store", seconds(r.ReopenMedian), fmt.Sprintf("`filestore.Open` (full scan, indexes rebuilt), median of %d", len(r.ReopenSeconds))},
+		{"fold all facts, one process", fmt.Sprintf("%s (%s events/s)", seconds(r.FoldSeconds), human(r.FoldRate)), "`scoreboard.Board.CatchUp` over the reopened store"},
+		{"heap: the open store", fmt.Sprintf("%.2f GiB (%.0f bytes an event)", gib(r.StoreHeapBytes), perEv(r.StoreHeapBytes)),
+			"live heap after `filestore.Open` + `ledger.New` (indexes of ids, streams, positions)"},
+		{"heap: live facts", fmt.Sprintf("%.2f GiB: %s bytes an organisation (%.0f an event)", gib(r.FactsHeapBytes), commas(int(r.FactsPerOrg)), r.FactsPerEvent),
+			"live heap the folded board added (`projections.Facts` of every organisation)"},
+		{"facts encoded", fmt.Sprintf("%s bytes an organisation (%.0f an event)", commas(int(r.SnapshotPerOrg)), r.SnapshotPerEvent),
+			fmt.Sprintf("`projections.Facts.MarshalBinary`, %s organisations spread evenly", commas(r.SnapshotSample))},
+		{fmt.Sprintf("score all %s from facts", commas(r.ScoredOrgs)), seconds(r.ScoreAllMedian),
+			fmt.Sprintf("`scoreboard.Board.ScoreAll`, median of %d", len(r.ScoreAllSeconds))},
+		{"`serve` start", seconds(r.Serve.ReadySeconds),
+			"process start → listening with every organisation's facts folded (`/healthz` at the store's head); first start: builds the log tree's hash file"},
+		{"`serve` memory when ready", mem(r.Serve.RSS, r.Serve.VmHWM), "VmRSS (VmHWM) from /proc; " + gcSettings(cfg)},
+		{fmt.Sprintf("scorecard read, %d clients", r.Reads.Clients), lat(r.Reads),
+			fmt.Sprintf("`GET /v1/orgs/{code}/scorecard` over loopback HTTP, %s organisations' branch tokens, p50 / p99 of %s requests in %s", commas(cfg.TokenOrgs), commas(r.Reads.Requests), seconds(r.Reads.Seconds))},
+		{fmt.Sprintf("append, %d clients", r.Appends.Clients), lat(r.Appends),
+			fmt.Sprintf("`POST /v1/orgs/{code}/events`, one `StudySessionHeld`, durable; p50 / p99 of %s appends in %s", commas(r.Appends.Requests), seconds(r.Appends.Seconds))},
+		{"`serve` memory after the loads", mem(r.ServeRSSAfterLoad, r.ServeVmHWMAfterLoad), "VmRSS (VmHWM)"},
+		{"`serve` restart", seconds(r.Restart.ReadySeconds), fmt.Sprintf("hash file present; ready with %s (peak %.2f GiB)", fmt.Sprintf("%.2f GiB", gib(r.Restart.RSS)), gib(r.Restart.VmHWM))},
+	}
+}
+
+func gcSettings(cfg provinceConfig) string {
+	if cfg.ServeMemLimit != "" {
+		return "GOMEMLIMIT=" + cfg.ServeMemLimit
+	}
+	return "Go's default GC settings (GOGC=100, no GOMEMLIMIT)"
+}
+
+// writeProvinceTable writes the province run as a Markdown table.
+func writeProvinceTable(w io.Writer, cfg provinceConfig, r *provinceResult) {
+	fmt.Fprintln(w, "| measured | value | how |")
+	fmt.Fprintln(w, "|---|--:|---|")
+	for _, row := range provinceRows(cfg, r) {
+		fmt.Fprintln(w, "| "+strings.Join(row[:], " | ")+" |")
+	}
+	if r.Reads.Errors+r.Appends.Errors > 0 {
+		fmt.Fprintf(w, "\n**%d scorecard reads and %d appends failed**: %s\n", r.Reads.Errors, r.Appends.Errors,
+			strings.Join(append(r.Reads.FirstErr, r.Appends.FirstErr...), "; "))
+	}
+}
