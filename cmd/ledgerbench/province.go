@@ -157,7 +157,7 @@ type provinceResult struct {
 
 	// serve: a partyledger serve process on the data directory.
 	Serve   serveStart `json:"serve"`   // first start: builds the log tree's hash file
-	Restart serveStart `json:"restart"` // second start, after the load
+	Restart serveStart `json:"restart"` // second start, after the loads, with Go's default GC settings
 
 	Reads   loadSummary `json:"scorecard_reads"`
 	Appends loadSummary `json:"appends"`
@@ -172,6 +172,10 @@ type serveStart struct {
 	Position     uint64  `json:"position"`      // /healthz position when ready
 	RSS          int64   `json:"rss_bytes"`     // VmRSS when ready
 	VmHWM        int64   `json:"vmhwm_bytes"`   // peak RSS up to ready
+	// Killed says why the watchdog stopped serve before it was ready
+	// (the machine ran out of memory); RSS and VmHWM are then serve's
+	// when it was killed.
+	Killed string `json:"killed,omitempty"`
 }
 
 // loadSummary is one workload of 64 clients against serve.

@@ -34,22 +34,33 @@ func provinceRows(cfg provinceConfig, r *provinceResult) [][3]string {
 		{fmt.Sprintf("score all %s from facts", commas(r.ScoredOrgs)), seconds(r.ScoreAllMedian),
 			fmt.Sprintf("`scoreboard.Board.ScoreAll`, median of %d", len(r.ScoreAllSeconds))},
 		{"`serve` start", seconds(r.Serve.ReadySeconds),
-			"process start → listening with every organisation's facts folded (`/healthz` at the store's head); first start: builds the log tree's hash file"},
-		{"`serve` memory when ready", mem(r.Serve.RSS, r.Serve.VmHWM), "VmRSS (VmHWM) from /proc; " + gcSettings(cfg)},
+			"process start → listening with every organisation's facts folded (`/healthz` at the store's head); first start: builds the log tree's hash file; " + gcSettings(cfg.ServeMemLimit)},
+		{"`serve` memory when ready", mem(r.Serve.RSS, r.Serve.VmHWM), "VmRSS (VmHWM) from /proc; " + gcSettings(cfg.ServeMemLimit)},
 		{fmt.Sprintf("scorecard read, %d clients", r.Reads.Clients), lat(r.Reads),
-			fmt.Sprintf("`GET /v1/orgs/{code}/scorecard` over loopback HTTP, %s organisations' branch tokens, p50 / p99 of %s requests in %s", commas(cfg.TokenOrgs), commas(r.Reads.Requests), seconds(r.Reads.Seconds))},
+			fmt.Sprintf("`GET /v1/orgs/{code}/scorecard` over loopback HTTP, %s organisations' branch tokens, p50 / p99 of %s requests in %s; the clients run on the same machine", commas(cfg.TokenOrgs), commas(r.Reads.Requests), seconds(r.Reads.Seconds))},
 		{fmt.Sprintf("append, %d clients", r.Appends.Clients), lat(r.Appends),
-			fmt.Sprintf("`POST /v1/orgs/{code}/events`, one `StudySessionHeld`, durable; p50 / p99 of %s appends in %s", commas(r.Appends.Requests), seconds(r.Appends.Seconds))},
-		{"`serve` memory after the loads", mem(r.ServeRSSAfterLoad, r.ServeVmHWMAfterLoad), "VmRSS (VmHWM)"},
-		{"`serve` restart", seconds(r.Restart.ReadySeconds), fmt.Sprintf("hash file present; ready with %s (peak %.2f GiB)", fmt.Sprintf("%.2f GiB", gib(r.Restart.RSS)), gib(r.Restart.VmHWM))},
+			fmt.Sprintf("`POST /v1/orgs/{code}/events`, one `StudySessionHeld`, durable; p50 / p99 of %s appends in %s, after one unmeasured append to each organisation", commas(r.Appends.Requests), seconds(r.Appends.Seconds))},
+		{"`serve` memory after the loads", mem(r.ServeRSSAfterLoad, r.ServeVmHWMAfterLoad), "VmRSS (VmHWM); " + gcSettings(cfg.ServeMemLimit)},
+		restartRow(r.Restart),
 	}
 }
 
-func gcSettings(cfg provinceConfig) string {
-	if cfg.ServeMemLimit != "" {
-		return "GOMEMLIMIT=" + cfg.ServeMemLimit
+func gcSettings(memLimit string) string {
+	if memLimit != "" {
+		return "GOMEMLIMIT=" + memLimit
 	}
 	return "Go's default GC settings (GOGC=100, no GOMEMLIMIT)"
+}
+
+// restartRow is the restart's row: its time and memory, or the watchdog's
+// kill.
+func restartRow(st serveStart) [3]string {
+	if st.Killed != "" {
+		return [3]string{"`serve` restart", fmt.Sprintf("killed at %.2f GiB (peak %.2f GiB)", gib(st.RSS), gib(st.VmHWM)),
+			st.Killed + "; " + gcSettings("")}
+	}
+	return [3]string{"`serve` restart", fmt.Sprintf("%s; %.2f GiB (peak %.2f GiB)", seconds(st.ReadySeconds), gib(st.RSS), gib(st.VmHWM)),
+		"log tree's hash file present; time to ready, VmRSS (VmHWM) when ready; " + gcSettings("")}
 }
 
 // writeProvinceTable writes the province run as a Markdown table.

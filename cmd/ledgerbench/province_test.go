@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -164,5 +165,26 @@ func TestProvinceScale(t *testing.T) {
 		case tt.err == "" && (cfg.Orgs != tt.want || cfg.Clients != 64 || cfg.TokenOrgs > cfg.Orgs || cfg.FactsSample > cfg.Orgs):
 			t.Errorf("%q %d: %+v", tt.scale, tt.orgs, cfg)
 		}
+	}
+}
+
+// The watchdog kills serve when the machine runs short of memory, and
+// says so.
+func TestServeWatchdogKills(t *testing.T) {
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "partyledger")
+	if err := buildPartyledger(context.Background(), bin); err != nil {
+		t.Fatal(err)
+	}
+	saved := memFloor
+	memFloor = func() int64 { return 1 << 62 } // more than any machine has
+	defer func() { memFloor = saved }()
+	s, _, err := startServe(context.Background(), bin, filepath.Join(dir, "data"), filepath.Join(dir, "serve.log"), "", time.Minute)
+	var killed *memoryKilled
+	if !errors.As(err, &killed) || !strings.Contains(err.Error(), "serve killed") {
+		if s != nil {
+			s.stop()
+		}
+		t.Fatalf("startServe with no memory to spare: %v, want the watchdog's kill", err)
 	}
 }

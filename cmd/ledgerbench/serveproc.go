@@ -47,8 +47,17 @@ type serveProc struct {
 	logPath string
 	exited  chan struct{} // closed when the process has exited
 	waitErr error
-	killed  atomic.Pointer[string] // why the watchdog killed it
+	killed  atomic.Pointer[memoryKilled] // why the watchdog killed it
 }
+
+// memoryKilled is the watchdog's kill of serve: the machine was running
+// out of memory.
+type memoryKilled struct {
+	why      string
+	rss, hwm int64 // serve's, when killed
+}
+
+func (e *memoryKilled) Error() string { return e.why }
 
 var servingLine = regexp.MustCompile(`serving on (https?://\S+)`)
 
@@ -98,8 +107,8 @@ func startServe(ctx context.Context, bin, data, logPath, memLimit string, timeou
 	go s.watch(memFloor())
 	fail := func(err error) (*serveProc, serveStart, error) {
 		s.stop()
-		if why := s.killed.Load(); why != nil {
-			err = fmt.Errorf("%s (%w)", *why, err)
+		if k := s.killed.Load(); k != nil {
+			return nil, serveStart{}, k
 		}
 		return nil, serveStart{}, fmt.Errorf("%w\n%s", err, s.logTail())
 	}
@@ -130,8 +139,8 @@ func startServe(ctx context.Context, bin, data, logPath, memLimit string, timeou
 }
 
 // memFloor is the memory the machine keeps available while serve runs:
-// 1 GiB or 5%, whichever is more.
-func memFloor() int64 { return max(1<<30, memTotal()/20) }
+// 1 GiB or 5%, whichever is more. A variable for a test.
+var memFloor = func() int64 { return max(1<<30, memTotal()/20) }
 
 // memAvailable returns the machine's MemAvailable in bytes.
 func memAvailable() int64 {
@@ -146,16 +155,18 @@ func memAvailable() int64 {
 func (s *serveProc) watch(floor int64) {
 	t := time.NewTicker(250 * time.Millisecond)
 	defer t.Stop()
-	for {
-		select {
-		case <-s.exited:
-			return
-		case <-t.C:
+	for first := true; ; first = false {
+		if !first {
+			select {
+			case <-s.exited:
+				return
+			case <-t.C:
+			}
 		}
 		if avail := memAvailable(); avail > 0 && avail < floor {
-			rss, _ := s.memory()
-			why := fmt.Sprintf("serve killed: the machine had %.2f GiB of memory available, below the %.2f GiB kept free, while serve held %.2f GiB", gib(avail), gib(floor), gib(rss))
-			s.killed.Store(&why)
+			rss, hwm := s.memory()
+			s.killed.Store(&memoryKilled{rss: rss, hwm: hwm,
+				why: fmt.Sprintf("serve killed: the machine had %.2f GiB of memory available, below the %.2f GiB kept free, while serve held %.2f GiB", gib(avail), gib(floor), gib(rss))})
 			_ = s.cmd.Process.Kill()
 			return
 		}
@@ -170,8 +181,8 @@ func (s *serveProc) memory() (rss, hwm int64) { return procMemory(s.cmd.Process.
 func (s *serveProc) stop() error {
 	select {
 	case <-s.exited:
-		if why := s.killed.Load(); why != nil {
-			return errors.New(*why)
+		if k := s.killed.Load(); k != nil {
+			return k
 		}
 		return s.waitErr
 	default:
@@ -440,19 +451,28 @@ func (p *provinceRun) serve(ctx context.Context, bin string) error {
 		return fmt.Errorf("serve: %w\n%s", err, srv.logTail())
 	}
 
-	p.logf("restarting partyledger serve")
-	srv2, st2, err := startServe(ctx, bin, p.data, filepath.Join(p.root, "serve-2.log"), p.cfg.ServeMemLimit, p.cfg.ReadyTimeout)
-	if err != nil {
+	// The restart runs with Go's defaults: with --serve-gomemlimit the
+	// table shows serve with and without the limit. Without the limit the
+	// machine may run out of memory: that is a measurement too.
+	p.logf("restarting partyledger serve (Go's default GC settings)")
+	srv2, st2, err := startServe(ctx, bin, p.data, filepath.Join(p.root, "serve-2.log"), "", p.cfg.ReadyTimeout)
+	var killed *memoryKilled
+	switch {
+	case errors.As(err, &killed) && p.cfg.ServeMemLimit != "":
+		p.res.Restart = serveStart{Killed: killed.why, RSS: killed.rss, VmHWM: killed.hwm}
+		p.logf("%s", killed.why)
+	case err != nil:
 		return err
-	}
-	defer srv2.stop()
-	p.res.Restart = st2
-	p.logf("serve ready again in %.1f s at position %d: RSS %.2f GiB, peak %.2f GiB", st2.ReadySeconds, st2.Position, gib(st2.RSS), gib(st2.VmHWM))
-	if st2.Position != head {
-		return fmt.Errorf("serve restarted at position %d, want %d (every acknowledged append)", st2.Position, head)
-	}
-	if err := srv2.stop(); err != nil {
-		return fmt.Errorf("serve: %w\n%s", err, srv2.logTail())
+	default:
+		defer srv2.stop()
+		p.res.Restart = st2
+		p.logf("serve ready again in %.1f s at position %d: RSS %.2f GiB, peak %.2f GiB", st2.ReadySeconds, st2.Position, gib(st2.RSS), gib(st2.VmHWM))
+		if st2.Position != head {
+			return fmt.Errorf("serve restarted at position %d, want %d (every acknowledged append)", st2.Position, head)
+		}
+		if err := srv2.stop(); err != nil {
+			return fmt.Errorf("serve: %w\n%s", err, srv2.logTail())
+		}
 	}
 	fi, err := os.Stat(filepath.Join(p.data, logtree.HashFileName))
 	if err != nil {
