@@ -5,6 +5,7 @@ package main
 // partyledger serve process. See provinceRun for the steps.
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -24,7 +25,6 @@ import (
 	"partyledger/ledger/books"
 	"partyledger/ledger/filestore"
 	"partyledger/projections"
-	"partyledger/projections/scoreboard"
 )
 
 // provinceConfig sizes a province run.
@@ -140,7 +140,7 @@ type provinceResult struct {
 	ReopenSeconds []float64 `json:"reopen_seconds"` // every run, in order
 	ReopenMedian  float64   `json:"reopen_median_seconds"`
 
-	// Facts, in this process: a scoreboard folded over the store.
+	// Facts, in this process: the scoreboard's fold over the store.
 	StoreHeapBytes   int64     `json:"store_heap_bytes"` // live heap of the open store and ledger, before folding
 	FoldSeconds      float64   `json:"fold_seconds"`
 	FoldRate         float64   `json:"fold_events_per_s"`
@@ -151,7 +151,8 @@ type provinceResult struct {
 	SnapshotPerEvent float64   `json:"facts_snapshot_bytes_per_event"`
 	SnapshotSample   int       `json:"facts_snapshot_sample"`
 	ScoredOrgs       int       `json:"scored_orgs"`
-	ScoreAllSeconds  []float64 `json:"score_all_seconds"` // sorted
+	CardBytes        float64   `json:"scorecard_heap_bytes"` // live heap of one scorecard, over a chunk
+	ScoreAllSeconds  []float64 `json:"score_all_seconds"`    // sorted
 	ScoreAllMedian   float64   `json:"score_all_median_seconds"`
 	BenchPeakRSS     int64     `json:"ledgerbench_vmhwm_bytes"`
 
@@ -267,6 +268,7 @@ func runProvince(ctx context.Context, cfg provinceConfig, parent, out string, ke
 	}
 	var loadErr error
 	for _, st := range steps {
+		freeHeap() // what a step held is not the next one's
 		err := st.run(ctx)
 		if le, ok := err.(loadFailed); ok {
 			loadErr = le // report what was measured, then fail
@@ -410,10 +412,17 @@ func (p *provinceRun) addReopen(d time.Duration) {
 	p.logf("reopen: %.2f s", d.Seconds())
 }
 
-// facts folds a scoreboard over the store in this process, measures its
-// heap and the facts' encoded size, scores every organisation from it,
-// and issues the load's tokens. It lets go of everything before serve
-// starts.
+// scoreChunk is how many organisations are scored at a time. All at once
+// (scoreboard.Board.ScoreAll, GET /v1/scorecards) holds every scorecard
+// until the ranking is done: at a province's size that is more memory
+// than the facts themselves (the run measures a scorecard's size).
+const scoreChunk = 10_000
+
+// facts folds every organisation's facts in this process the way the
+// scoreboard does, measures their heap beside the open store's and their
+// encoded size, issues the load's tokens, closes the store, and then
+// scores every organisation from the facts. It lets go of everything
+// before serve starts.
 func (p *provinceRun) facts(ctx context.Context) error {
 	base := liveHeap()
 	t0 := time.Now()
@@ -422,81 +431,52 @@ func (p *provinceRun) facts(ctx context.Context) error {
 		return err
 	}
 	p.addReopen(time.Since(t0))
-	bk := books.New(ledger.New(fs, ledger.Options{}))
+	closed := false
 	defer func() {
-		bk.Close()
+		if !closed {
+			fs.Close()
+		}
 		freeHeap()
 	}()
 	opened := liveHeap()
 	p.res.StoreHeapBytes = opened - base
-	board := scoreboard.New(bk, scoreboard.Options{})
+
+	// The fold: the scoreboard's (books.Recorded → Facts.Apply for an
+	// organisation's stream, Schedule.Apply for the committee's).
 	t0 = time.Now()
-	if err := board.CatchUp(ctx); err != nil {
-		return err
+	f := newFolder()
+	for e, err := range fs.ReadAll(ctx, 0) {
+		if err != nil {
+			return err
+		}
+		if err := f.fold(&e); err != nil {
+			return err
+		}
 	}
 	fold := time.Since(t0)
-	p.res.FoldSeconds, p.res.FoldRate = fold.Seconds(), float64(p.res.EventsInStore)/fold.Seconds()
+	p.res.FoldSeconds, p.res.FoldRate = fold.Seconds(), float64(f.events)/fold.Seconds()
 	p.res.FactsHeapBytes = liveHeap() - opened
-	codes := board.Codes()
-	if len(codes) != p.cfg.Orgs {
-		return fmt.Errorf("the board folded %d organisations, %d were imported", len(codes), p.cfg.Orgs)
+	all := make([]*projections.Facts, 0, len(f.orgs))
+	for _, facts := range f.orgs {
+		all = append(all, facts)
 	}
-	p.res.FactsPerOrg = float64(p.res.FactsHeapBytes) / float64(len(codes))
+	slices.SortFunc(all, func(a, b *projections.Facts) int { return strings.Compare(a.Org(), b.Org()) })
+	if len(all) != p.cfg.Orgs || int64(f.events) != p.res.EventsInStore {
+		return fmt.Errorf("folded %d organisations from %d events; %d organisations, %d events were imported", len(all), f.events, p.cfg.Orgs, p.res.EventsInStore)
+	}
+	p.res.FactsPerOrg = float64(p.res.FactsHeapBytes) / float64(len(all))
 	p.res.FactsPerEvent = float64(p.res.FactsHeapBytes) / float64(p.res.EventsInStore)
 	p.logf("facts: %s events folded in %.1f s (%.0f/s); heap: store %.2f GiB, facts %.2f GiB (%.0f bytes an organisation)",
 		commas(int(p.res.EventsInStore)), fold.Seconds(), p.res.FoldRate, gib(p.res.StoreHeapBytes), gib(p.res.FactsHeapBytes), p.res.FactsPerOrg)
 
-	var runs []float64
-	for range p.cfg.ScoreAllRuns {
-		t0 := time.Now()
-		cards, err := board.ScoreAll(ctx, scoreboard.Query{Year: domain.Builtin2016().Year, Under: scoreboard.AllOrgs})
-		d := time.Since(t0)
-		if err != nil {
-			return err
-		}
-		if len(cards) != len(codes) {
-			return fmt.Errorf("scored %d organisations, want %d", len(cards), len(codes))
-		}
-		p.res.ScoredOrgs = len(cards)
-		runs = append(runs, d.Seconds())
-	}
-	slices.Sort(runs)
-	p.res.ScoreAllSeconds, p.res.ScoreAllMedian = runs, runs[len(runs)/2]
-	p.logf("score all %s organisations: median %.2f s of %d", commas(len(codes)), p.res.ScoreAllMedian, len(runs))
-
-	// The facts' encoded size (what a snapshot holds), on an even sample.
-	var snapBytes, snapEvents int64
-	step := len(codes) / p.cfg.FactsSample
-	for i := 0; i < p.cfg.FactsSample; i++ {
-		code := codes[i*step]
-		f := projections.NewFacts(code)
-		for r, err := range bk.ReadOrg(ctx, code) {
-			if err != nil {
-				return err
-			}
-			if err := f.Apply(r); err != nil {
-				return err
-			}
-		}
-		b, err := f.MarshalBinary()
-		if err != nil {
-			return err
-		}
-		snapBytes += int64(len(b))
-		snapEvents += int64(f.Len())
-	}
-	p.res.SnapshotSample = p.cfg.FactsSample
-	p.res.SnapshotPerOrg = float64(snapBytes) / float64(p.cfg.FactsSample)
-	p.res.SnapshotPerEvent = float64(snapBytes) / float64(snapEvents)
-
 	// The load's organisations: an even spread, a branch token each (what
 	// partyledger token create does), and members to list as attendees.
-	board = nil
+	bk := books.New(ledger.New(fs, ledger.Options{}))
 	tokens := api.NewTokens(bk)
-	step = len(codes) / p.cfg.TokenOrgs
+	step := len(all) / p.cfg.TokenOrgs
 	p.tokens = p.tokens[:0]
 	for i := 0; i < p.cfg.TokenOrgs; i++ {
-		code := codes[i*step]
+		code := all[i*step].Org()
 		st, err := bk.Org(ctx, code)
 		if err != nil {
 			return err
@@ -516,6 +496,84 @@ func (p *provinceRun) facts(ctx context.Context) error {
 		p.tokens = append(p.tokens, loadOrg{code: code, token: tok, attendees: members[:min(len(members), 12)]})
 	}
 	p.res.TokenEvents = int64(fs.Head()) - p.res.EventsInStore // the tokens are events too
+	closed = true
+	if err := bk.Close(); err != nil {
+		return err
+	}
+	bk, tokens = nil, nil
+	freeHeap()
+
+	// Score every organisation from the facts, as scoreboard.Board.ScoreAll
+	// does (each card's ledger position included), a chunk at a time, and
+	// rank them all.
+	rb := domain.Builtin2016()
+	q := projections.Query{Year: rb.Year, KnownAt: time.Now(), Schedule: f.sched}
+	type ranked struct {
+		final domain.Points
+		org   string
+	}
+	var runs []float64
+	for run := range p.cfg.ScoreAllRuns {
+		var took time.Duration // scoring and ranking only, not the heap measurement
+		rank := make([]ranked, 0, len(all))
+		for lo := 0; lo < len(all); lo += scoreChunk {
+			chunk := all[lo:min(lo+scoreChunk, len(all))]
+			measure := run == 0 && lo == 0
+			var before int64
+			if measure {
+				before = liveHeap()
+			}
+			t0 := time.Now()
+			cards, err := projections.ScoreAll(chunk, rb, q)
+			if err != nil {
+				return err
+			}
+			if len(cards) != len(chunk) {
+				return fmt.Errorf("scored %d of %d organisations", len(cards), len(chunk))
+			}
+			byOrg := make(map[string]*projections.Facts, len(chunk))
+			for _, facts := range chunk {
+				byOrg[facts.Org()] = facts
+			}
+			for _, c := range cards {
+				c.LedgerPosition = byOrg[c.Org].PositionAt(q.KnownAt)
+				rank = append(rank, ranked{c.Final, c.Org})
+			}
+			took += time.Since(t0)
+			if measure {
+				p.res.CardBytes = float64(liveHeap()-before) / float64(len(cards))
+			}
+			runtime.KeepAlive(cards)
+		}
+		t0 := time.Now()
+		slices.SortFunc(rank, func(a, b ranked) int {
+			if c := cmp.Compare(b.final, a.final); c != 0 {
+				return c
+			}
+			return strings.Compare(a.org, b.org)
+		})
+		took += time.Since(t0)
+		p.res.ScoredOrgs = len(rank)
+		runs = append(runs, took.Seconds())
+	}
+	slices.Sort(runs)
+	p.res.ScoreAllSeconds, p.res.ScoreAllMedian = runs, runs[len(runs)/2]
+	p.logf("score all %s organisations: median %.2f s of %d; a scorecard holds %.0f bytes", commas(len(all)), p.res.ScoreAllMedian, len(runs), p.res.CardBytes)
+
+	// The facts' encoded size (what a snapshot holds), on an even sample.
+	var snapBytes, snapEvents int64
+	step = len(all) / p.cfg.FactsSample
+	for i := 0; i < p.cfg.FactsSample; i++ {
+		b, err := all[i*step].MarshalBinary()
+		if err != nil {
+			return err
+		}
+		snapBytes += int64(len(b))
+		snapEvents += int64(all[i*step].Len())
+	}
+	p.res.SnapshotSample = p.cfg.FactsSample
+	p.res.SnapshotPerOrg = float64(snapBytes) / float64(p.cfg.FactsSample)
+	p.res.SnapshotPerEvent = float64(snapBytes) / float64(snapEvents)
 	_, p.res.BenchPeakRSS = procMemory(os.Getpid())
 	return nil
 }
