@@ -27,6 +27,7 @@ type Facts struct {
 	position uint64
 
 	evs    []evMeta
+	posHi  []uint32         // high halves of the events' positions; nil while every position fits in 32 bits
 	oddIDs map[int32]string // ids that are not canonical UUIDs
 
 	regs      []registration
@@ -48,13 +49,56 @@ type Facts struct {
 	others map[int32]bool
 }
 
-// evMeta is what every applied event keeps: 40 bytes.
+// evMeta is what every applied event keeps: 32 bytes. Facts live in
+// memory for every organisation at once (a province's 70 million events
+// on one node), so the position keeps its low half here and its high half
+// in Facts.posHi, which exists only once a position needs it.
 type evMeta struct {
-	id  eventID
-	at  int64 // recorded_at, Unix nanoseconds
-	pos uint64
-	day day // occurred_on
+	id    eventID
+	at    int64 // recorded_at, Unix nanoseconds
+	day   day   // occurred_on
+	posLo uint32
 }
+
+// pos returns the ledger position of event i.
+func (f *Facts) pos(i int) uint64 {
+	p := uint64(f.evs[i].posLo)
+	if f.posHi != nil {
+		p |= uint64(f.posHi[i]) << 32
+	}
+	return p
+}
+
+// addEv appends an event's meta with its position.
+func (f *Facts) addEv(e evMeta, pos uint64) {
+	e.posLo = uint32(pos)
+	hi := uint32(pos >> 32)
+	if hi != 0 && f.posHi == nil {
+		f.posHi = make([]uint32, len(f.evs), cap(f.evs))
+	}
+	f.evs = push(f.evs, e)
+	if f.posHi != nil {
+		f.posHi = push(f.posHi, hi)
+	}
+}
+
+// grow returns s with room for n more elements. A full s grows by a
+// quarter (at least 4) rather than by append's doubling: facts are held
+// for the life of the process, so spare capacity is memory held for good.
+// At the demo city's mix the facts keep 83 bytes an event instead of 89,
+// for 13% more bytes allocated while folding (growing by an eighth: 80
+// bytes, 29% more).
+func grow[T any](s []T, n int) []T {
+	if len(s)+n > cap(s) {
+		g := make([]T, len(s), len(s)+n+max(4, len(s)/4))
+		copy(g, s)
+		s = g
+	}
+	return s
+}
+
+// push appends v to s, growing it as grow does.
+func push[T any](s []T, v T) []T { return append(grow(s, 1), v) }
 
 type registration struct {
 	ev        int32
@@ -226,7 +270,7 @@ func (f *Facts) PositionAt(knownAt time.Time) uint64 {
 	var p uint64
 	for i := range f.evs {
 		if f.evs[i].at <= k {
-			p = max(p, f.evs[i].pos)
+			p = max(p, f.pos(i))
 		}
 	}
 	return p
@@ -344,7 +388,7 @@ func (f *Facts) apply(r domain.Recorded) error {
 			return fmt.Errorf("data.month: %w", err)
 		}
 		mem := &f.members[f.memberOf(p.MemberID)]
-		mem.payments = append(mem.payments, payment{ev: ev, month: int32(m.Year*100 + int(m.Month)), amount: p.AmountFen})
+		mem.payments = push(mem.payments, payment{ev: ev, month: int32(m.Year*100 + int(m.Month)), amount: p.AmountFen})
 	case *domain.DuesRemitted:
 		q, err := domain.ParseQuarter(p.Quarter)
 		if err != nil {
@@ -393,7 +437,7 @@ func (f *Facts) apply(r domain.Recorded) error {
 		}
 		f.oddIDs[ev] = r.ID
 	}
-	f.evs = append(f.evs, evMeta{id: id, at: r.RecordedAt.UnixNano(), pos: r.Position, day: on})
+	f.addEv(evMeta{id: id, at: r.RecordedAt.UnixNano(), day: on}, r.Position)
 	if side, _ := domain.SideOf(r.Type); side != domain.SideOrg {
 		if f.others == nil {
 			f.others = map[int32]bool{}
@@ -444,7 +488,7 @@ func (f *Facts) memberOf(id string) int32 {
 		return i
 	}
 	i := int32(len(f.members))
-	f.members = append(f.members, member{id: id})
+	f.members = push(f.members, member{id: id})
 	f.memberIdx[id] = i
 	return i
 }
@@ -495,9 +539,10 @@ func categorize(p domain.Payload) (int, uint8, error) {
 func (f *Facts) addAct(ti int, a act, attendees []string) {
 	if len(attendees) > 0 {
 		a.pOff, a.pLen = int32(len(f.people)), int32(len(attendees))
+		f.people = grow(f.people, len(attendees))
 		for _, id := range attendees {
 			f.people = append(f.people, f.memberOf(id))
 		}
 	}
-	f.acts[ti] = append(f.acts[ti], a)
+	f.acts[ti] = push(f.acts[ti], a)
 }

@@ -58,12 +58,14 @@ func (f *Facts) MarshalBinary() ([]byte, error) {
 	// previous event's: small numbers along a stream.
 	w.uint(uint64(len(f.evs)))
 	var prev evMeta
-	for _, e := range f.evs {
+	var prevPos uint64
+	for i, e := range f.evs {
+		pos := f.pos(i)
 		w.b = append(w.b, e.id[:]...)
 		w.int(e.at - prev.at)
-		w.int(int64(e.pos - prev.pos))
+		w.int(int64(pos - prevPos))
 		w.int(int64(e.day) - int64(prev.day))
-		prev = e
+		prev, prevPos = e, pos
 	}
 	odd := make([]int32, 0, len(f.oddIDs))
 	for ev := range f.oddIDs {
@@ -248,15 +250,23 @@ func (f *Facts) UnmarshalBinary(b []byte) error {
 	g.stream = r.str()
 	g.position = r.uint()
 	var prev evMeta
-	g.evs = readList(r, 16+3, func() evMeta {
+	var pos uint64
+	n := r.count(16 + 3)
+	if n > 0 {
+		g.evs = make([]evMeta, 0, n)
+	}
+	for range n {
 		var e evMeta
 		copy(e.id[:], r.bytes(16))
 		e.at = prev.at + r.int()
-		e.pos = prev.pos + uint64(r.int())
+		pos += uint64(r.int())
 		e.day = day(int64(prev.day) + r.small(math.MinInt32, math.MaxInt32))
-		prev = e
-		return e
-	})
+		if r.err != nil {
+			break
+		}
+		g.addEv(e, pos)
+		prev = g.evs[len(g.evs)-1]
+	}
 	if n := r.count(2); n > 0 {
 		g.oddIDs = make(map[int32]string, n)
 		for range n {

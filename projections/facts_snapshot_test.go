@@ -2,6 +2,8 @@ package projections_test
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -148,8 +150,11 @@ func TestFactsSnapshotMidStream(t *testing.T) {
 // factsLayout is the shape of Facts the snapshot codec was written for.
 // When this test fails, Facts has changed: write the new fields in
 // MarshalBinary and UnmarshalBinary (facts_snapshot.go), bump
-// FactsSnapshotVersion, and then update this list.
-const factsLayout = `Facts{code string; stream string; position uint64; evs []evMeta{id [16]uint8; at int64; pos uint64; day int32}; oddIDs map[int32]string; regs []registration{ev int32; name string; kind string; hasGroups bool; founded int32; parent string}; members []member{id string; roster []rosterEvent{ev int32; op uint8; leader int8; income int64; name string}; payments []payment{ev int32; month int32; amount int64}}; memberIdx map[string]int32; offices []officeEvent{ev int32; role uint8; member int32; appoint bool}; elections []election{ev int32; termYears int32}; extends []extension{ev int32; until int32}; acts [][]act{ev int32; cat uint8; notes bool; pyear int16; lecturer int32; pOff int32; pLen int32}; people []int32; remits []remittance{ev int32; year int16; quarter int8}; attended []attendance{ev int32; sid string}; cases []caseEvent{ev int32; handled bool; caseID string; person string; severity string; impact string}; findings []finding{ev int32; year int32; item string; code string; points *int64; reason string; ignored bool}; groups []groupScore{ev int32; year int32; score int64}; retracts []retraction{ev int32; target int32; reject bool; reason string}; others map[int32]bool}`
+// FactsSnapshotVersion, and then update this list. (A change of how Facts
+// keeps what it already encodes — evMeta's position split in two halves —
+// leaves the bytes and the version as they were:
+// TestFactsSnapshotBytesPinned.)
+const factsLayout = `Facts{code string; stream string; position uint64; evs []evMeta{id [16]uint8; at int64; day int32; posLo uint32}; posHi []uint32; oddIDs map[int32]string; regs []registration{ev int32; name string; kind string; hasGroups bool; founded int32; parent string}; members []member{id string; roster []rosterEvent{ev int32; op uint8; leader int8; income int64; name string}; payments []payment{ev int32; month int32; amount int64}}; memberIdx map[string]int32; offices []officeEvent{ev int32; role uint8; member int32; appoint bool}; elections []election{ev int32; termYears int32}; extends []extension{ev int32; until int32}; acts [][]act{ev int32; cat uint8; notes bool; pyear int16; lecturer int32; pOff int32; pLen int32}; people []int32; remits []remittance{ev int32; year int16; quarter int8}; attended []attendance{ev int32; sid string}; cases []caseEvent{ev int32; handled bool; caseID string; person string; severity string; impact string}; findings []finding{ev int32; year int32; item string; code string; points *int64; reason string; ignored bool}; groups []groupScore{ev int32; year int32; score int64}; retracts []retraction{ev int32; target int32; reject bool; reason string}; others map[int32]bool}`
 
 func layout(t reflect.Type) string {
 	switch t.Kind() {
@@ -248,4 +253,65 @@ func BenchmarkFactsSnapshot(b *testing.B) {
 		}
 	})
 	b.ReportMetric(float64(size)/float64(events), "bytes/event")
+}
+
+// TestFactsSnapshotBytesPinned: the snapshot of a demo city's facts is
+// the same bytes as version 2 of the codec wrote, whatever Facts keeps in
+// memory: a change of these bytes needs a new FactsSnapshotVersion.
+func TestFactsSnapshotBytesPinned(t *testing.T) {
+	c := foldDemoCity(t, 7, 40)
+	h := sha256.New()
+	for _, code := range c.codes {
+		b, err := c.facts[code].MarshalBinary()
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.Write(b)
+	}
+	const want = "25975c25a5fcd0671d3507452cd0d2afeb6b93d25b9fcc4fce00777383f7920a"
+	if got := hex.EncodeToString(h.Sum(nil)); got != want {
+		t.Errorf("the snapshots of demo city 7 (40 organisations) hash to %s, want %s", got, want)
+	}
+}
+
+// TestFactsWidePositions: positions beyond 32 bits (KurrentDB's $all
+// commit positions grow that large) are kept exactly, before and after a
+// snapshot, and so are positions that do not increase.
+func TestFactsWidePositions(t *testing.T) {
+	c := foldDemoCity(t, 3, 5)
+	code := c.codes[0]
+	recs := c.records[code]
+	f := projections.NewFacts(code)
+	want := make([]uint64, len(recs))
+	for i, r := range recs {
+		switch {
+		case i == 1:
+			r.Position = 7 // below the first: not in order
+		case i >= len(recs)/2:
+			r.Position += 1<<40 + uint64(i)<<33
+		}
+		want[i] = r.Position
+		if err := f.Apply(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check := func(name string, f *projections.Facts) {
+		t.Helper()
+		var top uint64
+		for i, r := range recs {
+			top = max(top, want[i])
+			if got := f.PositionAt(r.RecordedAt); got != top {
+				t.Fatalf("%s: PositionAt(event %d's recorded_at) = %d, want %d", name, i, got, top)
+			}
+		}
+		if f.Position() != top {
+			t.Errorf("%s: Position() = %d, want %d", name, f.Position(), top)
+		}
+	}
+	check("folded", f)
+	g := roundTrip(t, f)
+	check("restored", g)
+	if !reflect.DeepEqual(g, f) {
+		t.Error("restored facts differ from the folded")
+	}
 }

@@ -35,11 +35,22 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	appendSecs := fs.Float64("append-seconds", 0, "measured seconds of each append workload (default 5; 1 with --quick)")
 	only := fs.String("phases", "appends,disk,reads,reopen,years", "phases to run (for development): a subset of appends,disk,reads,reopen,years")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file")
+	scale := fs.String("scale", "", "instead of the comparison: a year of many organisations on one node, served by partyledger serve — province (200,000 organisations, ~70M events, ~25 GB of disk, not for CI) or city (3,000)")
+	orgs := fs.Int("orgs", 0, "with --scale: this many organisations instead")
+	serveMem := fs.String("serve-gomemlimit", "", "with --scale: run partyledger serve with this GOMEMLIMIT (e.g. 16GiB; default: Go's defaults)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if *scale != "" || *orgs > 0 {
+		pcfg, err := provinceScale(*scale, *orgs)
+		if err != nil {
+			return err
+		}
+		pcfg.ServeMemLimit = *serveMem
+		return runProvince(ctx, pcfg, *dir, *out, *keep, args, stdout, stderr)
 	}
 	cfg := fullConfig()
 	if *quick {

@@ -196,8 +196,16 @@ func TestCityYearRenamesCodes(t *testing.T) {
 	defer func() { cityOrgsMax = saved }()
 	l := ledger.New(s, ledger.Options{})
 	cities := 0
+	var committee []int // committee lines per city
 	err = cityYear(9, 1, func(lines []cityLine) error {
 		cities++
+		n := 0
+		for _, ln := range lines {
+			if ln.stream == books.CommitteeStream {
+				n++
+			}
+		}
+		committee = append(committee, n)
 		_, err := loadLines(ctx, l, lines, 1)
 		return err
 	})
@@ -206,6 +214,10 @@ func TestCityYearRenamesCodes(t *testing.T) {
 	}
 	if cities != 3 {
 		t.Errorf("9 organisations at 4 a city made %d cities, want 3", cities)
+	}
+	// The committee schedules once, in the first city's lines.
+	if len(committee) != 3 || committee[0] == 0 || committee[1] != 0 || committee[2] != 0 {
+		t.Errorf("committee lines per city: %v, want the first city's only", committee)
 	}
 	got, err := replay(ctx, s.ReadAll(ctx, 0), 1)
 	if err != nil {

@@ -101,13 +101,7 @@ type cityLine struct {
 // renamed (LY-… → C1-…, C2-…) so that they do not collide. It calls fn
 // once per city, in journal order, so that only one city is in memory.
 func cityYear(orgs int, seed int64, fn func(lines []cityLine) error) error {
-	// Cities of nearly equal size, none above cityOrgsMax.
-	cities := (orgs + cityOrgsMax - 1) / cityOrgsMax
-	for k := range cities {
-		n := orgs / cities
-		if k < orgs%cities {
-			n++
-		}
+	for k, n := range citySizes(orgs) {
 		lines, err := cityLines(seed+int64(k), n, k)
 		if err != nil {
 			return err
@@ -119,7 +113,27 @@ func cityYear(orgs int, seed int64, fn func(lines []cityLine) error) error {
 	return nil
 }
 
-// cityLines generates city k of seed with orgs organisations.
+// citySizes splits orgs into cities of nearly equal size, none above
+// cityOrgsMax.
+func citySizes(orgs int) []int {
+	cities := (orgs + cityOrgsMax - 1) / cityOrgsMax
+	out := make([]int, cities)
+	for k := range out {
+		out[k] = orgs / cities
+		if k < orgs%cities {
+			out[k]++
+		}
+	}
+	return out
+}
+
+// cityLines generates city k of seed with orgs organisations. The work
+// committee schedules its events once for every city: the committee's
+// lines of the cities after the first (the same six events again, under
+// the same scheduled ids, three of them for every organisation) are left
+// out, or each organisation would be judged against every city's events
+// for all organisations, and scoring would grow with the square of the
+// year.
 func cityLines(seed int64, orgs, k int) ([]cityLine, error) {
 	journal := democity.Generate(seed, democity.Options{Orgs: orgs})
 	from, to := []byte(`"LY-`), []byte(fmt.Sprintf(`"C%d-`, k))
@@ -138,6 +152,8 @@ func cityLines(seed int64, orgs, k int) ([]cityLine, error) {
 			return nil, fmt.Errorf("democity line %d: unknown type %q", i+1, l.Type)
 		case kind == domain.StreamOrg:
 			stream = books.OrgStream(org)
+		case kind == domain.StreamCommittee && k > 0:
+			continue
 		case kind == domain.StreamCommittee:
 			stream = books.CommitteeStream
 		default:

@@ -7,6 +7,7 @@
 // Usage:
 //
 //	go run ./cmd/ledgerbench [--peers postgres,bbolt] [--quick] [--out FILE] [--dir DIR]
+//	go run ./cmd/ledgerbench --scale province|city [--orgs N] [--serve-gomemlimit 16GiB] [--out FILE] [--dir DIR]
 //
 // It prints a Markdown table and the targets met or missed, and writes
 // every measurement as JSON to --out (by default ledgerbench-results.json
@@ -15,6 +16,14 @@
 // directory, as a dedicated OS user when run as root, and stopped at the
 // end, also on failure or interrupt. The program fails only when something
 // breaks, never because a target is missed.
+//
+// With --scale (or --orgs) it measures one node at scale instead: a year
+// of many organisations (province: 200,000, about 71M events; city:
+// 3,000) imported into the embedded store, reopened, folded and scored,
+// then served by a real partyledger serve process under 64 HTTP clients
+// (province.go, serveproc.go). The province run needs about 25 GB of disk
+// and an hour or more on two cores; it is not run in CI, a test runs the
+// same path on 200 organisations.
 //
 // A separate command, so that the peers' drivers stay out of partyledger.
 package main
