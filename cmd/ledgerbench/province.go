@@ -247,7 +247,8 @@ func runProvince(ctx context.Context, cfg provinceConfig, parent, out string, ke
 		commas(cfg.Orgs), root, mach.Disk, gb(need), gb(free), mach.CPUs, mach.MemoryGiB, mach.LoadStart)
 	// The harness holds the store's index and every organisation's facts
 	// in its own heap while it measures them; a soft limit keeps its
-	// garbage from crowding the machine. serve runs with Go's defaults.
+	// garbage from crowding the machine. (serve runs with Go's defaults,
+	// or its first start with --serve-gomemlimit.)
 	if mem := memTotal(); mem > 0 {
 		debug.SetMemoryLimit(mem * 65 / 100)
 	}
