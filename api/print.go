@@ -13,6 +13,7 @@ import (
 	"partyledger/domain"
 	"partyledger/projections"
 	"partyledger/projections/report"
+	"partyledger/projections/scoreboard"
 )
 
 // The printable 台账 of one organisation and year (A4, print stylesheet)
@@ -32,24 +33,33 @@ type printPage struct {
 	Back     string
 }
 
+// scoredOrg reads the organisation of a page about one organisation's
+// year, the page's query (scored as of today in the current year) and its
+// scorecard: the opening of the print page and the workbook.
+func (s *Server) scoredOrg(r *http.Request, code string) (*domain.OrgState, scoreboard.Query, *projections.Scorecard, error) {
+	st, err := s.org(r.Context(), code)
+	if err != nil {
+		return nil, scoreboard.Query{}, nil, err
+	}
+	q, _, err := s.pageQuery(r)
+	if err != nil {
+		return nil, scoreboard.Query{}, nil, err
+	}
+	q = s.scoredAsOf(q)
+	sc, err := s.board.Score(r.Context(), code, q)
+	if err != nil {
+		return nil, scoreboard.Query{}, nil, err
+	}
+	return st, q, sc, nil
+}
+
 // handlePrintPage answers GET /ui/orgs/{code}/print?year=: the 台账 fit
 // for A4 — the score, every item with its counts and deductions, who owes
 // dues, and the year's journal, all in Chinese.
 func (s *Server) handlePrintPage(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	code := chi.URLParam(r, "code")
-	st, err := s.org(ctx, code)
-	if err != nil {
-		s.pageError(w, r, err)
-		return
-	}
-	q, _, err := s.pageQuery(r)
-	if err != nil {
-		s.pageError(w, r, err)
-		return
-	}
-	q = s.scoredAsOf(q)
-	sc, err := s.board.Score(ctx, code, q)
+	st, q, sc, err := s.scoredOrg(r, code)
 	if err != nil {
 		s.pageError(w, r, err)
 		return
@@ -85,18 +95,7 @@ func (s *Server) handlePrintPage(w http.ResponseWriter, r *http.Request) {
 func (s *Server) handleOrgWorkbook(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	code := chi.URLParam(r, "code")
-	st, err := s.org(ctx, code)
-	if err != nil {
-		s.pageError(w, r, err)
-		return
-	}
-	q, _, err := s.pageQuery(r)
-	if err != nil {
-		s.pageError(w, r, err)
-		return
-	}
-	q = s.scoredAsOf(q)
-	sc, err := s.board.Score(ctx, code, q)
+	st, q, sc, err := s.scoredOrg(r, code)
 	if err != nil {
 		s.pageError(w, r, err)
 		return
