@@ -63,6 +63,12 @@ func TestFlipInLargeFinalFrame(t *testing.T) {
 		if err := s.Close(); err != nil {
 			t.Fatal(err)
 		}
+		// Close wrote the segment's index file, covering the frame: Open
+		// must still read and check the frame (the last one the index
+		// names), not take its events from the index.
+		if fi, err := os.Stat(filepath.Join(dir, "segment-00000000000000000001.idx")); err != nil || fi.Size() == 0 {
+			t.Fatalf("no index file after Close: %v", err)
+		}
 		mid := (off + end) / 2
 		before, _ := os.ReadFile(seg)
 		flipAll(t, seg, mid)
@@ -145,6 +151,57 @@ func TestFlipInLargeFinalFrame(t *testing.T) {
 			}
 			t.Logf("%d flips in a frame of %d bytes, %d cut as torn", len(offsets), end-off, cuts)
 		})
+	}
+}
+
+// TestFlipInLargeFrameUnderIndex: the large commit is not the last frame
+// and the segment's index file covers it, so Open may take its events
+// from the index without reading it. A byte flipped in its middle must
+// then fail the verification (VerifyStorage, as partyledger verify runs it)
+// and every read of those events with ErrCorrupt naming the segment and
+// the frame's offset — never pass unnoticed, and never cost an event.
+func TestFlipInLargeFrameUnderIndex(t *testing.T) {
+	dir := t.TempDir()
+	s := open(t, dir, filestore.Options{})
+	seg := filepath.Join(dir, "segment-00000000000000000001.log")
+	_, off, end := largeCommit(t, s)
+	after := chain("org-after", nil, 1)
+	mustAppend(t, s, "org-after", ledger.NoStream, after)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(filepath.Join(dir, "segment-00000000000000000001.idx")); err != nil || fi.Size() == 0 {
+		t.Fatalf("no index file after Close: %v", err)
+	}
+	flipAll(t, seg, (off+end)/2)
+
+	s, err := filestore.Open(dir, filestore.Options{})
+	if err != nil {
+		// Open may find it too; then it must say where.
+		wantCorrupt(t, err, filepath.Base(seg), off)
+		return
+	}
+	defer s.Close()
+	if h := s.Head(); h != 3+255+1 {
+		t.Fatalf("head %d, want %d: events were cut", h, 3+255+1)
+	}
+	if tf, err := s.TornFiles(); err != nil || len(tf) != 0 {
+		t.Fatalf("TornFiles = %v, %v; want none", tf, err)
+	}
+	wantCorrupt(t, s.VerifyStorage(ctxT(t)), filepath.Base(seg), off)
+	_, err = ledger.New(s, ledger.Options{}).Verify(ctxT(t))
+	wantCorrupt(t, err, filepath.Base(seg), off)
+	var read error
+	for _, err := range s.ReadStream(ctxT(t), "org-import", 0) {
+		if err != nil {
+			read = err
+			break
+		}
+	}
+	wantCorrupt(t, read, filepath.Base(seg), off)
+	// The events after it are still there.
+	if e, err := s.EventByID(ctxT(t), after[0].ID); err != nil || e.Position != 259 {
+		t.Fatalf("the event after the damaged frame: %+v, %v", e, err)
 	}
 }
 
