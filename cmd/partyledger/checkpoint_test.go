@@ -4,12 +4,18 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"hash/crc32"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+
+	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
 
 	"partyledger/ledger"
 	"partyledger/ledger/filestore"
@@ -56,6 +62,19 @@ func TestCheckpointsCatchATruncatedLog(t *testing.T) {
 	mustOK(t, run("checkpoint", "--out", after))
 	wantIn(t, mustOK(t, run("verify", "--checkpoint", before, "--checkpoint", after)).stdout,
 		"检查点相符 / checkpoint "+before+" OK", "检查点相符 / checkpoint "+after+" OK")
+	// An inclusion proof from prove, for the size of the first
+	// checkpoint, checks against it with the note and tlog packages alone.
+	var line struct {
+		ID   string `json:"id"`
+		Hash string `json:"hash"`
+	}
+	if err := json.Unmarshal([]byte(strings.SplitN(mustOK(t, run("export", "--org", "LY-0002")).stdout, "\n", 2)[0]), &line); err != nil {
+		t.Fatal(err)
+	}
+	proof := mustOK(t, run("prove", "--event", line.ID, "--size", "20")).stdout
+	if err := checkInclusionOffline(t, keyPath, before, line.Hash, []byte(proof)); err != nil {
+		t.Fatalf("prove --event %s --size 20 against the checkpoint of 20: %v\n%s", line.ID, err, proof)
+	}
 	// With the public key alone (the key file moved away); another key
 	// fails, naming the checkpoint.
 	vkey := publicKey(t, keyPath)
@@ -162,6 +181,50 @@ func TestCheckpointsCatchARewrittenEvent(t *testing.T) {
 		t.Fatalf("verify --checkpoint of a rewritten log: exit %d, want 1\n%s%s", codeOf(r.err), r.stdout, r.stderr)
 	}
 	wantIn(t, r.stdout, "checkpoint "+cp+" FAILED", "no longer contains the checkpointed tree", "rewritten")
+}
+
+// checkInclusionOffline checks an inclusion proof (prove's JSON) of the
+// event whose hash is eventHash against the signed checkpoint in the file
+// cpPath, as an auditor does: golang.org/x/mod's note and tlog only.
+func checkInclusionOffline(t *testing.T, keyPath, cpPath, eventHash string, proofJSON []byte) error {
+	t.Helper()
+	v, err := note.NewVerifier(publicKey(t, keyPath))
+	if err != nil {
+		return err
+	}
+	msg, err := os.ReadFile(cpPath)
+	if err != nil {
+		return err
+	}
+	n, err := note.Open(msg, note.VerifierList(v))
+	if err != nil {
+		return err
+	}
+	lines := strings.SplitN(n.Text, "\n", 4)
+	size, err := strconv.ParseInt(lines[1], 10, 64)
+	if err != nil {
+		return err
+	}
+	root, err := tlog.ParseHash(lines[2])
+	if err != nil {
+		return err
+	}
+	var p struct {
+		Index int64       `json:"index"`
+		Size  int64       `json:"tree_size"`
+		Proof []tlog.Hash `json:"proof"`
+	}
+	if err := json.Unmarshal(proofJSON, &p); err != nil {
+		return err
+	}
+	if p.Size != size {
+		return fmt.Errorf("a proof for %d events, the checkpoint signs %d", p.Size, size)
+	}
+	h, err := hex.DecodeString(eventHash)
+	if err != nil {
+		return err
+	}
+	return tlog.CheckRecord(p.Proof, size, root, p.Index, tlog.RecordHash(h))
 }
 
 // publicKey returns the verifier key of the key file at path (its second
