@@ -90,8 +90,8 @@ type target struct {
 	// workload's time per event — how much slower its appends would be
 	// if they paid for the tree — and Want is that fraction's maximum.
 	Share string `json:"share_of,omitempty"`
-	Unit     string  `json:"unit,omitempty"`    // for absolute bounds
-	Text     string  `json:"text"`
+	Unit  string `json:"unit,omitempty"` // for absolute bounds
+	Text  string `json:"text"`
 
 	Got    float64 `json:"got"`
 	Met    bool    `json:"met"`
