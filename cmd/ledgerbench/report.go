@@ -85,13 +85,13 @@ type target struct {
 	Workload string  `json:"workload"`
 	Against  string  `json:"against,omitempty"` // a system, or empty for an absolute bound
 	Want     float64 `json:"want"`              // ratio (ours/other, "times better") or absolute value
+	Unit     string  `json:"unit,omitempty"`    // for absolute bounds
+	Text     string  `json:"text"`
 	// Share, when set, names an append workload: the target bounds the
 	// time per event of Workload (the log tree's) as a fraction of that
 	// workload's time per event — how much slower its appends would be
 	// if they paid for the tree — and Want is that fraction's maximum.
 	Share string `json:"share_of,omitempty"`
-	Unit  string `json:"unit,omitempty"` // for absolute bounds
-	Text  string `json:"text"`
 
 	Got    float64 `json:"got"`
 	Met    bool    `json:"met"`
