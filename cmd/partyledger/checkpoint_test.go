@@ -150,6 +150,28 @@ func TestVerifyReportsTornTails(t *testing.T) {
 	}
 	wantIn(t, r.stdout, "截断的尾部 / torn tail cut aside: segment-00000000000000000001.log.torn-4096-deadbeef", "9 bytes")
 	wantIn(t, mustOK(t, run("verify", "--accept-torn")).stdout, "torn tail cut aside", "校验通过")
+
+	// The checkpoints given are still checked, and reported.
+	cp := filepath.Join(t.TempDir(), "cp")
+	mustOK(t, run("checkpoint", "--out", cp))
+	r = run("verify", "--checkpoint", cp)
+	if codeOf(r.err) != 1 {
+		t.Fatalf("verify with a side file and a checkpoint: exit %d, want 1\n%s", codeOf(r.err), r.stdout)
+	}
+	wantIn(t, r.stdout, "torn tail cut aside", "NOT OK", "checkpoint "+cp+" OK")
+
+	// A store that fails its checks, or does not open, still has its
+	// side files listed.
+	m, _, err := filestore.ReadMark(nil, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	xorByte(t, filepath.Join(dir, "segment-00000000000000000001.log"), m.Length-20, 0xFF)
+	r = run("verify")
+	if codeOf(r.err) != 1 {
+		t.Fatalf("verify of a damaged store: exit %d, want 1\n%s", codeOf(r.err), r.stdout)
+	}
+	wantIn(t, r.stdout, "torn tail cut aside: segment-00000000000000000001.log.torn-4096-deadbeef")
 }
 
 // TestCheckpointsCatchARewrittenEvent: one event rewritten in place in the
