@@ -31,6 +31,9 @@ func TestProofRoutes(t *testing.T) {
 	if res.status != http.StatusOK {
 		t.Fatalf("checkpoint: %d %s", res.status, res.body)
 	}
+	if got := res.header.Get("X-Checkpoint-Verifier"); got != key.VerifierKey() {
+		t.Fatalf("X-Checkpoint-Verifier %q, want the ledger's public key %q", got, key.VerifierKey())
+	}
 	v, err := note.NewVerifier(key.VerifierKey())
 	if err != nil {
 		t.Fatal(err)
