@@ -1,0 +1,47 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// TestYearCloseOnTheCommandLine: the close (封账) refuses the
+// organisation's own entries of that year through record and import as it
+// does through the API — the local admin included — with the close named
+// and the entry's field, and import appends nothing.
+func TestYearCloseOnTheCommandLine(t *testing.T) {
+	dir := t.TempDir()
+	c := newClock()
+	run := func(args ...string) result { return cli(t, c, "", append([]string{"--data", dir}, args...)...) }
+	mustOK(t, run("import", cityJournal(t, 4), "--quiet"))
+	out := mustOK(t, run("record", "--type", "YearClosed", "--occurred-on", "2017-02-20", "--data", `{"year":2016,"reason":"2016年度考核结束封账"}`)).stdout
+	m := regexp.MustCompile(`id=(\S+)`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("record YearClosed: %s", out)
+	}
+	closed := "occurred_on: 2016 is closed (封账: YearClosed " + m[1] + " of 2017-02-20"
+	events := eventCount(t, c, dir)
+
+	r := run("record", "--org", "LY-0001", "--type", "WorkInfoSubmitted", "--occurred-on", "2016-12-30", "--data", `{"title":"补录的信息"}`)
+	if exitCode(r.err) != 1 || !strings.HasPrefix(r.stderr, closed) {
+		t.Fatalf("record of 2016 after the close: %v\n%s", r.err, r.stderr)
+	}
+
+	journal := filepath.Join(t.TempDir(), "late.jsonl")
+	lines := `{"org":"LY-0001","type":"WorkInfoSubmitted","occurred_on":"2017-02-10","data":{"title":"今年的信息"}}` + "\n" +
+		`{"org":"LY-0001","type":"WorkInfoSubmitted","occurred_on":"2016-12-30","data":{"title":"补录的信息"}}` + "\n"
+	if err := os.WriteFile(journal, []byte(lines), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r = run("import", journal)
+	if exitCode(r.err) != 1 || !strings.Contains(r.stderr, "line 2: "+closed) || strings.Contains(r.stderr, "line 1:") {
+		t.Fatalf("import of 2016 after the close: %v\n%s", r.err, r.stderr)
+	}
+	if n := eventCount(t, c, dir); n != events {
+		t.Fatalf("%d events after the refusals, %d before", n, events)
+	}
+	mustOK(t, run("record", "--org", "LY-0001", "--type", "WorkInfoSubmitted", "--occurred-on", "2017-02-10", "--data", `{"title":"今年的信息"}`))
+}
