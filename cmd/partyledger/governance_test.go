@@ -45,3 +45,29 @@ func TestYearCloseOnTheCommandLine(t *testing.T) {
 	}
 	mustOK(t, run("record", "--org", "LY-0001", "--type", "WorkInfoSubmitted", "--occurred-on", "2017-02-10", "--data", `{"title":"今年的信息"}`))
 }
+
+// TestKnownAtOutOfRange: --known-at outside the dates the ledger takes is
+// refused as the API refuses known_at, not read as "now" (the zero
+// instant) or as "not registered" (from 2262 on, past the nanoseconds the
+// folds compare).
+func TestKnownAtOutOfRange(t *testing.T) {
+	dir := t.TempDir()
+	c := newClock()
+	run := func(args ...string) result { return cli(t, c, "", append([]string{"--data", dir}, args...)...) }
+	mustOK(t, run("import", cityJournal(t, 2), "--quiet"))
+	for _, k := range []string{"0001-01-01T00:00:00Z", "1999-12-31T15:59:59Z", "2262-04-12T00:00:00Z", "2100-01-01T00:00:00+08:00"} {
+		for _, args := range [][]string{
+			{"score", "--org", "LY-0001"},
+			{"score", "--all"},
+			{"grade", "issue", "--year", "2016", "--dry-run"},
+			{"export", "--year", "2016", "--format", "csv"},
+			{"recompute", "--year", "2016", "--from", "2016.1", "--to", "2016.1"},
+		} {
+			r := run(append(args, "--known-at", k)...)
+			if exitCode(r.err) != 2 || !strings.Contains(r.err.Error(), "--known-at: want an instant within 2000-01-01..2099-12-31") {
+				t.Errorf("%s --known-at %s: %v\n%s", strings.Join(args, " "), k, r.err, r.stdout)
+			}
+		}
+	}
+	mustOK(t, run("score", "--org", "LY-0001", "--known-at", "2099-12-31T15:59:59Z"))
+}

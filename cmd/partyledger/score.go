@@ -38,13 +38,29 @@ func (s *scoreFlags) query() (scoreboard.Query, error) {
 		q.AsOf = d
 	}
 	if s.knownAt != "" {
-		t, err := time.Parse(time.RFC3339Nano, s.knownAt)
+		t, err := parseKnownAtFlag(s.knownAt, "2017-01-31T12:00:00+08:00")
 		if err != nil {
-			return q, usageError("--known-at: want RFC 3339, e.g. 2017-01-31T12:00:00+08:00")
+			return q, err
 		}
 		q.KnownAt = t
 	}
 	return q, nil
+}
+
+// parseKnownAtFlag reads --known-at: an RFC 3339 instant within the
+// dates the ledger takes (domain.DateMin..DateMax), as the API's known_at.
+// The zero instant would read as "now", and instants from 2262 on
+// overflow the nanoseconds the folds compare: both would answer another
+// question than the one asked.
+func parseKnownAtFlag(v, example string) (time.Time, error) {
+	t, err := time.Parse(time.RFC3339Nano, v)
+	if err != nil {
+		return time.Time{}, usageError("--known-at: want RFC 3339, e.g. %s", example)
+	}
+	if lo, hi := domain.DateMin.Start(), domain.DateMax.End(); t.Before(lo) || !t.Before(hi) {
+		return time.Time{}, usageError("--known-at: want an instant within %s..%s", domain.DateMin, domain.DateMax)
+	}
+	return t, nil
 }
 
 func scoreCommand() *command {
