@@ -1,7 +1,9 @@
 package api_test
 
 import (
+	"archive/zip"
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -557,4 +559,53 @@ func TestIncomesArePersonal(t *testing.T) {
 	if page := string(e.login("branch").get("/ui/orgs/" + ownOrg + "/journal?year=2016").body); !strings.Contains(page, "月收入") {
 		t.Error("the branch's own journal page hides its incomes")
 	}
+	// The workbooks, the printed 台账 and the roster: 周七's 456700 fen
+	// (4567.00 元) in none of an assessor's or auditor's, in the branch's
+	// and the admin's.
+	income := func(s string) bool { return strings.Contains(s, "456700") || strings.Contains(s, "4567.00") }
+	for key, want := range map[string]bool{"branch": true, "admin": true, "assessor": false, "auditor": false} {
+		b := e.login(key)
+		for _, path := range []string{"/print?year=2016", "/roster?month=2016-03", "/xlsx?year=2016"} {
+			res := b.get("/ui/orgs/" + ownOrg + path)
+			if res.status != 200 {
+				t.Fatalf("%s %s: %d", key, path, res.status)
+			}
+			body := string(res.body)
+			if strings.HasPrefix(path, "/xlsx") {
+				body = xlsxText(t, res.body)
+			}
+			if got := income(body); got != want {
+				t.Errorf("%s sees incomes in %s: %v", key, path, got)
+			}
+		}
+		if key == "branch" {
+			continue // no city-wide export for a branch
+		}
+		if got := income(xlsxText(t, e.do("GET", "/v1/reports/2016?format=xlsx", key, nil).body)); got != want {
+			t.Errorf("%s sees incomes in the workbook export: %v", key, got)
+		}
+	}
+}
+
+// xlsxText is every part of a workbook, concatenated.
+func xlsxText(t *testing.T, b []byte) string {
+	t.Helper()
+	z, err := zip.NewReader(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		t.Fatalf("not a workbook: %v", err)
+	}
+	var out strings.Builder
+	for _, f := range z.File {
+		r, err := f.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		part, err := io.ReadAll(r)
+		r.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out.Write(part)
+	}
+	return out.String()
 }
