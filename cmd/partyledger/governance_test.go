@@ -71,3 +71,20 @@ func TestKnownAtOutOfRange(t *testing.T) {
 	}
 	mustOK(t, run("score", "--org", "LY-0001", "--known-at", "2099-12-31T15:59:59Z"))
 }
+
+// TestUnderAnUnknownCode: score --all and grade issue under a code that no
+// organisation has are refused, naming it — not an empty ranking, nor
+// "0 graded".
+func TestUnderAnUnknownCode(t *testing.T) {
+	dir := t.TempDir()
+	c := newClock()
+	run := func(args ...string) result { return cli(t, c, "", append([]string{"--data", dir}, args...)...) }
+	mustOK(t, run("import", cityJournal(t, 2), "--quiet"))
+	for _, args := range [][]string{{"score", "--all"}, {"grade", "issue", "--year", "2016", "--dry-run"}} {
+		r := run(append(args, "--under", "LY-9999")...)
+		if exitCode(r.err) != 1 || !strings.Contains(r.stderr+r.err.Error(), `under: organisation "LY-9999" is not registered`) {
+			t.Errorf("%s --under LY-9999: %v\nstdout %s\nstderr %s", strings.Join(args, " "), r.err, r.stdout, r.stderr)
+		}
+	}
+	mustOK(t, run("score", "--all", "--under", "LY-0001"))
+}
