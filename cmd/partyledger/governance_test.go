@@ -88,3 +88,34 @@ func TestUnderAnUnknownCode(t *testing.T) {
 	}
 	mustOK(t, run("score", "--all", "--under", "LY-0001"))
 }
+
+// TestScoreShowsRejectionsAndLateEntries: score's table lists the entries
+// an assessor rejected (退回, with the reason) and the late ones (补录,
+// with both dates), as the scorecard page does.
+func TestScoreShowsRejectionsAndLateEntries(t *testing.T) {
+	dir := t.TempDir()
+	c := newClock() // 2017-03-01
+	run := func(args ...string) result { return cli(t, c, "", append([]string{"--data", dir}, args...)...) }
+	mustOK(t, run("import", cityJournal(t, 2), "--quiet"))
+	id := func(r result) string {
+		t.Helper()
+		m := regexp.MustCompile(`id=(\S+)`).FindStringSubmatch(r.stdout)
+		if m == nil {
+			t.Fatalf("no id: %s", r.stdout)
+		}
+		return m[1]
+	}
+	late := id(mustOK(t, run("record", "--org", "LY-0001", "--type", "WorkInfoSubmitted", "--occurred-on", "2016-11-02", "--data", `{"title":"补登的信息"}`)))
+	rejected := id(mustOK(t, run("record", "--org", "LY-0001", "--type", "WorkInfoSubmitted", "--occurred-on", "2016-12-28", "--data", `{"title":"待审的信息"}`)))
+	mustOK(t, run("record", "--org", "LY-0001", "--type", "EventRejected", "--occurred-on", "2017-03-01",
+		"--data", `{"event_id":"`+rejected+`","reason":"信息未报送，不予认可"}`))
+	out := mustOK(t, run("score", "--org", "LY-0001")).stdout
+	for _, want := range []string{
+		"被退回的登记（1 条", "退回 " + rejected[:8] + "  发生于 2016-12-28，退回于 2017-03-01  原因：信息未报送，不予认可",
+		"补录 " + late[:8] + "  发生于 2016-11-02，登记于 2017-03-01，晚 119 天",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("score lacks %q:\n%s", want, out)
+		}
+	}
+}

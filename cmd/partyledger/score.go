@@ -230,6 +230,35 @@ func printScorecard(w io.Writer, sc *projections.Scorecard, sections map[string]
 		}
 	}
 	tb.write(w)
+	printReviewMarks(w, sc)
+}
+
+// printReviewMarks lists, under a scorecard, the entries an assessor
+// rejected (退回, with the reason) and those recorded late (补录, with both
+// dates), as the scorecard page does (GOVERNANCE.md).
+func printReviewMarks(w io.Writer, sc *projections.Scorecard) {
+	if len(sc.Rejected) > 0 {
+		fmt.Fprintf(w, "\n被退回的登记（%d 条，不计分，须更正后重新登记）\n", len(sc.Rejected))
+		for _, r := range sc.Rejected {
+			fmt.Fprintf(w, "  退回 %s  发生于 %s，退回于 %s  原因：%s\n", shortIDs([]string{r.EventID})[0], r.OccurredOn, cstDate(r.RejectedAt), r.Reason)
+		}
+	}
+	if len(sc.Late) > 0 {
+		fmt.Fprintf(w, "\n补录（%d 条：登记晚于发生日期超过细则规定天数）\n", len(sc.Late))
+		for _, l := range sc.Late {
+			fmt.Fprintf(w, "  补录 %s  发生于 %s，登记于 %s，晚 %d 天\n", shortIDs([]string{l.EventID})[0], l.OccurredOn, cstDate(l.RecordedAt), l.Days)
+		}
+	}
+}
+
+// cstDate is the date in China Standard Time of an instant of a
+// scorecard (projections.KnownAtLayout), or the text as it is.
+func cstDate(instant string) string {
+	t, err := time.Parse(projections.KnownAtLayout, instant)
+	if err != nil {
+		return instant
+	}
+	return domain.DateOf(t).String()
 }
 
 // shortIDs abbreviates event ids for tables (the JSON keeps them whole).
