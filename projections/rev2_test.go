@@ -613,6 +613,27 @@ func TestRev2SelfInspection(t *testing.T) {
 	})
 }
 
+// TestRev2SelfInspectionDerivation: a self-inspection that does not count
+// because it was done outside the half it names is said so, in Chinese,
+// with the event.
+func TestRev2SelfInspectionDerivation(t *testing.T) {
+	b := perfect(domain.KindBranch, true)
+	b.drop(-1, isType(domain.TypeSelfInspectionCompleted))
+	b.add("2016-03-01", &domain.SelfInspectionCompleted{Half: "2016-H1"})
+	h2 := b.add("2016-03-01", &domain.SelfInspectionCompleted{Half: "2016-H2"})
+	it := item(t, b.score(t, ""), "2.6")
+	want := []projections.Note{{Rule: "2.6.self_inspection", Reason: "2016-H2的半年总结自查于 2016-03-01 完成，不在该半年内，不计", Events: []string{h2}}}
+	if !slices.EqualFunc(it.Notes, want, func(a, b projections.Note) bool {
+		return a.Rule == b.Rule && a.Reason == b.Reason && slices.Equal(a.Events, b.Events)
+	}) {
+		t.Errorf("2.6 notes %+v, want %+v", it.Notes, want)
+	}
+	// As of 2016-06-30 the second half is not judged yet: nothing to say.
+	if it := item(t, b.score(t, "2016-06-30"), "2.6"); len(it.Notes) != 0 {
+		t.Errorf("notes at 06-30: %+v", it.Notes)
+	}
+}
+
 func TestRev2Cases(t *testing.T) {
 	violation := func(on, caseID, person, severity, impact string) func(b *book) {
 		return add(on, &domain.ViolationRecorded{CaseID: caseID, Person: person, Severity: severity, Impact: impact, Summary: "违纪"})
