@@ -63,7 +63,6 @@ func gradeWriteCommand(revise bool) *command {
 			if err != nil {
 				return err
 			}
-			defer tree.Close()
 			opts.Anchor = books.Anchor(tree) // each grade names the log tree it was computed at
 		}
 		grade := board.IssueGrades

@@ -78,13 +78,8 @@ func recordRemote(ctx context.Context, e *env, cl *apiClient, ent *domain.Entry)
 		return err
 	}
 	res, err := cl.appendLines(ctx, ent.Org, []json.RawMessage{line})
-	var re *remoteError
-	if errors.As(err, &re) {
-		re.print(e.stderr, "")
-		return exitError{code: 1, quiet: true, err: err}
-	}
 	if err != nil {
-		return err
+		return refused(e, err)
 	}
 	r := res[0]
 	fmt.Fprintf(e.stdout, "id=%s revision=%d position=%d recorded_at=%s hash=%s duplicate=%v\n",

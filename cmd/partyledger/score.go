@@ -195,6 +195,9 @@ func printScorecard(w io.Writer, sc *projections.Scorecard, sections map[string]
 	for _, v := range sc.Vetoes {
 		fmt.Fprintf(w, "否决 %s：%s（事件 %s）\n", v.Code, v.Reason, strings.Join(shortIDs(v.Events), ", "))
 	}
+	if sc.Founding != nil { // founded in the year: how it is judged
+		fmt.Fprintln(w, sc.Founding.Reason)
+	}
 	fmt.Fprintln(w)
 	var tb table
 	tb.add("项目", "分值", "得分", "扣分及原因")
@@ -223,6 +226,17 @@ func printScorecard(w io.Writer, sc *projections.Scorecard, sections map[string]
 		}
 		if it.Capped {
 			rest = append(rest, fmt.Sprintf("扣分合计 %s 超过分值，本项计 0 分", it.Deducted))
+		}
+		for _, n := range it.Notes { // judged otherwise than by the plain rule (a term extended)
+			line := "说明：" + n.Reason
+			if len(n.Events) > 0 {
+				line += "（" + strings.Join(shortIDs(n.Events), ", ") + "）"
+			}
+			if first == "—" {
+				first = line
+			} else {
+				rest = append(rest, line)
+			}
 		}
 		tb.add("  "+it.Code+" "+it.Title, it.Value.String(), it.Score.String(), first)
 		for _, r := range rest {

@@ -92,7 +92,6 @@ func serveCommand() *command {
 			if err != nil {
 				return err
 			}
-			defer tree.Close()
 			opts.Tree, opts.Key = tree, key
 			return serve(ctx, e, bk, c.addr, opts, tlsFiles{c.tlsCert, c.tlsKey}, nil)
 		},
