@@ -269,7 +269,9 @@ func (g *orgGen) setup() {
 			old := o.secretary()
 			var next *member
 			for _, m := range o.members {
-				if m.founding && !m.officer && (next == nil || m.leader && !next.leader) {
+				// Not one who transfers out this year: an officer must be
+				// a member when appointed and while in office.
+				if m.founding && !m.officer && m.left.IsZero() && (next == nil || m.leader && !next.leader) {
 					next = m
 				}
 			}
