@@ -187,6 +187,8 @@ func (s *Server) routes() {
 	s.handle("GET", "/v1/orgs/{code}/todo", s.handleTodo)
 	s.handle("GET", "/v1/scorecards", s.handleScorecards)
 	s.handle("GET", "/v1/grades", s.handleGrades)
+	s.handle("POST", "/v1/grades/issue", s.handleIssueGrades)
+	s.handle("POST", "/v1/grades/revise", s.handleReviseGrades)
 	s.handle("GET", "/v1/schedule", s.handleSchedule)
 	s.handle("POST", "/v1/schedule", s.handleScheduleEvent)
 	s.handle("POST", "/v1/committee/events", s.handleCommitteeEvent)
