@@ -144,6 +144,11 @@ func TestMetrics(t *testing.T) {
 		if ms := series(fams, api.MetricAppended, map[string]string{"type": "DuesPaid"}); len(ms) != 0 {
 			t.Errorf("a refused append counted: %v", ms)
 		}
+		// The store's commit syncs: at least one for each of the two
+		// appends (the fixture's and the tokens' too), each taking time.
+		if ms := series(fams, api.MetricStoreSync, nil); len(ms) != 1 || value(ms[0]) < 2 || ms[0].Histogram.GetSampleSum() <= 0 {
+			t.Errorf("store syncs: %v", ms)
+		}
 	})
 	t.Run("the ledger and the scoreboard", func(t *testing.T) {
 		var n, last float64

@@ -59,6 +59,9 @@ func demoCommand() *command {
 			start := time.Now()
 			clk := &simClock{base: e.now}
 			e.now = clk.Now
+			if c.serveIt {
+				e.storeSync = api.NewStoreSyncMetric()
+			}
 			bk, board, err := e.scoreboard(ctx)
 			if err != nil {
 				return err

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"partyledger/api"
 	"partyledger/ledger"
 	"partyledger/ledger/books"
 	"partyledger/ledger/esdb"
@@ -36,6 +37,10 @@ type env struct {
 	remoteCmd bool   // the running command writes through --server when it is given
 	server    string // --server: a running server's base URL, to write through its API
 	token     string // --token: the API token for --server
+
+	// storeSync, set by serve before the store is opened, hears of the
+	// embedded store's commit syncs for /metrics.
+	storeSync *api.StoreSyncMetric
 
 	flush  func() error // flushes stdout
 	bk     *books.Books
@@ -157,7 +162,11 @@ func (e *env) books(ctx context.Context) (*books.Books, error) {
 	case e.store == "" && scope == esdb.IDsPerStream:
 		return nil, usageError("--ids %s is for a server store (--store esdb://…); the embedded store keeps its own index", e.ids)
 	case e.store == "":
-		fst, err := filestore.Open(e.data, filestore.Options{})
+		var fo filestore.Options
+		if e.storeSync != nil {
+			fo.SyncObserver = e.storeSync.Observe
+		}
+		fst, err := filestore.Open(e.data, fo)
 		if errors.Is(err, filestore.ErrLocked) {
 			if !e.readOnly {
 				return nil, lockedError(e.data)

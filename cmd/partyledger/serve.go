@@ -69,6 +69,7 @@ func serveCommand() *command {
 			default:
 				return usageError("--secure-cookies %q: want auto, true or false", c.secureCookies)
 			}
+			e.storeSync = api.NewStoreSyncMetric()
 			bk, err := e.books(ctx)
 			if err != nil {
 				return err
@@ -117,6 +118,9 @@ func serve(ctx context.Context, e *env, bk *books.Books, addr string, opts api.O
 	}
 	if opts.Now == nil {
 		opts.Now = e.now
+	}
+	if opts.StoreSync == nil {
+		opts.StoreSync = e.storeSync
 	}
 	srv := api.New(bk, board, opts)
 	boardErr := make(chan error, 1)

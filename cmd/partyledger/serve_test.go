@@ -123,3 +123,30 @@ func startServe(t *testing.T, dir string, c *testClock) (string, func()) {
 		}
 	}
 }
+
+// serve's /metrics reports the embedded store's commit syncs: the store it
+// opens reports each one to the server's histogram.
+func TestServeMetricsStoreSync(t *testing.T) {
+	dir := t.TempDir()
+	c := newClock()
+	mustOK(t, cli(t, c, "", "--data", dir, "import", "testdata/small.jsonl", "--quiet"))
+	admin := strings.TrimSpace(mustOK(t, cli(t, c, "", "--data", dir, "token", "create", "--role", "admin", "--name", "管理员")).stdout)
+	base, stop := startServe(t, dir, c)
+	defer stop()
+	postEvent(t, base, admin, "LY-0002", `{"type":"StudySessionHeld","occurred_on":"2016-04-05","data":{"topic":"学习","attendees":["m001"],"notes_kept":true}}`)
+	req, _ := http.NewRequest("GET", base+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer "+admin)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /metrics: %d %v", resp.StatusCode, err)
+	}
+	m := regexp.MustCompile(`(?m)^partyledger_store_sync_duration_seconds_count (\d+)$`).FindSubmatch(body)
+	if m == nil || string(m[1]) == "0" {
+		t.Fatalf("no store sync after an append:\n%s", body)
+	}
+}
