@@ -8,8 +8,10 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/google/uuid"
@@ -115,7 +117,7 @@ func TestWriteThroughServer(t *testing.T) {
 
 // backup beside a running server, while events are appended through its
 // API: the copy opens, verifies, and holds every event acknowledged before
-// the backup began.
+// the backup began — the load's too, not only those before it started.
 func TestBackupBesideServe(t *testing.T) {
 	dir := t.TempDir()
 	c := newClock()
@@ -123,24 +125,31 @@ func TestBackupBesideServe(t *testing.T) {
 	tok := branchToken(t, c, dir, "LY-0002")
 	base, stop := startServe(t, dir, c)
 	defer stop()
-	line := func(i int) string {
-		return fmt.Sprintf(`{"id":"%s","type":"StudySessionHeld","occurred_on":"2016-04-05","data":{"topic":"学习 %d","attendees":["m001"],"notes_kept":true}}`,
-			uuid.NewSHA1(uuid.NameSpaceOID, []byte(strconv.Itoa(i))), i)
+	line := func(i int) (string, string) {
+		id := uuid.NewSHA1(uuid.NameSpaceOID, []byte(strconv.Itoa(i))).String()
+		return id, fmt.Sprintf(`{"id":"%s","type":"StudySessionHeld","occurred_on":"2016-04-05","data":{"topic":"学习 %d","attendees":["m001"],"notes_kept":true}}`, id, i)
 	}
-	for i := range 5 {
-		postEvent(t, base, tok, "LY-0002", line(i))
+	var (
+		mu    sync.Mutex
+		acked []string // ids the server answered 201 for, in order
+	)
+	ackedNow := func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(acked)
 	}
-	done := make(chan struct{})
+	done, warm := make(chan struct{}), make(chan struct{})
 	loadErr := make(chan error, 1)
 	go func() { // the load: appends through the API until the backup is done
 		defer close(loadErr)
-		for i := 5; ; i++ {
+		for i := 0; ; i++ {
 			select {
 			case <-done:
 				return
 			default:
 			}
-			req, _ := http.NewRequest("POST", base+"/v1/orgs/LY-0002/events", strings.NewReader(line(i)))
+			id, body := line(i)
+			req, _ := http.NewRequest("POST", base+"/v1/orgs/LY-0002/events", strings.NewReader(body))
 			req.Header.Set("Authorization", "Bearer "+tok)
 			resp, err := http.DefaultClient.Do(req)
 			if err != nil {
@@ -148,19 +157,41 @@ func TestBackupBesideServe(t *testing.T) {
 				return
 			}
 			resp.Body.Close()
+			if resp.StatusCode != http.StatusCreated {
+				loadErr <- fmt.Errorf("append %d: %d", i, resp.StatusCode)
+				return
+			}
+			mu.Lock()
+			acked = append(acked, id)
+			mu.Unlock()
+			if i == 19 {
+				close(warm) // the load is on
+			}
 		}
 	}()
+	select {
+	case <-warm:
+	case err := <-loadErr:
+		t.Fatalf("the load stopped: %v", err)
+	}
+	before := ackedNow() // every append acknowledged before the backup begins
 	out := filepath.Join(t.TempDir(), "copy")
-	r := mustOK(t, cli(t, c, "", "--data", dir, "backup", "--out", out))
+	r := cli(t, c, "", "--data", dir, "backup", "--out", out)
 	close(done)
 	if err := <-loadErr; err != nil {
 		t.Fatal(err)
 	}
+	mustOK(t, r)
 	wantIn(t, r.stdout, "backup written and verified")
 	wantIn(t, mustOK(t, cli(t, c, "", "--data", out, "verify")).stdout, "校验通过")
 	exp := mustOK(t, cli(t, c, "", "--data", out, "export", "--all")).stdout
-	for i := range 5 {
-		wantIn(t, exp, fmt.Sprintf("学习 %d", i))
+	for _, id := range before {
+		if !strings.Contains(exp, `"id":"`+id+`"`) {
+			t.Fatalf("event %s, acknowledged before the backup began, is not in the copy (%d acknowledged before it)", id, len(before))
+		}
+	}
+	if n := strings.Count(exp, "\n"); n < 21+len(before) { // 20 imported, the token, the load
+		t.Fatalf("the copy holds %d events, fewer than the %d acknowledged before the backup", n, 21+len(before))
 	}
 }
 
