@@ -31,7 +31,8 @@ func TestBackupRoute(t *testing.T) {
 	wg.Add(1)
 	go func() { // appends during the backup
 		defer wg.Done()
-		for i := 0; ; i++ {
+		// At most 150: a token may burst 200 requests (429 beyond).
+		for i := 0; i < 150; i++ {
 			select {
 			case <-stop:
 				return

@@ -142,7 +142,9 @@ func TestBackupBesideServe(t *testing.T) {
 	loadErr := make(chan error, 1)
 	go func() { // the load: appends through the API until the backup is done
 		defer close(loadErr)
-		for i := 0; ; i++ {
+		// At most 150: the server allows one token bursts of 200 requests
+		// (429 beyond), and a refused append is no load.
+		for i := 0; i < 150; i++ {
 			select {
 			case <-done:
 				return
