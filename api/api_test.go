@@ -307,6 +307,11 @@ func TestScorecards(t *testing.T) {
 		if res := e.do("GET", "/v1/scorecards?year=2016&under=a%20b", "assessor", nil); res.status != 400 {
 			t.Fatalf("bad under: %d", res.status)
 		}
+		// A code no organisation has is not an empty ranking.
+		res := e.do("GET", "/v1/scorecards?year=2016&under=T-NONE", "assessor", nil)
+		if code, field := res.apiErr(t); res.status != 422 || code != "invalid" || field != "under" {
+			t.Fatalf("under an unknown code: %d %s", res.status, res.body)
+		}
 		j := e.do("GET", "/v1/scorecards?year=2016&under=*", "assessor", nil).json(t)
 		cards := j["scorecards"].([]any)
 		if len(cards) != 3 {

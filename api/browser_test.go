@@ -507,6 +507,22 @@ func TestBrowser(t *testing.T) {
 			t.Fatalf("after revocation the phone is at %s", where)
 		}
 	})
+	t.Run("the month-end chart stops at the date chosen", func(t *testing.T) {
+		c.t = t
+		c.desktop()
+		c.signIn(e.tokens["auditor"])
+		for _, tc := range []struct {
+			asOf string
+			dots int
+		}{{"2016-03-31", 3}, {"2016-04-29", 3}, {"2016-04-30", 4}, {"2016-06-30", 6}} {
+			c.do("scorecard as of "+tc.asOf, chromedp.Navigate(c.base+org+"?year=2016&as_of="+tc.asOf), chromedp.WaitVisible(chromedp.CSS("svg.chart")))
+			dots := int(eval[float64](c, "document.querySelectorAll('svg.chart circle.dot').length"))
+			line := int(eval[float64](c, "document.querySelector('svg.chart polyline').points.numberOfItems"))
+			if dots != tc.dots || line != tc.dots {
+				t.Errorf("as of %s: %d dots, a line of %d points; want %d", tc.asOf, dots, line, tc.dots)
+			}
+		}
+	})
 	t.Run("the README's pictures: each page at both widths", func(t *testing.T) {
 		c.t = t
 		for _, p := range readmePages {

@@ -1,16 +1,19 @@
 package api_test
 
 import (
+	"archive/zip"
+	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"partyledger/api"
 	"partyledger/domain"
@@ -256,53 +259,56 @@ func retractionWant(typ, org, by, q string) int {
 // slowly; an assessor's finding is recorded meanwhile; the body then
 // names that finding. The append path judges it on the stored finding,
 // under its lock: 403, however stale the request's first look was.
+//
+// No timing: the request says "Expect: 100-continue", and Go's server
+// answers "100 Continue" only when the handler first reads the body —
+// after it has looked at the organisation's state. The finding is
+// recorded after that answer, so the handler's first look cannot have
+// seen it, and the refusal must come from the append path (its message,
+// not the early check's "may not append EventRetracted of a …").
 func TestHeldBackBodyRace(t *testing.T) {
 	e := newEnv(t, api.Options{})
-	pr, pw := io.Pipe()
-	req, err := http.NewRequest("POST", e.ts.URL+"/v1/orgs/"+ownOrg+"/events", pr)
+	conn, err := net.Dial("tcp", strings.TrimPrefix(e.ts.URL, "http://"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.Header.Set("Authorization", "Bearer "+e.tokens["branch"])
-	req.Header.Set("Content-Type", "application/json")
-	type answer struct {
-		status int
-		body   []byte
-		err    error
-	}
-	done := make(chan answer, 1)
-	go func() {
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			done <- answer{err: err}
-			return
-		}
-		defer res.Body.Close()
-		b, _ := io.ReadAll(res.Body)
-		done <- answer{status: res.StatusCode, body: b}
-	}()
-	// The request is under way: its headers are read and the handler
-	// waits for the body.
-	if _, err := pw.Write([]byte(`{"type":"EventRetracted","occurred_on":"2016-12-20","data":{"event_id":"`)); err != nil {
+	defer conn.Close()
+	const idLen = 36 // a UUID
+	head, tail := `{"type":"EventRetracted","occurred_on":"2016-12-20","data":{"event_id":"`, `","reason":"不认可"}}`
+	fmt.Fprintf(conn, "POST /v1/orgs/%s/events HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\n"+
+		"Content-Length: %d\r\nExpect: 100-continue\r\n\r\n", ownOrg, strings.TrimPrefix(e.ts.URL, "http://"), e.tokens["branch"], len(head)+idLen+len(tail))
+	br := bufio.NewReader(conn)
+	cont, err := http.ReadResponse(br, nil)
+	if err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(100 * time.Millisecond)
+	if cont.StatusCode != http.StatusContinue {
+		t.Fatalf("before the body: %s", cont.Status)
+	}
+	// The handler has read the organisation's state and waits for the body.
 	finding := e.do("POST", "/v1/orgs/"+ownOrg+"/events", "assessor", map[string]any{"type": "FindingRecorded", "occurred_on": "2017-01-10",
 		"data": map[string]any{"year": 2016, "item": "3.5", "finding": "perfunctory", "points": 1, "reason": "记录不全"}})
 	if finding.status != http.StatusCreated {
 		t.Fatalf("finding: %d %s", finding.status, finding.body)
 	}
 	id := finding.json(t)["id"].(string)
-	if _, err := pw.Write([]byte(id + `","reason":"不认可"}}`)); err != nil {
+	if _, err := io.WriteString(conn, head+id+tail); err != nil {
 		t.Fatal(err)
 	}
-	pw.Close()
-	a := <-done
-	if a.err != nil {
-		t.Fatal(a.err)
+	res, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if a.status != http.StatusForbidden || !strings.Contains(string(a.body), `"forbidden"`) || !strings.Contains(string(a.body), "data.event_id") {
-		t.Fatalf("the held-back retraction of the assessor's finding: %d %s", a.status, a.body)
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	var a struct {
+		Error struct{ Code, Message, Field string }
+	}
+	if err := json.Unmarshal(body, &a); err != nil || res.StatusCode != http.StatusForbidden || a.Error.Code != "forbidden" || a.Error.Field != "data.event_id" {
+		t.Fatalf("the held-back retraction of the assessor's finding: %d %s", res.StatusCode, body)
+	}
+	if want := "role branch may not retract a FindingRecorded"; !strings.HasPrefix(a.Error.Message, want) {
+		t.Fatalf("refused by %q, want the append path's %q", a.Error.Message, want)
 	}
 	st, _ := e.bk.Org(context.Background(), ownOrg)
 	if st.Retracts[id] {
@@ -553,4 +559,53 @@ func TestIncomesArePersonal(t *testing.T) {
 	if page := string(e.login("branch").get("/ui/orgs/" + ownOrg + "/journal?year=2016").body); !strings.Contains(page, "月收入") {
 		t.Error("the branch's own journal page hides its incomes")
 	}
+	// The workbooks, the printed 台账 and the roster: 周七's 456700 fen
+	// (4567.00 元) in none of an assessor's or auditor's, in the branch's
+	// and the admin's.
+	income := func(s string) bool { return strings.Contains(s, "456700") || strings.Contains(s, "4567.00") }
+	for key, want := range map[string]bool{"branch": true, "admin": true, "assessor": false, "auditor": false} {
+		b := e.login(key)
+		for _, path := range []string{"/print?year=2016", "/roster?month=2016-03", "/xlsx?year=2016"} {
+			res := b.get("/ui/orgs/" + ownOrg + path)
+			if res.status != 200 {
+				t.Fatalf("%s %s: %d", key, path, res.status)
+			}
+			body := string(res.body)
+			if strings.HasPrefix(path, "/xlsx") {
+				body = xlsxText(t, res.body)
+			}
+			if got := income(body); got != want {
+				t.Errorf("%s sees incomes in %s: %v", key, path, got)
+			}
+		}
+		if key == "branch" {
+			continue // no city-wide export for a branch
+		}
+		if got := income(xlsxText(t, e.do("GET", "/v1/reports/2016?format=xlsx", key, nil).body)); got != want {
+			t.Errorf("%s sees incomes in the workbook export: %v", key, got)
+		}
+	}
+}
+
+// xlsxText is every part of a workbook, concatenated.
+func xlsxText(t *testing.T, b []byte) string {
+	t.Helper()
+	z, err := zip.NewReader(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		t.Fatalf("not a workbook: %v", err)
+	}
+	var out strings.Builder
+	for _, f := range z.File {
+		r, err := f.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		part, err := io.ReadAll(r)
+		r.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out.Write(part)
+	}
+	return out.String()
 }

@@ -4,7 +4,9 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -28,6 +30,9 @@ func TestProofRoutes(t *testing.T) {
 	res := e.do("GET", "/v1/checkpoint", "auditor", nil)
 	if res.status != http.StatusOK {
 		t.Fatalf("checkpoint: %d %s", res.status, res.body)
+	}
+	if got := res.header.Get("X-Checkpoint-Verifier"); got != key.VerifierKey() {
+		t.Fatalf("X-Checkpoint-Verifier %q, want the ledger's public key %q", got, key.VerifierKey())
 	}
 	v, err := note.NewVerifier(key.VerifierKey())
 	if err != nil {
@@ -107,5 +112,37 @@ func TestProofRoutes(t *testing.T) {
 	}
 	if res := newEnv(t, api.Options{}).do("GET", "/v1/checkpoint", "auditor", nil); res.status != http.StatusServiceUnavailable {
 		t.Errorf("a server without a tree: %d, want 503", res.status)
+	}
+}
+
+// TestGradesAnchoredToTheTree: grades issued through the admin pages of a
+// server that keeps the log tree carry the tree they were computed at —
+// the size and root of the checkpoint the server signs just before — and
+// the auditors' CSV prints it.
+func TestGradesAnchoredToTheTree(t *testing.T) {
+	key, _, err := logtree.LoadOrCreateKey(filepath.Join(t.TempDir(), logtree.KeyFileName), "partyledger.test/city")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t, api.Options{Key: key})
+	res := e.do("GET", "/v1/checkpoint", "auditor", nil)
+	lines := strings.SplitN(string(res.body), "\n", 4)
+	if res.status != http.StatusOK || len(lines) < 3 {
+		t.Fatalf("checkpoint: %d %s", res.status, res.body)
+	}
+	anchor := lines[1] + " 个事件，根 " + lines[2]
+
+	b := e.login("admin")
+	dry := b.post("/ui/admin/grades/issue", url.Values{"csrf": {b.csrf}, "year": {"2016"}, "provisional": {"1"}})
+	knownAt := regexp.MustCompile(`name="known_at" value="([^"]+)"`).FindSubmatch(dry.body)
+	if knownAt == nil {
+		t.Fatalf("dry run: %d %.800s", dry.status, dry.body)
+	}
+	done := b.post("/ui/admin/grades/issue", url.Values{"csrf": {b.csrf}, "year": {"2016"}, "provisional": {"1"}, "confirm": {"1"}, "known_at": {string(knownAt[1])}})
+	wantBody(t, done, http.StatusOK, "已写入台账")
+
+	csv := string(e.do("GET", "/v1/reports/2016?format=csv", "auditor", nil).body)
+	if !strings.Contains(csv, "评定时账本检查点") || !strings.Contains(csv, anchor) {
+		t.Fatalf("the report does not name the grades' log tree %q:\n%s", anchor, csv)
 	}
 }

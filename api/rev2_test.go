@@ -74,6 +74,10 @@ func TestNotFoundedYet(t *testing.T) {
 		if res.status != http.StatusOK || !strings.Contains(string(res.body), "本组织 2016-10-01 成立，此前月份不考核，年度要求按 3 个月折算") {
 			t.Fatalf("%d: the page does not say how the founding is judged", res.status)
 		}
+		res = a.get("/ui/orgs/" + newOrg + "/print?year=2016")
+		if res.status != http.StatusOK || !strings.Contains(string(res.body), `<p id="founding">本组织 2016-10-01 成立，此前月份不考核，年度要求按 3 个月折算`) {
+			t.Fatalf("%d: the print page does not say how the founding is judged", res.status)
+		}
 	})
 }
 

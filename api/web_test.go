@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"partyledger/api"
+	"partyledger/domain"
 )
 
 func TestWebSignIn(t *testing.T) {
@@ -291,4 +292,30 @@ func TestWebPages(t *testing.T) {
 			t.Fatal("X-Frame-Options")
 		}
 	})
+}
+
+// TestEveryOrganisationTypeHasAForm iterates the event catalog: every
+// type of an organisation's stream (registration aside: it has its own
+// route) is offered on the admin's 登记 index, whose role may record all
+// of them, and its form renders. A type added to the catalog without a
+// form (formFields) or outside the index's order (catalogOrder) fails
+// here.
+func TestEveryOrganisationTypeHasAForm(t *testing.T) {
+	e := newEnv(t, api.Options{})
+	a := e.login("admin")
+	idx := string(a.get("/ui/orgs/" + ownOrg + "/record").body)
+	for _, typ := range domain.Types() {
+		if k, _ := domain.StreamKindOf(typ); k != domain.StreamOrg || typ == domain.TypeOrganizationRegistered {
+			continue
+		}
+		t.Run(typ, func(t *testing.T) {
+			if !strings.Contains(idx, "/record/"+typ+`"`) {
+				t.Errorf("the record index does not offer %s", typ)
+			}
+			res := a.get("/ui/orgs/" + ownOrg + "/record/" + typ)
+			if res.status != http.StatusOK || !strings.Contains(string(res.body), "<form") {
+				t.Errorf("form of %s: %d %.300s", typ, res.status, res.body)
+			}
+		})
+	}
 }

@@ -68,7 +68,9 @@ func (e *ProblemsError) Unwrap() []error {
 }
 
 // FieldErrors flattens err into its field errors; an error that carries
-// none becomes one FieldError with an empty field.
+// none becomes one FieldError with an empty field. A refusal for who
+// records (*RightsError, *YearClosedError) keeps its field, so that it
+// reads "occurred_on: …" like any other problem of the entry.
 func FieldErrors(err error) []*FieldError {
 	if err == nil {
 		return nil
@@ -80,6 +82,14 @@ func FieldErrors(err error) []*FieldError {
 	var fe *FieldError
 	if errors.As(err, &fe) {
 		return []*FieldError{fe}
+	}
+	var re *RightsError
+	if errors.As(err, &re) {
+		return []*FieldError{{Field: re.Field, Reason: re.Reason}}
+	}
+	var ye *YearClosedError
+	if errors.As(err, &ye) {
+		return []*FieldError{{Field: ye.Field, Reason: ye.reason()}}
 	}
 	return []*FieldError{{Reason: err.Error()}}
 }

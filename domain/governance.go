@@ -178,9 +178,12 @@ type YearClosedError struct {
 	Close ClosedYear
 }
 
-func (e *YearClosedError) Error() string {
-	return fmt.Sprintf("%s: %d is closed (封账: YearClosed %s of %s, %q); the organisation's entries of %d are no longer accepted",
-		e.Field, e.Close.Year, e.Close.EventID, e.Close.On, e.Close.Reason, e.Close.Year)
+func (e *YearClosedError) Error() string { return e.Field + ": " + e.reason() }
+
+// reason is the error without its field.
+func (e *YearClosedError) reason() string {
+	return fmt.Sprintf("%d is closed (封账: YearClosed %s of %s, %q); the organisation's entries of %d are no longer accepted",
+		e.Close.Year, e.Close.EventID, e.Close.On, e.Close.Reason, e.Close.Year)
 }
 
 // Unwrap lets errors.Is(err, ErrForbidden) match.

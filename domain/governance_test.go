@@ -62,6 +62,8 @@ func TestV2Validation(t *testing.T) {
 		{&domain.AdvancedDesignated{Year: 2016, Codes: []string{"A-1", "A-1"}, Reason: "r"}, "codes[1]"},
 		{&domain.AdvancedDesignated{Year: 2016, Codes: []string{"a b"}, Reason: "r"}, "codes[0]"},
 		{&domain.GradeIssued{Year: 2016, RulebookVersion: "2016.1", Tier: "compliant", OverrideReason: "a\u202eb"}, "override_reason"},
+		{&domain.GradeIssued{Year: 2016, RulebookVersion: "2016.1", Tier: "compliant", ScorecardKnownAt: "0001-01-01T00:00:00.000000Z"}, "scorecard_known_at"},
+		{&domain.GradeRevised{Year: 2016, RulebookVersion: "2016.1", Tier: "compliant", Reason: "r", ScorecardKnownAt: "2262-04-12T00:00:00.000000Z"}, "scorecard_known_at"},
 	} {
 		found := false
 		for _, fe := range domain.FieldErrors(c.p.Validate()) {

@@ -454,8 +454,12 @@ func checkGrade(p *Problems, year int, version string, final Points, tier, sha, 
 		p.Add("scorecard_sha256", "want 64 lower-case hex digits")
 	}
 	if knownAt != "" {
-		if _, err := time.Parse(InstantLayout, knownAt); err != nil {
+		// The zero instant would be checked as "now" (GradeBasis), and
+		// instants from 2262 on overflow: the dates the ledger takes only.
+		if t, err := time.Parse(InstantLayout, knownAt); err != nil {
 			p.Add("scorecard_known_at", "want "+InstantLayout)
+		} else if t.Before(DateMin.Start()) || !t.Before(DateMax.End()) {
+			p.Add("scorecard_known_at", fmt.Sprintf("want an instant within %s..%s", DateMin, DateMax))
 		}
 	}
 	checkText(p, "rulebook_version", version, true, MaxNameRunes)

@@ -192,6 +192,9 @@ func (v *view) memberDues(m *member, judged []period, due *[13]day, dr *duesResu
 		if !short {
 			row.full++
 		}
+		if !late && !short {
+			continue
+		}
 		name := who(m, s)
 		switch {
 		case late && a.byD == 0:

@@ -55,7 +55,7 @@ func TestLateEntriesOnTheScorecard(t *testing.T) {
 	var got []string
 	for _, l := range sc.Late {
 		got = append(got, l.EventID)
-		if l.EventID == late && (l.OccurredOn.String() != "2016-09-09" || l.Days != 31 || l.RecordedAt == "") {
+		if l.EventID == late && (l.OccurredOn.String() != "2016-09-09" || l.Days != 31 || l.RecordedAt != at("2016-10-10").UTC().Format(domain.InstantLayout)) {
 			t.Fatalf("late entry %+v", l)
 		}
 	}
@@ -69,6 +69,9 @@ func TestLateEntriesOnTheScorecard(t *testing.T) {
 	for _, l := range sc.Late {
 		for _, e := range b.evs {
 			if e.ID == l.EventID {
+				if l.RecordedAt != e.RecordedAt.UTC().Format(domain.InstantLayout) || l.OccurredOn != e.OccurredOn {
+					t.Fatalf("late entry %+v: recorded at %s, occurred on %s", l, e.RecordedAt, e.OccurredOn)
+				}
 				if side, _ := domain.SideOf(e.Type); side != domain.SideOrg {
 					t.Fatalf("a %s listed as 补录", e.Type)
 				}

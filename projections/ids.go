@@ -1,6 +1,7 @@
 package projections
 
 import (
+	"encoding/hex"
 	"strings"
 	"time"
 
@@ -51,6 +52,21 @@ var unhex = func() (t [256]byte) {
 }()
 
 func (id eventID) String() string { return uuid.UUID(id).String() }
+
+// appendUUID appends id's canonical text (what String returns) to b.
+func appendUUID(b []byte, id eventID) []byte {
+	var t [36]byte
+	hex.Encode(t[0:8], id[0:4])
+	t[8] = '-'
+	hex.Encode(t[9:13], id[4:6])
+	t[13] = '-'
+	hex.Encode(t[14:18], id[6:8])
+	t[18] = '-'
+	hex.Encode(t[19:23], id[8:10])
+	t[23] = '-'
+	hex.Encode(t[24:], id[10:])
+	return append(b, t[:]...)
+}
 
 // day is a civil date packed as yyyymmdd: ordered like the dates.
 type day int32

@@ -3,6 +3,8 @@ package projections
 import (
 	"testing"
 
+	"github.com/google/uuid"
+
 	"partyledger/domain"
 )
 
@@ -35,6 +37,20 @@ func TestEventIDRoundTrip(t *testing.T) {
 	for _, s := range []string{"", "x", "0A1B2C3D-4E5F-6789-ABCD-EF0123456789", "0a1b2c3d-4e5f-6789-abcd-ef012345678g", "0a1b2c3d04e5f-6789-abcd-ef0123456789"} {
 		if _, ok := parseEventID(s); ok {
 			t.Errorf("%q parsed", s)
+		}
+	}
+}
+
+// TestAppendUUID: the text late entries are built from is String's.
+func TestAppendUUID(t *testing.T) {
+	ids := []eventID{{}, eventID(uuid.Max)}
+	for range 200 {
+		ids = append(ids, eventID(uuid.New()))
+	}
+	for _, id := range ids {
+		got := string(appendUUID([]byte("x"), id))
+		if want := "x" + id.String(); got != want {
+			t.Fatalf("appendUUID = %q, want %q", got, want)
 		}
 	}
 }

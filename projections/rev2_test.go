@@ -284,6 +284,43 @@ func TestRev2FoundedMidYear(t *testing.T) {
 			}
 		}
 	})
+	t.Run("the leaders' activity minimum scales too", func(t *testing.T) {
+		// 5.4: each leader attends ≥ 6 activities a year; founded on 10-01
+		// (M = 3) that is ⌈6×3/12⌉ = 2, on 10-02 (M = 2) ⌈6×2/12⌉ = 1.
+		// Leader m01 is kept on the attendee lists of n group democratic
+		// life meetings only (so 5.4's own democratic-life rule holds).
+		attends := func(n int) func(b *book) {
+			return func(b *book) {
+				kept := 0
+				for _, r := range b.evs {
+					if m, ok := r.Payload.(*domain.MeetingHeld); ok && m.Kind == domain.MeetingGroupDemocraticLife && kept < n {
+						kept++
+						continue
+					}
+					withoutAttendee("m01")(r.Payload)
+				}
+			}
+		}
+		for _, tc := range []struct {
+			on   string
+			n    int
+			want string
+		}{{"2016-10-01", 2, ""}, {"2016-10-01", 1, "0.5"}, {"2016-10-02", 1, ""}} {
+			b := founded(domain.KindBranch, tc.on)
+			attends(tc.n)(b)
+			sc := mustScore(t, b, 2016, "")
+			want := map[string]string{}
+			if tc.want != "" {
+				want["5.4.activities"] = tc.want
+			}
+			wantDeductions(t, sc, want)
+			if tc.want != "" {
+				if r := deduction(t, sc, "5.4.activities").Reason; !strings.Contains(r, "年度要求按 3 个月折算为 2 次，原为 6 次") {
+					t.Errorf("founded %s: reason %q", tc.on, r)
+				}
+			}
+		}
+	})
 	t.Run("M = 0: yearly minimums are not judged; M = 1: they are", func(t *testing.T) {
 		noResearch := dropAll(isType(domain.TypeResearchReportSubmitted))
 		b := founded(domain.KindBranch, "2016-12-02")
@@ -576,6 +613,27 @@ func TestRev2SelfInspection(t *testing.T) {
 	})
 }
 
+// TestRev2SelfInspectionDerivation: a self-inspection that does not count
+// because it was done outside the half it names is said so, in Chinese,
+// with the event.
+func TestRev2SelfInspectionDerivation(t *testing.T) {
+	b := perfect(domain.KindBranch, true)
+	b.drop(-1, isType(domain.TypeSelfInspectionCompleted))
+	b.add("2016-03-01", &domain.SelfInspectionCompleted{Half: "2016-H1"})
+	h2 := b.add("2016-03-01", &domain.SelfInspectionCompleted{Half: "2016-H2"})
+	it := item(t, b.score(t, ""), "2.6")
+	want := []projections.Note{{Rule: "2.6.self_inspection", Reason: "2016-H2的半年总结自查于 2016-03-01 完成，不在该半年内，不计", Events: []string{h2}}}
+	if !slices.EqualFunc(it.Notes, want, func(a, b projections.Note) bool {
+		return a.Rule == b.Rule && a.Reason == b.Reason && slices.Equal(a.Events, b.Events)
+	}) {
+		t.Errorf("2.6 notes %+v, want %+v", it.Notes, want)
+	}
+	// As of 2016-06-30 the second half is not judged yet: nothing to say.
+	if it := item(t, b.score(t, "2016-06-30"), "2.6"); len(it.Notes) != 0 {
+		t.Errorf("notes at 06-30: %+v", it.Notes)
+	}
+}
+
 func TestRev2Cases(t *testing.T) {
 	violation := func(on, caseID, person, severity, impact string) func(b *book) {
 		return add(on, &domain.ViolationRecorded{CaseID: caseID, Person: person, Severity: severity, Impact: impact, Summary: "违纪"})
@@ -596,6 +654,12 @@ func TestRev2Cases(t *testing.T) {
 			want: map[string]string{"4.2.serious": "2"}},
 		{name: "serious and severe: 1 and V1", edit: edits(violation("2016-03-01", "c1", "张三", ser, severe), handled("2016-04-01", "c1")),
 			want: map[string]string{"4.2.serious": "1"}, vetoes: []string{"V1"}, tier: domain.TierNonCompliant},
+		{name: "one person recorded twice in one case: 1 (每人次 counts the pair once)", edit: edits(violation("2016-03-01", "c1", "张三", ser, normal),
+			violation("2016-03-05", "c1", "张三", ord, severe), handled("2016-04-01", "c1")),
+			want: map[string]string{"4.2.serious": "1"}},
+		{name: "two people in one case: 2", edit: edits(violation("2016-03-01", "c1", "张三", ser, normal),
+			violation("2016-03-01", "c1", "李四", ord, severe), handled("2016-04-01", "c1")),
+			want: map[string]string{"4.2.serious": "2"}},
 		{name: "six cases are capped at the item", edit: func(b *book) {
 			for i := range 6 {
 				c := fmt.Sprintf("c%d", i)

@@ -171,6 +171,9 @@ func (v *view) countRule(rp *rulePlan, item *Item) {
 	}
 	var have [13]int
 	v.forMatches(rp, r.Period, func(_ *act, n int) { have[n]++ })
+	if r.PeriodFrom == domain.PeriodFromPayloadDated {
+		v.misdated(rp, periods, item)
+	}
 	misses := 0
 	var short []string
 	var shortN [13]bool
@@ -203,6 +206,28 @@ func (v *view) countRule(rp *rulePlan, item *Item) {
 		Reason:  fmt.Sprintf("%s：%s，共少%d次%s", r.Reason, strings.Join(details, "；"), misses, v.foundingNote(r, r.Period)),
 		Events:  v.ids(evs),
 		Periods: short})
+}
+
+// misdated notes the acts a payload_dated rule does not count: they name
+// a judged period of the year but did not occur inside it (a
+// self-inspection for the second half done in March).
+func (v *view) misdated(rp *rulePlan, periods []period, item *Item) {
+	for _, m := range rp.match {
+		acts := v.f.acts[m.ti]
+		for i := range acts {
+			a := &acts[i]
+			on := v.f.evs[a.ev].day
+			if !m.ok(a) || !v.upTo(a.ev, v.d) || int(a.pyear) != v.year || on.year() == v.year && index(rp.r.Period, on) == int(a.cat) {
+				continue
+			}
+			for _, p := range periods {
+				if p.n == int(a.cat) {
+					item.Notes = append(item.Notes, Note{Rule: rp.r.ID, Events: v.ids([]int32{a.ev}),
+						Reason: fmt.Sprintf("%s的%s于 %s 完成，不在该%s内，不计", p.label, rp.r.Label, on, periodNoun(rp.r.Period))})
+				}
+			}
+		}
+	}
 }
 
 // periodWord names a judged period in a reason.

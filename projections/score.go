@@ -472,17 +472,48 @@ func (v *view) rejected() []Rejection {
 // late_entry_days after they occurred, in recorded order.
 func (v *view) late() []LateEntry {
 	days := domain.LateEntryDaysOf(v.rb)
-	var out []LateEntry
+	// Two passes: find them, then build them with their texts cut from
+	// one string. A year imported after the fact has every entry late
+	// (hundreds an organisation), and formatting each one on its own took
+	// most of the time of scoring such a year.
+	type lateAt struct {
+		ev   int32
+		days int
+	}
+	var found []lateAt
 	for i := range v.f.evs {
 		ev := int32(i)
 		if v.f.others[ev] || !v.inYear(ev) {
 			continue
 		}
 		m := &v.f.evs[i]
-		at := time.Unix(0, m.at)
-		if n := domain.LateDays(m.day.date(), at); n > days {
-			out = append(out, LateEntry{EventID: v.f.idText(ev), OccurredOn: m.day.date(), RecordedAt: at.UTC().Format(KnownAtLayout), Days: n})
+		if n := domain.LateDays(m.day.date(), time.Unix(0, m.at)); n > days {
+			found = append(found, lateAt{ev, n})
 		}
+	}
+	if len(found) == 0 {
+		return nil
+	}
+	const idLen, atLen = 36, len(KnownAtLayout)
+	buf := make([]byte, 0, len(found)*(idLen+atLen))
+	ends := make([][2]int, len(found))
+	for k, l := range found {
+		if _, odd := v.f.oddIDs[l.ev]; odd {
+			buf = append(buf, v.f.idText(l.ev)...)
+		} else {
+			buf = appendUUID(buf, v.f.evs[l.ev].id)
+		}
+		ends[k][0] = len(buf)
+		buf = time.Unix(0, v.f.evs[l.ev].at).UTC().AppendFormat(buf, KnownAtLayout)
+		ends[k][1] = len(buf)
+	}
+	text := string(buf)
+	out := make([]LateEntry, len(found))
+	start := 0
+	for k, l := range found {
+		out[k] = LateEntry{EventID: text[start:ends[k][0]], OccurredOn: v.f.evs[l.ev].day.date(),
+			RecordedAt: text[ends[k][0]:ends[k][1]], Days: l.days}
+		start = ends[k][1]
 	}
 	return out
 }

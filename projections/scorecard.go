@@ -101,8 +101,9 @@ type Item struct {
 	Deducted domain.Points `json:"deducted,omitempty"` // the sum of the deductions, before the cap
 	Capped   bool          `json:"capped,omitempty"`   // the deductions exceed the value: score is 0
 	Ignored  []Note        `json:"ignored,omitempty"`  // findings not counted, and why
-	// Notes explain a judgement that deducted nothing but is not the plain
-	// rule (a term extended by the work committee).
+	// Notes explain a judgement that is not the plain rule (a term
+	// extended by the work committee), or an event a rule did not count
+	// and why (a self-inspection done outside the half it names).
 	Notes []Note `json:"notes,omitempty"`
 }
 

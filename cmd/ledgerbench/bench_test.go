@@ -236,6 +236,8 @@ func TestEvaluate(t *testing.T) {
 		{Workload: "score-all-large", System: sysOurs, Unit: unitSeconds, Value: 1.25},
 		{Workload: "reopen", System: sysOurs, Unit: unitSeconds, Value: 0.5},
 		{Workload: "reopen", System: sysBolt, Unit: unitSeconds, Value: 1},
+		{Workload: "tree-update", System: sysOurs, Unit: unitRate, Value: 500_000},
+		{Workload: "batch100", System: sysOurs, Unit: unitRate, Value: 200_000},
 	}
 	ts := evaluate(results, []target{
 		{Workload: "append-w01", Against: sysPG, Want: 1.5},
@@ -243,6 +245,9 @@ func TestEvaluate(t *testing.T) {
 		{Workload: "append-w01", Against: sysLimit, Want: 0.75},
 		{Workload: "score-all-large", Want: 1, Unit: unitSeconds},
 		{Workload: "reopen", Against: sysBolt, Want: 2},
+		{Workload: "tree-update", Share: "append-w01", Want: 0.05},
+		{Workload: "tree-update", Share: "batch100", Want: 0.05},
+		{Workload: "tree-update", Share: "append-w64", Want: 0.05},
 	})
 	want := []struct {
 		got    float64
@@ -254,7 +259,10 @@ func TestEvaluate(t *testing.T) {
 		{1.5, false, false, "25% short (1.50× of 2.00×)"},
 		{0, false, true, ""},
 		{1.25, false, false, "25% over"},
-		{2, true, false, ""}, // times: half the time is twice as fast
+		{2, true, false, ""},     // times: half the time is twice as fast
+		{0.006, true, false, ""}, // the tree's 2 µs an event against 333 µs
+		{0.4, false, false, "40.0% of the append's time, not 5%"},
+		{0, false, true, ""},
 	}
 	for i, w := range want {
 		g := ts[i]

@@ -34,7 +34,7 @@ type config struct {
 func fullConfig() config {
 	return config{
 		AppendFor: 5 * time.Second, WarmFor: 200 * time.Millisecond, Rounds: 5, PilotFor: 600 * time.Millisecond,
-		ReadEvents: 1_000_000, StreamEvents: 1000, StreamReads: 300, ReadRuns: 3, ReplayRuns: 2, ReopenRuns: 3, ReopenBigEvents: 10_000_000,
+		ReadEvents: 1_000_000, StreamEvents: 1000, StreamReads: 300, ReadRuns: 5, ReplayRuns: 2, ReopenRuns: 3, ReopenBigEvents: 10_000_000,
 		YearSmall: 1000, YearLarge: 10_000, ScoreAllRuns: 5, PastSamples: 1000,
 		SeqWriteBytes: 1 << 30, PrefillBytes: 128 << 20, Seed: 2016,
 	}

@@ -15,10 +15,14 @@ import (
 	"partyledger/ledger/logtree"
 )
 
-// tree opens the Merkle tree over the log. On the embedded store its
-// hashes are kept beside the segments (logtree.HashFileName), so a
-// checkpoint of a long log reads only what is new.
+// tree opens the Merkle tree over the log, once; run closes it after the
+// command, like the store, and reports a failure. On the embedded store its hashes are
+// kept beside the segments (logtree.HashFileName), so a checkpoint of a
+// long log reads only what is new.
 func (e *env) tree(ctx context.Context) (*logtree.Tree, error) {
+	if e.lt != nil {
+		return e.lt, nil
+	}
 	bk, err := e.books(ctx)
 	if err != nil {
 		return nil, err
@@ -31,6 +35,7 @@ func (e *env) tree(ctx context.Context) (*logtree.Tree, error) {
 	if err != nil {
 		return nil, fmt.Errorf("the log tree: %w", err)
 	}
+	e.lt = t
 	return t, nil
 }
 
@@ -94,7 +99,6 @@ func checkpointCommand() *command {
 			if err != nil {
 				return err
 			}
-			defer t.Close()
 			cp, err := t.Checkpoint(ctx, key)
 			if err != nil {
 				return err
@@ -134,7 +138,6 @@ func proveCommand() *command {
 			if err != nil {
 				return err
 			}
-			defer t.Close()
 			size := c.size
 			if size == 0 {
 				if size, err = t.Update(ctx); err != nil {

@@ -16,6 +16,7 @@ import (
 	"partyledger/ledger/books"
 	"partyledger/ledger/esdb"
 	"partyledger/ledger/filestore"
+	"partyledger/ledger/logtree"
 	"partyledger/projections/scoreboard"
 	"partyledger/projections/workers"
 )
@@ -44,12 +45,13 @@ type env struct {
 
 	flush  func() error // flushes stdout
 	bk     *books.Books
+	lt     *logtree.Tree   // the log tree over bk, opened by tree on first use
 	est    *esdb.Store     // the server store, when --store names one
 	reader *workers.Reader // over est's facts snapshots, with --ids per-stream
 }
 
 // run runs one command line, then flushes standard output and closes the
-// ledger: their errors are the command's when it had none, and are
+// log tree and the ledger: their errors are the command's when it had none, and are
 // printed beside its own otherwise, never dropped.
 func (e *env) run(ctx context.Context, args []string) error {
 	e.data, e.store, e.ids = e.getenv("PARTYLEDGER_DATA"), e.getenv("PARTYLEDGER_STORE"), e.getenv("PARTYLEDGER_IDS")
@@ -64,6 +66,12 @@ func (e *env) run(ctx context.Context, args []string) error {
 	var teardown []error
 	if ferr := e.flush(); ferr != nil {
 		teardown = append(teardown, fmt.Errorf("write standard output: %w", ferr))
+	}
+	if e.lt != nil { // before the store it reads
+		if cerr := e.lt.Close(); cerr != nil {
+			teardown = append(teardown, fmt.Errorf("close the log tree: %w", cerr))
+		}
+		e.lt = nil
 	}
 	if e.bk != nil {
 		if cerr := e.bk.Close(); cerr != nil {

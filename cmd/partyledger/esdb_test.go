@@ -1,6 +1,8 @@
 package main
 
 import (
+	"encoding/json"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -35,5 +37,38 @@ func TestServerStoreGivesTheSameScorecards(t *testing.T) {
 	r := mustOK(t, cli(t, newClock(), "", "--store", srv.URL(), "import", journal, "--quiet")).stdout
 	if !strings.Contains(r, " 0 个新事件") {
 		t.Fatalf("second import on the server store: %s", r)
+	}
+}
+
+// TestCheckpointsOnTheServerStore: the log tree works on the EventStoreDB
+// store too (leaves in $all's order, whose positions are not 1, 2, 3, …):
+// a checkpoint, more events, and verify --checkpoint proves the log
+// extends it; an inclusion proof from prove checks against it with the
+// note and tlog packages alone.
+func TestCheckpointsOnTheServerStore(t *testing.T) {
+	srv := esdbtest.Start(t)
+	c := newClock()
+	key := filepath.Join(t.TempDir(), "ledger.key")
+	run := func(args ...string) result {
+		return cli(t, c, "", append([]string{"--store", srv.URL(), "--data", t.TempDir()}, args...)...)
+	}
+	mustOK(t, run("import", "testdata/small.jsonl", "--quiet"))
+	cp := filepath.Join(t.TempDir(), "cp")
+	mustOK(t, run("checkpoint", "--out", cp, "--key", key, "--name", "partyledger.test/esdb"))
+	mustOK(t, run("record", "--org", "LY-0002", "--type", "StudySessionHeld", "--occurred-on", "2016-04-06",
+		"--data", `{"topic":"补充学习","attendees":["m001"],"notes_kept":true}`))
+	wantIn(t, mustOK(t, run("verify", "--checkpoint", cp, "--key", key)).stdout,
+		"checkpoint "+cp+" OK: partyledger.test/esdb, tree size 20, the log (size 21) extends it")
+
+	var line struct {
+		ID   string `json:"id"`
+		Hash string `json:"hash"`
+	}
+	if err := json.Unmarshal([]byte(strings.SplitN(mustOK(t, run("export", "--org", "LY-0002")).stdout, "\n", 2)[0]), &line); err != nil {
+		t.Fatal(err)
+	}
+	proof := mustOK(t, run("prove", "--event", line.ID, "--size", "20")).stdout
+	if err := checkInclusionOffline(t, key, cp, line.Hash, []byte(proof)); err != nil {
+		t.Fatalf("an inclusion proof on the server store: %v\n%s", err, proof)
 	}
 }

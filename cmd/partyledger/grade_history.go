@@ -56,15 +56,25 @@ func printGradeHistory(w io.Writer, org string, year int, gs []domain.Grade) {
 		return
 	}
 	var tb table
-	tb.add("序号", "类型", "细则版本", "最终得分", "等次", "记录时间(UTC)", "记录人", "评分卡SHA-256", "原因")
+	tb.add("序号", "类型", "细则版本", "最终得分", "等次", "记录时间(UTC)", "记录人", "评分卡SHA-256", "原因", "改定理由")
 	for i, gr := range gs {
 		tb.add(fmt.Sprint(i+1), domain.TypeLabel(gr.Type), gr.RulebookVersion, gr.Final.String(), domain.TierLabel(gr.Tier),
-			gr.RecordedAt.UTC().Format("2006-01-02 15:04:05"), gr.RecordedBy, shortHash(gr.ScorecardSHA256), orDash(gr.Reason))
+			gr.RecordedAt.UTC().Format("2006-01-02 15:04:05"), gr.RecordedBy, shortHash(gr.ScorecardSHA256), orDash(gr.Reason),
+			orDash(gr.OverrideReason))
 	}
 	fmt.Fprintf(w, "%s %d 年度正式等次记录 / grade history\n\n", org, year)
 	tb.write(w)
 	last := gs[len(gs)-1]
-	fmt.Fprintf(w, "\n现行等次：%s %s（细则 %s）\n", last.Final, domain.TierLabel(last.Tier), last.RulebookVersion)
+	fmt.Fprintf(w, "\n现行等次：%s %s（细则 %s）%s\n", last.Final, domain.TierLabel(last.Tier), last.RulebookVersion, overrideNote(last))
+}
+
+// overrideNote says that a grade differs from the computation and why
+// (GOVERNANCE.md: every view of a grade shows its override_reason).
+func overrideNote(g domain.Grade) string {
+	if g.OverrideReason == "" {
+		return ""
+	}
+	return "，与计算结果不同，改定理由：" + g.OverrideReason
 }
 
 func shortHash(s string) string {
@@ -84,6 +94,7 @@ type gradeJSON struct {
 	Tier            string        `json:"tier"`
 	ScorecardSHA256 string        `json:"scorecard_sha256,omitempty"`
 	Reason          string        `json:"reason,omitempty"`
+	OverrideReason  string        `json:"override_reason,omitempty"` // why it differs from the computation
 	EventID         string        `json:"event_id"`
 	RecordedAt      string        `json:"recorded_at"`
 	RecordedBy      string        `json:"recorded_by"`
@@ -93,7 +104,7 @@ func gradeRows(gs []domain.Grade) []gradeJSON {
 	out := make([]gradeJSON, 0, len(gs))
 	for _, g := range gs {
 		out = append(out, gradeJSON{Org: g.Org, Year: g.Year, Type: g.Type, RulebookVersion: g.RulebookVersion, Final: g.Final,
-			Tier: g.Tier, ScorecardSHA256: g.ScorecardSHA256, Reason: g.Reason, EventID: g.EventID,
+			Tier: g.Tier, ScorecardSHA256: g.ScorecardSHA256, Reason: g.Reason, OverrideReason: g.OverrideReason, EventID: g.EventID,
 			RecordedAt: g.RecordedAt.UTC().Format(ledger.RecordedAtLayout), RecordedBy: g.RecordedBy})
 	}
 	return out

@@ -57,12 +57,12 @@ func printGradeList(w io.Writer, year int, latest []domain.Grade, all map[string
 		return
 	}
 	var tb table
-	tb.add("代码", "最终得分", "等次", "细则版本", "评定次数", "记录时间(UTC)")
+	tb.add("代码", "最终得分", "等次", "细则版本", "评定次数", "记录时间(UTC)", "改定理由")
 	tiers := map[string]int{}
 	for _, gr := range latest {
 		tiers[gr.Tier]++
 		tb.add(gr.Org, gr.Final.String(), domain.TierLabel(gr.Tier), gr.RulebookVersion, fmt.Sprint(len(all[gr.Org])),
-			gr.RecordedAt.UTC().Format("2006-01-02 15:04:05"))
+			gr.RecordedAt.UTC().Format("2006-01-02 15:04:05"), orDash(gr.OverrideReason))
 	}
 	tb.write(w)
 	fmt.Fprintf(w, "\n共 %d 个组织：先进 %d，达标 %d，未达标 %d\n", len(latest), tiers[domain.TierAdvanced], tiers[domain.TierCompliant], tiers[domain.TierNonCompliant])

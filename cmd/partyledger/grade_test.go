@@ -92,6 +92,47 @@ func TestGradeCommands(t *testing.T) {
 			t.Fatalf("history %+v, issued %+v", gs, run1.Written[0])
 		}
 	})
+	t.Run("a grade that differs from the computation needs and shows its override reason", func(t *testing.T) {
+		w := run1.Written[0]
+		revise := func(override string) result {
+			data := map[string]any{"year": 2016, "rulebook_version": "2016.1", "final": 12, "tier": w.Tier,
+				"reason": "申诉复核", "scorecard_sha256": w.ScorecardSHA256}
+			if override != "" {
+				data["override_reason"] = override
+			}
+			b, _ := json.Marshal(data)
+			return run("record", "--org", w.Org, "--type", "GradeRevised", "--occurred-on", "2017-02-28", "--data", string(b))
+		}
+		if r := revise(""); exitCode(r.err) != 1 || !strings.Contains(r.stderr, "data.override_reason: required") {
+			t.Fatalf("without an override reason: %v\n%s", r.err, r.stderr)
+		}
+		const why = "申诉结果：复核后改定"
+		mustOK(t, revise(why))
+		h := mustOK(t, run("grade", "history", "--org", w.Org, "--year", "2016")).stdout
+		if !strings.Contains(h, "改定理由") || !strings.Contains(h, "现行等次：12 ") || !strings.Contains(h, "改定理由："+why) {
+			t.Fatalf("history does not show the override reason:\n%s", h)
+		}
+		var gs []gradeJSON
+		if err := json.Unmarshal([]byte(mustOK(t, run("grade", "history", "--org", w.Org, "--year", "2016", "--json")).stdout), &gs); err != nil {
+			t.Fatal(err)
+		}
+		if len(gs) != 2 || gs[0].OverrideReason != "" || gs[1].OverrideReason != why {
+			t.Fatalf("history JSON %+v", gs)
+		}
+		l := mustOK(t, run("grade", "list", "--year", "2016")).stdout
+		if !strings.Contains(l, "改定理由") || !strings.Contains(l, why) {
+			t.Fatalf("list does not show the override reason:\n%s", l)
+		}
+		var latest []gradeJSON
+		if err := json.Unmarshal([]byte(mustOK(t, run("grade", "list", "--year", "2016", "--json")).stdout), &latest); err != nil {
+			t.Fatal(err)
+		}
+		for _, g := range latest {
+			if (g.Org == w.Org) != (g.OverrideReason == why) {
+				t.Fatalf("list JSON %+v", g)
+			}
+		}
+	})
 }
 
 var verifiedEvents = regexp.MustCompile(`(\d+) 个事件 events`)

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"time"
 
 	"partyledger/domain"
 	"partyledger/ledger/books"
@@ -52,9 +51,9 @@ func gradeWriteCommand(revise bool) *command {
 	cmd.run = func(ctx context.Context, e *env, _ []string) error {
 		opts := scoreboard.GradeOptions{By: c.as, Rulebook: c.rulebook, AllowProvisional: c.provisional, DryRun: c.dryRun, Reason: c.reason, Under: c.under}
 		if c.knownAt != "" {
-			t, err := time.Parse(time.RFC3339Nano, c.knownAt)
+			t, err := parseKnownAtFlag(c.knownAt, "2017-03-31T12:00:00+08:00")
 			if err != nil {
-				return usageError("--known-at: want RFC 3339, e.g. 2017-03-31T12:00:00+08:00")
+				return err
 			}
 			opts.KnownAt = t
 		}
@@ -82,7 +81,6 @@ func gradeWriteCommand(revise bool) *command {
 			if err != nil {
 				return err
 			}
-			defer tree.Close()
 			opts.Anchor = books.Anchor(tree) // each grade names the log tree it was computed at
 		}
 		grade := board.IssueGrades

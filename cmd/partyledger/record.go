@@ -86,13 +86,8 @@ func recordRemote(ctx context.Context, e *env, cl *apiClient, ent *domain.Entry)
 	default:
 		return exitError{code: 1, err: errRecordRemoteKind}
 	}
-	var re *remoteError
-	if errors.As(err, &re) {
-		re.print(e.stderr, "")
-		return exitError{code: 1, quiet: true, err: err}
-	}
 	if err != nil {
-		return err
+		return refused(e, err)
 	}
 	r := res[0]
 	fmt.Fprintf(e.stdout, "id=%s revision=%d position=%d recorded_at=%s hash=%s duplicate=%v\n",

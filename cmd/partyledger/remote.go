@@ -74,6 +74,18 @@ func (r *remoteError) print(w io.Writer, prefix string) {
 	}
 }
 
+// refused turns an error answer of the API into the command's refusal:
+// its problems printed as "field: reason" lines, exit 1. Any other error
+// (the server unreachable, an unexpected answer) is returned as it is.
+func refused(e *env, err error) error {
+	var re *remoteError
+	if errors.As(err, &re) {
+		re.print(e.stderr, "")
+		return exitError{code: 1, quiet: true, err: err}
+	}
+	return err
+}
+
 // do sends a JSON body and decodes a JSON answer into out; an error answer
 // is a *remoteError.
 func (c *apiClient) do(ctx context.Context, method, path string, body []byte, out any) error {

@@ -38,13 +38,29 @@ func (s *scoreFlags) query() (scoreboard.Query, error) {
 		q.AsOf = d
 	}
 	if s.knownAt != "" {
-		t, err := time.Parse(time.RFC3339Nano, s.knownAt)
+		t, err := parseKnownAtFlag(s.knownAt, "2017-01-31T12:00:00+08:00")
 		if err != nil {
-			return q, usageError("--known-at: want RFC 3339, e.g. 2017-01-31T12:00:00+08:00")
+			return q, err
 		}
 		q.KnownAt = t
 	}
 	return q, nil
+}
+
+// parseKnownAtFlag reads --known-at: an RFC 3339 instant within the
+// dates the ledger takes (domain.DateMin..DateMax), as the API's known_at.
+// The zero instant would read as "now", and instants from 2262 on
+// overflow the nanoseconds the folds compare: both would answer another
+// question than the one asked.
+func parseKnownAtFlag(v, example string) (time.Time, error) {
+	t, err := time.Parse(time.RFC3339Nano, v)
+	if err != nil {
+		return time.Time{}, usageError("--known-at: want RFC 3339, e.g. %s", example)
+	}
+	if lo, hi := domain.DateMin.Start(), domain.DateMax.End(); t.Before(lo) || !t.Before(hi) {
+		return time.Time{}, usageError("--known-at: want an instant within %s..%s", domain.DateMin, domain.DateMax)
+	}
+	return t, nil
 }
 
 func scoreCommand() *command {
@@ -179,6 +195,9 @@ func printScorecard(w io.Writer, sc *projections.Scorecard, sections map[string]
 	for _, v := range sc.Vetoes {
 		fmt.Fprintf(w, "否决 %s：%s（事件 %s）\n", v.Code, v.Reason, strings.Join(shortIDs(v.Events), ", "))
 	}
+	if sc.Founding != nil { // founded in the year: how it is judged
+		fmt.Fprintln(w, sc.Founding.Reason)
+	}
 	fmt.Fprintln(w)
 	var tb table
 	tb.add("项目", "分值", "得分", "扣分及原因")
@@ -208,12 +227,52 @@ func printScorecard(w io.Writer, sc *projections.Scorecard, sections map[string]
 		if it.Capped {
 			rest = append(rest, fmt.Sprintf("扣分合计 %s 超过分值，本项计 0 分", it.Deducted))
 		}
+		for _, n := range it.Notes { // judged otherwise than by the plain rule (a term extended)
+			line := "说明：" + n.Reason
+			if len(n.Events) > 0 {
+				line += "（" + strings.Join(shortIDs(n.Events), ", ") + "）"
+			}
+			if first == "—" {
+				first = line
+			} else {
+				rest = append(rest, line)
+			}
+		}
 		tb.add("  "+it.Code+" "+it.Title, it.Value.String(), it.Score.String(), first)
 		for _, r := range rest {
 			tb.add("", "", "", r)
 		}
 	}
 	tb.write(w)
+	printReviewMarks(w, sc)
+}
+
+// printReviewMarks lists, under a scorecard, the entries an assessor
+// rejected (退回, with the reason) and those recorded late (补录, with both
+// dates), as the scorecard page does (GOVERNANCE.md).
+func printReviewMarks(w io.Writer, sc *projections.Scorecard) {
+	if len(sc.Rejected) > 0 {
+		fmt.Fprintf(w, "\n被退回的登记（%d 条，不计分，须更正后重新登记）\n", len(sc.Rejected))
+		for _, r := range sc.Rejected {
+			fmt.Fprintf(w, "  退回 %s  发生于 %s，退回于 %s  原因：%s\n", shortIDs([]string{r.EventID})[0], r.OccurredOn, cstDate(r.RejectedAt), r.Reason)
+		}
+	}
+	if len(sc.Late) > 0 {
+		fmt.Fprintf(w, "\n补录（%d 条：登记晚于发生日期超过细则规定天数）\n", len(sc.Late))
+		for _, l := range sc.Late {
+			fmt.Fprintf(w, "  补录 %s  发生于 %s，登记于 %s，晚 %d 天\n", shortIDs([]string{l.EventID})[0], l.OccurredOn, cstDate(l.RecordedAt), l.Days)
+		}
+	}
+}
+
+// cstDate is the date in China Standard Time of an instant of a
+// scorecard (projections.KnownAtLayout), or the text as it is.
+func cstDate(instant string) string {
+	t, err := time.Parse(projections.KnownAtLayout, instant)
+	if err != nil {
+		return instant
+	}
+	return domain.DateOf(t).String()
 }
 
 // shortIDs abbreviates event ids for tables (the JSON keeps them whole).

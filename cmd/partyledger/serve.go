@@ -95,20 +95,19 @@ func serveCommand() *command {
 			if err != nil {
 				return err
 			}
-			defer tree.Close()
 			opts.Tree, opts.Key = tree, key
 			return serve(ctx, e, bk, c.addr, opts, listenOpts{c.tlsCert, c.tlsKey, c.metricsAddr}, nil)
 		},
 	}
 }
 
-// serve runs the board in the background and the HTTP server on addr
-// until ctx is done. ready, when not nil, is called with the base URL once
-// the server listens.
 // listenOpts are serve's certificate and key (empty: plain HTTP) and the
 // address of its own listener for /metrics without a token (empty: none).
 type listenOpts struct{ cert, key, metrics string }
 
+// serve runs the board in the background and the HTTP server on addr
+// until ctx is done. ready, when not nil, is called with the base URL once
+// the server listens.
 func serve(ctx context.Context, e *env, bk *books.Books, addr string, opts api.Options, tls listenOpts, ready func(baseURL string, srv *api.Server) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

@@ -3,8 +3,19 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"io"
+	"math/big"
+	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -95,6 +106,7 @@ func TestTokenAndServe(t *testing.T) {
 // startServe runs `serve` on a free loopback port and returns its base URL
 // and a function that stops it and checks it stopped cleanly.
 func startServe(t *testing.T, dir string, c *testClock, flags ...string) (string, func()) {
+	t.Helper()
 	base, _, stop := startServeOut(t, dir, c, flags...)
 	return base, stop
 }
@@ -109,7 +121,7 @@ func startServeOut(t *testing.T, dir string, c *testClock, flags ...string) (str
 	go func() {
 		done <- e.run(ctx, append([]string{"--data", dir, "serve", "--addr", "127.0.0.1:0"}, flags...))
 	}()
-	urlRE := regexp.MustCompile(`serving on (http://127\.0\.0\.1:\d+)`)
+	urlRE := regexp.MustCompile(`serving on (https?://127\.0\.0\.1:\d+)`)
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
 		if m := urlRE.FindStringSubmatch(out.String()); m != nil {
 			return m[1], out, func() {
@@ -178,4 +190,76 @@ func TestServeMetricsStoreSync(t *testing.T) {
 	if status, _ := get(m[1]+"/v1/orgs", admin); status != http.StatusNotFound {
 		t.Errorf("GET /v1/orgs on --metrics-addr: %d, want 404", status)
 	}
+}
+
+// TestServeSecureCookies: serve marks its cookies Secure by default when
+// it serves TLS or sits behind a --trusted-proxy (which terminates TLS),
+// and --secure-cookies true|false overrides that.
+func TestServeSecureCookies(t *testing.T) {
+	dir := t.TempDir()
+	c := newClock()
+	mustOK(t, cli(t, c, "", "--data", dir, "import", "testdata/small.jsonl", "--quiet"))
+	cert, key := selfSignedCert(t)
+	for _, tc := range []struct {
+		name   string
+		flags  []string
+		secure bool
+	}{
+		{"plain HTTP", nil, false},
+		{"behind a trusted proxy", []string{"--trusted-proxy", "127.0.0.1"}, true},
+		{"TLS", []string{"--tls-cert", cert, "--tls-key", key}, true},
+		{"proxy, secure-cookies false", []string{"--trusted-proxy", "10.0.0.0/8", "--secure-cookies", "false"}, false},
+		{"plain HTTP, secure-cookies true", []string{"--secure-cookies", "true"}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			base, stop := startServe(t, dir, c, tc.flags...)
+			defer stop()
+			client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+			res, err := client.Get(base + "/login")
+			if err != nil {
+				t.Fatal(err)
+			}
+			res.Body.Close()
+			cookies := res.Header.Values("Set-Cookie")
+			if len(cookies) == 0 {
+				t.Fatal("the sign-in page set no cookie")
+			}
+			for _, ck := range cookies {
+				if got := strings.Contains(ck, "; Secure"); got != tc.secure {
+					t.Errorf("Secure %v, want %v: %s", got, tc.secure, ck)
+				}
+			}
+		})
+	}
+	if r := cli(t, c, "", "--data", dir, "serve", "--addr", "127.0.0.1:0", "--secure-cookies", "sometimes"); exitCode(r.err) != 2 {
+		t.Fatalf("--secure-cookies sometimes: %v", r.err)
+	}
+}
+
+// selfSignedCert writes a certificate for 127.0.0.1 and its key (PEM).
+func selfSignedCert(t *testing.T) (certFile, keyFile string) {
+	t.Helper()
+	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "127.0.0.1"},
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &priv.PublicKey, priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kder, err := x509.MarshalECPrivateKey(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return certFile, keyFile
 }

@@ -106,6 +106,9 @@ func printTodo(w io.Writer, name string, l *projections.TodoList) {
 			entry = domain.TypeLabel(it.Type) + " " + it.Type + fieldsText(it.Fields)
 		}
 		tb.add(when, label, count, it.Due.String(), entry)
+		if it.Note != "" { // a part paid, a yearly need scaled to the months since the founding
+			tb.add("", "  "+it.Note)
+		}
 	}
 	_ = tb.write(w)
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 
@@ -44,14 +43,8 @@ func tokenCreateCommand() *command {
 					Token string `json:"token"`
 					api.TokenInfo
 				}
-				err := cl.do(ctx, "POST", "/v1/tokens", body, &ans)
-				var re *remoteError
-				if errors.As(err, &re) {
-					re.print(e.stderr, "")
-					return exitError{code: 1, quiet: true, err: err}
-				}
-				if err != nil {
-					return err
+				if err := cl.do(ctx, "POST", "/v1/tokens", body, &ans); err != nil {
+					return refused(e, err)
 				}
 				tok, info = ans.Token, ans.TokenInfo
 			} else {

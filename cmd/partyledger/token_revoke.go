@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"net/url"
@@ -30,14 +29,8 @@ func tokenRevokeCommand() *command {
 				return err
 			}
 			if cl != nil { // through the API, which refuses to revoke the last admin token
-				err := cl.do(ctx, "DELETE", "/v1/tokens/"+url.PathEscape(args[0])+"?reason="+url.QueryEscape(c.reason), nil, &info)
-				var re *remoteError
-				if errors.As(err, &re) {
-					re.print(e.stderr, "")
-					return exitError{code: 1, quiet: true, err: err}
-				}
-				if err != nil {
-					return err
+				if err := cl.do(ctx, "DELETE", "/v1/tokens/"+url.PathEscape(args[0])+"?reason="+url.QueryEscape(c.reason), nil, &info); err != nil {
+					return refused(e, err)
 				}
 			} else {
 				bk, err := e.books(ctx)

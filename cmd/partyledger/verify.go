@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"partyledger/ledger/filestore"
@@ -36,12 +37,15 @@ func verifyCommand() *command {
 		run: func(ctx context.Context, e *env, _ []string) error {
 			bk, err := e.books(ctx)
 			if err != nil {
+				// Side files are listed even when the store does not open.
+				_ = reportTorn(e, true)
 				return err
 			}
 			start := time.Now()
 			rep, err := bk.Verify(ctx)
 			if err != nil {
 				fmt.Fprintf(e.stdout, "校验失败 / verification FAILED after %d events: %v\n", rep.Events, err)
+				_ = reportTorn(e, true)
 				return exitError{code: 1, quiet: true, err: err}
 			}
 			storage := "哈希链 / hash chains"
@@ -50,13 +54,18 @@ func verifyCommand() *command {
 			}
 			fmt.Fprintf(e.stdout, "校验通过 / OK: %d 个事件 events, %d 条流 streams, 末位置 last position %d; %s verified in %.2fs\n",
 				rep.Events, rep.Streams, rep.LastPosition, storage, time.Since(start).Seconds())
+			// Every check runs and reports; verify fails if any failed.
+			var failed []error
 			if err := reportTorn(e, c.acceptTorn); err != nil {
-				return err
+				failed = append(failed, err)
 			}
 			if len(c.checkpoints) > 0 {
 				if err := verifyCheckpoints(ctx, e, c.checkpoints, &c.kf, c.pubkey); err != nil {
-					return exitError{code: 1, quiet: true, err: err}
+					failed = append(failed, err)
 				}
+			}
+			if len(failed) > 0 {
+				return exitError{code: 1, quiet: true, err: errors.Join(failed...)}
 			}
 			return nil
 		},
@@ -73,6 +82,7 @@ func reportTorn(e *env, acceptTorn bool) error {
 	}
 	torn, err := filestore.TornFiles(e.data)
 	if err != nil {
+		fmt.Fprintf(e.stdout, "校验未通过 / NOT OK: list torn-tail files: %v\n", err)
 		return fmt.Errorf("list torn-tail files: %w", err)
 	}
 	for _, t := range torn {
@@ -81,7 +91,7 @@ func reportTorn(e *env, acceptTorn bool) error {
 	if len(torn) > 0 && !acceptTorn {
 		err := fmt.Errorf("%d side file(s) of cut torn-tail bytes in %s: inspect them, then run verify --accept-torn", len(torn), e.data)
 		fmt.Fprintf(e.stdout, "校验未通过 / NOT OK: %v\n", err)
-		return exitError{code: 1, quiet: true, err: err}
+		return err
 	}
 	return nil
 }

@@ -22,6 +22,10 @@ func TestExportWorkbookAndCSV(t *testing.T) {
 	c := newClock()
 	run := func(args ...string) result { return cli(t, c, "", append([]string{"--data", dir}, args...)...) }
 	mustOK(t, run("import", journal, "--quiet"))
+	// The grades are anchored to the log tree as it is now: the size and
+	// root of a checkpoint taken now, which both exports print.
+	cp := strings.Split(mustOK(t, run("checkpoint")).stdout, "\n")
+	anchor := cp[1] + " 个事件，根 " + cp[2]
 	mustOK(t, run("grade", "issue", "--year", "2016", "--provisional"))
 	k := "2017-03-02T00:00:00Z"
 	cards := scorecards(t, mustOK(t, run("score", "--all", "--under", "*", "--json", "--known-at", k)).stdout)
@@ -48,6 +52,23 @@ func TestExportWorkbookAndCSV(t *testing.T) {
 		head := rows[0]
 		if head[0] != "名次" || head[1] != "组织代码" || head[6] != "最终得分" || head[9] != "等次" || head[10] != "否决" {
 			t.Fatalf("header %v", head)
+		}
+		anchorCol := slices.Index(head, "评定时账本检查点")
+		if anchorCol < 0 || head[anchorCol-7] != "正式等次" {
+			t.Fatalf("no column 评定时账本检查点 in %v", head)
+		}
+		graded := 0
+		for _, r := range rows[1:] {
+			if r[anchorCol-7] == "未评定" {
+				continue
+			}
+			graded++
+			if len(r) <= anchorCol || r[anchorCol] != anchor {
+				t.Errorf("%s: the grade's log tree %q, want %q", r[1], r[min(anchorCol, len(r)-1)], anchor)
+			}
+		}
+		if graded == 0 {
+			t.Error("no graded organisation in the summary")
 		}
 		for _, r := range rows[1:] {
 			sc := cards[r[1]]
@@ -81,10 +102,24 @@ func TestExportWorkbookAndCSV(t *testing.T) {
 		if len(recs) != len(cards)+1 || recs[0][1] != "组织代码" {
 			t.Fatalf("%d records, header %v", len(recs), recs[0])
 		}
+		anchorCol := slices.Index(recs[0], "评定时账本检查点")
+		if anchorCol < 0 || recs[0][anchorCol-7] != "正式等次" {
+			t.Fatalf("header %v", recs[0])
+		}
+		graded := 0
 		for _, rec := range recs[1:] {
 			if sc := cards[rec[1]]; sc == nil || rec[6] != fmt.Sprintf("%.2f", float64(sc.Final)/100) {
 				t.Errorf("record %v", rec)
 			}
+			if rec[anchorCol-7] != "未评定" {
+				graded++
+				if rec[anchorCol] != anchor {
+					t.Errorf("%s: the grade's log tree %q, want %q", rec[1], rec[anchorCol], anchor)
+				}
+			}
+		}
+		if graded == 0 {
+			t.Error("no graded organisation in the CSV")
 		}
 		p := filepath.Join(t.TempDir(), "items.csv")
 		mustOK(t, run("export", "--year", "2016", "--format", "csv", "--table", "items", "--out", p))

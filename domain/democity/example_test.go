@@ -44,8 +44,8 @@ func ExampleBuild() {
 	fmt.Println("V1:", v1, "V2:", v2, "derelict:", derelict, "provisional:", provisional)
 	fmt.Println("founded:", founded, "term extended until:", extended, "partly late dues:", partlyLate)
 	// Output:
-	// 64 organisations, 24421 lines
+	// 64 organisations, 24426 lines
 	// exemplary 16 average 31 sloppy 16 derelict 1
 	// V1: [LY-0009] V2: [LY-0052 LY-0061] derelict: [LY-0054] provisional: [LY-0006]
-	// founded: [LY-0060 2016-07-01] term extended until: [LY-0030 2017-06-30] partly late dues: [LY-0029]
+	// founded: [LY-0060 2016-07-01] term extended until: [LY-0001 2017-06-30] partly late dues: [LY-0054]
 }

@@ -709,9 +709,11 @@ func (g *orgGen) dues() {
 			var on domain.Date
 			switch {
 			case slices.Contains(lateMonths[m], month) && o.partLate && !g.partDone:
-				// Half by the month's end, the rest after it: late (2.5, rev. 2).
+				// Half on the month's last day, the rest after it: late (2.5,
+				// rev. 2). The day after is drawn as for a month paid late
+				// whole, so the rest of the organisation is what it would be.
 				half := expected / 2
-				g.pay(m, month, g.dayIn(month, 1, 25), half)
+				g.pay(m, month, end, half)
 				g.pay(m, month, end.AddDays(1+r.IntN(20)), expected-half)
 				g.partDone = true
 				o.out.PartlyLateDues = true

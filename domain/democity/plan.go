@@ -658,10 +658,11 @@ var (
 
 // planRevision2 picks, without drawing from the city's random stream, the
 // organisations that show RUBRIC.md revision 2: an exemplary branch
-// without subordinates founded on 1 July (a loose one when there is one),
-// another exemplary organisation with an approved term extension, and the
-// first organisation with late dues (but no V1), which pays one month
-// partly late.
+// without subordinates founded on 1 July, another exemplary organisation
+// with an approved term extension, and an organisation with late dues (but
+// no V1) that pays one month partly late. Each is one directly under the
+// work committee when there is one, so that the ranking (which covers
+// those) shows it.
 func (c *city) planRevision2(exemplary, non []*orgPlan) {
 	var cands []*orgPlan
 	for i := len(exemplary) - 1; i >= 0; i-- {
@@ -678,18 +679,24 @@ func (c *city) planRevision2(exemplary, non []*orgPlan) {
 	if f != nil {
 		f.found(foundedOn)
 	}
+	var ext *orgPlan
 	for _, o := range cands {
-		if o != f {
-			o.extended = extensionUntil
-			break
+		if o != f && (ext == nil || ext.parent != nil && o.parent == nil) {
+			ext = o
 		}
 	}
+	if ext != nil {
+		ext.extended = extensionUntil
+	}
+	var late *orgPlan
 	for _, o := range non {
 		// Not the V1 organisation: its tier is settled by the violation.
-		if o.knobs[kLateDues] && o.violation != violSevere {
-			o.partLate = true
-			break
+		if o.knobs[kLateDues] && o.violation != violSevere && (late == nil || late.parent != nil && o.parent == nil) {
+			late = o
 		}
+	}
+	if late != nil {
+		late.partLate = true
 	}
 }
 

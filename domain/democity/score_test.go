@@ -107,6 +107,11 @@ func TestScores(t *testing.T) {
 		var founded, extended, partly int
 		for _, o := range city.Orgs {
 			sc := cards[o.Code]
+			// The ranking covers the organisations directly under the work
+			// committee: each revision-2 case is one of them.
+			if (!o.FoundedOn.IsZero() || !o.TermExtendedUntil.IsZero() || o.PartlyLateDues) && o.ParentCode != "" {
+				t.Errorf("%s shows revision 2 but is under %s: the ranking leaves it out", o.Code, o.ParentCode)
+			}
 			if !o.FoundedOn.IsZero() {
 				founded++
 				if sc.Founding == nil || sc.Founding.FoundedOn != o.FoundedOn || sc.Founding.Months != 6 {

@@ -63,6 +63,12 @@ func TestFlipInLargeFinalFrame(t *testing.T) {
 		if err := s.Close(); err != nil {
 			t.Fatal(err)
 		}
+		// Close wrote the segment's index file, covering the frame: Open
+		// must still read and check the frame (the last one the index
+		// names), not take its events from the index.
+		if fi, err := os.Stat(filepath.Join(dir, "segment-00000000000000000001.idx")); err != nil || fi.Size() == 0 {
+			t.Fatalf("no index file after Close: %v", err)
+		}
 		mid := (off + end) / 2
 		before, _ := os.ReadFile(seg)
 		flipAll(t, seg, mid)
@@ -108,6 +114,10 @@ func TestFlipInLargeFinalFrame(t *testing.T) {
 			for _, p := range offsets {
 				img := base.clone()
 				flipMem(img, rotBit{seg, p, 5})
+				// The bytes a cut would save run to the flipped frame's
+				// last non-zero byte (free space follows): the flip
+				// itself may have made that byte zero, or a zero one not.
+				cut := nonZeroEnd(readMem(img, seg)[:end]) - off
 				s, err := filestore.Open(memDir, filestore.Options{FS: img, SegmentSize: 128 << 10})
 				if closed || p < end-8 {
 					if err == nil {
@@ -129,10 +139,6 @@ func TestFlipInLargeFinalFrame(t *testing.T) {
 				if head != 3 {
 					t.Fatalf("flip at %d: head %d after the cut, want 3", p, head)
 				}
-				// The cut bytes run to the frame's last non-zero byte
-				// (free space follows).
-				cut := nonZeroEnd(readMem(base, seg)[:end])
-				cut = max(cut, p+1) - off
 				want := fmt.Sprintf("segment-00000000000000000001.log.torn-%d-", off)
 				if terr != nil || len(tf) != 1 || !strings.HasPrefix(tf[0].Name, want) || tf[0].Offset != off ||
 					tf[0].Bytes != cut || !tf[0].Intact || tf[0].Events != 255 || tf[0].Frames != 0 {
@@ -145,6 +151,57 @@ func TestFlipInLargeFinalFrame(t *testing.T) {
 			}
 			t.Logf("%d flips in a frame of %d bytes, %d cut as torn", len(offsets), end-off, cuts)
 		})
+	}
+}
+
+// TestFlipInLargeFrameUnderIndex: the large commit is not the last frame
+// and the segment's index file covers it, so Open may take its events
+// from the index without reading it. A byte flipped in its middle must
+// then fail the verification (VerifyStorage, as partyledger verify runs it)
+// and every read of those events with ErrCorrupt naming the segment and
+// the frame's offset — never pass unnoticed, and never cost an event.
+func TestFlipInLargeFrameUnderIndex(t *testing.T) {
+	dir := t.TempDir()
+	s := open(t, dir, filestore.Options{})
+	seg := filepath.Join(dir, "segment-00000000000000000001.log")
+	_, off, end := largeCommit(t, s)
+	after := chain("org-after", nil, 1)
+	mustAppend(t, s, "org-after", ledger.NoStream, after)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(filepath.Join(dir, "segment-00000000000000000001.idx")); err != nil || fi.Size() == 0 {
+		t.Fatalf("no index file after Close: %v", err)
+	}
+	flipAll(t, seg, (off+end)/2)
+
+	s, err := filestore.Open(dir, filestore.Options{})
+	if err != nil {
+		// Open may find it too; then it must say where.
+		wantCorrupt(t, err, filepath.Base(seg), off)
+		return
+	}
+	defer s.Close()
+	if h := s.Head(); h != 3+255+1 {
+		t.Fatalf("head %d, want %d: events were cut", h, 3+255+1)
+	}
+	if tf, err := s.TornFiles(); err != nil || len(tf) != 0 {
+		t.Fatalf("TornFiles = %v, %v; want none", tf, err)
+	}
+	wantCorrupt(t, s.VerifyStorage(ctxT(t)), filepath.Base(seg), off)
+	_, err = ledger.New(s, ledger.Options{}).Verify(ctxT(t))
+	wantCorrupt(t, err, filepath.Base(seg), off)
+	var read error
+	for _, err := range s.ReadStream(ctxT(t), "org-import", 0) {
+		if err != nil {
+			read = err
+			break
+		}
+	}
+	wantCorrupt(t, read, filepath.Base(seg), off)
+	// The events after it are still there.
+	if e, err := s.EventByID(ctxT(t), after[0].ID); err != nil || e.Position != 259 {
+		t.Fatalf("the event after the damaged frame: %+v, %v", e, err)
 	}
 }
 

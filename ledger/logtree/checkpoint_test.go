@@ -150,8 +150,25 @@ func TestCheckpointVerify(t *testing.T) {
 			t.Fatal(err)
 		}
 		// Remove the frames of the last two appends (21 events): the log
-		// ends at 40 again.
-		if err := os.Truncate(seg, lastFrame); err != nil {
+		// ends at 40 again. The segment is preallocated: removed frames
+		// are zeros to the end of the file, as free space is. Its index
+		// file names them: remove it too.
+		fi, err := os.Stat(seg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := os.OpenFile(seg, os.O_RDWR, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = f.WriteAt(make([]byte, fi.Size()-lastFrame), lastFrame)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Remove(strings.TrimSuffix(seg, ".log") + ".idx"); err != nil {
 			t.Fatal(err)
 		}
 		// With the commit mark Close wrote, the store itself refuses.

@@ -249,3 +249,49 @@ func TestCSVNeutralisesFormulas(t *testing.T) {
 		}
 	}
 }
+
+// TestOrgSheetShowsRevision2Reasons: an organisation's sheet says, beside
+// its deductions, how RUBRIC.md revision 2 judged it — the founding in the
+// year, and an item judged otherwise than by its plain rule (a term the
+// work committee extended).
+func TestOrgSheetShowsRevision2Reasons(t *testing.T) {
+	d, _ := year(t, 2)
+	sc := d.Cards[0]
+	sc.Founding = &projections.Founding{FoundedOn: domain.MustDate("2016-10-01"), Months: 3,
+		Reason: "本组织 2016-10-01 成立，此前月份不考核，年度要求按 3 个月折算"}
+	for i := range sc.Items {
+		if sc.Items[i].Code == "2.2" {
+			sc.Items[i].Notes = []projections.Note{{Rule: "2.2.term", Reason: "经上级批准延期换届至 2017-06-30，至 2016-12-31 未超届",
+				Events: []string{"00000000-0000-4000-8000-000000000001"}}}
+		}
+	}
+	var buf bytes.Buffer
+	if err := report.WriteWorkbook(&buf, d); err != nil {
+		t.Fatal(err)
+	}
+	f, err := excelize.OpenReader(bytes.NewReader(buf.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := f.GetRows(report.OrgSheetName(sc.Org, sc.Name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	kv := map[string]string{}
+	details := false
+	for _, r := range rows {
+		if len(r) > 0 && r[0] == report.DetailsHeader {
+			details = true
+		}
+		if details && len(r) >= 2 {
+			kv[r[0]] = r[1]
+		}
+	}
+	if got, want := kv["年内成立"], sc.Founding.Reason; got != want {
+		t.Errorf("年内成立 %q, want %q", got, want)
+	}
+	if got, want := kv["说明 2.2"], "经上级批准延期换届至 2017-06-30，至 2016-12-31 未超届（事件 00000000"; !strings.HasPrefix(got, want) {
+		t.Errorf("说明 2.2 %q, want it to start %q", got, want)
+	}
+}

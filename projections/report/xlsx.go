@@ -359,6 +359,14 @@ func (b *book) orgDetails(d *Data, sc *projections.Scorecard) [][]any {
 	for _, v := range sc.Vetoes {
 		kv("否决 "+v.Code, fmt.Sprintf("%s（最高%s；事件 %s）", v.Reason, domain.TierLabel(v.TierMax), joinIDs(v.Events)))
 	}
+	if sc.Founding != nil { // founded in the year: what was not judged, how needs scale
+		kv("年内成立", sc.Founding.Reason)
+	}
+	for _, it := range sc.Items { // judged otherwise than by the plain rule (a term extended)
+		for _, n := range it.Notes {
+			kv("说明 "+it.Code, fmt.Sprintf("%s（事件 %s）", n.Reason, joinIDs(n.Events)))
+		}
+	}
 	if d.Grades != nil {
 		for _, g := range d.Grades[sc.Org] {
 			what := "正式等次"

@@ -398,17 +398,22 @@ func (b *Board) ScoreAll(ctx context.Context, q Query) ([]*projections.Scorecard
 	for _, c := range cards {
 		c.LedgerPosition = b.orgs[c.Org].facts.PositionAt(q.KnownAt)
 	}
-	return Scope(cards, q.Under), nil
+	return Scope(cards, q.Under)
 }
 
 // Scope keeps, in their order, the cards under selects (Query.Under).
-func Scope(cards []*projections.Scorecard, under string) []*projections.Scorecard {
+// A code that names no organisation among the cards (none registered at
+// K) is a *domain.FieldError on "under", not an empty ranking.
+func Scope(cards []*projections.Scorecard, under string) ([]*projections.Scorecard, error) {
 	if under == AllOrgs {
-		return cards
+		return cards, nil
 	}
 	parent := make(map[string]string, len(cards))
 	for _, c := range cards {
 		parent[c.Org] = c.ParentCode
+	}
+	if _, ok := parent[under]; under != "" && !ok {
+		return nil, &domain.FieldError{Field: "under", Reason: fmt.Sprintf("organisation %q is not registered", under)}
 	}
 	below := func(code string) bool {
 		for i := 0; i < len(cards) && code != ""; i++ { // bounded: a cycle cannot loop
@@ -425,7 +430,7 @@ func Scope(cards []*projections.Scorecard, under string) []*projections.Scorecar
 			out = append(out, c)
 		}
 	}
-	return out
+	return out, nil
 }
 
 // Missing lists what an organisation still lacks in the periods open at

@@ -114,7 +114,7 @@ func (b *Board) scoreAllSnapshots(ctx context.Context, q Query, rb *domain.Ruleb
 		}
 		return cmp.Compare(a.Org, b.Org)
 	})
-	return Scope(out, q.Under), nil
+	return Scope(out, q.Under)
 }
 
 // recomputeSnapshots is Recompute over snapshots: each chunk scored under

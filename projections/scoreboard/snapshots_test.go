@@ -147,7 +147,7 @@ func TestBoardOverSnapshots(t *testing.T) {
 			mb, berr := live.Missing(ctx, code, q)
 			same("missing "+code, ma, mb, aerr, berr)
 		}
-		for _, under := range []string{"", scoreboard.AllOrgs, live.Codes()[0]} {
+		for _, under := range []string{"", scoreboard.AllOrgs, live.Codes()[0], "LY-9999"} {
 			q := scoreboard.Query{Year: 2016, KnownAt: K, Under: under}
 			a, aerr := board.ScoreAll(ctx, q)
 			b, berr := live.ScoreAll(ctx, q)

@@ -192,7 +192,7 @@ func (r *Reader) ScoreAll(ctx context.Context, q Query) ([]*projections.Scorecar
 		}
 		return cmp.Compare(a.Org, b.Org)
 	})
-	return scoreboard.Scope(out, q.Under), nil // whom the ranking covers, as the scoreboard's
+	return scoreboard.Scope(out, q.Under) // whom the ranking covers, as the scoreboard's
 }
 
 // eachFacts calls fn with the facts of the organisations in the
