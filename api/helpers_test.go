@@ -70,7 +70,10 @@ var roles = []string{"branch", "assessor", "auditor", "admin"}
 
 func newEnv(t testing.TB, opts api.Options) *env {
 	t.Helper()
-	st, err := filestore.Open(t.TempDir(), filestore.Options{})
+	if opts.StoreSync == nil {
+		opts.StoreSync = api.NewStoreSyncMetric()
+	}
+	st, err := filestore.Open(t.TempDir(), filestore.Options{SyncObserver: opts.StoreSync.Observe})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -133,6 +133,10 @@ func matrixCall(t *testing.T, e *env, r api.Rule, role, org string) (path string
 		return path, map[string]any{"occurred_on": "2017-01-10", "data": map[string]any{"year": 2016, "version": v, "reason": "矩阵测试", "rulebook": doc}}, nil
 	case "/v1/tokens":
 		return path, map[string]string{"role": "auditor", "name": fmt.Sprintf("matrix %d", n)}, nil
+	case "/v1/grades/issue":
+		return path, map[string]any{"year": 2016, "provisional": true, "dry_run": true}, nil
+	case "/v1/grades/revise":
+		return path, map[string]any{"year": 2016, "provisional": true, "dry_run": true, "reason": "矩阵测试"}, nil
 	case "/v1/backup":
 		return path, map[string]string{"dir": filepath.Join(t.TempDir(), "backup")}, nil
 	case "/ui/orgs/{code}/record/{type}":

@@ -144,6 +144,11 @@ func TestMetrics(t *testing.T) {
 		if ms := series(fams, api.MetricAppended, map[string]string{"type": "DuesPaid"}); len(ms) != 0 {
 			t.Errorf("a refused append counted: %v", ms)
 		}
+		// The store's commit syncs: at least one for each of the two
+		// appends (the fixture's and the tokens' too), each taking time.
+		if ms := series(fams, api.MetricStoreSync, nil); len(ms) != 1 || value(ms[0]) < 2 || ms[0].Histogram.GetSampleSum() <= 0 {
+			t.Errorf("store syncs: %v", ms)
+		}
 	})
 	t.Run("the ledger and the scoreboard", func(t *testing.T) {
 		var n, last float64
@@ -232,18 +237,31 @@ var accessLine = regexp.MustCompile(`(?m)^time=\S+ level=INFO msg=request .*$`)
 func TestAccessLog(t *testing.T) {
 	e := newEnv(t, api.Options{})
 	before := len(accessLine.FindAllString(e.logs.String(), -1))
-	e.do("GET", "/v1/orgs/"+ownOrg+"/scorecard?year=2016", "branch", nil)
-	e.do("GET", "/v1/me", e.tokens["admin"]+"x", nil) // a wrong token: 401
-	e.do("GET", "/healthz", "", nil)
+	var ids []string // the API calls' request ids
+	for _, res := range []response{
+		e.do("GET", "/v1/orgs/"+ownOrg+"/scorecard?year=2016", "branch", nil),
+		e.do("GET", "/v1/me", e.tokens["admin"]+"x", nil), // a wrong token: 401
+		e.do("GET", "/healthz", "", nil),
+	} {
+		ids = append(ids, res.header.Get("X-Request-ID"))
+	}
 	b := e.login("assessor") // a form post carrying the token, and pages
 	b.get("/ui/overview")
-	deadline := time.Now().Add(time.Second)
+	// A line is written once its request is answered: wait for them (the
+	// bound only matters when they never come).
+	deadline := time.Now().Add(10 * time.Second)
 	var lines []string
 	for time.Now().Before(deadline) {
 		if lines = accessLine.FindAllString(e.logs.String(), -1); len(lines)-before >= 8 {
 			break
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+	// One line per request: exactly one names each API call's request id.
+	for _, id := range ids {
+		if n := strings.Count(e.logs.String(), " request_id="+id+" "); id == "" || n != 1 {
+			t.Errorf("request %q: %d access lines, want 1", id, n)
+		}
 	}
 	// 3 API calls; the login: GET /login, POST /login, GET /, the home
 	// page it redirects to; then the overview: 8 at least.

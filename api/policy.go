@@ -81,6 +81,8 @@ var Policy = []Rule{
 	{Method: "GET", Pattern: "/v1/orgs/{code}/todo", Branch: OwnOrg, Assessor: AnyOrg, Auditor: AnyOrg, Admin: AnyOrg, Summary: "what is due (待办): open requirements with counts, unpaid dues, committee events, the term, each with the type that fulfils it"},
 	{Method: "GET", Pattern: "/v1/scorecards", Assessor: AnyOrg, Auditor: AnyOrg, Admin: AnyOrg, Summary: "every organisation's scorecard, ranked"},
 	{Method: "GET", Pattern: "/v1/grades", Assessor: AnyOrg, Auditor: AnyOrg, Admin: AnyOrg, Summary: "official grades of a year"},
+	{Method: "POST", Pattern: "/v1/grades/issue", Admin: AnyOrg, Summary: "issue the official grades of a year (GradeIssued), or a dry run"},
+	{Method: "POST", Pattern: "/v1/grades/revise", Admin: AnyOrg, Summary: "revise the grades a rulebook correction changed (GradeRevised, with a reason), or a dry run"},
 	{Method: "GET", Pattern: "/v1/schedule", Assessor: AnyOrg, Auditor: AnyOrg, Admin: AnyOrg, Summary: "the work committee's required events"},
 	{Method: "POST", Pattern: "/v1/schedule", Admin: AnyOrg, Summary: "schedule a required event"},
 	{Method: "POST", Pattern: "/v1/committee/events", Admin: AnyOrg, Summary: "record a committee event: YearClosed (封账), AdvancedDesignated (确定先进), RequiredEventScheduled"},

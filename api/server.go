@@ -67,6 +67,10 @@ type Options struct {
 	// checkpoints and gives proofs; without, those routes answer 503.
 	Tree *logtree.Tree
 	Key  *logtree.Key
+	// StoreSync is the histogram the embedded store reports its commit
+	// syncs to (its Observe as filestore.Options.SyncObserver), exposed at
+	// /metrics; nil: an empty one.
+	StoreSync *StoreSyncMetric
 }
 
 // Server is the HTTP face of the ledger. It owns the chi router.
@@ -123,7 +127,7 @@ func New(books *books.Books, board *scoreboard.Board, opts Options) *Server {
 		authFail: newLimiter(opts.AuthFailuresPerMinute/60, opts.AuthFailureBurst, opts.Now),
 		sessions: newSessions(opts.SessionTTL, opts.Now),
 		pages:    loadPages(),
-		metrics:  newMetrics(board.Position()),
+		metrics:  newMetrics(board.Position(), opts.StoreSync),
 	}
 	s.routes()
 	return s
@@ -187,6 +191,8 @@ func (s *Server) routes() {
 	s.handle("GET", "/v1/orgs/{code}/todo", s.handleTodo)
 	s.handle("GET", "/v1/scorecards", s.handleScorecards)
 	s.handle("GET", "/v1/grades", s.handleGrades)
+	s.handle("POST", "/v1/grades/issue", s.handleIssueGrades)
+	s.handle("POST", "/v1/grades/revise", s.handleReviseGrades)
 	s.handle("GET", "/v1/schedule", s.handleSchedule)
 	s.handle("POST", "/v1/schedule", s.handleScheduleEvent)
 	s.handle("POST", "/v1/committee/events", s.handleCommitteeEvent)

@@ -26,6 +26,10 @@ type command struct {
 	// readOnly: the command only reads the ledger, so it may open the
 	// embedded store read-only beside a server that holds it.
 	readOnly bool
+	// remote: the command writes the ledger, and given --server (or
+	// PARTYLEDGER_SERVER) it writes through that server's API instead;
+	// then it must never open a ledger of its own (env.books refuses).
+	remote bool
 }
 
 // commands is the whole command line: every command and subcommand.
@@ -177,7 +181,7 @@ func (c *command) runLeaf(ctx context.Context, e *env, path string, args []strin
 		err = c.check(fs, path, pos)
 	}
 	if err == nil {
-		e.readOnly = c.readOnly
+		e.readOnly, e.remoteCmd = c.readOnly, c.remote
 		err = c.run(ctx, e, pos)
 	}
 	if codeOf(err) == 2 {

@@ -59,6 +59,9 @@ func demoCommand() *command {
 			start := time.Now()
 			clk := &simClock{base: e.now}
 			e.now = clk.Now
+			if c.serveIt {
+				e.storeSync = api.NewStoreSyncMetric()
+			}
 			bk, board, err := e.scoreboard(ctx)
 			if err != nil {
 				return err
@@ -204,7 +207,7 @@ func serveDemo(ctx context.Context, e *env, bk *books.Books, cards []*projection
 	if branch == "" && len(cards) > 0 {
 		branch = cards[len(cards)-1].Org
 	}
-	return serve(ctx, e, bk, addr, api.Options{}, tlsFiles{}, func(base string, srv *api.Server) error {
+	return serve(ctx, e, bk, addr, api.Options{}, listenOpts{}, func(base string, srv *api.Server) error {
 		type grant struct {
 			role domain.AccessRole
 			org  string

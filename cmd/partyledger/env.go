@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"partyledger/api"
 	"partyledger/ledger"
 	"partyledger/ledger/books"
 	"partyledger/ledger/esdb"
@@ -34,8 +35,13 @@ type env struct {
 	store     string // --store: a server store's URL
 	ids       string // --ids: where a server store looks event ids up ("" or "global", "per-stream")
 	readOnly  bool   // the running command only reads the ledger
+	remoteCmd bool   // the running command writes through --server when it is given
 	server    string // --server: a running server's base URL, to write through its API
 	token     string // --token: the API token for --server
+
+	// storeSync, set by serve before the store is opened, hears of the
+	// embedded store's commit syncs for /metrics.
+	storeSync *api.StoreSyncMetric
 
 	flush  func() error // flushes stdout
 	bk     *books.Books
@@ -90,7 +96,7 @@ func (e *env) globalFlags(fs *flag.FlagSet) {
 		fs.Var(globalFlag{&e.data, &e.dataGiven}, "data", "the embedded store's data directory `DIR` (env PARTYLEDGER_DATA)")
 	}
 	if fs.Lookup("server") == nil {
-		fs.Var(globalFlag{&e.server, nil}, "server", "a running server's base `URL`: record and import write through its API (env PARTYLEDGER_SERVER)")
+		fs.Var(globalFlag{&e.server, nil}, "server", "a running server's base `URL`: the write commands (record, import, token create/revoke/code, grade issue/revise, rulebook publish) write through its API (env PARTYLEDGER_SERVER)")
 	}
 	if fs.Lookup("token") == nil {
 		fs.Var(globalFlag{&e.token, nil}, "token", "the API `TOKEN` for --server (env PARTYLEDGER_TOKEN)")
@@ -149,6 +155,12 @@ func (e *env) books(ctx context.Context) (*books.Books, error) {
 	if e.bk != nil {
 		return e.bk, nil
 	}
+	if e.remoteCmd && e.server != "" {
+		// A write command given --server writes through the API; opening
+		// a ledger here would write a local one (./partyledger-data by
+		// default) instead of the server's.
+		return nil, fmt.Errorf("--server %s is given: this command writes through the server's API, not into a local store", e.server)
+	}
 	var st ledger.Store
 	scope, err := e.idScope()
 	if err != nil {
@@ -158,7 +170,11 @@ func (e *env) books(ctx context.Context) (*books.Books, error) {
 	case e.store == "" && scope == esdb.IDsPerStream:
 		return nil, usageError("--ids %s is for a server store (--store esdb://…); the embedded store keeps its own index", e.ids)
 	case e.store == "":
-		fst, err := filestore.Open(e.data, filestore.Options{})
+		var fo filestore.Options
+		if e.storeSync != nil {
+			fo.SyncObserver = e.storeSync.Observe
+		}
+		fst, err := filestore.Open(e.data, fo)
 		if errors.Is(err, filestore.ErrLocked) {
 			if !e.readOnly {
 				return nil, lockedError(e.data)

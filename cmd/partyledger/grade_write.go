@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -23,9 +25,10 @@ func gradeWriteCommand(revise bool) *command {
 		provisional, dryRun, asJSON   bool
 	}
 	cmd := &command{
-		name:  "issue",
-		args:  "--year Y [--under CODE|*] [--known-at RFC3339] [--rulebook VERSION] [--provisional] [--dry-run] [--json]",
-		short: "评定全部组织的正式等次（已评定的跳过）/ grade every organisation",
+		remote: true,
+		name:   "issue",
+		args:   "--year Y [--under CODE|*] [--known-at RFC3339] [--rulebook VERSION] [--provisional] [--dry-run] [--json]",
+		short:  "评定全部组织的正式等次（已评定的跳过）/ grade every organisation",
 	}
 	if revise {
 		cmd.name, cmd.args = "revise", `--year Y --reason "…" [--known-at RFC3339] [--rulebook VERSION] [--provisional] [--dry-run] [--json]`
@@ -53,6 +56,21 @@ func gradeWriteCommand(revise bool) *command {
 				return err
 			}
 			opts.KnownAt = t
+		}
+		cl, err := e.remote()
+		if err != nil {
+			return err
+		}
+		if cl != nil { // through the API: computed by the server, recorded as the --token's holder (--as does not apply)
+			run, err := remoteGradeRun(ctx, e, cl, revise, c.year, c.knownAt, opts)
+			switch {
+			case err != nil:
+				return err
+			case c.asJSON:
+				return writeJSON(e.stdout, run)
+			}
+			printGradeRun(e.stdout, run, revise)
+			return nil
 		}
 		_, board, err := e.scoreboard(ctx)
 		if err != nil {
@@ -144,4 +162,31 @@ func orNone(list []string) string {
 		return "无扣分"
 	}
 	return strings.Join(list, "；")
+}
+
+// remoteGradeRun runs grade issue or revise on a running server (POST
+// /v1/grades/issue or /v1/grades/revise): the server computes the grades
+// on its ledger and records them; its refusals are printed as field:
+// reason, exit 1.
+func remoteGradeRun(ctx context.Context, e *env, cl *apiClient, revise bool, year int, knownAt string, opts scoreboard.GradeOptions) (*scoreboard.GradeRun, error) {
+	body, err := json.Marshal(map[string]any{"year": year, "known_at": knownAt, "rulebook": opts.Rulebook, "under": opts.Under,
+		"provisional": opts.AllowProvisional, "dry_run": opts.DryRun, "reason": opts.Reason})
+	if err != nil {
+		return nil, err
+	}
+	path := "/v1/grades/issue"
+	if revise {
+		path = "/v1/grades/revise"
+	}
+	var run scoreboard.GradeRun
+	err = cl.do(ctx, "POST", path, body, &run)
+	var re *remoteError
+	if errors.As(err, &re) {
+		re.print(e.stderr, "")
+		return nil, exitError{code: 1, quiet: true, err: err}
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &run, nil
 }

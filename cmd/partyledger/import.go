@@ -31,9 +31,10 @@ func importCommand() *command {
 		as    string
 	}
 	return &command{
-		name:  "import",
-		args:  "FILE|- [--quiet] [--as WHO]",
-		short: "导入 JSONL 台账（或恢复导出文件）/ import a JSONL journal (or restore an export)",
+		remote: true,
+		name:   "import",
+		args:   "FILE|- [--quiet] [--as WHO]",
+		short:  "导入 JSONL 台账（或恢复导出文件）/ import a JSONL journal (or restore an export)",
 		long: `The file is read in passes and never held in memory: a quick one for where each
 organisation's lines end; one that checks every line — JSON, fields, the organisation's state in
 file order, the sealed envelope of an export, an id on two lines — and appends nothing; and, only

@@ -18,9 +18,10 @@ import (
 func recordCommand() *command {
 	var c struct{ org, typ, occurredOn, data, id, as string }
 	return &command{
-		name:  "record",
-		args:  `--org CODE --type TYPE --occurred-on YYYY-MM-DD --data '{…}' [--id UUID] [--as WHO]`,
-		short: "登记一个事件 / record one event",
+		remote: true,
+		name:   "record",
+		args:   `--org CODE --type TYPE --occurred-on YYYY-MM-DD --data '{…}' [--id UUID] [--as WHO]`,
+		short:  "登记一个事件 / record one event",
 		flags: func(fs *flag.FlagSet) {
 			fs.StringVar(&c.org, "org", "", "organisation code")
 			fs.StringVar(&c.typ, "type", "", "event type, e.g. StudySessionHeld")
@@ -70,14 +71,21 @@ func recordCommand() *command {
 // recordRemote records ent through the API of the server --server names;
 // recorded_by is the token's holder (--as does not apply).
 func recordRemote(ctx context.Context, e *env, cl *apiClient, ent *domain.Entry) error {
-	if ent.Org == "" {
-		return exitError{code: 1, err: errNotOrgEvent}
-	}
 	line, err := apiLine(ent)
 	if err != nil {
 		return err
 	}
-	res, err := cl.appendLines(ctx, ent.Org, []json.RawMessage{line})
+	var res []remoteResult
+	switch kind, _ := domain.StreamKindOf(ent.Type); {
+	case ent.Org != "":
+		res, err = cl.appendLines(ctx, ent.Org, []json.RawMessage{line})
+	case kind == domain.StreamCommittee: // YearClosed, AdvancedDesignated, RequiredEventScheduled
+		var r remoteResult
+		err = cl.do(ctx, "POST", "/v1/committee/events", line, &r)
+		res = []remoteResult{r}
+	default:
+		return exitError{code: 1, err: errRecordRemoteKind}
+	}
 	if err != nil {
 		return refused(e, err)
 	}

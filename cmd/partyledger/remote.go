@@ -171,3 +171,6 @@ func apiLine(e *domain.Entry) (json.RawMessage, error) {
 
 // errNotOrgEvent says which entries --server cannot write yet.
 var errNotOrgEvent = errors.New("only an organisation's events can be recorded through --server (committee and rulebook events: use their own commands or the API)")
+
+// errRecordRemoteKind says which entries record --server cannot write.
+var errRecordRemoteKind = errors.New("record --server records an organisation's events and the committee's (YearClosed, AdvancedDesignated, RequiredEventScheduled); a rulebook: rulebook publish; tokens: token create, token revoke")

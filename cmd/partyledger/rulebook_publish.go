@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -16,6 +18,7 @@ import (
 func rulebookPublishCommand() *command {
 	var c struct{ reason, as string }
 	return &command{
+		remote:   true,
 		name:     "publish",
 		args:     `FILE|- --reason "…" [--as WHO]`,
 		short:    "发布细则新版本（先校验，有误则逐条列出、不写入）/ publish a corrected rulebook version",
@@ -42,6 +45,13 @@ func rulebookPublishCommand() *command {
 			}
 			if err != nil {
 				return err
+			}
+			cl, err := e.remote()
+			if err != nil {
+				return err
+			}
+			if cl != nil {
+				return publishRemote(ctx, e, cl, name, src, rb, c.reason)
 			}
 			bk, err := e.books(ctx)
 			if err != nil {
@@ -73,6 +83,42 @@ func rulebookPublishCommand() *command {
 			return nil
 		},
 	}
+}
+
+// publishRemote publishes rb, checked and parsed from src, through a
+// running server's API (POST /v1/rulebooks), recorded as the --token's
+// holder (--as does not apply). The document is sent as it is in the
+// file, so a line the server names is the file's line.
+func publishRemote(ctx context.Context, e *env, cl *apiClient, name string, src []byte, rb *domain.Rulebook, reason string) error {
+	doc := bytes.TrimPrefix(src, []byte("\ufeff"))
+	head, err := json.Marshal(map[string]any{"year": rb.Year, "version": rb.Version, "reason": reason})
+	if err != nil {
+		return err
+	}
+	occurred, err := json.Marshal(domain.DateOf(e.now()).String())
+	if err != nil {
+		return err
+	}
+	// {"occurred_on":…,"data":{"year":…,"version":…,"reason":…,"rulebook":<the file>}}
+	body := make([]byte, 0, len(doc)+len(head)+64)
+	body = append(append(append(body, `{"occurred_on":`...), occurred...), `,"data":`...)
+	body = append(append(append(body, head[:len(head)-1]...), `,"rulebook":`...), doc...)
+	body = append(body, "}}"...)
+	var res remoteResult
+	err = cl.do(ctx, "POST", "/v1/rulebooks", body, &res)
+	var re *remoteError
+	if errors.As(err, &re) {
+		re.print(e.stderr, name+": ")
+		return exitError{code: 1, err: errors.New("细则未发布 / nothing published")}
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "已发布细则 %s（%d 年度）/ published: sha256 %s, recorded_at %s, position %d\n",
+		rb.Version, rb.Year, rb.SHA256(), res.RecordedAt, res.Position)
+	fmt.Fprintf(e.stdout, "知悉时点在此之后的评分均采用此版本；重算与更正等次：partyledger recompute --year %d --from 旧版本 --to %s，partyledger grade revise --year %d --reason …\n",
+		rb.Year, rb.Version, rb.Year)
+	return nil
 }
 
 // readRulebookFile reads a rulebook document from a file or, for "-",

@@ -27,11 +27,12 @@ func serveCommand() *command {
 		tlsKey         string
 		trustedProxies string
 		secureCookies  string
+		metricsAddr    string
 		kf             keyFlags
 	}
 	return &command{
 		name:  "serve",
-		args:  "[--addr 127.0.0.1:8080] [--year 2016] [--tls-cert F --tls-key F] [--trusted-proxy CIDR,…] [--secure-cookies auto|true|false]",
+		args:  "[--addr 127.0.0.1:8080] [--year 2016] [--tls-cert F --tls-key F] [--trusted-proxy CIDR,…] [--secure-cookies auto|true|false] [--metrics-addr HOST:PORT]",
 		short: "提供 API 与网页 / serve the API and web pages",
 		flags: func(fs *flag.FlagSet) {
 			fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "listen address")
@@ -40,6 +41,7 @@ func serveCommand() *command {
 			fs.StringVar(&c.tlsKey, "tls-key", "", "the certificate's private key (PEM)")
 			fs.StringVar(&c.trustedProxies, "trusted-proxy", "", "comma-separated addresses or CIDRs of TLS-terminating reverse proxies whose X-Forwarded-For is believed")
 			fs.StringVar(&c.secureCookies, "secure-cookies", "auto", "mark cookies Secure: auto (on with --tls-cert or --trusted-proxy), true or false")
+			fs.StringVar(&c.metricsAddr, "metrics-addr", "", "also serve GET /metrics, without a token, on this `HOST:PORT` (plain HTTP; for a network only the monitoring host reaches); default: only on --addr, to an auditor or admin token")
 			c.kf.register(fs)
 		},
 		run: func(ctx context.Context, e *env, _ []string) error {
@@ -69,6 +71,7 @@ func serveCommand() *command {
 			default:
 				return usageError("--secure-cookies %q: want auto, true or false", c.secureCookies)
 			}
+			e.storeSync = api.NewStoreSyncMetric()
 			bk, err := e.books(ctx)
 			if err != nil {
 				return err
@@ -79,7 +82,7 @@ func serveCommand() *command {
 				fmt.Fprintln(e.stderr, "按流查重：评分与排名读自投影快照（partyledger worker），不读 $all；无日志树，检查点与证明不可用 / "+
 					"per-stream ids: scores and rankings from the projection workers' facts snapshots (partyledger worker), nothing of $all read; "+
 					"no log tree: checkpoints and proofs answer 503, grades carry no checkpoint")
-				return serve(ctx, e, bk, c.addr, opts, tlsFiles{c.tlsCert, c.tlsKey}, nil)
+				return serve(ctx, e, bk, c.addr, opts, listenOpts{c.tlsCert, c.tlsKey, c.metricsAddr}, nil)
 			}
 			key, created, err := c.kf.key(e)
 			if err != nil {
@@ -93,18 +96,19 @@ func serveCommand() *command {
 				return err
 			}
 			opts.Tree, opts.Key = tree, key
-			return serve(ctx, e, bk, c.addr, opts, tlsFiles{c.tlsCert, c.tlsKey}, nil)
+			return serve(ctx, e, bk, c.addr, opts, listenOpts{c.tlsCert, c.tlsKey, c.metricsAddr}, nil)
 		},
 	}
 }
 
+// listenOpts are serve's certificate and key (empty: plain HTTP) and the
+// address of its own listener for /metrics without a token (empty: none).
+type listenOpts struct{ cert, key, metrics string }
+
 // serve runs the board in the background and the HTTP server on addr
 // until ctx is done. ready, when not nil, is called with the base URL once
 // the server listens.
-// tlsFiles are serve's certificate and key; empty: plain HTTP.
-type tlsFiles struct{ cert, key string }
-
-func serve(ctx context.Context, e *env, bk *books.Books, addr string, opts api.Options, tls tlsFiles, ready func(baseURL string, srv *api.Server) error) error {
+func serve(ctx context.Context, e *env, bk *books.Books, addr string, opts api.Options, tls listenOpts, ready func(baseURL string, srv *api.Server) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	board := scoreboard.New(bk, e.boardOptions())
@@ -116,6 +120,9 @@ func serve(ctx context.Context, e *env, bk *books.Books, addr string, opts api.O
 	}
 	if opts.Now == nil {
 		opts.Now = e.now
+	}
+	if opts.StoreSync == nil {
+		opts.StoreSync = e.storeSync
 	}
 	srv := api.New(bk, board, opts)
 	boardErr := make(chan error, 1)
@@ -132,18 +139,37 @@ func serve(ctx context.Context, e *env, bk *books.Books, addr string, opts api.O
 		base = "https://" + ln.Addr().String()
 	}
 	fmt.Fprintf(e.stdout, "服务已启动 / serving on %s  (API %s/v1, OpenAPI %s/v1/openapi.json)\n", base, base, base)
+	var mhs *http.Server
+	var mln net.Listener
+	if tls.metrics != "" {
+		if mln, err = net.Listen("tcp", tls.metrics); err != nil {
+			ln.Close()
+			return fmt.Errorf("listen on %s (--metrics-addr): %w", tls.metrics, err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", srv.MetricsHandler())
+		mhs = api.NewHTTPServer(tls.metrics, mux)
+		mhs.ErrorLog = hs.ErrorLog
+		fmt.Fprintf(e.stdout, "指标 / metrics (no token) on http://%s/metrics\n", mln.Addr())
+	}
+	closeAll := func() {
+		ln.Close()
+		if mln != nil {
+			mln.Close()
+		}
+	}
 	if ready != nil {
 		if err := ready(base, srv); err != nil {
-			ln.Close()
+			closeAll()
 			return err
 		}
 	}
 	// What a server prints must be seen while it serves, not when it stops.
 	if err := e.flush(); err != nil {
-		ln.Close()
+		closeAll()
 		return fmt.Errorf("write standard output: %w", err)
 	}
-	httpErr := make(chan error, 1)
+	httpErr := make(chan error, 2)
 	go func() {
 		if tls.cert != "" {
 			httpErr <- hs.ServeTLS(ln, tls.cert, tls.key)
@@ -151,6 +177,9 @@ func serve(ctx context.Context, e *env, bk *books.Books, addr string, opts api.O
 		}
 		httpErr <- hs.Serve(ln)
 	}()
+	if mhs != nil {
+		go func() { httpErr <- mhs.Serve(mln) }()
+	}
 	select {
 	case <-ctx.Done():
 	case err := <-httpErr:
@@ -164,6 +193,11 @@ func serve(ctx context.Context, e *env, bk *books.Books, addr string, opts api.O
 	}
 	shutdown, done := context.WithTimeout(context.Background(), 10*time.Second)
 	defer done()
+	if mhs != nil {
+		if err := mhs.Shutdown(shutdown); err != nil {
+			return err
+		}
+	}
 	if err := hs.Shutdown(shutdown); err != nil {
 		return err
 	}

@@ -107,6 +107,13 @@ func TestTokenAndServe(t *testing.T) {
 // and a function that stops it and checks it stopped cleanly.
 func startServe(t *testing.T, dir string, c *testClock, flags ...string) (string, func()) {
 	t.Helper()
+	base, _, stop := startServeOut(t, dir, c, flags...)
+	return base, stop
+}
+
+// startServeOut is startServe that also gives what serve prints.
+func startServeOut(t *testing.T, dir string, c *testClock, flags ...string) (string, *syncBuffer, func()) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	out := &syncBuffer{}
 	e := &env{stdin: strings.NewReader(""), stdout: out, stderr: io.Discard, getenv: func(string) string { return "" }, now: c.Now}
@@ -117,7 +124,7 @@ func startServe(t *testing.T, dir string, c *testClock, flags ...string) (string
 	urlRE := regexp.MustCompile(`serving on (https?://127\.0\.0\.1:\d+)`)
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
 		if m := urlRE.FindStringSubmatch(out.String()); m != nil {
-			return m[1], func() {
+			return m[1], out, func() {
 				t.Helper()
 				cancel()
 				select {
@@ -134,6 +141,54 @@ func startServe(t *testing.T, dir string, c *testClock, flags ...string) (string
 			cancel()
 			t.Fatalf("serve did not start:\n%s", out.String())
 		}
+	}
+}
+
+// serve's /metrics reports the embedded store's commit syncs: the store it
+// opens reports each one to the server's histogram.
+func TestServeMetricsStoreSync(t *testing.T) {
+	dir := t.TempDir()
+	c := newClock()
+	mustOK(t, cli(t, c, "", "--data", dir, "import", "testdata/small.jsonl", "--quiet"))
+	admin := strings.TrimSpace(mustOK(t, cli(t, c, "", "--data", dir, "token", "create", "--role", "admin", "--name", "管理员")).stdout)
+	base, out, stop := startServeOut(t, dir, c, "--metrics-addr", "127.0.0.1:0")
+	defer stop()
+	postEvent(t, base, admin, "LY-0002", `{"type":"StudySessionHeld","occurred_on":"2016-04-05","data":{"topic":"学习","attendees":["m001"],"notes_kept":true}}`)
+	get := func(url, token string) (int, []byte) {
+		t.Helper()
+		req, _ := http.NewRequest("GET", url, nil)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp.StatusCode, body
+	}
+	syncs := regexp.MustCompile(`(?m)^partyledger_store_sync_duration_seconds_count (\d+)$`)
+	status, body := get(base+"/metrics", admin)
+	if m := syncs.FindSubmatch(body); status != http.StatusOK || m == nil || string(m[1]) == "0" {
+		t.Fatalf("GET /metrics: %d, no store sync after an append:\n%s", status, body)
+	}
+	if status, _ := get(base+"/metrics", ""); status != http.StatusUnauthorized {
+		t.Errorf("GET /metrics on --addr without a token: %d, want 401", status)
+	}
+	// --metrics-addr: the same, without a token, and nothing else there.
+	m := regexp.MustCompile(`metrics \(no token\) on (http://127\.0\.0\.1:\d+)/metrics`).FindStringSubmatch(out.String())
+	if m == nil {
+		t.Fatalf("serve did not say where --metrics-addr listens:\n%s", out.String())
+	}
+	if status, body := get(m[1]+"/metrics", ""); status != http.StatusOK || syncs.Find(body) == nil {
+		t.Fatalf("GET /metrics on --metrics-addr: %d\n%.300s", status, body)
+	}
+	if status, _ := get(m[1]+"/v1/orgs", admin); status != http.StatusNotFound {
+		t.Errorf("GET /v1/orgs on --metrics-addr: %d, want 404", status)
 	}
 }
 

@@ -16,9 +16,10 @@ import (
 func tokenCreateCommand() *command {
 	var c struct{ role, org, name, as string }
 	return &command{
-		name:  "create",
-		args:  "--role ROLE [--org CODE] --name WHO [--as WHO]",
-		short: "签发令牌（只显示一次）/ issue a token (shown once)",
+		remote: true,
+		name:   "create",
+		args:   "--role ROLE [--org CODE] --name WHO [--as WHO]",
+		short:  "签发令牌（只显示一次）/ issue a token (shown once)",
 		flags: func(fs *flag.FlagSet) {
 			fs.StringVar(&c.role, "role", "", "branch | assessor | auditor | admin")
 			fs.StringVar(&c.org, "org", "", "organisation code (branch tokens only)")

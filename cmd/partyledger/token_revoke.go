@@ -12,6 +12,7 @@ import (
 func tokenRevokeCommand() *command {
 	var c struct{ reason, as string }
 	return &command{
+		remote:   true,
 		name:     "revoke",
 		args:     "TOKEN_ID [--reason WHY] [--as WHO]",
 		short:    "吊销令牌 / revoke a token",

@@ -83,6 +83,13 @@ type Options struct {
 	// file rejected at Open, an index that could not be written. Default
 	// slog.Default().
 	Logger *slog.Logger
+	// SyncObserver, when set, is called by the committer after each
+	// commit's fdatasync of the active segment — one per group commit,
+	// however many appends it carries — with how long the sync took: the
+	// disk's share of an append's latency (the server's
+	// partyledger_store_sync_duration_seconds). It runs on the commit
+	// path, so it must be quick, and it must not call the store.
+	SyncObserver func(time.Duration)
 }
 
 func (o Options) withDefaults() (Options, error) {
@@ -709,8 +716,12 @@ func (s *Store) writeFrame(entries uint32, accepted []*appendReq) error {
 	// A frame larger than the segment's space (the segment's first)
 	// extends the file.
 	seg.fileSize = max(seg.fileSize, off+int64(len(s.buf)))
+	synced := time.Now()
 	if err := syncFile(syncFrame, seg.f); err != nil {
 		return fmt.Errorf("sync %s: %w", seg.name, err)
+	}
+	if s.opts.SyncObserver != nil {
+		s.opts.SyncObserver(time.Since(synced))
 	}
 	s.publish(accepted, uint32(len(s.segs)-1), off, int64(len(s.buf)))
 	return nil

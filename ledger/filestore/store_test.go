@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -450,5 +451,42 @@ func TestReadAllEndsAtCallTime(t *testing.T) {
 			t.Fatalf("ReadAll(%d): %d events, want %d", from, n, head-from)
 		}
 		head = s.Head()
+	}
+}
+
+// Options.SyncObserver hears of every commit's fdatasync, once per
+// commit, with its duration; a refused append syncs nothing.
+func TestSyncObserver(t *testing.T) {
+	var mu sync.Mutex
+	var syncs []time.Duration
+	s := open(t, t.TempDir(), filestore.Options{SyncObserver: func(d time.Duration) {
+		mu.Lock()
+		syncs = append(syncs, d)
+		mu.Unlock()
+	}})
+	count := func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(syncs)
+	}
+	before := count() // Open's own syncs are not commits
+	a := chain("org-a", nil, 3)
+	mustAppend(t, s, "org-a", ledger.NoStream, a[:1])
+	mustAppend(t, s, "org-a", 0, a[1:])
+	if got := count() - before; got != 2 {
+		t.Fatalf("%d syncs observed for 2 sequential appends, want 2", got)
+	}
+	if _, err := s.Append(ctxT(t), "org-a", 0, chain("org-a", &a[2], 1)); !errors.Is(err, ledger.ErrWrongExpectedRevision) {
+		t.Fatalf("append at a wrong revision: %v", err)
+	}
+	if got := count() - before; got != 2 {
+		t.Fatalf("%d syncs observed after a refused append, want still 2", got)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, d := range syncs {
+		if d <= 0 {
+			t.Errorf("sync of %v", d)
+		}
 	}
 }
