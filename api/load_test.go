@@ -146,6 +146,13 @@ func runLoad(tb testing.TB, cfg loadConfig) *loadResult {
 						id, 1+n%12, 1+n%28, n)
 					req, _ = http.NewRequest("POST", base+"/v1/orgs/"+org+"/events", strings.NewReader(body))
 					req.Header.Set("Content-Type", "application/json")
+					// The append names its event id, so sending it twice
+					// records it once: say so, and net/http resends it
+					// when a kept-alive connection turns out closed
+					// (HTTP/1.1's race between reuse and close, which a
+					// GET is resent on anyway; one such EOF in 50,000
+					// requests failed a run on a loaded machine).
+					req.Header.Set("Idempotency-Key", id)
 				case n%10 < 6:
 					req, _ = http.NewRequest("GET", base+"/v1/orgs/"+org+"/scorecard?year=2016", nil)
 				default:
