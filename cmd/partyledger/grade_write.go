@@ -61,33 +61,12 @@ func gradeWriteCommand(revise bool) *command {
 		if err != nil {
 			return err
 		}
+		var run *scoreboard.GradeRun
 		if cl != nil { // through the API: computed by the server, recorded as the --token's holder (--as does not apply)
-			run, err := remoteGradeRun(ctx, e, cl, revise, c.year, c.knownAt, opts)
-			switch {
-			case err != nil:
-				return err
-			case c.asJSON:
-				return writeJSON(e.stdout, run)
-			}
-			printGradeRun(e.stdout, run, revise)
-			return nil
+			run, err = remoteGradeRun(ctx, e, cl, revise, c.year, c.knownAt, opts)
+		} else {
+			run, err = localGradeRun(ctx, e, revise, c.year, c.dryRun, opts)
 		}
-		_, board, err := e.scoreboard(ctx)
-		if err != nil {
-			return err
-		}
-		if !c.dryRun && !e.perStream() { // per-stream ids: no log tree (it reads all of $all), grades carry no checkpoint
-			tree, err := e.tree(ctx)
-			if err != nil {
-				return err
-			}
-			opts.Anchor = books.Anchor(tree) // each grade names the log tree it was computed at
-		}
-		grade := board.IssueGrades
-		if revise {
-			grade = board.ReviseGrades
-		}
-		run, err := grade(ctx, c.year, opts)
 		switch {
 		case err != nil:
 			return err
@@ -98,6 +77,25 @@ func gradeWriteCommand(revise bool) *command {
 		return nil
 	}
 	return cmd
+}
+
+// localGradeRun issues or revises the year's grades on the local store.
+func localGradeRun(ctx context.Context, e *env, revise bool, year int, dryRun bool, opts scoreboard.GradeOptions) (*scoreboard.GradeRun, error) {
+	_, board, err := e.scoreboard(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !dryRun && !e.perStream() { // per-stream ids: no log tree (it reads all of $all), grades carry no checkpoint
+		tree, err := e.tree(ctx)
+		if err != nil {
+			return nil, err
+		}
+		opts.Anchor = books.Anchor(tree) // each grade names the log tree it was computed at
+	}
+	if revise {
+		return board.ReviseGrades(ctx, year, opts)
+	}
+	return board.IssueGrades(ctx, year, opts)
 }
 
 func printGradeRun(w io.Writer, run *scoreboard.GradeRun, revise bool) {
