@@ -334,23 +334,7 @@ func (b *Board) scoreFacts(f *projections.Facts, q Query, rb *domain.Rulebook, p
 // before k into fresh facts. recorded_at strictly increases along a
 // stream, so the prefix ends at the first later event.
 func (b *Board) replay(ctx context.Context, code string, k time.Time) (*projections.Facts, uint64, error) {
-	f := projections.NewFacts(code)
-	var pos uint64
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	for e, err := range b.books.ReadOrg(ctx, code) {
-		if err != nil {
-			return nil, 0, fmt.Errorf("scoreboard: replay %s: %w", code, err)
-		}
-		if e.RecordedAt.After(k) {
-			break
-		}
-		if err := f.Apply(e); err != nil {
-			return nil, 0, fmt.Errorf("scoreboard: replay %s: %w", e.ID, err)
-		}
-		pos = uint64(e.Position)
-	}
-	return f, pos, nil
+	return b.replayTo(ctx, code, k, noBound)
 }
 
 // Codes returns every registered organisation's code, sorted; over
@@ -410,18 +394,10 @@ func Scope(cards []*projections.Scorecard, under string) []*projections.Scorecar
 	for _, c := range cards {
 		parent[c.Org] = c.ParentCode
 	}
-	below := func(code string) bool {
-		for i := 0; i < len(cards) && code != ""; i++ { // bounded: a cycle cannot loop
-			code = parent[code]
-			if code == under {
-				return true
-			}
-		}
-		return false
-	}
+	in := scoper(parent, under)
 	out := make([]*projections.Scorecard, 0, len(cards))
 	for _, c := range cards {
-		if (under == "" && c.ParentCode == "") || (under != "" && below(c.Org)) {
+		if in(c.Org) {
 			out = append(out, c)
 		}
 	}
