@@ -358,6 +358,10 @@ func (b *Board) Codes() []string {
 // final score descending, then code. It scores the live facts on every
 // CPU: facts filter by recorded_at themselves, so this equals replaying
 // each organisation's prefix (a test checks), at a fraction of the cost.
+// It holds every scorecard it returns (about 76 KB each: 14 GiB for a
+// province's 200,000), and scores every organisation whatever q.Under
+// shows; the routes, grading and exports rank with Rank instead, which
+// keeps a row per organisation, and take whole scorecards from Cards.
 func (b *Board) ScoreAll(ctx context.Context, q Query) ([]*projections.Scorecard, error) {
 	if err := b.sync(ctx); err != nil {
 		return nil, err
