@@ -1087,7 +1087,7 @@ func (s *Server) writeCards(w http.ResponseWriter, r *http.Request, rk *scoreboa
 	case err != nil && !started:
 		s.writeError(w, r, err)
 	case err != nil:
-		s.log.Error("scorecards: cut short", "request_id", requestID(r), "path", r.URL.Path, "sent", n, "of", len(rows), "err", err)
+		s.log.Error("scorecards: cut short", "request_id", requestID(r), "path", r.URL.Path, "sent", n, "scorecards", len(rows), "err", err)
 		panic(http.ErrAbortHandler)
 	}
 }

@@ -129,7 +129,7 @@ func snapshotOf(g *domain.Grade) *GradeSnapshot {
 // gradeScores ranks the organisations to grade at year end as the options
 // say, in code order, with the grades recorded so far. It keeps a row per
 // organisation; the scorecards of those a run writes are scored again, a
-// chunk at a time (gradeCards).
+// chunk at a time (gradeChunks).
 func (b *Board) gradeScores(ctx context.Context, year int, opts GradeOptions) (*GradeRun, *Ranking, []Row, map[string][]domain.Grade, error) {
 	// The built-in rulebook is recorded with the first grade that names
 	// it (books.Books.IssueGrade), not here: a dry run or a revision
