@@ -68,7 +68,9 @@ type Source interface {
 
 // Collect scores every organisation of q.Year as q says (ranked, as
 // `score --all` does) and gathers the grades and the journal of the year.
-// The journal is read lazily, when the export is written.
+// The journal is read lazily, when the export is written. It holds every
+// scorecard (about 76 KB each); CollectRanking writes the same export
+// without.
 func Collect(ctx context.Context, board *scoreboard.Board, src Source, q scoreboard.Query) (*Data, error) {
 	if q.Under == "" {
 		q.Under = scoreboard.AllOrgs // an export covers every organisation unless asked otherwise
