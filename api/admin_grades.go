@@ -21,7 +21,7 @@ import (
 
 type gradeRow struct {
 	Rank       int
-	Card       *projections.Scorecard
+	Card       *scoreboard.Row
 	Designated bool
 	Grade      *domain.Grade // the latest grade, nil when none
 	Agrees     bool          // the latest grade is what the computation gives now
@@ -59,7 +59,7 @@ func (s *Server) handleAdminGrades(w http.ResponseWriter, r *http.Request) {
 func (s *Server) gradesPage(r *http.Request, year int) (gradesPage, error) {
 	ctx := r.Context()
 	pg := gradesPage{adminBase: s.adminBase(r, fmt.Sprintf("%d 年度正式等次", year), year)}
-	cards, err := s.board.ScoreAll(ctx, scoreboard.Query{Year: year})
+	rk, err := s.board.Rank(ctx, scoreboard.Query{Year: year})
 	if err != nil {
 		return pg, err
 	}
@@ -67,7 +67,8 @@ func (s *Server) gradesPage(r *http.Request, year int) (gradesPage, error) {
 	if err != nil {
 		return pg, err
 	}
-	for i, sc := range cards {
+	for i := range rk.Rows {
+		sc := &rk.Rows[i]
 		row := gradeRow{Rank: i + 1, Card: sc, Designated: s.board.Designated(sc.Org, year, time.Time{})}
 		if gs := grades[sc.Org]; len(gs) > 0 {
 			g := gs[len(gs)-1]
@@ -175,7 +176,7 @@ func (s *Server) gradeRun(w http.ResponseWriter, r *http.Request, revise bool) {
 }
 
 type designateRow struct {
-	Card       *projections.Scorecard
+	Card       *scoreboard.Row
 	Designated bool
 	Checked    bool
 	Problem    string
@@ -208,11 +209,12 @@ func (s *Server) handleAdminDesignate(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) designatePage(r *http.Request, year int, codes []string) (designatePage, error) {
 	pg := designatePage{adminBase: s.adminBase(r, fmt.Sprintf("%d 年度确定先进", year), year), Codes: codes}
-	cards, err := s.board.ScoreAll(r.Context(), scoreboard.Query{Year: year})
+	rk, err := s.board.Rank(r.Context(), scoreboard.Query{Year: year})
 	if err != nil {
 		return pg, err
 	}
-	for _, sc := range cards {
+	for i := range rk.Rows {
+		sc := &rk.Rows[i]
 		if sc.Tier != domain.TierAdvanced && !slices.Contains(codes, sc.Org) {
 			continue
 		}

@@ -452,27 +452,53 @@ func (s *Server) recomputeKnown(r *http.Request, pg *recomputePage) error {
 	}
 	pg.FromLabel, pg.ToLabel = pg.KnownFrom+" 时所知", pg.KnownTo+" 时所知"
 	ctx := r.Context()
-	var cards [2][]*projections.Scorecard
+	var rks [2]*scoreboard.Ranking
 	var rbs [2]*domain.Rulebook
 	for i, k := range ks {
 		var err error
 		if rbs[i], err = s.books.RulebookAt(ctx, pg.Year, k, ""); err != nil {
 			return err
 		}
-		if cards[i], err = s.board.ScoreAll(ctx, scoreboard.Query{Year: pg.Year, KnownAt: k, Under: scoreboard.AllOrgs}); err != nil {
+		if rks[i], err = s.board.Rank(ctx, scoreboard.Query{Year: pg.Year, KnownAt: k, Under: scoreboard.AllOrgs}); err != nil {
 			return err
 		}
 	}
-	old := map[string]*projections.Scorecard{}
-	for _, sc := range cards[0] {
-		old[sc.Org] = sc
+	old := make(map[string]*scoreboard.Row, len(rks[0].Rows))
+	for i := range rks[0].Rows {
+		old[rks[0].Rows[i].Org] = &rks[0].Rows[i]
 	}
 	rc := projections.NewRecomputation(rbs[0], rbs[1], projections.Query{Year: pg.Year, KnownAt: ks[1]})
-	for _, sc := range cards[1] {
-		if o := old[sc.Org]; o != nil {
-			rc.Add(o, sc)
-		} else {
-			pg.OnlyTo = append(pg.OnlyTo, sc.Org+" "+sc.Name)
+	// Only the organisations whose grade changed are scored again, both
+	// ways, for their diffs: a chunk of rows at a time.
+	const chunk = 256
+	rows := rks[1].Rows
+	for lo := 0; lo < len(rows); lo += chunk {
+		part := rows[lo:min(lo+chunk, len(rows))]
+		var was, now []scoreboard.Row
+		for _, row := range part {
+			if o := old[row.Org]; o != nil && (o.Final != row.Final || o.Tier != row.Tier) {
+				was, now = append(was, *o), append(now, row)
+			}
+		}
+		var olds, news []*projections.Scorecard
+		if err := s.board.Cards(ctx, rks[0], was, func(sc *projections.Scorecard) error { olds = append(olds, sc); return nil }); err != nil {
+			return err
+		}
+		if err := s.board.Cards(ctx, rks[1], now, func(sc *projections.Scorecard) error { news = append(news, sc); return nil }); err != nil {
+			return err
+		}
+		j := 0
+		for _, row := range part {
+			o := old[row.Org]
+			switch {
+			case o == nil:
+				pg.OnlyTo = append(pg.OnlyTo, row.Org+" "+row.Name)
+			case o.Final != row.Final || o.Tier != row.Tier:
+				rc.Add(olds[j], news[j])
+				j++
+			default:
+				rc.AddSame(row.Tier)
+			}
 		}
 	}
 	pg.Report = rc.Report(rbs[1])

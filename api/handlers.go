@@ -1026,18 +1026,70 @@ func (s *Server) handleScorecards(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, errBadRequest("tier", "want advanced, compliant or non_compliant"))
 		return
 	}
-	cards, err := s.board.ScoreAll(r.Context(), q)
+	rk, err := s.board.Rank(r.Context(), q)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	out := make([]*projections.Scorecard, 0, len(cards))
-	for _, sc := range cards {
-		if (kind == "" || string(sc.Kind) == kind) && (tier == "" || sc.Tier == tier) {
-			out = append(out, sc)
+	out := make([]scoreboard.Row, 0, len(rk.Rows))
+	for _, row := range rk.Rows {
+		if (kind == "" || string(row.Kind) == kind) && (tier == "" || row.Tier == tier) {
+			out = append(out, row)
 		}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"year": q.Year, "scorecards": out})
+	// The bytes writeJSON writes for {"year": …, "scorecards": […]}
+	// (object keys sorted), the scorecards streamed a chunk at a time.
+	s.writeCards(w, r, rk, out, `{"scorecards":[`, fmt.Sprintf(`],"year":%d}`+"\n", q.Year))
+}
+
+// writeCards answers 200 with head, the JSON of the scorecards of rows
+// (Board.Cards: scored again a chunk at a time, never all held at once)
+// separated by commas, and tail. A failure before the first bytes are
+// sent is answered as an error; after, the connection is cut, so that a
+// client never takes a truncated answer for a whole one.
+func (s *Server) writeCards(w http.ResponseWriter, r *http.Request, rk *scoreboard.Ranking, rows []scoreboard.Row, head, tail string) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	started := false
+	flush := func() error {
+		if !started {
+			started = true
+			w.Header().Set("Content-Type", "application/json; charset=utf-8")
+			w.Header().Set("Cache-Control", "no-store")
+			w.WriteHeader(http.StatusOK)
+		}
+		_, err := w.Write(buf.Bytes())
+		buf.Reset()
+		return err
+	}
+	buf.WriteString(head)
+	n := 0
+	err := s.board.Cards(r.Context(), rk, rows, func(sc *projections.Scorecard) error {
+		if n > 0 {
+			buf.WriteByte(',')
+		}
+		n++
+		if err := enc.Encode(sc); err != nil {
+			return err
+		}
+		buf.Truncate(buf.Len() - 1) // Encode's newline
+		if buf.Len() >= 1<<20 {
+			return flush()
+		}
+		return nil
+	})
+	if err == nil {
+		buf.WriteString(tail)
+		err = flush()
+	}
+	switch {
+	case err != nil && !started:
+		s.writeError(w, r, err)
+	case err != nil:
+		s.log.Error("scorecards: cut short", "request_id", requestID(r), "path", r.URL.Path, "sent", n, "scorecards", len(rows), "err", err)
+		panic(http.ErrAbortHandler)
+	}
 }
 
 type gradeBody struct {

@@ -102,7 +102,7 @@ func (s *Server) writeReport(w http.ResponseWriter, r *http.Request) error {
 	case format == "xlsx" && table != "":
 		return errBadRequest("table", "only a CSV export is one table")
 	}
-	d, err := report.Collect(r.Context(), s.board, s.books, q)
+	d, err := report.CollectRanking(r.Context(), s.board, s.books, q)
 	if err != nil {
 		return err
 	}

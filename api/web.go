@@ -290,7 +290,7 @@ func (s *Server) handleHome(w http.ResponseWriter, r *http.Request) {
 
 type overviewRow struct {
 	Rank  int
-	Card  *projections.Scorecard
+	Card  *scoreboard.Row
 	Group string
 }
 
@@ -326,11 +326,12 @@ func (s *Server) handleOverviewPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := s.scoredAsOf(scoreboard.Query{Year: year, Under: under})
-	cards, err := s.board.ScoreAll(r.Context(), q)
+	rk, err := s.board.Rank(r.Context(), q)
 	if err != nil {
 		s.pageError(w, r, err)
 		return
 	}
+	cards := rk.Rows
 	pg := overviewPage{base: s.base(r, fmt.Sprintf("%d 年度总览", year)), Year: year, Total: len(cards), Under: under, AsOf: q.AsOf}
 	pg.Kinds = append(pg.Kinds, option{Value: "", Label: "全部类型", Selected: kind == ""})
 	for _, k := range domain.OrgKinds {
@@ -341,7 +342,8 @@ func (s *Server) handleOverviewPage(w http.ResponseWriter, r *http.Request) {
 	for _, t := range []string{domain.TierAdvanced, domain.TierCompliant, domain.TierNonCompliant} {
 		pg.Tiers = append(pg.Tiers, option{Value: t, Label: domain.TierLabel(t), Selected: tier == t})
 	}
-	for i, sc := range cards {
+	for i := range cards {
+		sc := &cards[i]
 		counts[sc.Tier]++
 		if (kind != "" && string(sc.Kind) != kind) || (tier != "" && sc.Tier != tier) {
 			continue

@@ -174,6 +174,11 @@ func (rc *Recomputation) Add(old, new *Scorecard) {
 	rc.add(old.Tier, new.Tier, d)
 }
 
+// AddSame counts one organisation whose final score and tier are the same
+// under both rulebooks: what Add counts for it, without its scorecards (a
+// caller that ranks with rows scores only the organisations that changed).
+func (rc *Recomputation) AddSame(tier string) { rc.add(tier, tier, nil) }
+
 // add counts one organisation; d is its diff when its grade changed.
 func (rc *Recomputation) add(oldTier, newTier string, d *ScorecardDiff) {
 	rc.r.Orgs++

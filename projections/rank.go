@@ -66,3 +66,18 @@ func ScoreAll(facts []*Facts, rb *domain.Rulebook, q Query) ([]*Scorecard, error
 	})
 	return out, nil
 }
+
+// ParentAt returns the parent code (empty: directly under the work
+// committee) that the organisation's scorecard under q would name, without
+// scoring it, or the error Score would return before scoring
+// (ErrNotRegistered as known at q.KnownAt, a *NotFoundedError at D,
+// ErrBadQuery). A ranking of one level (scoreboard.Query.Under) uses it
+// to score only the organisations it shows; the schedule and the
+// rulebook are not read.
+func ParentAt(f *Facts, q Query) (string, error) {
+	v, err := openView(f, &plan{}, q)
+	if err != nil {
+		return "", err
+	}
+	return v.reg.parent, nil
+}

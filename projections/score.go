@@ -124,6 +124,17 @@ type view struct {
 }
 
 func newView(f *Facts, p *plan, q Query) (*view, error) {
+	v, err := openView(f, p, q)
+	if err != nil {
+		return nil, err
+	}
+	v.counts, v.deds = make([]Count, 0, 128), make([]Deduction, 0, 16)
+	return v, nil
+}
+
+// openView is newView without the arenas scoring needs: what the query
+// sees of the organisation (its registration, founding, retractions).
+func openView(f *Facts, p *plan, q Query) (*view, error) {
 	if f == nil {
 		return nil, fmt.Errorf("%w: no facts", ErrBadQuery)
 	}
@@ -138,8 +149,7 @@ func newView(f *Facts, p *plan, q Query) (*view, error) {
 	if d.IsZero() || d.After(end) {
 		d = end
 	}
-	v := &view{f: f, p: p, rb: p.rb, q: q, year: q.Year, d: dayOf(d), k: q.KnownAt.UnixNano(), yp: periodsOf(q.Year),
-		counts: make([]Count, 0, 128), deds: make([]Deduction, 0, 16)}
+	v := &view{f: f, p: p, rb: p.rb, q: q, year: q.Year, d: dayOf(d), k: q.KnownAt.UnixNano(), yp: periodsOf(q.Year)}
 	v.yearStart, v.yearEnd = v.yp.year.start, v.yp.year.end
 	v.yearClosed = v.d == v.yearEnd
 	// A retraction can only cite an earlier event, so walking them from

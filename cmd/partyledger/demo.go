@@ -13,7 +13,6 @@ import (
 	"partyledger/domain"
 	"partyledger/domain/democity"
 	"partyledger/ledger/books"
-	"partyledger/projections"
 	"partyledger/projections/scoreboard"
 )
 
@@ -70,10 +69,11 @@ func demoCommand() *command {
 			if err := importDemoCity(ctx, e, bk, city, clk, !c.quiet && isTerminal(e.stderr)); err != nil {
 				return fmt.Errorf("demo city: %w", err)
 			}
-			cards, err := board.ScoreAll(ctx, scoreboard.Query{Year: 2016})
+			rk, err := board.Rank(ctx, scoreboard.Query{Year: 2016})
 			if err != nil {
 				return err
 			}
+			cards := rk.Rows
 			fmt.Fprintf(e.stdout, "\n2016 年度市直机关党建目标绩效考核排名（%d 个组织，%.1fs）\n\n", len(cards), time.Since(start).Seconds())
 			printRanking(e.stdout, cards)
 			printDemoNext(e, cards)
@@ -173,7 +173,7 @@ func (s demoSource) lines(ctx context.Context, fn func(int, []byte, time.Time, e
 
 // printDemoNext shows how to look closer at the demo city, at the
 // organisation ranked last.
-func printDemoNext(e *env, cards []*projections.Scorecard) {
+func printDemoNext(e *env, cards []scoreboard.Row) {
 	flagData := "--data " + e.data
 	if e.store != "" {
 		flagData = "--store " + e.store
@@ -197,7 +197,7 @@ func printDemoNext(e *env, cards []*projections.Scorecard) {
 // serveDemo issues one token per role for the demo city — the branch
 // token bound to a real branch, one with something to fix — prints them
 // with the URL, and serves until interrupted.
-func serveDemo(ctx context.Context, e *env, bk *books.Books, cards []*projections.Scorecard, addr string) error {
+func serveDemo(ctx context.Context, e *env, bk *books.Books, cards []scoreboard.Row, addr string) error {
 	branch := ""
 	for _, sc := range cards { // ranked best first: the last branch has most to fix
 		if sc.Kind == domain.KindBranch {

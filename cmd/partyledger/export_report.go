@@ -56,7 +56,7 @@ func exportReport(ctx context.Context, e *env, rf *reportFlags, year int) error 
 	if err != nil {
 		return err
 	}
-	d, err := report.Collect(ctx, board, bk, q)
+	d, err := report.CollectRanking(ctx, board, bk, q)
 	if err != nil {
 		return err
 	}
@@ -76,7 +76,7 @@ func exportReport(ctx context.Context, e *env, rf *reportFlags, year int) error 
 	if rf.format == "csv" {
 		what = "CSV（" + rf.table + "）"
 	}
-	fmt.Fprintf(e.stderr, "已导出%s %s：%d 年度，%d 个组织 / exported %d organisations\n", what, rf.out, year, len(d.Cards), len(d.Cards))
+	fmt.Fprintf(e.stderr, "已导出%s %s：%d 年度，%d 个组织 / exported %d organisations\n", what, rf.out, year, d.Orgs(), d.Orgs())
 	return nil
 }
 

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -100,14 +102,14 @@ func scoreCommand() *command {
 			}
 			q.Under = c.under
 			if c.all {
-				cards, err := board.ScoreAll(ctx, q)
+				rk, err := board.Rank(ctx, q)
 				if err != nil {
 					return err
 				}
 				if c.asJSON {
-					return writeJSON(e.stdout, cards)
+					return writeCardsJSON(ctx, e.stdout, board, rk)
 				}
-				printRanking(e.stdout, cards)
+				printRanking(e.stdout, rk.Rows)
 				return nil
 			}
 			sc, err := board.Score(ctx, c.org, q)
@@ -128,43 +130,78 @@ func scoreCommand() *command {
 }
 
 // finalText renders the final score, marked when provisional.
-func finalText(sc *projections.Scorecard) string {
-	if sc.Provisional {
-		return sc.Final.String() + "（暂定）"
+func finalText(final domain.Points, provisional bool) string {
+	if provisional {
+		return final.String() + "（暂定）"
 	}
-	return sc.Final.String()
+	return final.String()
 }
 
-func vetoText(sc *projections.Scorecard) string {
-	if len(sc.Vetoes) == 0 {
+func vetoText(vetoes []projections.Veto) string {
+	if len(vetoes) == 0 {
 		return "—"
 	}
 	var parts []string
-	for _, v := range sc.Vetoes {
+	for _, v := range vetoes {
 		parts = append(parts, v.Code)
 	}
 	return strings.Join(parts, ",")
 }
 
 // printRanking writes the ranked table of every organisation.
-func printRanking(w io.Writer, cards []*projections.Scorecard) {
+func printRanking(w io.Writer, rows []scoreboard.Row) {
 	var tb table
 	tb.add("名次", "代码", "名称", "类型", "网上考核", "分组考评", "最终得分", "等次", "否决")
-	for i, sc := range cards {
+	for i := range rows {
+		r := &rows[i]
 		group := "—"
-		if sc.Group != nil {
-			group = sc.Group.String()
+		if r.Group != nil {
+			group = r.Group.String()
 		}
-		tb.add(fmt.Sprint(i+1), sc.Org, sc.Name, sc.Kind.Label(), sc.Online.String(), group, finalText(sc),
-			domain.TierLabel(sc.Tier), vetoText(sc))
+		tb.add(fmt.Sprint(i+1), r.Org, r.Name, r.Kind.Label(), r.Online.String(), group, finalText(r.Final, r.Provisional),
+			domain.TierLabel(r.Tier), vetoText(r.Vetoes))
 	}
 	tb.write(w)
 	counts := map[string]int{}
-	for _, sc := range cards {
-		counts[sc.Tier]++
+	for i := range rows {
+		counts[rows[i].Tier]++
 	}
-	fmt.Fprintf(w, "\n共 %d 个组织：先进 %d，达标 %d，未达标 %d\n", len(cards),
+	fmt.Fprintf(w, "\n共 %d 个组织：先进 %d，达标 %d，未达标 %d\n", len(rows),
 		counts[domain.TierAdvanced], counts[domain.TierCompliant], counts[domain.TierNonCompliant])
+}
+
+// writeCardsJSON writes the scorecards of a ranking as one JSON array
+// (what writeJSON writes for them), scored again a chunk at a time
+// (scoreboard.Board.Cards) rather than all held at once.
+func writeCardsJSON(ctx context.Context, w io.Writer, board *scoreboard.Board, rk *scoreboard.Ranking) error {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	write := func(b []byte) error {
+		if _, err := w.Write(b); err != nil {
+			return fmt.Errorf("write standard output: %w", err)
+		}
+		return nil
+	}
+	if err := write([]byte("[")); err != nil {
+		return err
+	}
+	n := 0
+	err := board.Cards(ctx, rk, rk.Rows, func(sc *projections.Scorecard) error {
+		buf.Reset()
+		if n > 0 {
+			buf.WriteByte(',')
+		}
+		n++
+		if err := enc.Encode(sc); err != nil {
+			return err
+		}
+		return write(bytes.TrimSuffix(buf.Bytes(), []byte("\n")))
+	})
+	if err != nil {
+		return err
+	}
+	return write([]byte("]\n"))
 }
 
 // sectionTitles maps a rulebook's section codes to "一、思想建设（20分）".
@@ -191,7 +228,7 @@ func printScorecard(w io.Writer, sc *projections.Scorecard, sections map[string]
 		group = sc.Group.String()
 	}
 	fmt.Fprintf(w, "网上考核 %s  分组考评 %s  最终得分 %s  按分数 %s  等次 %s\n",
-		sc.Online, group, finalText(sc), domain.TierLabel(sc.TierByScore), domain.TierLabel(sc.Tier))
+		sc.Online, group, finalText(sc.Final, sc.Provisional), domain.TierLabel(sc.TierByScore), domain.TierLabel(sc.Tier))
 	for _, v := range sc.Vetoes {
 		fmt.Fprintf(w, "否决 %s：%s（事件 %s）\n", v.Code, v.Reason, strings.Join(shortIDs(v.Events), ", "))
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"partyledger/domain"
+	"partyledger/projections"
 )
 
 // CSV tables (WriteCSV): what one CSV file holds.
@@ -67,26 +68,23 @@ func WriteCSV(w io.Writer, d *Data, table string) error {
 	var err error
 	switch table {
 	case TableSummary, "":
-		err = write(heads(d.summaryHeader()))
-		for i, sc := range d.Cards {
-			if err != nil {
-				break
-			}
-			err = write(d.summaryRow(i+1, sc))
+		if err = write(heads(d.summaryHeader())); err == nil {
+			err = d.eachCard(false, func(i int, sc *projections.Scorecard) error { return write(d.summaryRow(i+1, sc)) })
 		}
 	case TableItems, TableCounts:
 		head, rows := itemsHead, itemRows
 		if table == TableCounts {
 			head, rows = countsHead, countRows
 		}
-		err = write(heads(append([]string{"组织代码", "组织名称"}, head...)))
-		for _, sc := range d.Cards {
-			for _, r := range rows(sc) {
-				if err != nil {
-					break
+		if err = write(heads(append([]string{"组织代码", "组织名称"}, head...))); err == nil {
+			err = d.eachCard(false, func(_ int, sc *projections.Scorecard) error {
+				for _, r := range rows(sc) {
+					if err := write(append([]any{sc.Org, sc.Name}, r...)); err != nil {
+						return err
+					}
 				}
-				err = write(append([]any{sc.Org, sc.Name}, r...))
-			}
+				return nil
+			})
 		}
 	case TableJournal:
 		if d.Journal == nil {

@@ -14,6 +14,7 @@ import (
 	"context"
 	"fmt"
 	"iter"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -27,7 +28,9 @@ import (
 type Data struct {
 	Year int
 	// Cards are the scorecards of every organisation, in the order the
-	// summary lists them (Collect ranks them).
+	// summary lists them (Collect ranks them). Data from CollectRanking
+	// has none: it holds a row per organisation instead, and its
+	// scorecards are scored again, a chunk at a time, as they are written.
 	Cards []*projections.Scorecard
 	// Rulebook is the rulebook the cards were scored under (section
 	// titles); nil labels sections by number.
@@ -39,6 +42,14 @@ type Data struct {
 	// export form; nil leaves it out. Source.Journal gives the events a
 	// year's audit needs.
 	Journal iter.Seq2[domain.JournalLine, error]
+
+	// From CollectRanking: the ranking, and the board and context that
+	// score its scorecards again (Cards is nil).
+	ranked *scoreboard.Ranking
+	board  *scoreboard.Board
+	ctx    context.Context
+	// sections, once computed from the scorecards (no rulebook).
+	secCodes, secLabels []string
 }
 
 // Source is what an export reads beside the scores; *books.Books
@@ -57,7 +68,9 @@ type Source interface {
 
 // Collect scores every organisation of q.Year as q says (ranked, as
 // `score --all` does) and gathers the grades and the journal of the year.
-// The journal is read lazily, when the export is written.
+// The journal is read lazily, when the export is written. It holds every
+// scorecard (about 76 KB each); CollectRanking writes the same export
+// without.
 func Collect(ctx context.Context, board *scoreboard.Board, src Source, q scoreboard.Query) (*Data, error) {
 	if q.Under == "" {
 		q.Under = scoreboard.AllOrgs // an export covers every organisation unless asked otherwise
@@ -88,6 +101,105 @@ func Collect(ctx context.Context, board *scoreboard.Board, src Source, q scorebo
 	}
 	d.Journal = src.Journal(ctx, q.Year)
 	return d, nil
+}
+
+// CollectRanking gathers what Collect gathers, but holds a row per
+// organisation (scoreboard.Board.Rank) instead of its scorecard (about
+// 76 KB in memory: 14 GiB for a province): the writers score the
+// scorecards again, a chunk at a time (scoreboard.Board.Cards), as they
+// write the summary, the items and counts, and the organisations' sheets,
+// and write the same bytes as from Collect's (a test checks). ctx is kept
+// for that scoring, as for reading the journal.
+func CollectRanking(ctx context.Context, board *scoreboard.Board, src Source, q scoreboard.Query) (*Data, error) {
+	if q.Under == "" {
+		q.Under = scoreboard.AllOrgs // an export covers every organisation unless asked otherwise
+	}
+	rk, err := board.Rank(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	d := &Data{Year: q.Year, ranked: rk, board: board, ctx: ctx}
+	// The rulebook as Collect finds it: the scorecards' version, as known
+	// at their K.
+	version, k := q.Rulebook, q.KnownAt
+	if len(rk.Rows) > 0 {
+		version, k = rk.Rulebook.Version, rk.Query.KnownAt
+	}
+	if k.IsZero() {
+		k = src.Now()
+	}
+	if rb, err := src.RulebookAt(ctx, q.Year, k, version); err == nil {
+		d.Rulebook = rb
+	}
+	if d.Grades, err = src.Grades(ctx, q.Year); err != nil {
+		return nil, err
+	}
+	d.Journal = src.Journal(ctx, q.Year)
+	return d, nil
+}
+
+// Orgs returns the number of organisations the export covers.
+func (d *Data) Orgs() int {
+	if d.ranked != nil {
+		return len(d.ranked.Rows)
+	}
+	return len(d.Cards)
+}
+
+// eachCard calls fn with each organisation's scorecard and its index in
+// the ranking order (byCode: in code order), until fn's first error.
+func (d *Data) eachCard(byCode bool, fn func(i int, sc *projections.Scorecard) error) error {
+	if d.ranked == nil {
+		cards := d.Cards
+		if byCode {
+			cards = slices.Clone(cards)
+			slices.SortFunc(cards, func(a, b *projections.Scorecard) int { return strings.Compare(a.Org, b.Org) })
+		}
+		for i, sc := range cards {
+			if err := fn(i, sc); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	rows := d.ranked.Rows
+	if byCode {
+		rows = slices.Clone(rows)
+		slices.SortFunc(rows, func(a, b scoreboard.Row) int { return strings.Compare(a.Org, b.Org) })
+	}
+	i := 0
+	return d.board.Cards(d.ctx, d.ranked, rows, func(sc *projections.Scorecard) error {
+		err := fn(i, sc)
+		i++
+		return err
+	})
+}
+
+// first returns what the first scorecard says of how all were scored:
+// the rulebook, D and K; ok is false when there is none.
+func (d *Data) first() (rb projections.RulebookRef, asOf domain.Date, knownAt string, ok bool) {
+	switch {
+	case d.ranked != nil && len(d.ranked.Rows) > 0:
+		return d.ranked.Rulebook, d.ranked.AsOf, d.ranked.KnownAt, true
+	case d.ranked == nil && len(d.Cards) > 0:
+		return d.Cards[0].Rulebook, d.Cards[0].AsOf, d.Cards[0].KnownAt, true
+	}
+	return rb, asOf, knownAt, false
+}
+
+// tiers counts the organisations by tier.
+func (d *Data) tiers() map[string]int {
+	out := map[string]int{}
+	if d.ranked != nil {
+		for i := range d.ranked.Rows {
+			out[d.ranked.Rows[i].Tier]++
+		}
+		return out
+	}
+	for _, sc := range d.Cards {
+		out[sc.Tier]++
+	}
+	return out
 }
 
 // Column sets and labels.
@@ -146,8 +258,11 @@ func (d *Data) sections() (codes, labels []string) {
 		}
 		return codes, labels
 	}
+	if d.ranked != nil && d.secCodes != nil {
+		return d.secCodes, d.secLabels
+	}
 	seen := map[string]bool{}
-	for _, sc := range d.Cards {
+	_ = d.eachCard(false, func(_ int, sc *projections.Scorecard) error {
 		for _, it := range sc.Items {
 			if !seen[it.Section] {
 				seen[it.Section] = true
@@ -155,6 +270,15 @@ func (d *Data) sections() (codes, labels []string) {
 				labels = append(labels, "第"+it.Section+"部分")
 			}
 		}
+		return nil
+	})
+	if d.ranked != nil {
+		// Scored once, not for every row; a failure to score shows in
+		// the writer's own pass over the scorecards.
+		if codes == nil {
+			codes = []string{} // computed, and none
+		}
+		d.secCodes, d.secLabels = codes, labels
 	}
 	return codes, labels
 }

@@ -3,7 +3,6 @@ package report
 import (
 	"fmt"
 	"io"
-	"sort"
 	"strconv"
 	"strings"
 	"unicode/utf16"
@@ -78,12 +77,13 @@ func WriteWorkbook(w io.Writer, d *Data) (err error) {
 	if err := b.about(d); err != nil {
 		return fmt.Errorf("report: sheet %s: %w", SheetAbout, err)
 	}
-	cards := append([]*projections.Scorecard(nil), d.Cards...)
-	sort.Slice(cards, func(i, j int) bool { return cards[i].Org < cards[j].Org })
-	for _, sc := range cards {
+	if err := d.eachCard(true, func(_ int, sc *projections.Scorecard) error {
 		if err := b.org(d, sc); err != nil {
 			return fmt.Errorf("report: sheet of %s: %w", sc.Org, err)
 		}
+		return nil
+	}); err != nil {
+		return err
 	}
 	if d.Journal != nil {
 		if err := b.journal(d); err != nil {
@@ -267,12 +267,12 @@ func (b *book) summary(d *Data) error {
 	if err := sw.SetRow("A1", b.header(head)); err != nil {
 		return err
 	}
-	for i, sc := range d.Cards {
-		if err := sw.SetRow(cell(1, i+2), b.cells(d.summaryRow(i+1, sc), 0)); err != nil {
-			return err
-		}
+	if err := d.eachCard(false, func(i int, sc *projections.Scorecard) error {
+		return sw.SetRow(cell(1, i+2), b.cells(d.summaryRow(i+1, sc), 0))
+	}); err != nil {
+		return err
 	}
-	return b.finish(sw, 1, span(len(head), 1, len(d.Cards)+1))
+	return b.finish(sw, 1, span(len(head), 1, d.Orgs()+1))
 }
 
 func (b *book) about(d *Data) error {
@@ -287,22 +287,18 @@ func (b *book) about(d *Data) error {
 	rows := [][]any{{excelize.Cell{StyleID: b.title, Value: fmt.Sprintf("%d 年度党建目标绩效考核 审计导出", d.Year)}}, b.header([]string{"项目", "内容"})}
 	add := func(k string, v any) { rows = append(rows, []any{excelize.Cell{StyleID: b.kv, Value: k}, v}) }
 	add("考核年度", d.Year)
-	add("组织数", len(d.Cards))
-	if len(d.Cards) > 0 {
-		sc := d.Cards[0]
-		add("细则版本", sc.Rulebook.Version)
-		add("细则SHA-256", sc.Rulebook.SHA256)
-		add("截至日期", sc.AsOf.String())
-		add("知悉于(UTC)", sc.KnownAt)
+	add("组织数", d.Orgs())
+	if rb, asOf, knownAt, ok := d.first(); ok {
+		add("细则版本", rb.Version)
+		add("细则SHA-256", rb.SHA256)
+		add("截至日期", asOf.String())
+		add("知悉于(UTC)", knownAt)
 	}
 	if d.Rulebook != nil {
 		add("细则名称", d.Rulebook.Title)
 		add("细则来源", d.Rulebook.Source)
 	}
-	tiers := map[string]int{}
-	for _, sc := range d.Cards {
-		tiers[sc.Tier]++
-	}
+	tiers := d.tiers()
 	add("等次分布", fmt.Sprintf("先进 %d，达标 %d，未达标 %d", tiers[domain.TierAdvanced], tiers[domain.TierCompliant], tiers[domain.TierNonCompliant]))
 	add("工作表", "“汇总”为全部组织的得分、等次、否决和各部分得分；每个组织一张工作表（以“代码 名称”命名），列出各项得分、扣分及原因、依据事件和计数，其下为评分概况；“台账”为本年度考核涉及的全部事件（按记录顺序，含哈希链）")
 	add("台账", "“事件类型”“内容”为中文（金额以元计，党员以姓名显示）；记录时间为北京时间；“数据(JSON)”为原始记录（金额以分计），与“前一哈希”“哈希”一起可供核验。")

@@ -2,13 +2,14 @@ package scoreboard
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
+	"slices"
 	"time"
 
 	"partyledger/domain"
@@ -125,9 +126,11 @@ func snapshotOf(g *domain.Grade) *GradeSnapshot {
 		RecordedAt: g.RecordedAt.UTC().Format(domain.InstantLayout)}
 }
 
-// gradeScores scores every organisation at year end as the options say,
-// with the grades recorded so far.
-func (b *Board) gradeScores(ctx context.Context, year int, opts GradeOptions) (*GradeRun, []*projections.Scorecard, map[string][]domain.Grade, error) {
+// gradeScores ranks the organisations to grade at year end as the options
+// say, in code order, with the grades recorded so far. It keeps a row per
+// organisation; the scorecards of those a run writes are scored again, a
+// chunk at a time (gradeChunks).
+func (b *Board) gradeScores(ctx context.Context, year int, opts GradeOptions) (*GradeRun, *Ranking, []Row, map[string][]domain.Grade, error) {
 	// The built-in rulebook is recorded with the first grade that names
 	// it (books.Books.IssueGrade), not here: a dry run or a revision
 	// with nothing to revise writes nothing.
@@ -135,23 +138,55 @@ func (b *Board) gradeScores(ctx context.Context, year int, opts GradeOptions) (*
 	if k.IsZero() {
 		k = b.books.Now()
 	}
-	cards, err := b.ScoreAll(ctx, Query{Year: year, KnownAt: k, Rulebook: opts.Rulebook, Under: opts.Under})
+	rk, err := b.Rank(ctx, Query{Year: year, KnownAt: k, Rulebook: opts.Rulebook, Under: opts.Under})
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, nil, nil, err
 	}
-	sort.Slice(cards, func(i, j int) bool { return cards[i].Org < cards[j].Org })
-	grades, err := b.grades(ctx, year, cards)
+	rows := slices.Clone(rk.Rows)
+	slices.SortFunc(rows, func(a, b Row) int { return cmp.Compare(a.Org, b.Org) })
+	codes := make([]string, len(rows))
+	for i := range rows {
+		codes[i] = rows[i].Org
+	}
+	grades, err := b.grades(ctx, year, codes)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, nil, nil, err
 	}
 	rb, err := b.books.RulebookAt(ctx, year, k, opts.Rulebook)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, nil, nil, err
 	}
 	run := &GradeRun{Year: year, KnownAt: domain.TruncateInstant(k).Format(projections.KnownAtLayout),
-		Rulebook: projections.RulebookRef{Version: rb.Version, SHA256: rb.SHA256()}, DryRun: opts.DryRun, Orgs: len(cards),
+		Rulebook: projections.RulebookRef{Version: rb.Version, SHA256: rb.SHA256()}, DryRun: opts.DryRun, Orgs: len(rows),
 		Written: []GradeOutcome{}, Skipped: []GradeSkip{}, k: domain.TruncateInstant(k)}
-	return run, cards, grades, nil
+	return run, rk, rows, grades, nil
+}
+
+// gradeChunks calls fn with rows a chunk at a time (cardChunk), in order,
+// each chunk with the scorecards (by code) of the rows need selects.
+func (b *Board) gradeChunks(ctx context.Context, rk *Ranking, rows []Row, need func(*Row) bool,
+	fn func(part []Row, cards map[string]*projections.Scorecard) error) error {
+	n := cardChunk()
+	for lo := 0; lo < len(rows); lo += n {
+		part := rows[lo:min(lo+n, len(rows))]
+		var sel []Row
+		for i := range part {
+			if need(&part[i]) {
+				sel = append(sel, part[i])
+			}
+		}
+		cards := make(map[string]*projections.Scorecard, len(sel))
+		if err := b.Cards(ctx, rk, sel, func(sc *projections.Scorecard) error {
+			cards[sc.Org] = sc
+			return nil
+		}); err != nil {
+			return err
+		}
+		if err := fn(part, cards); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 const provisionalSkip = "尚未录入年终分组考评，得分为暂定（可用 --provisional 仍予评定）"
@@ -165,7 +200,7 @@ const provisionalSkip = "尚未录入年终分组考评，得分为暂定（可�
 // year's rulebook stream is empty, so the version every grade names is in
 // the ledger.
 func (b *Board) IssueGrades(ctx context.Context, year int, opts GradeOptions) (*GradeRun, error) {
-	run, cards, grades, err := b.gradeScores(ctx, year, opts)
+	run, rk, rows, grades, err := b.gradeScores(ctx, year, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -173,39 +208,65 @@ func (b *Board) IssueGrades(ctx context.Context, year int, opts GradeOptions) (*
 		return nil, err
 	}
 	on := domain.DateOf(run.k)
-	for _, sc := range cards {
-		switch {
-		case len(grades[sc.Org]) > 0:
-			g := grades[sc.Org][len(grades[sc.Org])-1]
-			run.Skipped = append(run.Skipped, GradeSkip{sc.Org, fmt.Sprintf("已评定（%s %s，细则 %s）；更正请用 grade revise",
-				g.Final, domain.TierLabel(g.Tier), g.RulebookVersion)})
-			continue
-		case sc.Provisional && !opts.AllowProvisional:
-			run.Skipped = append(run.Skipped, GradeSkip{sc.Org, provisionalSkip})
-			continue
-		}
-		sum, err := ScorecardSHA256(sc)
-		if err != nil {
-			return nil, err
-		}
-		tier := b.officialTier(sc)
-		out := GradeOutcome{Org: sc.Org, Name: sc.Name, Final: sc.Final, Tier: tier, ScorecardSHA256: sum}
-		if !opts.DryRun {
-			id, dup, err := b.books.IssueGrade(ctx, sc.Org, on, &domain.GradeIssued{Year: year, RulebookVersion: sc.Rulebook.Version,
-				Final: sc.Final, Tier: tier, ScorecardSHA256: sum, ScorecardKnownAt: sc.KnownAt, Checkpoint: run.Checkpoint}, opts.principal())
+	writes := func(r *Row) bool { return len(grades[r.Org]) == 0 && (!r.Provisional || opts.AllowProvisional) }
+	err = b.gradeChunks(ctx, rk, rows, writes, func(part []Row, cards map[string]*projections.Scorecard) error {
+		for i := range part {
+			row := &part[i]
 			switch {
-			case errors.Is(err, domain.ErrGradeExists) || err == nil && dup:
-				// Issued meanwhile by another process.
-				run.Skipped = append(run.Skipped, GradeSkip{sc.Org, "已由他人同时评定"})
+			case len(grades[row.Org]) > 0:
+				g := grades[row.Org][len(grades[row.Org])-1]
+				run.Skipped = append(run.Skipped, GradeSkip{row.Org, fmt.Sprintf("已评定（%s %s，细则 %s）；更正请用 grade revise",
+					g.Final, domain.TierLabel(g.Tier), g.RulebookVersion)})
 				continue
-			case err != nil:
-				return run, fmt.Errorf("scoreboard: grade of %s: %w", sc.Org, err)
+			case row.Provisional && !opts.AllowProvisional:
+				run.Skipped = append(run.Skipped, GradeSkip{row.Org, provisionalSkip})
+				continue
 			}
-			out.EventID = id
+			sc := cards[row.Org]
+			sum, err := ScorecardSHA256(sc)
+			if err != nil {
+				return err
+			}
+			tier := b.officialTier(row)
+			out := GradeOutcome{Org: sc.Org, Name: sc.Name, Final: sc.Final, Tier: tier, ScorecardSHA256: sum}
+			if !opts.DryRun {
+				id, dup, err := b.books.IssueGrade(ctx, sc.Org, on, &domain.GradeIssued{Year: year, RulebookVersion: sc.Rulebook.Version,
+					Final: sc.Final, Tier: tier, ScorecardSHA256: sum, ScorecardKnownAt: sc.KnownAt, Checkpoint: run.Checkpoint}, opts.principal())
+				switch {
+				case errors.Is(err, domain.ErrGradeExists) || err == nil && dup:
+					// Issued meanwhile by another process.
+					run.Skipped = append(run.Skipped, GradeSkip{sc.Org, "已由他人同时评定"})
+					continue
+				case err != nil:
+					return &writeError{fmt.Errorf("scoreboard: grade of %s: %w", sc.Org, err)}
+				}
+				out.EventID = id
+			}
+			run.Written = append(run.Written, out)
 		}
-		run.Written = append(run.Written, out)
+		return nil
+	})
+	return run.result(err)
+}
+
+// writeError is a failure to record a grade: the run so far is returned
+// with it (what was written stays written).
+type writeError struct{ err error }
+
+func (e *writeError) Error() string { return e.err.Error() }
+func (e *writeError) Unwrap() error { return e.err }
+
+// result is what IssueGrades and ReviseGrades return: the run, with the
+// error that stopped it; a run stopped before it wrote is not returned.
+func (run *GradeRun) result(err error) (*GradeRun, error) {
+	var we *writeError
+	switch {
+	case err == nil:
+		return run, nil
+	case errors.As(err, &we):
+		return run, we.err
 	}
-	return run, nil
+	return nil, err
 }
 
 // officialTier is the grade a scorecard gives (domain.ExpectedTier): its
@@ -213,8 +274,8 @@ func (b *Board) IssueGrades(ctx context.Context, year int, opts GradeOptions) (*
 // designated. The designations are the committee's decisions as they
 // stand when the grade is recorded (what the append path checks), not as
 // known at the scorecard's known_at.
-func (b *Board) officialTier(sc *projections.Scorecard) string {
-	return domain.ExpectedTier(domain.GradeBasis{Final: sc.Final, Tier: sc.Tier}, b.Designated(sc.Org, sc.Year, time.Time{}))
+func (b *Board) officialTier(r *Row) string {
+	return domain.ExpectedTier(domain.GradeBasis{Final: r.Final, Tier: r.Tier}, b.Designated(r.Org, r.Year, time.Time{}))
 }
 
 // ErrNoReason reports a revision without a reason.
@@ -238,7 +299,7 @@ func (b *Board) ReviseGrades(ctx context.Context, year int, opts GradeOptions) (
 			return nil, fe
 		}
 	}
-	run, cards, grades, err := b.gradeScores(ctx, year, opts)
+	run, rk, rows, grades, err := b.gradeScores(ctx, year, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -247,45 +308,66 @@ func (b *Board) ReviseGrades(ctx context.Context, year int, opts GradeOptions) (
 	}
 	k, on := run.k, domain.DateOf(run.k)
 	rulebooks := map[string]*domain.Rulebook{}
-	for _, sc := range cards {
-		gs := grades[sc.Org]
-		switch {
-		case len(gs) == 0:
-			run.Skipped = append(run.Skipped, GradeSkip{sc.Org, "尚未评定；请先 grade issue"})
-			continue
-		case sc.Provisional && !opts.AllowProvisional:
-			run.Skipped = append(run.Skipped, GradeSkip{sc.Org, provisionalSkip})
-			continue
+	// changed is the grade an organisation's row revises, nil when none.
+	changed := func(r *Row) *domain.Grade {
+		gs := grades[r.Org]
+		if len(gs) == 0 || (r.Provisional && !opts.AllowProvisional) {
+			return nil
 		}
-		prev := gs[len(gs)-1]
-		tier := b.officialTier(sc)
-		if prev.Final == sc.Final && prev.Tier == tier {
-			run.Unchanged++
-			continue
+		prev := &gs[len(gs)-1]
+		if prev.Final == r.Final && prev.Tier == b.officialTier(r) {
+			return nil
 		}
-		sum, err := ScorecardSHA256(sc)
-		if err != nil {
-			return nil, err
-		}
-		out := GradeOutcome{Org: sc.Org, Name: sc.Name, Final: sc.Final, Tier: tier, ScorecardSHA256: sum, Previous: snapshotOf(&prev)}
-		if d, err := b.explain(ctx, sc, prev.RulebookVersion, k, rulebooks); err == nil {
-			out.Diff = d
-		}
-		if !opts.DryRun {
-			id, dup, err := b.books.ReviseGrade(ctx, &prev, on, &domain.GradeRevised{Year: year, RulebookVersion: sc.Rulebook.Version,
-				Final: sc.Final, Tier: tier, ScorecardSHA256: sum, ScorecardKnownAt: sc.KnownAt, Reason: opts.Reason, Checkpoint: run.Checkpoint}, opts.principal())
-			switch {
-			case errors.Is(err, domain.ErrGradeExists) || err == nil && dup:
-				run.Skipped = append(run.Skipped, GradeSkip{sc.Org, "已由他人同时更正"})
-				continue
-			case err != nil:
-				return run, fmt.Errorf("scoreboard: revise the grade of %s: %w", sc.Org, err)
-			}
-			out.EventID = id
-		}
-		run.Written = append(run.Written, out)
+		return prev
 	}
-	return run, nil
+	err = b.gradeChunks(ctx, rk, rows, func(r *Row) bool { return changed(r) != nil }, func(part []Row, cards map[string]*projections.Scorecard) error {
+		for i := range part {
+			row := &part[i]
+			gs := grades[row.Org]
+			switch {
+			case len(gs) == 0:
+				run.Skipped = append(run.Skipped, GradeSkip{row.Org, "尚未评定；请先 grade issue"})
+				continue
+			case row.Provisional && !opts.AllowProvisional:
+				run.Skipped = append(run.Skipped, GradeSkip{row.Org, provisionalSkip})
+				continue
+			}
+			prev := gs[len(gs)-1]
+			tier := b.officialTier(row)
+			if prev.Final == row.Final && prev.Tier == tier {
+				run.Unchanged++
+				continue
+			}
+			sc := cards[row.Org]
+			if sc == nil {
+				// Designated meanwhile: not among the rows scored again.
+				return fmt.Errorf("%w: %s's official tier changed while it was graded", ErrRankingChanged, row.Org)
+			}
+			sum, err := ScorecardSHA256(sc)
+			if err != nil {
+				return err
+			}
+			out := GradeOutcome{Org: sc.Org, Name: sc.Name, Final: sc.Final, Tier: tier, ScorecardSHA256: sum, Previous: snapshotOf(&prev)}
+			if d, err := b.explain(ctx, sc, prev.RulebookVersion, k, rulebooks); err == nil {
+				out.Diff = d
+			}
+			if !opts.DryRun {
+				id, dup, err := b.books.ReviseGrade(ctx, &prev, on, &domain.GradeRevised{Year: year, RulebookVersion: sc.Rulebook.Version,
+					Final: sc.Final, Tier: tier, ScorecardSHA256: sum, ScorecardKnownAt: sc.KnownAt, Reason: opts.Reason, Checkpoint: run.Checkpoint}, opts.principal())
+				switch {
+				case errors.Is(err, domain.ErrGradeExists) || err == nil && dup:
+					run.Skipped = append(run.Skipped, GradeSkip{sc.Org, "已由他人同时更正"})
+					continue
+				case err != nil:
+					return &writeError{fmt.Errorf("scoreboard: revise the grade of %s: %w", sc.Org, err)}
+				}
+				out.EventID = id
+			}
+			run.Written = append(run.Written, out)
+		}
+		return nil
+	})
+	return run.result(err)
 }
 
 // explain scores an organisation under the version of its previous grade,

@@ -334,23 +334,7 @@ func (b *Board) scoreFacts(f *projections.Facts, q Query, rb *domain.Rulebook, p
 // before k into fresh facts. recorded_at strictly increases along a
 // stream, so the prefix ends at the first later event.
 func (b *Board) replay(ctx context.Context, code string, k time.Time) (*projections.Facts, uint64, error) {
-	f := projections.NewFacts(code)
-	var pos uint64
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	for e, err := range b.books.ReadOrg(ctx, code) {
-		if err != nil {
-			return nil, 0, fmt.Errorf("scoreboard: replay %s: %w", code, err)
-		}
-		if e.RecordedAt.After(k) {
-			break
-		}
-		if err := f.Apply(e); err != nil {
-			return nil, 0, fmt.Errorf("scoreboard: replay %s: %w", e.ID, err)
-		}
-		pos = uint64(e.Position)
-	}
-	return f, pos, nil
+	return b.replayTo(ctx, code, k, noBound)
 }
 
 // Codes returns every registered organisation's code, sorted; over
@@ -374,6 +358,10 @@ func (b *Board) Codes() []string {
 // final score descending, then code. It scores the live facts on every
 // CPU: facts filter by recorded_at themselves, so this equals replaying
 // each organisation's prefix (a test checks), at a fraction of the cost.
+// It holds every scorecard it returns (about 76 KB each: 14 GiB for a
+// province's 200,000), and scores every organisation whatever q.Under
+// shows; the routes, grading and exports rank with Rank instead, which
+// keeps a row per organisation, and take whole scorecards from Cards.
 func (b *Board) ScoreAll(ctx context.Context, q Query) ([]*projections.Scorecard, error) {
 	if err := b.sync(ctx); err != nil {
 		return nil, err
@@ -412,21 +400,13 @@ func Scope(cards []*projections.Scorecard, under string) ([]*projections.Scoreca
 	for _, c := range cards {
 		parent[c.Org] = c.ParentCode
 	}
-	if _, ok := parent[under]; under != "" && !ok {
-		return nil, &domain.FieldError{Field: "under", Reason: fmt.Sprintf("organisation %q is not registered", under)}
-	}
-	below := func(code string) bool {
-		for i := 0; i < len(cards) && code != ""; i++ { // bounded: a cycle cannot loop
-			code = parent[code]
-			if code == under {
-				return true
-			}
-		}
-		return false
+	in, err := scoper(parent, under)
+	if err != nil {
+		return nil, err
 	}
 	out := make([]*projections.Scorecard, 0, len(cards))
 	for _, c := range cards {
-		if (under == "" && c.ParentCode == "") || (under != "" && below(c.Org)) {
+		if in(c.Org) {
 			out = append(out, c)
 		}
 	}

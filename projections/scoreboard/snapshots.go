@@ -162,30 +162,30 @@ const gradeReads = 16
 // ledger, from one pass over it (Source.Grades); over snapshots, from each
 // organisation's own stream when the Source can read it so, since a board
 // over snapshots reads nothing of $all.
-func (b *Board) grades(ctx context.Context, year int, cards []*projections.Scorecard) (map[string][]domain.Grade, error) {
+func (b *Board) grades(ctx context.Context, year int, codes []string) (map[string][]domain.Grade, error) {
 	og, ok := b.books.(orgGrades)
 	if b.snaps == nil || !ok {
 		return b.books.Grades(ctx, year)
 	}
-	out := make([][]domain.Grade, len(cards))
-	errs := make([]error, len(cards))
+	out := make([][]domain.Grade, len(codes))
+	errs := make([]error, len(codes))
 	sem := make(chan struct{}, gradeReads)
 	var wg sync.WaitGroup
-	for i, c := range cards {
+	for i, code := range codes {
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			out[i], errs[i] = og.OrgGrades(ctx, c.Org, year)
+			out[i], errs[i] = og.OrgGrades(ctx, code, year)
 		})
 	}
 	wg.Wait()
-	m := make(map[string][]domain.Grade, len(cards))
-	for i, c := range cards {
+	m := make(map[string][]domain.Grade, len(codes))
+	for i, code := range codes {
 		if errs[i] != nil {
 			return nil, errs[i]
 		}
 		if len(out[i]) > 0 {
-			m[c.Org] = out[i]
+			m[code] = out[i]
 		}
 	}
 	return m, nil
