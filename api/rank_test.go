@@ -34,7 +34,6 @@ func TestScorecardsBodyUnchanged(t *testing.T) {
 		{"&under=*&kind=branch", scoreboard.AllOrgs, "branch", ""},
 		{"&under=*&tier=compliant", scoreboard.AllOrgs, "", "compliant"},
 		{"&under=*&tier=advanced&kind=committee", scoreboard.AllOrgs, "committee", "advanced"},
-		{"&under=LY-9999", "LY-9999", "", ""},
 	} {
 		res := e.do("GET", "/v1/scorecards?year=2016&known_at="+knownAt+c.query, "assessor", nil)
 		if res.status != http.StatusOK {
