@@ -532,12 +532,15 @@ func (b *bench) reads(ctx context.Context) error {
 	}
 	var sink int
 	fns := make([]func() error, len(scanners))
+	faults := make([][]faultCount, len(scanners)) // per run: the process's page faults
 	for i, sc := range scanners {
 		fns[i] = func() error {
+			f0 := pageFaults()
 			n, err := sc.scan(ctx, func(stream, typ, data []byte) { sink += len(data) })
 			if err == nil && n != total {
 				err = fmt.Errorf("read all %s: %d events, want %d", sc.system, n, total)
 			}
+			faults[i] = append(faults[i], pageFaults().minus(f0))
 			return err
 		}
 	}
@@ -549,7 +552,7 @@ func (b *bench) reads(ctx context.Context) error {
 		best := slices.Min(times[i])
 		b.add(Result{Workload: "read-all", System: sc.system, Detail: sc.detail + fmt.Sprintf("; best of %d runs", cfg.ReadRuns),
 			Unit: unitRate, Value: stats.Rate(int64(total), best), Events: int64(total), Seconds: best.Seconds(),
-			Extra: map[string]any{"runs_s": durationsSeconds(times[i])}})
+			Extra: map[string]any{"runs_s": durationsSeconds(times[i]), "page_faults": faults[i]}})
 	}
 	files, err := filesIn(fsDir)
 	if err != nil {
