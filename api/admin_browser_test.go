@@ -2,7 +2,6 @@ package api_test
 
 import (
 	"context"
-	"errors"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -82,34 +81,9 @@ func TestAdminBrowser(t *testing.T) {
 			t.Fatalf("%s: %v", what, err)
 		}
 	}
-	// text reads an element's text once it is visible. A form's submit
-	// may still be replacing the page when the element was first seen (on
-	// a slow machine, under -race): the old page's node or its whole
-	// context is then gone ("No node with given id", "Cannot find
-	// context"), so the text is read by a query in the page as it is now,
-	// retried until it answers or ten seconds pass.
 	text := func(sel string) string {
 		t.Helper()
-		var v string
-		var err error
-		deadline := time.Now().Add(10 * time.Second)
-		for {
-			if _, err = chromedp.Run(ctx, chromedp.WaitVisible(css(sel))); err == nil {
-				var got *string
-				got, err = chromedp.Run(ctx, chromedp.Evaluate[*string](`(() => { const el = document.querySelector(`+strconv.Quote(sel)+`); return el ? el.innerText : null; })()`))
-				if err == nil && got == nil {
-					err = errors.New("not on the page (yet)")
-				}
-				if err == nil {
-					v = *got
-					break
-				}
-			}
-			if time.Now().After(deadline) || ctx.Err() != nil {
-				break
-			}
-			time.Sleep(200 * time.Millisecond)
-		}
+		v, err := pageText(ctx, sel)
 		if err != nil {
 			t.Fatalf("text of %s: %v", sel, err)
 		}

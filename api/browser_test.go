@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -9,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -84,11 +86,38 @@ const stepTimeout = 30 * time.Second
 
 func (c *chrome) text(sel string) string {
 	c.t.Helper()
-	v, err := chromedp.Run(c.ctx, chromedp.Text(chromedp.CSS(sel)))
+	v, err := pageText(c.ctx, sel)
 	if err != nil {
 		c.t.Fatalf("text of %s: %v", sel, err)
 	}
 	return v
+}
+
+// pageText reads an element's text once it is visible. A form's submit
+// may still be replacing the page when the element was first seen (on a
+// slow machine, under -race): the old page's node or its whole context is
+// then gone ("No node with given id", "Cannot find context"), so the text
+// is read by a query in the page as it is now, retried until it answers
+// or ten seconds pass.
+func pageText(ctx context.Context, sel string) (string, error) {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		_, err := chromedp.Run(ctx, chromedp.WaitVisible(chromedp.CSS(sel)))
+		if err == nil {
+			var got *string
+			got, err = chromedp.Run(ctx, chromedp.Evaluate[*string](`(() => { const el = document.querySelector(`+strconv.Quote(sel)+`); return el ? el.innerText : null; })()`))
+			if err == nil && got != nil {
+				return *got, nil
+			}
+			if err == nil {
+				err = errors.New("not on the page (yet)")
+			}
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return "", err
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }
 
 func eval[T any](c *chrome, js string) T {
