@@ -152,11 +152,9 @@ func roundRobin(runs int, fns []func() error) ([][]time.Duration, error) {
 	for range runs {
 		for i, f := range fns {
 			// Each run starts on a collected heap whose free memory is
-			// back with the OS, so that neither the collection of the
-			// system before it's garbage nor the runtime's background
-			// return of that memory runs during its run (after
-			// PostgreSQL's scan, which allocates a row at a time, the
-			// embedded store's scan ran 5–7× slower than alone).
+			// back with the OS, so that neither collecting the garbage
+			// of the system run before it nor the runtime's background
+			// return of that memory falls into its time.
 			debug.FreeOSMemory()
 			t0 := time.Now()
 			if err := f(); err != nil {
