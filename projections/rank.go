@@ -15,7 +15,9 @@ import (
 // query and returns the scorecards ranked: by final score, highest first,
 // then by organisation code. Organisations not registered as known at
 // q.KnownAt, and those not founded yet at D (ErrNotFounded), are left out; any other error stops it (the error of the
-// first such organisation in facts is returned). The rulebook's digest and
+// first such organisation in facts is returned). Each scorecard's
+// LedgerPosition is its facts' position as known at q.KnownAt
+// (Facts.PositionAt); q.LedgerPosition is not used. The rulebook's digest and
 // plan are computed once for all, and the organisations are scored on
 // every CPU; the result does not depend on how the work was shared.
 func ScoreAll(facts []*Facts, rb *domain.Rulebook, q Query) ([]*Scorecard, error) {
@@ -43,6 +45,7 @@ func ScoreAll(facts []*Facts, rb *domain.Rulebook, q Query) ([]*Scorecard, error
 						continue
 					}
 					cards[i] = v.score()
+					cards[i].LedgerPosition = facts[i].PositionAt(q.KnownAt)
 				}
 			}
 		})
@@ -58,13 +61,20 @@ func ScoreAll(facts []*Facts, rb *domain.Rulebook, q Query) ([]*Scorecard, error
 			out = append(out, c)
 		}
 	}
-	slices.SortFunc(out, func(a, b *Scorecard) int {
+	SortRanked(out)
+	return out, nil
+}
+
+// SortRanked sorts scorecards in ranking order: by final score, highest
+// first, then by organisation code (ScoreAll's order, also for cards
+// scored a chunk at a time).
+func SortRanked(cards []*Scorecard) {
+	slices.SortFunc(cards, func(a, b *Scorecard) int {
 		if c := cmp.Compare(b.Final, a.Final); c != 0 {
 			return c
 		}
 		return cmp.Compare(a.Org, b.Org)
 	})
-	return out, nil
 }
 
 // ParentAt returns the parent code (empty: directly under the work

@@ -532,12 +532,7 @@ func (p *provinceRun) facts(ctx context.Context) error {
 			if len(cards) != len(chunk) {
 				return fmt.Errorf("scored %d of %d organisations", len(cards), len(chunk))
 			}
-			byOrg := make(map[string]*projections.Facts, len(chunk))
-			for _, facts := range chunk {
-				byOrg[facts.Org()] = facts
-			}
 			for _, c := range cards {
-				c.LedgerPosition = byOrg[c.Org].PositionAt(q.KnownAt)
 				rank = append(rank, ranked{c.Final, c.Org})
 			}
 			took += time.Since(t0)

@@ -188,7 +188,6 @@ func (b *Board) rankLive(r *Ranking) ([]Row, error) {
 			return nil, err
 		}
 		for _, c := range cards {
-			c.LedgerPosition = b.orgs[c.Org].facts.PositionAt(pq.KnownAt)
 			rows = append(rows, RowOf(c))
 		}
 	}
@@ -209,12 +208,7 @@ func (b *Board) rankSnapshots(ctx context.Context, r *Ranking) ([]Row, error) {
 			if err != nil {
 				return err
 			}
-			byOrg := make(map[string]*projections.Facts, len(part))
-			for _, f := range part {
-				byOrg[f.Org()] = f
-			}
 			for _, c := range cards {
-				c.LedgerPosition = byOrg[c.Org].PositionAt(pq.KnownAt)
 				rows = append(rows, RowOf(c))
 			}
 		}
@@ -414,13 +408,8 @@ func (b *Board) scoreFor(r *Ranking, facts []*projections.Facts) (map[string]*pr
 	if err != nil {
 		return nil, err
 	}
-	byOrg := make(map[string]*projections.Facts, len(facts))
-	for _, f := range facts {
-		byOrg[f.Org()] = f
-	}
 	out := make(map[string]*projections.Scorecard, len(cards))
 	for _, c := range cards {
-		c.LedgerPosition = byOrg[c.Org].PositionAt(pq.KnownAt)
 		out[c.Org] = c
 	}
 	return out, nil

@@ -383,9 +383,6 @@ func (b *Board) ScoreAll(ctx context.Context, q Query) ([]*projections.Scorecard
 	if err != nil {
 		return nil, err
 	}
-	for _, c := range cards {
-		c.LedgerPosition = b.orgs[c.Org].facts.PositionAt(q.KnownAt)
-	}
 	return Scope(cards, q.Under)
 }
 

@@ -1,10 +1,8 @@
 package scoreboard
 
 import (
-	"cmp"
 	"context"
 	"fmt"
-	"slices"
 	"sync"
 
 	"partyledger/domain"
@@ -95,25 +93,13 @@ func (b *Board) scoreAllSnapshots(ctx context.Context, q Query, rb *domain.Ruleb
 		if err != nil {
 			return err
 		}
-		byOrg := make(map[string]*projections.Facts, len(chunk))
-		for _, f := range chunk {
-			byOrg[f.Org()] = f
-		}
-		for _, c := range cards {
-			c.LedgerPosition = byOrg[c.Org].PositionAt(q.KnownAt)
-		}
 		out = append(out, cards...)
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	slices.SortFunc(out, func(a, b *projections.Scorecard) int {
-		if c := cmp.Compare(b.Final, a.Final); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.Org, b.Org)
-	})
+	projections.SortRanked(out)
 	return Scope(out, q.Under)
 }
 

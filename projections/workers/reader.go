@@ -1,7 +1,6 @@
 package workers
 
 import (
-	"cmp"
 	"container/list"
 	"context"
 	"encoding/json"
@@ -173,25 +172,13 @@ func (r *Reader) ScoreAll(ctx context.Context, q Query) ([]*projections.Scorecar
 		if err != nil {
 			return err
 		}
-		byOrg := map[string]*projections.Facts{}
-		for _, f := range facts {
-			byOrg[f.Org()] = f
-		}
-		for _, c := range cards {
-			c.LedgerPosition = byOrg[c.Org].PositionAt(q.KnownAt)
-		}
 		out = append(out, cards...)
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	slices.SortFunc(out, func(a, b *projections.Scorecard) int {
-		if c := cmp.Compare(b.Final, a.Final); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.Org, b.Org)
-	})
+	projections.SortRanked(out)
 	return scoreboard.Scope(out, q.Under) // whom the ranking covers, as the scoreboard's
 }
 
