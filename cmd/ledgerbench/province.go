@@ -156,6 +156,12 @@ type provinceResult struct {
 	ScoreAllMedian   float64   `json:"score_all_median_seconds"`
 	BenchPeakRSS     int64     `json:"ledgerbench_vmhwm_bytes"`
 
+	// Rankings through serve (GET /v1/scorecards), after the loads: the
+	// top level and every organisation, and serve's memory after them.
+	Rankings          []rankingRun `json:"rankings"`
+	ServeRSSAfterRank int64        `json:"serve_rss_after_rankings_bytes"`
+	ServeHWMAfterRank int64        `json:"serve_vmhwm_after_rankings_bytes"`
+
 	// serve: a partyledger serve process on the data directory.
 	Serve   serveStart `json:"serve"`   // first start: builds the log tree's hash file
 	Restart serveStart `json:"restart"` // second start, after the loads, with Go's default GC settings
@@ -202,7 +208,8 @@ type provinceRun struct {
 	start time.Time
 	res   provinceResult
 
-	tokens []loadOrg // the organisations of the load, with their tokens
+	tokens    []loadOrg // the organisations of the load, with their tokens
+	rankToken string    // an assessor's, for GET /v1/scorecards
 }
 
 // loadOrg is one organisation the load reads and appends to.
@@ -495,6 +502,11 @@ func (p *provinceRun) facts(ctx context.Context) error {
 			return fmt.Errorf("issue a token for %s: %w", code, err)
 		}
 		p.tokens = append(p.tokens, loadOrg{code: code, token: tok, attendees: members[:min(len(members), 12)]})
+	}
+	// An assessor's token for the rankings (GET /v1/scorecards: assessor,
+	// auditor or admin).
+	if p.rankToken, _, err = tokens.Issue(ctx, domain.AccessAssessor, "", "ledgerbench rankings", "ledgerbench"); err != nil {
+		return fmt.Errorf("issue the rankings' token: %w", err)
 	}
 	p.res.TokenEvents = int64(fs.Head()) - p.res.EventsInStore // the tokens are events too
 	closed = true

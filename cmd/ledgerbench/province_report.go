@@ -14,7 +14,7 @@ func provinceRows(cfg provinceConfig, r *provinceResult) [][3]string {
 		return fmt.Sprintf("%s / %s ms (%s requests/s)", ms(l.P50us), ms(l.P99us), human(l.Rate))
 	}
 	mem := func(rss, hwm int64) string { return fmt.Sprintf("%.2f GiB (peak %.2f GiB)", gib(rss), gib(hwm)) }
-	return [][3]string{
+	rows := [][3]string{
 		{"organisations, events", fmt.Sprintf("%s; %s events", commas(r.Orgs), commas(int(r.EventsImported))),
 			fmt.Sprintf("%d demo cities (`domain/democity`, seeds %d on), codes renamed per city, the committee's schedule once; every count checked: store head, serve's position before and after the loads", r.Cities, cfg.Seed)},
 		{"import", fmt.Sprintf("%s (%s events/s)", seconds(r.ImportSeconds), human(r.ImportRate)),
@@ -23,7 +23,7 @@ func provinceRows(cfg provinceConfig, r *provinceResult) [][3]string {
 			fmt.Sprintf("the store's files after the import: %.1f GB; payloads (JSON) %.0f bytes an event", gb(r.FileBytes), r.PayloadPerEv)},
 		{"log tree hash file per event", fmt.Sprintf("%.0f bytes", perEv(r.HashFileBytes)),
 			fmt.Sprintf("derived data serve writes beside the store at its first start: %.1f GB", gb(r.HashFileBytes))},
-		{"reopen the store", seconds(r.ReopenMedian), fmt.Sprintf("`filestore.Open` (full scan, indexes rebuilt), median of %d", len(r.ReopenSeconds))},
+		{"reopen the store", seconds(r.ReopenMedian), fmt.Sprintf("`filestore.Open` (from the index files written at seal and close; the log is scanned where they end), median of %d", len(r.ReopenSeconds))},
 		{"fold all facts, one process", fmt.Sprintf("%s (%s events/s)", seconds(r.FoldSeconds), human(r.FoldRate)),
 			"the scoreboard's fold over the reopened store, one goroutine: `Store.ReadAll` → `books.Recorded` → `projections.Facts.Apply` (the committee's: `Schedule.Apply`)"},
 		{"heap: the open store", fmt.Sprintf("%.2f GiB (%.0f bytes an event)", gib(r.StoreHeapBytes), perEv(r.StoreHeapBytes)),
@@ -35,7 +35,7 @@ func provinceRows(cfg provinceConfig, r *provinceResult) [][3]string {
 		{fmt.Sprintf("score all %s from facts", commas(r.ScoredOrgs)), seconds(r.ScoreAllMedian),
 			fmt.Sprintf("`projections.ScoreAll` (both cores) in chunks of %s, each card's ledger position, one ranking of all; median of %d", commas(scoreChunk), len(r.ScoreAllSeconds))},
 		{"a scorecard in memory", fmt.Sprintf("%s bytes; all %s at once: %.2f GiB", commas(int(r.CardBytes)), commas(r.ScoredOrgs), gib(int64(r.CardBytes*float64(r.ScoredOrgs)))),
-			"live heap of a chunk's scorecards: what `scoreboard.Board.ScoreAll` and `GET /v1/scorecards` hold until their ranking is done"},
+			"live heap of a chunk's scorecards: what `projections.ScoreAll` over every organisation would hold (rankings keep a row each instead: below)"},
 		{"`serve` start", seconds(r.Serve.ReadySeconds),
 			"process start → listening with every organisation's facts folded (`/healthz` at the store's head); first start: builds the log tree's hash file; " + gcSettings(cfg.ServeMemLimit)},
 		{"`serve` memory when ready", mem(r.Serve.RSS, r.Serve.VmHWM), "VmRSS (VmHWM) from /proc; " + gcSettings(cfg.ServeMemLimit)},
@@ -44,8 +44,15 @@ func provinceRows(cfg provinceConfig, r *provinceResult) [][3]string {
 		{fmt.Sprintf("append, %d clients", r.Appends.Clients), lat(r.Appends),
 			fmt.Sprintf("`POST /v1/orgs/{code}/events`, one `StudySessionHeld`, durable; p50 / p99 of %s appends in %s, after one unmeasured append to each organisation", commas(r.Appends.Requests), seconds(r.Appends.Seconds))},
 		{"`serve` memory after the loads", mem(r.ServeRSSAfterLoad, r.ServeVmHWMAfterLoad), "VmRSS (VmHWM); " + gcSettings(cfg.ServeMemLimit)},
-		restartRow(r.Restart),
 	}
+	for _, rk := range r.Rankings {
+		rows = append(rows, [3]string{"ranking of " + rk.What, fmt.Sprintf("%s (%s scorecards, %.1f GB)", seconds(rk.Seconds), commas(rk.Scorecards), gb(rk.Bytes)),
+			"`GET /v1/scorecards?" + rk.Query + "` through serve (`Board.Rank`: a row per organisation, then the scorecards scored again and streamed a chunk at a time), request → last byte, read as a stream"})
+	}
+	if len(r.Rankings) > 0 {
+		rows = append(rows, [3]string{"`serve` memory after the rankings", mem(r.ServeRSSAfterRank, r.ServeHWMAfterRank), "VmRSS (VmHWM); " + gcSettings(cfg.ServeMemLimit)})
+	}
+	return append(rows, restartRow(r.Restart))
 }
 
 func gcSettings(memLimit string) string {

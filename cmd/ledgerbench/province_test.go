@@ -68,6 +68,10 @@ func TestProvinceSmall(t *testing.T) {
 	if r.AppendsAcked < int64(r.Appends.Requests) || r.TokenEvents < int64(cfg.TokenOrgs) {
 		t.Errorf("%d appends acknowledged, %d measured; %d token events for %d tokens", r.AppendsAcked, r.Appends.Requests, r.TokenEvents, cfg.TokenOrgs)
 	}
+	// The rankings through serve: the top level, then every organisation.
+	if len(r.Rankings) != 2 || r.Rankings[1].Scorecards != r.Orgs || r.Rankings[0].Scorecards >= r.Orgs || r.Rankings[0].Scorecards == 0 {
+		t.Errorf("rankings %+v: want the top level (some of the %d organisations), then all %d", r.Rankings, r.Orgs, r.Orgs)
+	}
 	// Plausible values.
 	for _, l := range []loadSummary{r.Reads, r.Appends} {
 		if l.Errors != 0 || !(l.P99us >= l.P50us && l.P50us > 0) || l.MaxUs < l.P99us || l.Clients != 64 {

@@ -447,6 +447,20 @@ func (p *provinceRun) serve(ctx context.Context, bin string) error {
 		return fmt.Errorf("after %d acknowledged appends: %w", acked, err)
 	}
 	p.res.ServeRSSAfterLoad, p.res.ServeVmHWMAfterLoad = srv.memory()
+	for _, rq := range []struct{ what, query string }{
+		{"the top level", "year=2016"},
+		{"every organisation", "year=2016&under=*"},
+	} {
+		run, err := fetchRanking(ctx, srv.base, p.rankToken, rq.query)
+		if err != nil {
+			return fmt.Errorf("ranking of %s: %w\n%s", rq.what, err, srv.logTail())
+		}
+		run.What = rq.what
+		p.res.Rankings = append(p.res.Rankings, run)
+		p.logf("ranking of %s: %s scorecards, %.1f MB of JSON in %.1f s", rq.what, commas(run.Scorecards), float64(run.Bytes)/1e6, run.Seconds)
+	}
+	p.res.ServeRSSAfterRank, p.res.ServeHWMAfterRank = srv.memory()
+	p.logf("serve after the rankings: RSS %.2f GiB, peak %.2f GiB", gib(p.res.ServeRSSAfterRank), gib(p.res.ServeHWMAfterRank))
 	if err := srv.stop(); err != nil {
 		return fmt.Errorf("serve: %w\n%s", err, srv.logTail())
 	}
@@ -483,4 +497,106 @@ func (p *provinceRun) serve(ctx context.Context, bin string) error {
 		return loadFailed{loadErr.Error()}
 	}
 	return nil
+}
+
+// rankingRun is one GET /v1/scorecards through serve: how long until its
+// last byte, how many scorecards and bytes it answered.
+type rankingRun struct {
+	What       string  `json:"what"`
+	Query      string  `json:"query"`
+	Seconds    float64 `json:"seconds"` // request sent → last byte read
+	Scorecards int     `json:"scorecards"`
+	Bytes      int64   `json:"bytes"`
+}
+
+// fetchRanking asks serve for GET /v1/scorecards?query and reads the
+// answer as a stream, one scorecard at a time (the answer for a province
+// is gigabytes: the client holds none of it), checking that every one
+// names an organisation and that the answer ends as a whole document.
+func fetchRanking(ctx context.Context, base, token, query string) (rankingRun, error) {
+	run := rankingRun{Query: query}
+	req, err := http.NewRequestWithContext(ctx, "GET", base+"/v1/scorecards?"+query, nil)
+	if err != nil {
+		return run, err
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	t0 := time.Now()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return run, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		return run, fmt.Errorf("%s: %s", resp.Status, b)
+	}
+	cr := &countingReader{r: resp.Body}
+	dec := json.NewDecoder(cr)
+	if err := wantDelim(dec, '{'); err != nil {
+		return run, err
+	}
+	for dec.More() {
+		key, err := dec.Token()
+		if err != nil {
+			return run, err
+		}
+		if key != "scorecards" {
+			var skip json.RawMessage
+			if err := dec.Decode(&skip); err != nil {
+				return run, err
+			}
+			continue
+		}
+		if err := wantDelim(dec, '['); err != nil {
+			return run, err
+		}
+		for dec.More() {
+			var sc struct {
+				Org string `json:"org"`
+			}
+			if err := dec.Decode(&sc); err != nil {
+				return run, fmt.Errorf("scorecard %d: %w", run.Scorecards+1, err)
+			}
+			if sc.Org == "" {
+				return run, fmt.Errorf("scorecard %d names no organisation", run.Scorecards+1)
+			}
+			run.Scorecards++
+		}
+		if err := wantDelim(dec, ']'); err != nil {
+			return run, err
+		}
+	}
+	if err := wantDelim(dec, '}'); err != nil {
+		return run, err
+	}
+	if _, err := io.Copy(io.Discard, cr); err != nil {
+		return run, err
+	}
+	run.Seconds, run.Bytes = time.Since(t0).Seconds(), cr.n
+	if run.Scorecards == 0 {
+		return run, errors.New("no scorecards")
+	}
+	return run, nil
+}
+
+func wantDelim(dec *json.Decoder, d json.Delim) error {
+	t, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	if t != d {
+		return fmt.Errorf("want %v, got %v", d, t)
+	}
+	return nil
+}
+
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
 }
