@@ -1042,6 +1042,10 @@ func (s *Server) handleScorecards(w http.ResponseWriter, r *http.Request) {
 	s.writeCards(w, r, rk, out, `{"scorecards":[`, fmt.Sprintf(`],"year":%d}`+"\n", q.Year))
 }
 
+// streamChunkWindow is how long writeCards gives each chunk it sends
+// (about a megabyte, and the scoring of the next one) to reach the client.
+const streamChunkWindow = time.Minute
+
 // writeCards answers 200 with head, the JSON of the scorecards of rows
 // (Board.Cards: scored again a chunk at a time, never all held at once)
 // separated by commas, and tail. A failure before the first bytes are
@@ -1052,12 +1056,20 @@ func (s *Server) writeCards(w http.ResponseWriter, r *http.Request, rk *scoreboa
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
 	started := false
+	rc := http.NewResponseController(w)
 	flush := func() error {
 		if !started {
 			started = true
 			w.Header().Set("Content-Type", "application/json; charset=utf-8")
 			w.Header().Set("Cache-Control", "no-store")
 			w.WriteHeader(http.StatusOK)
+		}
+		// A province's ranking streams gigabytes for minutes, longer than
+		// the server's WriteTimeout: each chunk gets its own window
+		// instead, so the answer lives while it makes progress and a
+		// client that stops reading is still cut off.
+		if err := rc.SetWriteDeadline(time.Now().Add(streamChunkWindow)); err != nil && !errors.Is(err, http.ErrNotSupported) {
+			return err
 		}
 		_, err := w.Write(buf.Bytes())
 		buf.Reset()
