@@ -3,7 +3,6 @@ package api
 import (
 	"bytes"
 	"fmt"
-	"iter"
 	"net/http"
 	"net/url"
 	"time"
@@ -104,7 +103,7 @@ func (s *Server) handleOrgWorkbook(w http.ResponseWriter, r *http.Request) {
 	if rb, err := s.books.RulebookAt(ctx, q.Year, time.Time{}, sc.Rulebook.Version); err == nil {
 		d.Rulebook = rb
 	}
-	d.Journal = orgJournal(s.books.Journal(ctx, q.Year), code)
+	d.Journal = s.books.OrgJournal(ctx, code, q.Year)
 	if !mayReadIncomes(principalOf(r), code) {
 		d.Journal = withoutIncomes(d.Journal)
 	}
@@ -120,18 +119,4 @@ func (s *Server) handleOrgWorkbook(w http.ResponseWriter, r *http.Request) {
 		url.PathEscape(fmt.Sprintf("%s %s %d 年度台账.xlsx", code, st.Name, q.Year))))
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(buf.Bytes())
-}
-
-// orgJournal keeps one organisation's lines of a journal.
-func orgJournal(seq iter.Seq2[domain.JournalLine, error], code string) iter.Seq2[domain.JournalLine, error] {
-	return func(yield func(domain.JournalLine, error) bool) {
-		for l, err := range seq {
-			if err == nil && l.Org != code {
-				continue
-			}
-			if !yield(l, err) {
-				return
-			}
-		}
-	}
 }

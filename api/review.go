@@ -70,7 +70,11 @@ func (s *Server) reviewPage(r *http.Request, year int, org string) (reviewPage, 
 	pg := reviewPage{base: s.base(r, fmt.Sprintf("%d 年度网上考核", year)), Year: year, Org: org}
 	states := map[string]*domain.OrgState{}
 	days := s.lateDays(ctx)
-	for l, err := range s.books.Journal(ctx, year) {
+	journal := s.books.Journal(ctx, year)
+	if org != "" {
+		journal = s.books.OrgJournal(ctx, org, year) // its own stream, not the whole ledger
+	}
+	for l, err := range journal {
 		if err != nil {
 			return pg, err
 		}

@@ -67,6 +67,27 @@ func (b *Books) Journal(ctx context.Context, year int) iter.Seq2[domain.JournalL
 	}
 }
 
+// OrgJournal yields the lines of Journal(year) that are one
+// organisation's (the lines whose org is code), read from its own stream
+// alone: a branch's 台账 costs its own few hundred events, not a pass over
+// the whole ledger. Nothing when the organisation has no stream.
+func (b *Books) OrgJournal(ctx context.Context, code string, year int) iter.Seq2[domain.JournalLine, error] {
+	return func(yield func(domain.JournalLine, error) bool) {
+		for e, err := range b.l.ReadStream(ctx, OrgStream(code), 0) {
+			if errors.Is(err, ledger.ErrStreamNotFound) {
+				return
+			}
+			if err != nil {
+				yield(domain.JournalLine{}, err)
+				return
+			}
+			if domain.InYearJournal(e.Type, e.OccurredOn, e.Data, year) && !yield(ExportLine(&e, code), nil) {
+				return
+			}
+		}
+	}
+}
+
 // orgCode returns the code of the organisation whose stream holds e ("" for
 // other streams), learning it from the stream's registration.
 func orgCode(codes map[string]string, e *ledger.Event) (string, error) {
