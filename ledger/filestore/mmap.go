@@ -26,7 +26,8 @@ import (
 // callback, which runs pinned.
 //
 // Extent. Only committed bytes — below segment.size, never the file size,
-// which may be larger (zeros written ahead) — are ever read. The active
+// which may be larger (zeros written ahead) — are ever read; a sealed
+// segment is mapped to the end of its file, free space included. The active
 // segment is mapped with room for its growth (up to SegmentSize plus one
 // largest frame); committed bytes are never rewritten, and the pages past
 // the end of the file are never touched, so the mapping stays valid as the
@@ -184,12 +185,19 @@ func (s *Store) mapSegment(sg *segment, end int64) []byte {
 		return nil
 	}
 	s.mu.RLock()
-	size := sg.size
-	active := !s.readOnly && sg == s.segs[len(s.segs)-1]
+	size, fileSize := sg.size, sg.fileSize
+	last := sg == s.segs[len(s.segs)-1]
+	active := !s.readOnly && last
 	s.mu.RUnlock()
 	length := size
-	if active {
+	switch {
+	case active:
 		length = max(size, s.opts.SegmentSize) + int64(frameSize(formatVersion, s.opts.MaxRecordSize))
+	case !last && fileSize > size:
+		// A sealed segment: the whole file, free space included (never
+		// read), so that its last 2 MiB can be mapped by a huge page
+		// too (see "Huge pages"). Its size no longer changes.
+		length = fileSize
 	}
 	if length < end {
 		return nil
