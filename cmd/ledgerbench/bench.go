@@ -515,6 +515,7 @@ func (b *bench) reads(ctx context.Context) error {
 		header         scanFunc // header-only variant
 	}
 	scanners := []scanner{{sysOurs, "Store.Scan: stream, type and payload in place in the segments' read-only mappings, valid during the callback; every check made", fileScan(fsR), fileScan(fsR)}}
+	mappedName := map[string]string{sysOurs: filepath.Join(fsDir, "segment-"), sysBolt: boltPath} // files read through mappings
 	if b.withPG {
 		scanners = append(scanners, scanner{sysPG, "SELECT * ORDER BY global_position, raw column bytes (no JSON parsing)",
 			func(ctx context.Context, fn func(stream, typ, data []byte)) (int, error) {
@@ -533,6 +534,7 @@ func (b *bench) reads(ctx context.Context) error {
 	var sink int
 	fns := make([]func() error, len(scanners))
 	faults := make([][]faultCount, len(scanners)) // per run: the process's page faults
+	mapped := make([][]mappedKiB, len(scanners))  // per run, after it: resident and huge-page-mapped KiB
 	for i, sc := range scanners {
 		fns[i] = func() error {
 			f0 := pageFaults()
@@ -541,6 +543,9 @@ func (b *bench) reads(ctx context.Context) error {
 				err = fmt.Errorf("read all %s: %d events, want %d", sc.system, n, total)
 			}
 			faults[i] = append(faults[i], pageFaults().minus(f0))
+			if name := mappedName[sc.system]; name != "" {
+				mapped[i] = append(mapped[i], mappedFiles(name))
+			}
 			return err
 		}
 	}
@@ -552,7 +557,7 @@ func (b *bench) reads(ctx context.Context) error {
 		best := slices.Min(times[i])
 		b.add(Result{Workload: "read-all", System: sc.system, Detail: sc.detail + fmt.Sprintf("; best of %d runs", cfg.ReadRuns),
 			Unit: unitRate, Value: stats.Rate(int64(total), best), Events: int64(total), Seconds: best.Seconds(),
-			Extra: map[string]any{"runs_s": durationsSeconds(times[i]), "page_faults": faults[i]}})
+			Extra: map[string]any{"runs_s": durationsSeconds(times[i]), "page_faults": faults[i], "mapped": mapped[i]}})
 	}
 	files, err := filesIn(fsDir)
 	if err != nil {

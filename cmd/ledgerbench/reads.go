@@ -5,7 +5,9 @@ import (
 	"context"
 	"fmt"
 	"iter"
+	"os"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -343,4 +345,50 @@ func pageFaults() faultCount {
 
 func (f faultCount) minus(g faultCount) faultCount {
 	return faultCount{Minor: f.Minor - g.Minor, Major: f.Major - g.Major}
+}
+
+// mappedKiB is how much of the files a system reads through mappings is
+// resident in this process, and how much of that is mapped by huge (PMD)
+// page-table entries: one entry per 2 MiB instead of 512. Where the
+// kernel clears accessed bits behind the process's back (this machine's
+// DAMON sampling) and the hypervisor traps setting them again, each 4 KiB
+// entry costs microseconds on the next touch; the embedded store's
+// segments are mapped with huge pages for that reason (ledger/filestore,
+// mmap.go "Huge pages"), bbolt's file is not.
+type mappedKiB struct {
+	Rss    int64 `json:"rss_kib"`
+	PmdMap int64 `json:"pmd_mapped_kib"`
+}
+
+// mappedFiles sums /proc/self/smaps over the mappings of files whose path
+// contains sub (zero where there is no smaps). Read after a run, never
+// before: walking the page tables must not warm them for the run.
+func mappedFiles(sub string) mappedKiB {
+	var m mappedKiB
+	b, err := os.ReadFile("/proc/self/smaps")
+	if err != nil {
+		return m
+	}
+	in := false
+	for _, ln := range strings.Split(string(b), "\n") {
+		fields := strings.Fields(ln)
+		if len(fields) == 0 {
+			continue
+		}
+		if !strings.HasSuffix(fields[0], ":") {
+			in = len(fields) >= 6 && strings.Contains(fields[5], sub)
+			continue
+		}
+		if !in || len(fields) < 2 {
+			continue
+		}
+		v, _ := strconv.ParseInt(fields[1], 10, 64)
+		switch fields[0] {
+		case "Rss:":
+			m.Rss += v
+		case "FilePmdMapped:":
+			m.PmdMap += v
+		}
+	}
+	return m
 }

@@ -202,8 +202,8 @@
 // bytes and fsynced, the file renamed to segment-<P>.log, and the
 // directory fsynced — only after the previous segment's last frame was
 // synced. The spare of the next segment is prepared in the background once
-// the active segment's space is a quarter used (written in 1 MiB writes,
-// fsynced every 8 MiB and at the end), so that a roll-over only writes the
+// the active segment's space is a quarter used (written in 2 MiB writes
+// at multiples of 2 MiB, fsynced every 8 MiB and at the end), so that a roll-over only writes the
 // header, syncs, renames and syncs the directory; a roll-over that finds
 // the spare unfinished waits for it, one that finds none prepares it then.
 // Close removes an unused spare; a leftover is removed by Open. A new store
@@ -496,6 +496,16 @@
 // kernel can reclaim at any time (RssFile in /proc/<pid>/status, not
 // RssAnon). Giving them back after each read (madvise) would make the next
 // read fault them in again, which costs more than pread.
+//
+// Mappings are advised MADV_HUGEPAGE, and spares are written 2 MiB at a
+// time, so that where the page cache holds 2 MiB folios (ext4 and XFS on
+// Linux 6.x) a segment is mapped with one page-table entry per 2 MiB
+// rather than per 4 KiB: a read is then immune to the cost, on some
+// virtual machines several microseconds a page, of setting again the
+// accessed bits that the kernel's access sampling clears (mmap.go, "Huge
+// pages"). A page-cache miss under a mapping then reads a 2 MiB-aligned
+// folio (and the next one ahead) rather than the default read-ahead. The
+// file format does not depend on any of this.
 //
 // # Limits
 //

@@ -29,8 +29,14 @@ const (
 	// Options.SegmentSize, so that a small store stays small.
 	firstSegmentBytes = 1 << 20
 
-	// zeroChunk is the size of one write of zeros.
-	zeroChunk = 1 << 20
+	// zeroChunk is the size of one write of zeros: 2 MiB, the size of a
+	// huge page on x86-64 (PMD), written at offsets that are multiples of
+	// it. On a file system that caches files in large folios (ext4 and
+	// XFS on Linux 6.x), a write of a whole aligned 2 MiB leaves one
+	// 2 MiB folio in the page cache, which a read-only mapping then maps
+	// with one page-table entry instead of 512; frames later overwrite
+	// the zeros in place, in the same folios. See mmap.go, "Huge pages".
+	zeroChunk = 2 << 20
 	// spareSyncEvery is how many bytes of zeros the background
 	// preparation writes between syncs: the writeback is spread over the
 	// preparation instead of coming in one burst that commits would queue
