@@ -146,6 +146,10 @@ type Ledger struct {
 	clockMu sync.Mutex
 	last    time.Time
 
+	// orderMu is held from an append's stamps until a Sequenced store has
+	// queued it, so that positions follow recorded_at.
+	orderMu sync.Mutex
+
 	mu      sync.Mutex
 	streams map[string]*streamState
 }
@@ -367,8 +371,7 @@ func (l *Ledger) Append(ctx context.Context, stream string, expected Expected, e
 		if !expected.Matches(s.head) {
 			return nil, &WrongRevisionError{Stream: stream, Expected: expected.Int64(), Actual: s.head}
 		}
-		sealed := l.seal(stream, s, events)
-		positions, err := l.store.Append(ctx, stream, s.head, sealed)
+		sealed, positions, err := l.sealAndAppend(ctx, stream, s, events)
 		switch {
 		case err == nil:
 			return l.acknowledged(s, sealed, positions)
@@ -395,6 +398,31 @@ func (l *Ledger) Append(ctx context.Context, stream string, expected Expected, e
 			return nil, err
 		}
 	}
+}
+
+// sealAndAppend seals events at the stream's head and appends them. With
+// a Sequenced store the stamps are taken and the append queued under
+// orderMu, so that the store's commit order is the stamps' order. Caller
+// holds s.mu.
+func (l *Ledger) sealAndAppend(ctx context.Context, stream string, s *streamState, events []Proposed) ([]Event, []Position, error) {
+	sq, ok := l.store.(Sequenced)
+	if !ok {
+		sealed := l.seal(stream, s, events)
+		positions, err := l.store.Append(ctx, stream, s.head, sealed)
+		return sealed, positions, err
+	}
+	l.orderMu.Lock()
+	locked := true
+	unlock := func() {
+		if locked {
+			locked = false
+			l.orderMu.Unlock()
+		}
+	}
+	defer unlock() // a store that failed to call queued (or panicked)
+	sealed := l.seal(stream, s, events)
+	positions, err := sq.AppendQueued(ctx, stream, s.head, sealed, unlock)
+	return sealed, positions, err
 }
 
 // acknowledged takes the positions a store gave appended events: it

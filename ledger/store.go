@@ -124,6 +124,19 @@ type Store interface {
 	Close() error
 }
 
+// Sequenced is a Store that commits appends in the order they were
+// queued (the embedded store's one committer). AppendQueued is Append that
+// calls queued exactly once: as soon as the append has its place in that
+// order, or when it fails before taking one. The ledger stamps recorded_at
+// and queues under one lock, releasing it in queued, so that recorded_at
+// never goes backwards in position order however many writers append at
+// once — what a restore of the ledger's own export requires. A store
+// without it (EventStoreDB's server orders appends from many clients) keeps
+// recorded_at in order within each stream only.
+type Sequenced interface {
+	AppendQueued(ctx context.Context, stream string, expected int64, events []Event, queued func()) ([]Position, error)
+}
+
 // Verifier is implemented by stores that can check their own storage
 // (record checksums, framing) independently of the hash chains.
 type Verifier interface {

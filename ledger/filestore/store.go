@@ -422,6 +422,26 @@ var errClosed = fmt.Errorf("filestore: %w", ledger.ErrClosed)
 // gathered meanwhile). When ctx ends while the append is being written, Append
 // returns ctx.Err() and the append may or may not have been committed.
 func (s *Store) Append(ctx context.Context, stream string, expected int64, events []ledger.Event) ([]ledger.Position, error) {
+	return s.AppendQueued(ctx, stream, expected, events, nil)
+}
+
+// AppendQueued is Append that calls queued (when not nil) exactly once:
+// when the append is in the committer's queue, whose order is the commit
+// order, or when it fails before (ledger.Sequenced).
+func (s *Store) AppendQueued(ctx context.Context, stream string, expected int64, events []ledger.Event, queued func()) ([]ledger.Position, error) {
+	if queued != nil {
+		once := queued
+		queued = func() {
+			if once != nil {
+				f := once
+				once = nil
+				f()
+			}
+		}
+		defer queued()
+	} else {
+		queued = func() {}
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -445,6 +465,7 @@ func (s *Store) Append(ctx context.Context, stream string, expected int64, event
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
+	queued()
 	select {
 	case r := <-req.done:
 		return r.positions, r.err
