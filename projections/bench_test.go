@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"partyledger/domain"
+	"partyledger/domain/democity"
 	"partyledger/projections"
 )
 
@@ -143,4 +144,25 @@ func BenchmarkFold(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(total)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
+}
+
+// BenchmarkScoreAllDemoCity scores a demo city of 1,000 organisations
+// imported after the fact (every entry 补录, as cmd/ledgerbench's years
+// are): the scorecards ledgerbench's score-all rows build.
+func BenchmarkScoreAllDemoCity(b *testing.B) {
+	c := foldDemoCity(b, 2016, 1000)
+	fs := make([]*projections.Facts, len(c.codes))
+	for i, code := range c.codes {
+		fs[i] = c.facts[code]
+	}
+	rb := domain.Builtin2016()
+	q := projections.Query{Year: democity.Year, KnownAt: c.known, Schedule: c.sched}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := projections.ScoreAll(fs, rb, q); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(fs)), "ns/org")
 }

@@ -116,6 +116,9 @@ type view struct {
 	leaders   []leaderTally // memoised by leadersOn
 	leaderPos []int32
 
+	dLabel string    // D as text, memoised by dText
+	ever   [1]period // the one period of PeriodEver (judged)
+
 	// Arenas: the counts and deductions of all items share two backing
 	// arrays (each item's slices are clipped), which saves most of the
 	// allocations of a scorecard.
@@ -192,6 +195,14 @@ func openView(f *Facts, p *plan, q Query) (*view, error) {
 	return v, nil
 }
 
+// dText returns D as text ("2016-12-31"), formatted once a view.
+func (v *view) dText() string {
+	if v.dLabel == "" {
+		v.dLabel = v.d.String()
+	}
+	return v.dLabel
+}
+
 // visible: recorded by K and not retracted as known at K.
 func (v *view) visible(ev int32) bool {
 	return v.f.evs[ev].at <= v.k && (v.hidden == nil || !v.hidden[ev])
@@ -241,14 +252,18 @@ func (v *view) score() *Scorecard {
 		ip := &v.p.items[i]
 		it := ip.it
 		nc, nd := len(v.counts), len(v.deds)
-		item := Item{Code: it.Code, Value: it.Value, Counts: v.counts[nc:nc], Deductions: v.deds[nd:nd], Title: it.Title, Section: it.Section}
+		// The item is built in place: a local one would escape to the
+		// heap through the rule table's indirect calls, one allocation an
+		// item.
+		sc.Items = append(sc.Items, Item{Code: it.Code, Value: it.Value, Counts: v.counts[nc:nc], Deductions: v.deds[nd:nd], Title: it.Title, Section: it.Section})
+		item := &sc.Items[len(sc.Items)-1]
 		if it.AppliesTo(v.reg.kind) {
 			for j := range ip.rules {
 				if rp := &ip.rules[j]; rp.r.AppliesTo(v.reg.kind, v.reg.hasGroups) {
-					v.rule(rp, &item)
+					v.rule(rp, item)
 				}
 			}
-			v.findings(it, findings[it.Code], &item)
+			v.findings(it, findings[it.Code], item)
 		}
 		v.counts, item.Counts = claim(v.counts, item.Counts)
 		v.deds, item.Deductions = claim(v.deds, item.Deductions)
@@ -259,7 +274,6 @@ func (v *view) score() *Scorecard {
 		item.Capped = item.Deducted > it.Value
 		item.Score = it.Value - lost
 		online -= lost
-		sc.Items = append(sc.Items, item)
 	}
 	for code, fs := range findings {
 		if rb.Item(code) == nil {
@@ -450,10 +464,10 @@ func (v *view) veto(vt *domain.VetoRule) (bool, string, []int32) {
 		}
 		var parts []string
 		if len(dr.late) > 0 {
-			parts = append(parts, "不按时交纳："+dr.summary(dr.late))
+			parts = append(parts, "不按时交纳："+v.duesSummary(dr.late))
 		}
 		if len(dr.short) > 0 {
-			parts = append(parts, "不足额交纳："+dr.summary(dr.short))
+			parts = append(parts, "不足额交纳："+v.duesSummary(dr.short))
 		}
 		return true, vt.Reason + "：" + strings.Join(parts, "；"), append(dr.events(dr.late), dr.events(dr.short)...)
 	}
