@@ -50,11 +50,11 @@ type duesIssue struct {
 type issueKind uint8
 
 const (
-	issueRemit       issueKind = iota // what is the text
-	issueUnpaid                       // late: nothing paid by D
-	issuePartlyLate                   // late: part paid by the due date, the rest after
-	issueLate                         // late: paid after the due date
-	issueShort                        // short: less than expected paid by D
+	issueRemit      issueKind = iota // what is the text
+	issueUnpaid                      // late: nothing paid by D
+	issuePartlyLate                  // late: part paid by the due date, the rest after
+	issueLate                        // late: paid after the due date
+	issueShort                       // short: less than expected paid by D
 )
 
 // text is the issue in Chinese, for a reason.
