@@ -494,50 +494,63 @@ func (v *view) rejected() []Rejection {
 // late lists the organisation's own entries that count (occurred in the
 // year by D, visible at K) and were recorded more than the rulebook's
 // late_entry_days after they occurred, in recorded order.
+//
+// A year imported after the fact has every entry late (hundreds an
+// organisation), so this is most of the work of scoring such a year. Two
+// passes: the first counts the entries and the length of their texts, the
+// second builds them with every id and recorded_at cut from one string,
+// written once into a builder of the exact size.
 func (v *view) late() []LateEntry {
 	days := domain.LateEntryDaysOf(v.rb)
-	// Two passes: find them, then build them with their texts cut from
-	// one string. A year imported after the fact has every entry late
-	// (hundreds an organisation), and formatting each one on its own took
-	// most of the time of scoring such a year.
-	type lateAt struct {
-		ev   int32
-		days int
-	}
-	var found []lateAt
-	for i := range v.f.evs {
+	isLate := func(i int) (int, bool) {
 		ev := int32(i)
 		if v.f.others[ev] || !v.inYear(ev) {
-			continue
+			return 0, false
 		}
 		m := &v.f.evs[i]
-		if n := domain.LateDays(m.day.date(), time.Unix(0, m.at)); n > days {
-			found = append(found, lateAt{ev, n})
+		n := domain.LateDays(m.day.date(), time.Unix(0, m.at))
+		return n, n > days
+	}
+	count, size := 0, 0
+	var scratch [64]byte
+	for i := range v.f.evs {
+		if _, ok := isLate(i); ok {
+			count++
+			size += len(v.lateID(scratch[:0], int32(i))) + len(appendInstant(scratch[:0], v.f.evs[i].at))
 		}
 	}
-	if len(found) == 0 {
+	if count == 0 {
 		return nil
 	}
-	const idLen, atLen = 36, len(KnownAtLayout)
-	buf := make([]byte, 0, len(found)*(idLen+atLen))
-	ends := make([][2]int, len(found))
-	for k, l := range found {
-		if _, odd := v.f.oddIDs[l.ev]; odd {
-			buf = append(buf, v.f.idText(l.ev)...)
-		} else {
-			buf = appendUUID(buf, v.f.evs[l.ev].id)
+	var text strings.Builder
+	text.Grow(size)
+	out := make([]LateEntry, 0, count)
+	ends := make([]int32, 0, 2*count) // where each entry's id and recorded_at end in text
+	for i := range v.f.evs {
+		n, ok := isLate(i)
+		if !ok {
+			continue
 		}
-		ends[k][0] = len(buf)
-		buf = time.Unix(0, v.f.evs[l.ev].at).UTC().AppendFormat(buf, KnownAtLayout)
-		ends[k][1] = len(buf)
+		text.Write(v.lateID(scratch[:0], int32(i)))
+		ends = append(ends, int32(text.Len()))
+		text.Write(appendInstant(scratch[:0], v.f.evs[i].at))
+		ends = append(ends, int32(text.Len()))
+		out = append(out, LateEntry{OccurredOn: v.f.evs[i].day.date(), Days: n})
 	}
-	text := string(buf)
-	out := make([]LateEntry, len(found))
-	start := 0
-	for k, l := range found {
-		out[k] = LateEntry{EventID: text[start:ends[k][0]], OccurredOn: v.f.evs[l.ev].day.date(),
-			RecordedAt: text[ends[k][0]:ends[k][1]], Days: l.days}
-		start = ends[k][1]
+	all := text.String()
+	start := int32(0)
+	for k := range out {
+		out[k].EventID, out[k].RecordedAt = all[start:ends[2*k]], all[ends[2*k]:ends[2*k+1]]
+		start = ends[2*k+1]
 	}
 	return out
+}
+
+// lateID appends the text of ev's id to b (idText without its allocation
+// for a canonical id).
+func (v *view) lateID(b []byte, ev int32) []byte {
+	if s, odd := v.f.oddIDs[ev]; odd {
+		return append(b, s...)
+	}
+	return appendUUID(b, v.f.evs[ev].id)
 }
