@@ -68,17 +68,18 @@ func hashFileHeader() []byte {
 // little-endian) followed by the hash, so that a record in the wrong place
 // fails too.
 func recordCRC(i int64, h []byte) uint32 {
-	var ib [8]byte
-	binary.LittleEndian.PutUint64(ib[:], uint64(i))
-	return crc32.Update(crc32.Checksum(ib[:], castagnoli), castagnoli, h)
+	var b [8 + tlog.HashSize]byte
+	binary.LittleEndian.PutUint64(b[:], uint64(i))
+	return crc32.Update(0, castagnoli, b[:8+copy(b[8:], h)])
 }
 
 // fileHashes keeps the hashes in a file, read with pread. The file is
 // derived data: it is never synced, and openHashFile keeps only its longest
 // prefix of valid records.
 type fileHashes struct {
-	f *os.File
-	n int64
+	f   *os.File
+	n   int64
+	buf []byte // append's records, kept for its capacity
 }
 
 // openHashFile opens (creating if needed) the hash file at path and returns
@@ -182,11 +183,12 @@ func (h *fileHashes) read(indexes []int64) ([]tlog.Hash, error) {
 }
 
 func (h *fileHashes) append(hs []tlog.Hash) error {
-	b := make([]byte, 0, len(hs)*hashRecordSize)
+	b := h.buf[:0]
 	for i := range hs {
 		b = append(b, hs[i][:]...)
 		b = binary.LittleEndian.AppendUint32(b, recordCRC(h.n+int64(i), hs[i][:]))
 	}
+	h.buf = b
 	if _, err := h.f.WriteAt(b, hashFileHeaderSize+h.n*hashRecordSize); err != nil {
 		return fmt.Errorf("logtree: write hash file: %w", err)
 	}
