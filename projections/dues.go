@@ -36,7 +36,7 @@ type duesQuarter struct {
 // dues has hundreds.
 type duesIssue struct {
 	period string // "2016-03" or "2016-Q1"
-	what   string // a remittance's text, Chinese; "" for a member's issue
+	what   string // the text, Chinese: a remittance's from the start, a member's once issueText made it
 	evs    []int32
 
 	kind             issueKind
@@ -57,22 +57,26 @@ const (
 	issueShort                       // short: less than expected paid by D
 )
 
-// text is the issue in Chinese, for a reason.
+// issueText returns the issue in Chinese, for a reason: formatted on the
+// first call (a rule's reason and the veto's show the same issues) and
+// kept in what.
 func (v *view) issueText(is *duesIssue) string {
-	if is.kind == issueRemit {
+	if is.what != "" {
 		return is.what
 	}
 	name := who(is.m, memberAt{name: is.name})
 	switch is.kind {
 	case issueUnpaid:
-		return fmt.Sprintf("%s %s 党费截至 %s 未交纳", name, is.period, v.d)
+		is.what = fmt.Sprintf("%s %s 党费截至 %s 未交纳", name, is.period, v.d)
 	case issuePartlyLate:
-		return fmt.Sprintf("%s %s 党费部分逾期补交：应于 %s 前交纳%s，按时交纳%s，%s 起补交%s",
+		is.what = fmt.Sprintf("%s %s 党费部分逾期补交：应于 %s 前交纳%s，按时交纳%s，%s 起补交%s",
 			name, is.period, is.due, fen(is.want), fen(is.byDue), is.firstLate, fen(is.byD-is.byDue))
 	case issueLate:
-		return fmt.Sprintf("%s %s 党费应于 %s 前交纳，%s 才交纳", name, is.period, is.due, is.firstLate)
+		is.what = fmt.Sprintf("%s %s 党费应于 %s 前交纳，%s 才交纳", name, is.period, is.due, is.firstLate)
+	default:
+		is.what = fmt.Sprintf("%s %s 党费应交%s，截至 %s 实交%s", name, is.period, fen(is.want), v.d, fen(is.byD))
 	}
-	return fmt.Sprintf("%s %s 党费应交%s，截至 %s 实交%s", name, is.period, fen(is.want), v.d, fen(is.byD))
+	return is.what
 }
 
 // maxIssuesInReason bounds how many issues a reason spells out.
