@@ -173,3 +173,17 @@ func appendInstant(b []byte, at int64) []byte {
 	o[26] = 'Z'
 	return append(b, o[:]...)
 }
+
+// lateDays returns how many CST calendar days after on an entry recorded
+// at at (Unix nanoseconds) was recorded, in integers: domain.LateDays
+// without its time.Time arithmetic, equal to it whenever either is
+// positive — all that the late-entry rule (late_entry_days ≥ 1) asks.
+func lateDays(on day, at int64) int {
+	const nsPerDay, cstOffset = int64(24 * time.Hour), int64(8 * time.Hour)
+	// Floor division: the days from 1970-01-01 (CST) to the day of at.
+	q := (at + cstOffset) / nsPerDay
+	if (at+cstOffset)%nsPerDay < 0 {
+		q--
+	}
+	return int(q) - on.serial()
+}

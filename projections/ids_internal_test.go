@@ -78,3 +78,19 @@ func TestAppendInstant(t *testing.T) {
 		}
 	}
 }
+
+// TestLateDays checks lateDays against domain.LateDays where it must agree
+// (either is positive) over random dates of 1999..2101 and instants up to
+// 500 days either side of them.
+func TestLateDays(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	start := time.Date(1999, 1, 1, 0, 0, 0, 0, domain.CST)
+	for range 200_000 {
+		on := domain.DateOf(start.AddDate(0, 0, rng.IntN(103*365)))
+		at := on.Start().Add(time.Duration(rng.Int64N(int64(1000*24*time.Hour))) - 500*24*time.Hour)
+		got, want := lateDays(dayOf(on), at.UnixNano()), domain.LateDays(on, at)
+		if (got > 0 || want > 0) && got != want {
+			t.Fatalf("lateDays(%s, %s) = %d, domain.LateDays = %d", on, at, got, want)
+		}
+	}
+}

@@ -508,7 +508,7 @@ func (v *view) late() []LateEntry {
 			return 0, false
 		}
 		m := &v.f.evs[i]
-		n := domain.LateDays(m.day.date(), time.Unix(0, m.at))
+		n := lateDays(m.day, m.at)
 		return n, n > days
 	}
 	count, size := 0, 0
