@@ -30,23 +30,65 @@ type duesQuarter struct {
 }
 
 // duesIssue is one late or short month of one member, or one late
-// remittance (member nil).
+// remittance. A reason spells out only the first few issues
+// (maxIssuesInReason), so a member's issue keeps what its text needs and
+// is put into words (text) only when a reason shows it: a year of unpaid
+// dues has hundreds.
 type duesIssue struct {
 	period string // "2016-03" or "2016-Q1"
-	what   string // Chinese, for the reason
+	what   string // the text, Chinese: a remittance's from the start, a member's once issueText made it
 	evs    []int32
+
+	kind             issueKind
+	m                *member
+	name             string // the member's name on the month's last day
+	due, firstLate   day
+	want, byDue, byD domain.Fen
+}
+
+// issueKind says which text a member's duesIssue has.
+type issueKind uint8
+
+const (
+	issueRemit      issueKind = iota // what is the text
+	issueUnpaid                      // late: nothing paid by D
+	issuePartlyLate                  // late: part paid by the due date, the rest after
+	issueLate                        // late: paid after the due date
+	issueShort                       // short: less than expected paid by D
+)
+
+// issueText returns the issue in Chinese, for a reason: formatted on the
+// first call (a rule's reason and the veto's show the same issues) and
+// kept in what.
+func (v *view) issueText(is *duesIssue) string {
+	if is.what != "" {
+		return is.what
+	}
+	name := who(is.m, memberAt{name: is.name})
+	switch is.kind {
+	case issueUnpaid:
+		is.what = fmt.Sprintf("%s %s 党费截至 %s 未交纳", name, is.period, v.d)
+	case issuePartlyLate:
+		is.what = fmt.Sprintf("%s %s 党费部分逾期补交：应于 %s 前交纳%s，按时交纳%s，%s 起补交%s",
+			name, is.period, is.due, fen(is.want), fen(is.byDue), is.firstLate, fen(is.byD-is.byDue))
+	case issueLate:
+		is.what = fmt.Sprintf("%s %s 党费应于 %s 前交纳，%s 才交纳", name, is.period, is.due, is.firstLate)
+	default:
+		is.what = fmt.Sprintf("%s %s 党费应交%s，截至 %s 实交%s", name, is.period, fen(is.want), v.d, fen(is.byD))
+	}
+	return is.what
 }
 
 // maxIssuesInReason bounds how many issues a reason spells out.
 const maxIssuesInReason = 5
 
-func (dr *duesResult) summary(issues []duesIssue) string {
+func (v *view) duesSummary(issues []duesIssue) string {
 	parts := make([]string, 0, maxIssuesInReason)
-	for i, is := range issues {
+	for i := range issues {
 		if i == maxIssuesInReason {
 			break
 		}
-		parts = append(parts, is.what)
+		parts = append(parts, v.issueText(&issues[i]))
 	}
 	s := strings.Join(parts, "；")
 	if len(issues) > maxIssuesInReason {
@@ -88,7 +130,8 @@ func (v *view) duesState() *duesResult {
 		return dr
 	}
 	var due [13]day // by month
-	var judged []period
+	var judgedBuf [12]period
+	judged := judgedBuf[:0]
 	for _, p := range v.yp.months {
 		due[p.n] = p.end.addDays(sched.GraceDays)
 		if due[p.n] <= v.d && !v.notJudged(p) {
@@ -195,20 +238,24 @@ func (v *view) memberDues(m *member, judged []period, due *[13]day, dr *duesResu
 		if !late && !short {
 			continue
 		}
-		name := who(m, s)
+		is := duesIssue{period: p.label, m: m, name: s.name, due: due[p.n], firstLate: a.firstLate, want: want, byDue: a.byDue, byD: a.byD}
 		switch {
 		case late && a.byD == 0:
-			dr.late = append(dr.late, duesIssue{period: p.label, what: fmt.Sprintf("%s %s 党费截至 %s 未交纳", name, p.label, v.d)})
+			is.kind = issueUnpaid
+			dr.late = append(dr.late, is)
 		case late && a.byDue > 0:
-			dr.late = append(dr.late, duesIssue{period: p.label, what: fmt.Sprintf("%s %s 党费部分逾期补交：应于 %s 前交纳%s，按时交纳%s，%s 起补交%s",
-				name, p.label, due[p.n], fen(want), fen(a.byDue), a.firstLate, fen(a.byD-a.byDue)), evs: paymentsOf(p.n)})
+			is.kind, is.evs = issuePartlyLate, paymentsOf(p.n)
+			dr.late = append(dr.late, is)
 		case late:
-			dr.late = append(dr.late, duesIssue{period: p.label, what: fmt.Sprintf("%s %s 党费应于 %s 前交纳，%s 才交纳", name, p.label, due[p.n], a.firstLate),
-				evs: paymentsOf(p.n)})
+			is.kind, is.evs = issueLate, paymentsOf(p.n)
+			dr.late = append(dr.late, is)
 		}
 		if short {
-			dr.short = append(dr.short, duesIssue{period: p.label, what: fmt.Sprintf("%s %s 党费应交%s，截至 %s 实交%s", name, p.label, fen(want), v.d, fen(a.byD)),
-				evs: paymentsOf(p.n)})
+			if is.evs == nil {
+				is.evs = paymentsOf(p.n)
+			}
+			is.kind = issueShort
+			dr.short = append(dr.short, is)
 		}
 	}
 }
@@ -227,7 +274,7 @@ func (v *view) duesLateRule(r *domain.Rule, item *Item) {
 	}
 	if len(dr.late) > 0 {
 		item.Deductions = append(item.Deductions, Deduction{Rule: r.ID, Points: r.Points,
-			Reason: r.Reason + "：" + dr.summary(dr.late), Events: v.ids(dr.events(dr.late)), Periods: issuePeriods(dr.late)})
+			Reason: r.Reason + "：" + v.duesSummary(dr.late), Events: v.ids(dr.events(dr.late)), Periods: issuePeriods(dr.late)})
 	}
 }
 
@@ -238,7 +285,7 @@ func (v *view) duesShortRule(r *domain.Rule, item *Item) {
 	}
 	if len(dr.short) > 0 {
 		item.Deductions = append(item.Deductions, Deduction{Rule: r.ID, Points: r.Points,
-			Reason: r.Reason + "：" + dr.summary(dr.short), Events: v.ids(dr.events(dr.short)), Periods: issuePeriods(dr.short)})
+			Reason: r.Reason + "：" + v.duesSummary(dr.short), Events: v.ids(dr.events(dr.short)), Periods: issuePeriods(dr.short)})
 	}
 }
 

@@ -20,6 +20,7 @@ type yearPeriods struct {
 	quarters [4]period
 	halves   [2]period
 	year     period
+	years    [1]period // year, as the one period of its kind (all)
 }
 
 var periodTables sync.Map // year → *yearPeriods
@@ -41,6 +42,7 @@ func periodsOf(y int) *yearPeriods {
 		yp.halves[h-1] = period{label: fmt.Sprintf("%04d-H%d", y, h), start: start(h*6 - 5), end: dayOf(domain.HalfEnd(y, h)), n: h}
 	}
 	yp.year = period{label: fmt.Sprintf("%04d", y), start: start(1), end: dayOf(domain.YearEnd(y))}
+	yp.years[0] = yp.year
 	periodTables.Store(y, yp)
 	return yp
 }
@@ -55,7 +57,7 @@ func (yp *yearPeriods) all(kind string) []period {
 	case domain.PeriodHalf:
 		return yp.halves[:]
 	case domain.PeriodYear:
-		return []period{yp.year}
+		return yp.years[:]
 	}
 	return nil
 }

@@ -24,8 +24,10 @@ type itemPlan struct {
 type rulePlan struct {
 	r     *domain.Rule
 	match []matchPlan
-	// values (RuleEach): the category index of each of r.Values.
+	// values (RuleEach): the category index of each of r.Values, and the
+	// label of its counts ("r.Label：value label").
 	values []uint8
+	labels []string
 }
 
 // matchPlan selects the acts of one countable type whose category is in
@@ -91,6 +93,7 @@ func compile(rb *domain.Rulebook) (*plan, error) {
 				c := domain.CountableEvents()[countableIndex[r.Match[0].Type]]
 				for _, v := range r.Values {
 					rp.values = append(rp.values, uint8(c.ValueIndex(v.Value)))
+					rp.labels = append(rp.labels, r.Label+"："+v.Label)
 				}
 			}
 			ip.rules[j] = rp

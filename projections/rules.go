@@ -38,7 +38,8 @@ func (v *view) rule(rp *rulePlan, item *Item) {
 // yearNeed); for PeriodEver one state "period" labelled with D.
 func (v *view) judged(kind string) []period {
 	if kind == domain.PeriodEver {
-		return []period{{label: v.d.String(), end: v.d}}
+		v.ever[0] = period{label: v.dText(), end: v.d}
+		return v.ever[:]
 	}
 	all := v.yp.all(kind)
 	n := 0
@@ -245,9 +246,13 @@ func (v *view) eachRule(rp *rulePlan, item *Item) {
 	if need <= 0 || len(periods) == 0 {
 		return
 	}
-	// have[period][value], in one array.
+	// have[period][value], in one array (on the stack for up to 8 values).
 	nv := len(rp.values)
-	flat := make([]int, 13*nv)
+	var small [13 * 8]int
+	flat := small[:]
+	if 13*nv > len(small) {
+		flat = make([]int, 13*nv)
+	}
 	have := func(n int) []int { return flat[n*nv : (n+1)*nv] }
 	v.forMatches(rp, r.Period, func(a *act, n int) {
 		for i, c := range rp.values {
@@ -262,7 +267,7 @@ func (v *view) eachRule(rp *rulePlan, item *Item) {
 		var missing []string
 		for i, val := range r.Values {
 			h := have(p.n)[i]
-			item.Counts = append(item.Counts, Count{Rule: r.ID, Label: r.Label + "：" + val.Label, Period: p.label, Have: h, Need: need})
+			item.Counts = append(item.Counts, Count{Rule: r.ID, Label: rp.labels[i], Period: p.label, Have: h, Need: need})
 			if h < need {
 				misses++
 				missing = append(missing, val.Label)
@@ -401,7 +406,7 @@ func (v *view) officersRule(r *domain.Rule, item *Item) {
 		if ok {
 			h = 1
 		}
-		item.Counts = append(item.Counts, Count{Rule: r.ID, Label: q.Label, Period: v.d.String(), Have: h, Need: 1})
+		item.Counts = append(item.Counts, Count{Rule: r.ID, Label: q.Label, Period: v.dText(), Have: h, Need: 1})
 		if !ok {
 			missing = append(missing, q.Label)
 			for _, role := range q.AnyOf {
@@ -413,7 +418,7 @@ func (v *view) officersRule(r *domain.Rule, item *Item) {
 	}
 	if pts := r.PointsForMissing(len(missing)); pts > 0 {
 		item.Deductions = append(item.Deductions, Deduction{Rule: r.ID, Points: pts,
-			Reason: fmt.Sprintf("%s：%s 缺%s", r.Reason, v.d, strings.Join(missing, "、")), Events: v.ids(evs), Periods: []string{v.d.String()}})
+			Reason: fmt.Sprintf("%s：%s 缺%s", r.Reason, v.d, strings.Join(missing, "、")), Events: v.ids(evs), Periods: []string{v.dText()}})
 	}
 }
 
@@ -492,7 +497,7 @@ func (v *view) termRule(r *domain.Rule, item *Item) {
 			evs = append(evs, t.lastExt)
 		}
 		item.Deductions = append(item.Deductions, Deduction{Rule: r.ID, Points: r.NoRecordPoints,
-			Reason: fmt.Sprintf("%s：换届情况无记录（截至 %s 没有换届选举记录）", r.Reason, v.d), Events: v.ids(evs), Periods: []string{v.d.String()}})
+			Reason: fmt.Sprintf("%s：换届情况无记录（截至 %s 没有换届选举记录）", r.Reason, v.d), Events: v.ids(evs), Periods: []string{v.dText()}})
 	case !t.known:
 	case t.overdue >= 1:
 		evs := []int32{t.ev}

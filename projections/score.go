@@ -116,6 +116,9 @@ type view struct {
 	leaders   []leaderTally // memoised by leadersOn
 	leaderPos []int32
 
+	dLabel string    // D as text, memoised by dText
+	ever   [1]period // the one period of PeriodEver (judged)
+
 	// Arenas: the counts and deductions of all items share two backing
 	// arrays (each item's slices are clipped), which saves most of the
 	// allocations of a scorecard.
@@ -192,6 +195,14 @@ func openView(f *Facts, p *plan, q Query) (*view, error) {
 	return v, nil
 }
 
+// dText returns D as text ("2016-12-31"), formatted once a view.
+func (v *view) dText() string {
+	if v.dLabel == "" {
+		v.dLabel = v.d.String()
+	}
+	return v.dLabel
+}
+
 // visible: recorded by K and not retracted as known at K.
 func (v *view) visible(ev int32) bool {
 	return v.f.evs[ev].at <= v.k && (v.hidden == nil || !v.hidden[ev])
@@ -241,14 +252,18 @@ func (v *view) score() *Scorecard {
 		ip := &v.p.items[i]
 		it := ip.it
 		nc, nd := len(v.counts), len(v.deds)
-		item := Item{Code: it.Code, Value: it.Value, Counts: v.counts[nc:nc], Deductions: v.deds[nd:nd], Title: it.Title, Section: it.Section}
+		// The item is built in place: a local one would escape to the
+		// heap through the rule table's indirect calls, one allocation an
+		// item.
+		sc.Items = append(sc.Items, Item{Code: it.Code, Value: it.Value, Counts: v.counts[nc:nc], Deductions: v.deds[nd:nd], Title: it.Title, Section: it.Section})
+		item := &sc.Items[len(sc.Items)-1]
 		if it.AppliesTo(v.reg.kind) {
 			for j := range ip.rules {
 				if rp := &ip.rules[j]; rp.r.AppliesTo(v.reg.kind, v.reg.hasGroups) {
-					v.rule(rp, &item)
+					v.rule(rp, item)
 				}
 			}
-			v.findings(it, findings[it.Code], &item)
+			v.findings(it, findings[it.Code], item)
 		}
 		v.counts, item.Counts = claim(v.counts, item.Counts)
 		v.deds, item.Deductions = claim(v.deds, item.Deductions)
@@ -259,7 +274,6 @@ func (v *view) score() *Scorecard {
 		item.Capped = item.Deducted > it.Value
 		item.Score = it.Value - lost
 		online -= lost
-		sc.Items = append(sc.Items, item)
 	}
 	for code, fs := range findings {
 		if rb.Item(code) == nil {
@@ -450,10 +464,10 @@ func (v *view) veto(vt *domain.VetoRule) (bool, string, []int32) {
 		}
 		var parts []string
 		if len(dr.late) > 0 {
-			parts = append(parts, "不按时交纳："+dr.summary(dr.late))
+			parts = append(parts, "不按时交纳："+v.duesSummary(dr.late))
 		}
 		if len(dr.short) > 0 {
-			parts = append(parts, "不足额交纳："+dr.summary(dr.short))
+			parts = append(parts, "不足额交纳："+v.duesSummary(dr.short))
 		}
 		return true, vt.Reason + "：" + strings.Join(parts, "；"), append(dr.events(dr.late), dr.events(dr.short)...)
 	}
@@ -480,50 +494,63 @@ func (v *view) rejected() []Rejection {
 // late lists the organisation's own entries that count (occurred in the
 // year by D, visible at K) and were recorded more than the rulebook's
 // late_entry_days after they occurred, in recorded order.
+//
+// A year imported after the fact has every entry late (hundreds an
+// organisation), so this is most of the work of scoring such a year. Two
+// passes: the first counts the entries and the length of their texts, the
+// second builds them with every id and recorded_at cut from one string,
+// written once into a builder of the exact size.
 func (v *view) late() []LateEntry {
 	days := domain.LateEntryDaysOf(v.rb)
-	// Two passes: find them, then build them with their texts cut from
-	// one string. A year imported after the fact has every entry late
-	// (hundreds an organisation), and formatting each one on its own took
-	// most of the time of scoring such a year.
-	type lateAt struct {
-		ev   int32
-		days int
-	}
-	var found []lateAt
-	for i := range v.f.evs {
+	isLate := func(i int) (int, bool) {
 		ev := int32(i)
 		if v.f.others[ev] || !v.inYear(ev) {
-			continue
+			return 0, false
 		}
 		m := &v.f.evs[i]
-		if n := domain.LateDays(m.day.date(), time.Unix(0, m.at)); n > days {
-			found = append(found, lateAt{ev, n})
+		n := lateDays(m.day, m.at)
+		return n, n > days
+	}
+	count, size := 0, 0
+	var scratch [64]byte
+	for i := range v.f.evs {
+		if _, ok := isLate(i); ok {
+			count++
+			size += len(v.lateID(scratch[:0], int32(i))) + len(appendInstant(scratch[:0], v.f.evs[i].at))
 		}
 	}
-	if len(found) == 0 {
+	if count == 0 {
 		return nil
 	}
-	const idLen, atLen = 36, len(KnownAtLayout)
-	buf := make([]byte, 0, len(found)*(idLen+atLen))
-	ends := make([][2]int, len(found))
-	for k, l := range found {
-		if _, odd := v.f.oddIDs[l.ev]; odd {
-			buf = append(buf, v.f.idText(l.ev)...)
-		} else {
-			buf = appendUUID(buf, v.f.evs[l.ev].id)
+	var text strings.Builder
+	text.Grow(size)
+	out := make([]LateEntry, 0, count)
+	ends := make([]int32, 0, 2*count) // where each entry's id and recorded_at end in text
+	for i := range v.f.evs {
+		n, ok := isLate(i)
+		if !ok {
+			continue
 		}
-		ends[k][0] = len(buf)
-		buf = time.Unix(0, v.f.evs[l.ev].at).UTC().AppendFormat(buf, KnownAtLayout)
-		ends[k][1] = len(buf)
+		text.Write(v.lateID(scratch[:0], int32(i)))
+		ends = append(ends, int32(text.Len()))
+		text.Write(appendInstant(scratch[:0], v.f.evs[i].at))
+		ends = append(ends, int32(text.Len()))
+		out = append(out, LateEntry{OccurredOn: v.f.evs[i].day.date(), Days: n})
 	}
-	text := string(buf)
-	out := make([]LateEntry, len(found))
-	start := 0
-	for k, l := range found {
-		out[k] = LateEntry{EventID: text[start:ends[k][0]], OccurredOn: v.f.evs[l.ev].day.date(),
-			RecordedAt: text[ends[k][0]:ends[k][1]], Days: l.days}
-		start = ends[k][1]
+	all := text.String()
+	start := int32(0)
+	for k := range out {
+		out[k].EventID, out[k].RecordedAt = all[start:ends[2*k]], all[ends[2*k]:ends[2*k+1]]
+		start = ends[2*k+1]
 	}
 	return out
+}
+
+// lateID appends the text of ev's id to b (idText without its allocation
+// for a canonical id).
+func (v *view) lateID(b []byte, ev int32) []byte {
+	if s, odd := v.f.oddIDs[ev]; odd {
+		return append(b, s...)
+	}
+	return appendUUID(b, v.f.evs[ev].id)
 }

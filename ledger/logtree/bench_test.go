@@ -210,3 +210,51 @@ func BenchmarkProofs(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkUpdate measures what ledgerbench's tree-update row measures:
+// the tree opened with an empty hash file over the benchmark log (a
+// million events unless PARTYLEDGER_BENCH_TREE_EVENTS says otherwise),
+// every event read and added as a leaf, its hashes written. "hash only"
+// is the hashing alone (leaf and interior hashes, in memory, from the
+// event hashes read beforehand): the part of Update that is the tree's.
+func BenchmarkUpdate(b *testing.B) {
+	dir := benchLog(b)
+	s, err := filestore.Open(dir, filestore.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	n := int64(len(benchIDs))
+	b.Run("hash file", func(b *testing.B) {
+		path := filepath.Join(b.TempDir(), logtree.HashFileName)
+		b.ReportAllocs()
+		for b.Loop() {
+			os.Remove(path)
+			tr, err := logtree.Open(context.Background(), s, logtree.Options{HashFile: path})
+			if err != nil {
+				b.Fatal(err)
+			}
+			if tr.Size() != n {
+				b.Fatalf("%d leaves, want %d", tr.Size(), n)
+			}
+			tr.Close()
+		}
+		b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
+	})
+	b.Run("read only", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			var k int64
+			for _, err := range s.ReadAll(context.Background(), 0) {
+				if err != nil {
+					b.Fatal(err)
+				}
+				k++
+			}
+			if k != n {
+				b.Fatalf("read %d events, want %d", k, n)
+			}
+		}
+		b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
+	})
+}

@@ -66,19 +66,25 @@ func hashFileHeader() []byte {
 
 // recordCRC is the checksum of stored hash i: CRC-32C of i (8 bytes,
 // little-endian) followed by the hash, so that a record in the wrong place
-// fails too.
-func recordCRC(i int64, h []byte) uint32 {
-	var ib [8]byte
-	binary.LittleEndian.PutUint64(ib[:], uint64(i))
-	return crc32.Update(crc32.Checksum(ib[:], castagnoli), castagnoli, h)
+// fails too. It assembles the 40 bytes in scratch: crc32 keeps what it is
+// given on the heap, so a buffer of its own would be an allocation a
+// record.
+func recordCRC(scratch []byte, i int64, h []byte) uint32 {
+	b := binary.LittleEndian.AppendUint64(scratch[:0], uint64(i))
+	return crc32.Checksum(append(b, h...), castagnoli)
 }
+
+// newCRCScratch returns a scratch buffer for recordCRC.
+func newCRCScratch() []byte { return make([]byte, 0, 8+tlog.HashSize) }
 
 // fileHashes keeps the hashes in a file, read with pread. The file is
 // derived data: it is never synced, and openHashFile keeps only its longest
 // prefix of valid records.
 type fileHashes struct {
-	f *os.File
-	n int64
+	f       *os.File
+	n       int64
+	buf     []byte // append's records, kept for its capacity
+	scratch []byte // append's recordCRC scratch
 }
 
 // openHashFile opens (creating if needed) the hash file at path and returns
@@ -135,6 +141,7 @@ func openHashFile(path string) (*fileHashes, error) {
 func (h *fileHashes) scan(size int64) (int64, error) {
 	total := (size - hashFileHeaderSize) / hashRecordSize
 	buf := make([]byte, hashScanChunk*hashRecordSize)
+	scratch := newCRCScratch()
 	for i := int64(0); i < total; {
 		n := min(total-i, hashScanChunk)
 		b := buf[:n*hashRecordSize]
@@ -143,7 +150,7 @@ func (h *fileHashes) scan(size int64) (int64, error) {
 		}
 		for j := int64(0); j < n; j++ {
 			r := b[j*hashRecordSize : (j+1)*hashRecordSize]
-			if binary.LittleEndian.Uint32(r[tlog.HashSize:]) != recordCRC(i+j, r[:tlog.HashSize]) {
+			if binary.LittleEndian.Uint32(r[tlog.HashSize:]) != recordCRC(scratch, i+j, r[:tlog.HashSize]) {
 				return i + j, nil
 			}
 		}
@@ -166,6 +173,7 @@ func (h *fileHashes) truncate(n int64) error {
 func (h *fileHashes) read(indexes []int64) ([]tlog.Hash, error) {
 	out := make([]tlog.Hash, len(indexes))
 	var r [hashRecordSize]byte
+	scratch := newCRCScratch()
 	for i, x := range indexes {
 		if x < 0 || x >= h.n {
 			return nil, fmt.Errorf("logtree: hash %d of %d stored", x, h.n)
@@ -173,7 +181,7 @@ func (h *fileHashes) read(indexes []int64) ([]tlog.Hash, error) {
 		if _, err := h.f.ReadAt(r[:], hashFileHeaderSize+x*hashRecordSize); err != nil {
 			return nil, fmt.Errorf("logtree: read hash file: %w", err)
 		}
-		if binary.LittleEndian.Uint32(r[tlog.HashSize:]) != recordCRC(x, r[:tlog.HashSize]) {
+		if binary.LittleEndian.Uint32(r[tlog.HashSize:]) != recordCRC(scratch, x, r[:tlog.HashSize]) {
 			return nil, fmt.Errorf("logtree: hash file record %d fails its checksum (delete the file to rebuild it from the log): %w", x, ErrHashFile)
 		}
 		copy(out[i][:], r[:tlog.HashSize])
@@ -182,11 +190,18 @@ func (h *fileHashes) read(indexes []int64) ([]tlog.Hash, error) {
 }
 
 func (h *fileHashes) append(hs []tlog.Hash) error {
-	b := make([]byte, 0, len(hs)*hashRecordSize)
+	if need := len(hs) * hashRecordSize; cap(h.buf) < need {
+		h.buf = make([]byte, 0, need)
+	}
+	if h.scratch == nil {
+		h.scratch = newCRCScratch()
+	}
+	b := h.buf[:0]
 	for i := range hs {
 		b = append(b, hs[i][:]...)
-		b = binary.LittleEndian.AppendUint32(b, recordCRC(h.n+int64(i), hs[i][:]))
+		b = binary.LittleEndian.AppendUint32(b, recordCRC(h.scratch, h.n+int64(i), hs[i][:]))
 	}
+	h.buf = b
 	if _, err := h.f.WriteAt(b, hashFileHeaderSize+h.n*hashRecordSize); err != nil {
 		return fmt.Errorf("logtree: write hash file: %w", err)
 	}

@@ -2,9 +2,11 @@ package logtree
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"iter"
+	"math/bits"
 	"sort"
 	"sync"
 
@@ -50,7 +52,14 @@ type Source interface {
 // 32-byte hash (SHA-256(0x00 ‖ e.Hash), RFC 6962). e.Hash already commits
 // to every field of the envelope and, through prev_hash, to the stream's
 // history.
-func LeafHash(e *ledger.Event) tlog.Hash { return tlog.RecordHash(e.Hash[:]) }
+//
+// It hashes one 33-byte buffer with sha256.Sum256: the bytes
+// tlog.RecordHash hashes, without the hash state it allocates.
+func LeafHash(e *ledger.Event) tlog.Hash {
+	var b [1 + len(e.Hash)]byte // 0x00 ‖ hash
+	copy(b[1:], e.Hash[:])
+	return sha256.Sum256(b[:])
+}
 
 // Options configure a Tree.
 type Options struct {
@@ -77,6 +86,16 @@ type Tree struct {
 	// memory (any store); with a hash file, leaf i is at position i+1.
 	positions []ledger.Position
 	broken    error // a failed write left the hash file behind the tree
+
+	// edge holds the right edge of the tree: edge[i] is the hash of the
+	// complete subtree of 2^i leaves that bit i of n stands for (when
+	// set). Adding leaf n hashes it with the edge's lowest subtrees —
+	// the stored hashes tlog.StoredHashesForRecordHash would read back —
+	// so an update reads no hashes at all.
+	edge [64]tlog.Hash
+	// pending holds the hashes an update has computed and not yet
+	// written; kept between updates for its capacity.
+	pending []tlog.Hash
 }
 
 // Open returns the tree over src, brought up to date with it. With a hash
@@ -145,83 +164,98 @@ func (t *Tree) resume(ctx context.Context) error {
 		return fmt.Errorf("%w: leaf %d is not the event at position %d (%s %s revision %d): it was rewritten (or the file belongs to another log; delete it to rebuild)",
 			ErrDiverged, n-1, last.Position, last.ID, last.Stream, last.Revision)
 	}
+	if err := t.loadEdge(n); err != nil {
+		return err
+	}
 	t.n, t.last = n, last.Position
 	return nil
+}
+
+// loadEdge reads the right edge of the stored tree of n leaves (see
+// Tree.edge).
+func (t *Tree) loadEdge(n int64) error {
+	var idx []int64
+	for i := range 64 {
+		if n>>i&1 == 1 {
+			idx = append(idx, tlog.StoredHashIndex(i, n>>i-1))
+		}
+	}
+	hs, err := t.hashes.read(idx)
+	if err != nil {
+		return err
+	}
+	for i := range 64 {
+		if n>>i&1 == 1 {
+			t.edge[i], hs = hs[0], hs[1:]
+		}
+	}
+	return nil
+}
+
+// addLeaf appends to t.pending the stored hashes of leaf t.n, whose hash
+// is h (what tlog.StoredHashesForRecordHash returns: the leaf hash, then
+// one interior hash for each subtree the leaf completes), and counts the
+// leaf. Callers hold t.mu.
+func (t *Tree) addLeaf(h tlog.Hash) {
+	t.pending = append(t.pending, h)
+	m := bits.TrailingZeros64(uint64(t.n + 1))
+	for i := range m {
+		h = tlog.NodeHash(t.edge[i], h)
+		t.pending = append(t.pending, h)
+	}
+	t.edge[m] = h
+	t.n++
 }
 
 // flushEvery is how many new hashes Update gathers before it writes them.
 const flushEvery = 1 << 16
 
 // Update adds the events committed since the last update as leaves and
-// returns the tree's size.
+// returns the tree's size. The hashes of the leaves added before a failed
+// read are stored all the same: the tree stays whole at its new size.
 func (t *Tree) Update(ctx context.Context) (int64, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.broken != nil {
 		return 0, t.broken
 	}
-	var pending []tlog.Hash
-	base := t.hashes.count()
-	// r reads stored hashes and those not yet written.
-	r := tlog.HashReaderFunc(func(indexes []int64) ([]tlog.Hash, error) {
-		out := make([]tlog.Hash, len(indexes))
-		var old []int64
-		for i, x := range indexes {
-			if x >= base {
-				out[i] = pending[x-base]
-			} else {
-				old = append(old, x)
-			}
-		}
-		if len(old) == 0 {
-			return out, nil
-		}
-		hs, err := t.hashes.read(old)
-		if err != nil {
-			return nil, err
-		}
-		for i, x := range indexes {
-			if x < base {
-				out[i], hs = hs[0], hs[1:]
-			}
-		}
-		return out, nil
-	})
 	flush := func() error {
-		if err := t.hashes.append(pending); err != nil {
+		if len(t.pending) == 0 {
+			return nil
+		}
+		if err := t.hashes.append(t.pending); err != nil {
 			t.broken = fmt.Errorf("logtree: the tree could not store its hashes; reopen it: %w", err)
 			return t.broken
 		}
-		pending, base = pending[:0], t.hashes.count()
+		t.pending = t.pending[:0]
 		return nil
 	}
+	var failed error
 	for e, err := range t.src.ReadAll(ctx, t.last) {
 		if err != nil {
-			return 0, fmt.Errorf("logtree: update: read the log: %w", err)
+			failed = fmt.Errorf("logtree: update: read the log: %w", err)
+			break
 		}
 		if e.Position <= t.last || (t.file != nil && e.Position != ledger.Position(t.n+1)) {
-			return 0, fmt.Errorf("logtree: update: event %s at position %d after leaf %d at position %d: a hash file needs positions 1, 2, 3, …", e.ID, e.Position, t.n-1, t.last)
+			failed = fmt.Errorf("logtree: update: event %s at position %d after leaf %d at position %d: a hash file needs positions 1, 2, 3, …", e.ID, e.Position, t.n-1, t.last)
+			break
 		}
-		hs, err := tlog.StoredHashesForRecordHash(t.n, LeafHash(&e), r)
-		if err != nil {
-			return 0, fmt.Errorf("logtree: update: %w", err)
-		}
-		pending = append(pending, hs...)
-		t.n++
+		t.addLeaf(LeafHash(&e))
 		t.last = e.Position
 		if t.file == nil {
 			t.positions = append(t.positions, e.Position)
 		}
-		if len(pending) >= flushEvery {
+		if len(t.pending) >= flushEvery {
 			if err := flush(); err != nil {
 				return 0, err
 			}
 		}
 	}
-	if len(pending) > 0 {
-		if err := flush(); err != nil {
-			return 0, err
-		}
+	if err := flush(); err != nil {
+		return 0, err
+	}
+	if failed != nil {
+		return 0, failed
 	}
 	return t.n, nil
 }

@@ -3,6 +3,7 @@ package logtree_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"iter"
 	"os"
 	"path/filepath"
@@ -288,5 +289,130 @@ func TestSparsePositions(t *testing.T) {
 	}
 	if _, err := logtree.Open(ctxT(t), src, logtree.Options{HashFile: filepath.Join(t.TempDir(), "h")}); err == nil {
 		t.Fatal("a hash file over positions 10, 20, …: Open succeeded")
+	}
+}
+
+// TestStoredHashes: the hash file holds, record by record, the stored
+// hashes tlog computes (tlog.StoredHashesForRecordHash over
+// tlog.RecordHash of each event hash), however the tree grew: reopened
+// from its file at sizes with every pattern of low bits (so that the
+// right edge is read back), updated a few events or many at a time.
+func TestStoredHashes(t *testing.T) {
+	dir := t.TempDir()
+	tl := newTestLedger(t, dir)
+	path := filepath.Join(dir, logtree.HashFileName)
+	ctx := ctxT(t)
+	var tr *logtree.Tree
+	for i, n := range []int{1, 2, 3, 4, 7, 8, 9, 15, 16, 17, 31, 33, 64, 100, 127, 128, 129, 255, 300, 511, 513, 700} {
+		tl.fill(t, n, 1+i%9)
+		if i%3 == 0 && tr != nil {
+			if _, err := tr.Update(ctx); err != nil { // grow the open tree
+				t.Fatal(err)
+			}
+			continue
+		}
+		if tr != nil {
+			tr.Close()
+		}
+		var err error
+		if tr, err = logtree.Open(ctx, tl.store, logtree.Options{HashFile: path}); err != nil { // grow from the file
+			t.Fatal(err)
+		}
+	}
+	defer tr.Close()
+	evs := tl.events(t)
+	var want []tlog.Hash
+	r := tlog.HashReaderFunc(func(idx []int64) ([]tlog.Hash, error) {
+		out := make([]tlog.Hash, len(idx))
+		for i, x := range idx {
+			out[i] = want[x]
+		}
+		return out, nil
+	})
+	for i := range evs {
+		if got, ref := logtree.LeafHash(&evs[i]), tlog.RecordHash(evs[i].Hash[:]); got != ref {
+			t.Fatalf("LeafHash of event %d = %s, tlog.RecordHash = %s", i, got, ref)
+		}
+		hs, err := tlog.StoredHashesForRecordHash(int64(i), tlog.RecordHash(evs[i].Hash[:]), r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, hs...)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const header, record = 16, tlog.HashSize + 4
+	if got := (len(b) - header) / record; got != len(want) || (len(b)-header)%record != 0 {
+		t.Fatalf("hash file of %d bytes: %d records, want %d", len(b), got, len(want))
+	}
+	for i, h := range want {
+		if got := b[header+i*record : header+i*record+tlog.HashSize]; string(got) != string(h[:]) {
+			level, k := tlog.SplitStoredHashIndex(int64(i))
+			t.Fatalf("stored hash %d (level %d, index %d) = %x, want %x", i, level, k, got, h[:])
+		}
+	}
+	if root, _, _ := tr.Root(ctx, 0); root != refRoot(leafData(evs)) {
+		t.Fatal("root differs from the RFC 6962 reference")
+	}
+}
+
+// failingSource fails its read after yielding after events.
+type failingSource struct {
+	logtree.Source
+	after int
+}
+
+func (f *failingSource) ReadAll(ctx context.Context, from ledger.Position) iter.Seq2[ledger.Event, error] {
+	return func(yield func(ledger.Event, error) bool) {
+		k := 0
+		for e, err := range f.Source.ReadAll(ctx, from) {
+			if k == f.after {
+				yield(ledger.Event{}, errors.New("injected read error"))
+				return
+			}
+			k++
+			if !yield(e, err) {
+				return
+			}
+		}
+	}
+}
+
+// TestUpdateAfterAFailedRead: an update whose read fails part-way keeps
+// the leaves it added, hashes and all, and the next update goes on from
+// them to the same tree as one that never failed.
+func TestUpdateAfterAFailedRead(t *testing.T) {
+	for _, file := range []bool{false, true} {
+		t.Run(fmt.Sprintf("hash file %v", file), func(t *testing.T) {
+			dir := t.TempDir()
+			tl := newTestLedger(t, dir)
+			tl.fill(t, 10, 3)
+			src := &failingSource{Source: tl.store, after: -1}
+			opts := logtree.Options{}
+			if file {
+				opts.HashFile = filepath.Join(dir, logtree.HashFileName)
+			}
+			tr := openTree(t, src, opts)
+			tl.fill(t, 50, 3)
+			src.after = 17
+			if _, err := tr.Update(ctxT(t)); err == nil {
+				t.Fatal("Update hid a failed read")
+			}
+			if got := tr.Size(); got != 27 {
+				t.Fatalf("after the failed read the tree has %d leaves, want 27", got)
+			}
+			src.after = -1
+			if n, err := tr.Update(ctxT(t)); err != nil || n != 50 {
+				t.Fatalf("Update = %d, %v; want 50", n, err)
+			}
+			if root, _, err := tr.Root(ctxT(t), 0); err != nil || root != refRoot(leafData(tl.events(t))) {
+				t.Fatalf("root %s, %v: not the RFC 6962 root of the log", root, err)
+			}
+			if err := tr.Check(ctxT(t)); err != nil {
+				t.Fatal(err)
+			}
+		})
 	}
 }
