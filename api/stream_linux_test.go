@@ -2,7 +2,6 @@ package api_test
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"io"
 	"net"
@@ -10,8 +9,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"partyledger/api"
 )
 
 // smallBuffers sets a socket's kernel buffers to a few kilobytes, so that
@@ -42,22 +39,9 @@ func TestLongRankingOutlivesWriteTimeout(t *testing.T) {
 	}
 
 	const writeTimeout = 300 * time.Millisecond
-	srv := api.NewHTTPServer("127.0.0.1:0", e.srv.Handler())
-	srv.WriteTimeout = writeTimeout
-	ln, err := (&net.ListenConfig{Control: smallBuffers}).Listen(context.Background(), "tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ln) }()
-	t.Cleanup(func() {
-		_ = srv.Close()
-		if err := <-done; !errors.Is(err, http.ErrServerClosed) {
-			t.Errorf("serve: %v", err)
-		}
-	})
+	addr := slowServerOn(t, e, &net.ListenConfig{Control: smallBuffers}, func(s *http.Server) { s.WriteTimeout = writeTimeout })
 	client := &http.Client{Transport: &http.Transport{DialContext: (&net.Dialer{Control: smallBuffers}).DialContext}}
-	req, err := http.NewRequest("GET", "http://"+ln.Addr().String()+path, nil)
+	req, err := http.NewRequest("GET", "http://"+addr+path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

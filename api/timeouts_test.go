@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -18,9 +19,15 @@ import (
 // after shrink has shortened its limits (the defaults are seconds).
 func slowServer(t *testing.T, e *env, shrink func(*http.Server)) string {
 	t.Helper()
+	return slowServerOn(t, e, &net.ListenConfig{}, shrink)
+}
+
+// slowServerOn is slowServer listening through lc (socket options).
+func slowServerOn(t *testing.T, e *env, lc *net.ListenConfig, shrink func(*http.Server)) string {
+	t.Helper()
 	srv := api.NewHTTPServer("127.0.0.1:0", e.srv.Handler())
 	shrink(srv)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := lc.Listen(context.Background(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
