@@ -425,6 +425,10 @@ func (s *Store) Append(ctx context.Context, stream string, expected int64, event
 	return s.AppendQueued(ctx, stream, expected, events, nil)
 }
 
+// The ledger stamps and queues appends to this store under one lock
+// (positions follow recorded_at) only because it is a ledger.Sequenced.
+var _ ledger.Sequenced = (*Store)(nil)
+
 // AppendQueued is Append that calls queued (when not nil) exactly once:
 // when the append is in the committer's queue, whose order is the commit
 // order, or when it fails before (ledger.Sequenced).
