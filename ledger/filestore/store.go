@@ -212,7 +212,9 @@ type segment struct {
 	size    int64    // committed bytes: the end of the frames (the data end); guarded by Store.mu
 	offs    []uint32 // position-first → offset of the frame holding it; guarded by Store.mu
 	// fileSize is the size of the file: the data end and the free space
-	// (zeros) after it. Written by Open and the committer only.
+	// (zeros) after it. Written by Open and the committer (under Store.mu
+	// once readers may map the segment); read by the committer, or under
+	// Store.mu.
 	fileSize int64
 	// mm is the segment's read-only mapping (mmap.go).
 	mm segMap
@@ -739,8 +741,13 @@ func (s *Store) writeFrame(entries uint32, accepted []*appendReq) error {
 		return fmt.Errorf("write %s at %d: %w", seg.name, off, err)
 	}
 	// A frame larger than the segment's space (the segment's first)
-	// extends the file.
-	seg.fileSize = max(seg.fileSize, off+int64(len(s.buf)))
+	// extends the file. Readers read fileSize under s.mu (mapSegment), so
+	// it changes only under it.
+	if end := off + int64(len(s.buf)); end > seg.fileSize {
+		s.mu.Lock()
+		seg.fileSize = end
+		s.mu.Unlock()
+	}
 	synced := time.Now()
 	if err := syncFile(syncFrame, seg.f); err != nil {
 		return fmt.Errorf("sync %s: %w", seg.name, err)
