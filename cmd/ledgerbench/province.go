@@ -158,9 +158,10 @@ type provinceResult struct {
 
 	// Rankings through serve (GET /v1/scorecards), after the loads: the
 	// top level and every organisation, and serve's memory after them.
-	Rankings          []rankingRun `json:"rankings"`
-	ServeRSSAfterRank int64        `json:"serve_rss_after_rankings_bytes"`
-	ServeHWMAfterRank int64        `json:"serve_vmhwm_after_rankings_bytes"`
+	Rankings            []rankingRun `json:"rankings"`
+	ServeRSSAfterRank   int64        `json:"serve_rss_after_rankings_bytes"`
+	ServeHWMAfterRank   int64        `json:"serve_vmhwm_after_rankings_bytes"`
+	ServeSplitAfterRank memSplit     `json:"serve_split_after_rankings"`
 
 	// serve: a partyledger serve process on the data directory.
 	Serve   serveStart `json:"serve"`   // first start: builds the log tree's hash file
@@ -169,16 +170,18 @@ type provinceResult struct {
 	Reads   loadSummary `json:"scorecard_reads"`
 	Appends loadSummary `json:"appends"`
 	// ServeAfterLoad is serve's memory after both loads.
-	ServeRSSAfterLoad   int64 `json:"serve_rss_after_load_bytes"`
-	ServeVmHWMAfterLoad int64 `json:"serve_vmhwm_after_load_bytes"`
+	ServeRSSAfterLoad   int64    `json:"serve_rss_after_load_bytes"`
+	ServeVmHWMAfterLoad int64    `json:"serve_vmhwm_after_load_bytes"`
+	ServeSplitAfterLoad memSplit `json:"serve_split_after_load"`
 }
 
 // serveStart is one start of partyledger serve.
 type serveStart struct {
-	ReadySeconds float64 `json:"ready_seconds"` // process start to listening with every organisation's facts folded
-	Position     uint64  `json:"position"`      // /healthz position when ready
-	RSS          int64   `json:"rss_bytes"`     // VmRSS when ready
-	VmHWM        int64   `json:"vmhwm_bytes"`   // peak RSS up to ready
+	ReadySeconds float64  `json:"ready_seconds"` // process start to listening with every organisation's facts folded
+	Position     uint64   `json:"position"`      // /healthz position when ready
+	RSS          int64    `json:"rss_bytes"`     // VmRSS when ready
+	VmHWM        int64    `json:"vmhwm_bytes"`   // peak RSS up to ready
+	Split        memSplit `json:"split"`         // when ready
 	// Killed says why the watchdog stopped serve before it was ready
 	// (the machine ran out of memory); RSS and VmHWM are then serve's
 	// when it was killed.
@@ -612,6 +615,25 @@ func memTotal() int64 {
 
 // procMemory returns a process's resident set (VmRSS) and its peak
 // (VmHWM) from /proc, in bytes; zeros when unknown.
+// memSplit is a process's resident memory split in two: its own
+// (RssAnon: the Go heap, stacks) and the pages of files it maps (RssFile:
+// the store's segments read through their mappings, the executable) —
+// page cache, shared, and dropped by the kernel when memory is needed.
+// VmRSS is their sum.
+type memSplit struct {
+	Anon     int64 `json:"rss_anon_bytes"`
+	File     int64 `json:"rss_file_bytes"`
+	AnonPeak int64 `json:"rss_anon_peak_bytes"` // highest RssAnon so far, sampled every 250 ms
+}
+
+// procSplit reads a process's RssAnon and RssFile.
+func procSplit(pid int) (anon, file int64) {
+	path := fmt.Sprintf("/proc/%d/status", pid)
+	fmt.Sscanf(firstField(path, "RssAnon"), "%d", &anon)
+	fmt.Sscanf(firstField(path, "RssFile"), "%d", &file)
+	return anon << 10, file << 10
+}
+
 func procMemory(pid int) (rss, hwm int64) {
 	path := fmt.Sprintf("/proc/%d/status", pid)
 	fmt.Sscanf(firstField(path, "VmRSS"), "%d", &rss)

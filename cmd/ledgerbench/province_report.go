@@ -14,6 +14,10 @@ func provinceRows(cfg provinceConfig, r *provinceResult) [][3]string {
 		return fmt.Sprintf("%s / %s ms (%s requests/s)", ms(l.P50us), ms(l.P99us), human(l.Rate))
 	}
 	mem := func(rss, hwm int64) string { return fmt.Sprintf("%.2f GiB (peak %.2f GiB)", gib(rss), gib(hwm)) }
+	// own is serve's memory split into its own and the mapped files'.
+	own := func(m memSplit) string {
+		return fmt.Sprintf("; its own (RssAnon) %.2f GiB (peak %.2f GiB), mapped files (RssFile) %.2f GiB", gib(m.Anon), gib(m.AnonPeak), gib(m.File))
+	}
 	rows := [][3]string{
 		{"organisations, events", fmt.Sprintf("%s; %s events", commas(r.Orgs), commas(int(r.EventsImported))),
 			fmt.Sprintf("%d demo cities (`domain/democity`, seeds %d on), codes renamed per city, the committee's schedule once; every count checked: store head, serve's position before and after the loads", r.Cities, cfg.Seed)},
@@ -38,19 +42,19 @@ func provinceRows(cfg provinceConfig, r *provinceResult) [][3]string {
 			"live heap of a chunk's scorecards: what `projections.ScoreAll` over every organisation would hold (rankings keep a row each instead: below)"},
 		{"`serve` start", seconds(r.Serve.ReadySeconds),
 			"process start → listening with every organisation's facts folded (`/healthz` at the store's head); first start: builds the log tree's hash file; " + gcSettings(cfg.ServeMemLimit)},
-		{"`serve` memory when ready", mem(r.Serve.RSS, r.Serve.VmHWM), "VmRSS (VmHWM) from /proc; " + gcSettings(cfg.ServeMemLimit)},
+		{"`serve` memory when ready", mem(r.Serve.RSS, r.Serve.VmHWM) + own(r.Serve.Split), "VmRSS (VmHWM) from /proc, which counts the pages of the store's segments serve has read through its mappings (page cache); RssAnon's peak sampled every 250 ms; " + gcSettings(cfg.ServeMemLimit)},
 		{fmt.Sprintf("scorecard read, %d clients", r.Reads.Clients), lat(r.Reads),
 			fmt.Sprintf("`GET /v1/orgs/{code}/scorecard` over loopback HTTP, %s organisations' branch tokens, p50 / p99 of %s requests in %s; the clients run on the same machine", commas(cfg.TokenOrgs), commas(r.Reads.Requests), seconds(r.Reads.Seconds))},
 		{fmt.Sprintf("append, %d clients", r.Appends.Clients), lat(r.Appends),
 			fmt.Sprintf("`POST /v1/orgs/{code}/events`, one `StudySessionHeld`, durable; p50 / p99 of %s appends in %s, after one unmeasured append to each organisation", commas(r.Appends.Requests), seconds(r.Appends.Seconds))},
-		{"`serve` memory after the loads", mem(r.ServeRSSAfterLoad, r.ServeVmHWMAfterLoad), "VmRSS (VmHWM); " + gcSettings(cfg.ServeMemLimit)},
+		{"`serve` memory after the loads", mem(r.ServeRSSAfterLoad, r.ServeVmHWMAfterLoad) + own(r.ServeSplitAfterLoad), "VmRSS (VmHWM); " + gcSettings(cfg.ServeMemLimit)},
 	}
 	for _, rk := range r.Rankings {
 		rows = append(rows, [3]string{"ranking of " + rk.What, fmt.Sprintf("%s (%s scorecards, %.1f GB)", seconds(rk.Seconds), commas(rk.Scorecards), gb(rk.Bytes)),
 			"`GET /v1/scorecards?" + rk.Query + "` through serve (`Board.Rank`: a row per organisation, then the scorecards scored again and streamed a chunk at a time), request → last byte, read as a stream"})
 	}
 	if len(r.Rankings) > 0 {
-		rows = append(rows, [3]string{"`serve` memory after the rankings", mem(r.ServeRSSAfterRank, r.ServeHWMAfterRank), "VmRSS (VmHWM); " + gcSettings(cfg.ServeMemLimit)})
+		rows = append(rows, [3]string{"`serve` memory after the rankings", mem(r.ServeRSSAfterRank, r.ServeHWMAfterRank) + own(r.ServeSplitAfterRank), "VmRSS (VmHWM); " + gcSettings(cfg.ServeMemLimit)})
 	}
 	return append(rows, restartRow(r.Restart))
 }
@@ -69,7 +73,8 @@ func restartRow(st serveStart) [3]string {
 		return [3]string{"`serve` restart", fmt.Sprintf("killed at %.2f GiB (peak %.2f GiB)", gib(st.RSS), gib(st.VmHWM)),
 			st.Killed + "; " + gcSettings("")}
 	}
-	return [3]string{"`serve` restart", fmt.Sprintf("%s; %.2f GiB (peak %.2f GiB)", seconds(st.ReadySeconds), gib(st.RSS), gib(st.VmHWM)),
+	return [3]string{"`serve` restart", fmt.Sprintf("%s; %.2f GiB (peak %.2f GiB); its own (RssAnon) %.2f GiB (peak %.2f GiB), mapped files (RssFile) %.2f GiB",
+		seconds(st.ReadySeconds), gib(st.RSS), gib(st.VmHWM), gib(st.Split.Anon), gib(st.Split.AnonPeak), gib(st.Split.File)),
 		"log tree's hash file present; time to ready, VmRSS (VmHWM) when ready; " + gcSettings("")}
 }
 

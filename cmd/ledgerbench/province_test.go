@@ -68,6 +68,17 @@ func TestProvinceSmall(t *testing.T) {
 	if r.AppendsAcked < int64(r.Appends.Requests) || r.TokenEvents < int64(cfg.TokenOrgs) {
 		t.Errorf("%d appends acknowledged, %d measured; %d token events for %d tokens", r.AppendsAcked, r.Appends.Requests, r.TokenEvents, cfg.TokenOrgs)
 	}
+	// serve's own memory and its mapped files' add up to its RSS (each
+	// rounded to a kilobyte by /proc), and the peak is at least the last.
+	for _, m := range []struct {
+		what  string
+		rss   int64
+		split memSplit
+	}{{"ready", r.Serve.RSS, r.Serve.Split}, {"after the loads", r.ServeRSSAfterLoad, r.ServeSplitAfterLoad}, {"restart", r.Restart.RSS, r.Restart.Split}} {
+		if d := m.split.Anon + m.split.File - m.rss; d < -(64<<10) || d > 64<<10 || m.split.AnonPeak < m.split.Anon {
+			t.Errorf("serve %s: RSS %d, own %d (peak %d) + files %d", m.what, m.rss, m.split.Anon, m.split.AnonPeak, m.split.File)
+		}
+	}
 	// The rankings through serve: the top level, then every organisation.
 	if len(r.Rankings) != 2 || r.Rankings[1].Scorecards != r.Orgs || r.Rankings[0].Scorecards >= r.Orgs || r.Rankings[0].Scorecards == 0 {
 		t.Errorf("rankings %+v: want the top level (some of the %d organisations), then all %d", r.Rankings, r.Orgs, r.Orgs)

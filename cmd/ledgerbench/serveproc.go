@@ -48,6 +48,8 @@ type serveProc struct {
 	exited  chan struct{} // closed when the process has exited
 	waitErr error
 	killed  atomic.Pointer[memoryKilled] // why the watchdog killed it
+	// anonPeak is the highest RssAnon the watchdog has seen.
+	anonPeak atomic.Int64
 }
 
 // memoryKilled is the watchdog's kill of serve: the machine was running
@@ -132,6 +134,7 @@ func startServe(ctx context.Context, bin, data, logPath, memLimit string, timeou
 	}
 	st := serveStart{ReadySeconds: time.Since(t0).Seconds(), Position: health.Position}
 	st.RSS, st.VmHWM = procMemory(cmd.Process.Pid)
+	st.Split = s.split()
 	if health.Status != "ok" || st.RSS == 0 {
 		return fail(fmt.Errorf("serve ready but /healthz says %q and its RSS reads %d", health.Status, st.RSS))
 	}
@@ -163,6 +166,9 @@ func (s *serveProc) watch(floor int64) {
 			case <-t.C:
 			}
 		}
+		if anon, _ := procSplit(s.cmd.Process.Pid); anon > s.anonPeak.Load() {
+			s.anonPeak.Store(anon)
+		}
 		if avail := memAvailable(); avail > 0 && avail < floor {
 			rss, hwm := s.memory()
 			s.killed.Store(&memoryKilled{rss: rss, hwm: hwm,
@@ -175,6 +181,12 @@ func (s *serveProc) watch(floor int64) {
 
 // memory returns the process's VmRSS and VmHWM.
 func (s *serveProc) memory() (rss, hwm int64) { return procMemory(s.cmd.Process.Pid) }
+
+// split returns the process's memory split into its own and mapped files'.
+func (s *serveProc) split() memSplit {
+	anon, file := procSplit(s.cmd.Process.Pid)
+	return memSplit{Anon: anon, File: file, AnonPeak: max(anon, s.anonPeak.Load())}
+}
 
 // stop ends serve as an operator would (SIGTERM: it shuts down
 // gracefully), and kills it if it has not stopped within a minute.
@@ -447,6 +459,7 @@ func (p *provinceRun) serve(ctx context.Context, bin string) error {
 		return fmt.Errorf("after %d acknowledged appends: %w", acked, err)
 	}
 	p.res.ServeRSSAfterLoad, p.res.ServeVmHWMAfterLoad = srv.memory()
+	p.res.ServeSplitAfterLoad = srv.split()
 	for _, rq := range []struct{ what, query string }{
 		{"the top level", "year=2016"},
 		{"every organisation", "year=2016&under=*"},
@@ -460,6 +473,7 @@ func (p *provinceRun) serve(ctx context.Context, bin string) error {
 		p.logf("ranking of %s: %s scorecards, %.1f MB of JSON in %.1f s", rq.what, commas(run.Scorecards), float64(run.Bytes)/1e6, run.Seconds)
 	}
 	p.res.ServeRSSAfterRank, p.res.ServeHWMAfterRank = srv.memory()
+	p.res.ServeSplitAfterRank = srv.split()
 	p.logf("serve after the rankings: RSS %.2f GiB, peak %.2f GiB", gib(p.res.ServeRSSAfterRank), gib(p.res.ServeHWMAfterRank))
 	if err := srv.stop(); err != nil {
 		return fmt.Errorf("serve: %w\n%s", err, srv.logTail())
