@@ -613,8 +613,6 @@ func memTotal() int64 {
 	return n << 10
 }
 
-// procMemory returns a process's resident set (VmRSS) and its peak
-// (VmHWM) from /proc, in bytes; zeros when unknown.
 // memSplit is a process's resident memory split in two: its own
 // (RssAnon: the Go heap, stacks) and the pages of files it maps (RssFile:
 // the store's segments read through their mappings, the executable) —
@@ -626,17 +624,35 @@ type memSplit struct {
 	AnonPeak int64 `json:"rss_anon_peak_bytes"` // highest RssAnon so far, sampled every 250 ms
 }
 
-// procSplit reads a process's RssAnon and RssFile.
-func procSplit(pid int) (anon, file int64) {
-	path := fmt.Sprintf("/proc/%d/status", pid)
-	fmt.Sscanf(firstField(path, "RssAnon"), "%d", &anon)
-	fmt.Sscanf(firstField(path, "RssFile"), "%d", &file)
-	return anon << 10, file << 10
+// procMem is one reading of a process's memory lines in /proc/PID/status,
+// in bytes; zeros when unknown.
+type procMem struct {
+	RSS, HWM   int64 // VmRSS, and its peak VmHWM
+	Anon, File int64 // RssAnon, RssFile (memSplit)
 }
 
+// readProcMem reads a process's memory lines, all from one read of its
+// status, so that they describe the same moment.
+func readProcMem(pid int) procMem {
+	var m procMem
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return m
+	}
+	fields := map[string]*int64{"VmRSS": &m.RSS, "VmHWM": &m.HWM, "RssAnon": &m.Anon, "RssFile": &m.File}
+	for _, line := range strings.Split(string(b), "\n") {
+		k, v, _ := strings.Cut(line, ":")
+		if n := fields[k]; n != nil {
+			fmt.Sscanf(strings.TrimSpace(v), "%d", n)
+			*n <<= 10 // kB
+		}
+	}
+	return m
+}
+
+// procMemory returns a process's resident set (VmRSS) and its peak
+// (VmHWM), in bytes; zeros when unknown.
 func procMemory(pid int) (rss, hwm int64) {
-	path := fmt.Sprintf("/proc/%d/status", pid)
-	fmt.Sscanf(firstField(path, "VmRSS"), "%d", &rss)
-	fmt.Sscanf(firstField(path, "VmHWM"), "%d", &hwm)
-	return rss << 10, hwm << 10
+	m := readProcMem(pid)
+	return m.RSS, m.HWM
 }

@@ -133,8 +133,7 @@ func startServe(ctx context.Context, bin, data, logPath, memLimit string, timeou
 		return fail(err)
 	}
 	st := serveStart{ReadySeconds: time.Since(t0).Seconds(), Position: health.Position}
-	st.RSS, st.VmHWM = procMemory(cmd.Process.Pid)
-	st.Split = s.split()
+	st.RSS, st.VmHWM, st.Split = s.memory()
 	if health.Status != "ok" || st.RSS == 0 {
 		return fail(fmt.Errorf("serve ready but /healthz says %q and its RSS reads %d", health.Status, st.RSS))
 	}
@@ -166,11 +165,8 @@ func (s *serveProc) watch(floor int64) {
 			case <-t.C:
 			}
 		}
-		if anon, _ := procSplit(s.cmd.Process.Pid); anon > s.anonPeak.Load() {
-			s.anonPeak.Store(anon)
-		}
+		rss, hwm, _ := s.memory() // notes RssAnon's peak
 		if avail := memAvailable(); avail > 0 && avail < floor {
-			rss, hwm := s.memory()
 			s.killed.Store(&memoryKilled{rss: rss, hwm: hwm,
 				why: fmt.Sprintf("serve killed: the machine had %.2f GiB of memory available, below the %.2f GiB kept free, while serve held %.2f GiB", gib(avail), gib(floor), gib(rss))})
 			_ = s.cmd.Process.Kill()
@@ -179,13 +175,17 @@ func (s *serveProc) watch(floor int64) {
 	}
 }
 
-// memory returns the process's VmRSS and VmHWM.
-func (s *serveProc) memory() (rss, hwm int64) { return procMemory(s.cmd.Process.Pid) }
-
-// split returns the process's memory split into its own and mapped files'.
-func (s *serveProc) split() memSplit {
-	anon, file := procSplit(s.cmd.Process.Pid)
-	return memSplit{Anon: anon, File: file, AnonPeak: max(anon, s.anonPeak.Load())}
+// memory returns the process's VmRSS and VmHWM and their split into its
+// own memory and its mapped files', from one reading, and notes the
+// highest RssAnon seen (the watchdog reads it every 250 ms).
+func (s *serveProc) memory() (rss, hwm int64, split memSplit) {
+	m := readProcMem(s.cmd.Process.Pid)
+	peak := s.anonPeak.Load()
+	for m.Anon > peak && !s.anonPeak.CompareAndSwap(peak, m.Anon) {
+		peak = s.anonPeak.Load() // the watchdog and the run both note it
+	}
+	peak = max(peak, m.Anon)
+	return m.RSS, m.HWM, memSplit{Anon: m.Anon, File: m.File, AnonPeak: peak}
 }
 
 // stop ends serve as an operator would (SIGTERM: it shuts down
@@ -458,8 +458,7 @@ func (p *provinceRun) serve(ctx context.Context, bin string) error {
 	if err := srv.waitPosition(ctx, head); err != nil {
 		return fmt.Errorf("after %d acknowledged appends: %w", acked, err)
 	}
-	p.res.ServeRSSAfterLoad, p.res.ServeVmHWMAfterLoad = srv.memory()
-	p.res.ServeSplitAfterLoad = srv.split()
+	p.res.ServeRSSAfterLoad, p.res.ServeVmHWMAfterLoad, p.res.ServeSplitAfterLoad = srv.memory()
 	for _, rq := range []struct{ what, query string }{
 		{"the top level", "year=2016"},
 		{"every organisation", "year=2016&under=*"},
@@ -472,8 +471,7 @@ func (p *provinceRun) serve(ctx context.Context, bin string) error {
 		p.res.Rankings = append(p.res.Rankings, run)
 		p.logf("ranking of %s: %s scorecards, %.1f MB of JSON in %.1f s", rq.what, commas(run.Scorecards), float64(run.Bytes)/1e6, run.Seconds)
 	}
-	p.res.ServeRSSAfterRank, p.res.ServeHWMAfterRank = srv.memory()
-	p.res.ServeSplitAfterRank = srv.split()
+	p.res.ServeRSSAfterRank, p.res.ServeHWMAfterRank, p.res.ServeSplitAfterRank = srv.memory()
 	p.logf("serve after the rankings: RSS %.2f GiB, peak %.2f GiB", gib(p.res.ServeRSSAfterRank), gib(p.res.ServeHWMAfterRank))
 	if err := srv.stop(); err != nil {
 		return fmt.Errorf("serve: %w\n%s", err, srv.logTail())
