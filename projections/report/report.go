@@ -90,17 +90,28 @@ func Collect(ctx context.Context, board *scoreboard.Board, src Source, q scorebo
 			k = t
 		}
 	}
+	if err := d.gather(ctx, src, version, k); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// gather adds to d the rulebook of the scorecards (version as known at k;
+// now when k is zero), the year's grades and its journal (read when the
+// export is written).
+func (d *Data) gather(ctx context.Context, src Source, version string, k time.Time) error {
 	if k.IsZero() {
 		k = src.Now()
 	}
-	if rb, err := src.RulebookAt(ctx, q.Year, k, version); err == nil {
+	if rb, err := src.RulebookAt(ctx, d.Year, k, version); err == nil {
 		d.Rulebook = rb
 	}
-	if d.Grades, err = src.Grades(ctx, q.Year); err != nil {
-		return nil, err
+	var err error
+	if d.Grades, err = src.Grades(ctx, d.Year); err != nil {
+		return err
 	}
-	d.Journal = src.Journal(ctx, q.Year)
-	return d, nil
+	d.Journal = src.Journal(ctx, d.Year)
+	return nil
 }
 
 // CollectRanking gathers what Collect gathers, but holds a row per
@@ -125,16 +136,9 @@ func CollectRanking(ctx context.Context, board *scoreboard.Board, src Source, q 
 	if len(rk.Rows) > 0 {
 		version, k = rk.Rulebook.Version, rk.Query.KnownAt
 	}
-	if k.IsZero() {
-		k = src.Now()
-	}
-	if rb, err := src.RulebookAt(ctx, q.Year, k, version); err == nil {
-		d.Rulebook = rb
-	}
-	if d.Grades, err = src.Grades(ctx, q.Year); err != nil {
+	if err := d.gather(ctx, src, version, k); err != nil {
 		return nil, err
 	}
-	d.Journal = src.Journal(ctx, q.Year)
 	return d, nil
 }
 
