@@ -7,12 +7,15 @@
 //
 // Append returns only after its events are durable (written and
 // fdatasynced). Appends from many goroutines share one write and one
-// fdatasync (group commit): a single committer goroutine takes every append
+// fdatasync (group commit): one committer at a time takes every append
 // that queued up while the previous sync ran, checks each against the
 // store's state (expected revision, duplicate ids), encodes the accepted
 // ones into one frame, writes it with one pwrite, syncs once, and only then
 // publishes the events to readers and answers the callers. There is no
 // timer: a lone writer pays one fdatasync per append, many writers share.
+// A writer that finds the store idle commits its own append on its own
+// goroutine; appends that arrive meanwhile are committed by the committer
+// goroutine, batch after batch until none waits (group.go).
 //
 // A frame is the unit of atomicity: all of its appends are durable or none
 // is, so a multi-event append is all-or-nothing across crashes.

@@ -2,7 +2,7 @@ package filestore
 
 // QueueLen reports how many appends wait for the committer, so that a test
 // can line up a batch without sleeping.
-func QueueLen(s *Store) int { return len(s.queue) }
+func QueueLen(s *Store) int { return s.queueLen() }
 
 // SyncSites lists the names of every sync call site of the store (see
 // syncSite), for TestPowerLossNeedsEveryFsync.

@@ -145,7 +145,16 @@ type Store struct {
 	// readOnly: opened by OpenReadOnly; nothing is written, no lock held.
 	readOnly bool
 
-	queue     chan *appendReq
+	// The group commit's queue (group.go). qmu guards waiting, owner,
+	// stopping and room.
+	qmu      sync.Mutex
+	waiting  []*appendReq  // appends queued for the next commit, in commit order
+	owner    commitOwner   // who commits now: nobody, a writer itself, or the committer
+	stopping bool          // Close has started: nothing more is queued
+	room     chan struct{} // closed when waiting gets shorter than QueueLength; nil unless a writer waits for it
+	wake     chan struct{} // capacity 1: the committer goroutine has work (or Close finished waiting for a writer)
+	batch    []*appendReq  // the batch being committed; owner's only
+
 	closing   chan struct{} // closed when Close starts
 	done      chan struct{} // closed when the committer has stopped
 	closeOnce sync.Once
@@ -312,7 +321,7 @@ func newStore(dir string, opts Options) *Store {
 		dir:            dir,
 		fs:             opts.FS,
 		opts:           opts,
-		queue:          make(chan *appendReq, opts.QueueLength),
+		wake:           make(chan struct{}, 1),
 		closing:        make(chan struct{}),
 		done:           make(chan struct{}),
 		ids:            make(map[uuid.UUID]uint64),
@@ -355,6 +364,9 @@ func (s *Store) closeFiles() {
 // the files.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
+		s.qmu.Lock()
+		s.stopping = true
+		s.qmu.Unlock()
 		close(s.closing)
 		<-s.done
 		s.waitSealedIndexes()
@@ -464,29 +476,27 @@ func (s *Store) AppendQueued(ctx context.Context, stream string, expected int64,
 		return nil, err
 	}
 	req := &appendReq{ctx: ctx, stream: stream, expected: expected, events: events, size: size, done: make(chan appendResult, 1)}
-	select {
-	case s.queue <- req:
-	case <-s.closing:
-		return nil, errClosed
-	case <-ctx.Done():
-		return nil, ctx.Err()
+	inline, err := s.enqueue(ctx, req)
+	if err != nil {
+		return nil, err
 	}
 	queued()
-	select {
-	case r := <-req.done:
-		return r.positions, r.err
-	case <-s.done:
-		// The committer replies before it stops, so a reply, if any, is
-		// already there.
-		select {
-		case r := <-req.done:
-			return r.positions, r.err
-		default:
-			return nil, errClosed
-		}
-	case <-ctx.Done():
-		return nil, ctx.Err()
+	if inline {
+		// The store was idle: this writer commits its append itself, with
+		// no hand-over to the committer goroutine and back.
+		s.commitInline(req)
 	}
+	var r appendResult
+	if done := ctx.Done(); done == nil {
+		r = <-req.done
+	} else {
+		select {
+		case r = <-req.done:
+		case <-done:
+			return nil, ctx.Err()
+		}
+	}
+	return r.positions, r.err
 }
 
 // checkAppend enforces everything about an append that does not depend on
@@ -555,51 +565,6 @@ func (s *Store) checkAppend(stream string, expected int64, events []ledger.Event
 		return bad("append encodes to %d bytes, limit %d", size, s.opts.MaxRecordSize-frameBodyHeaderSize)
 	}
 	return size, nil
-}
-
-// run is the committer: the one goroutine that writes. Every round it takes
-// the appends that queued up while the previous sync ran, writes them as one
-// frame with one write and makes them durable with one fdatasync (group
-// commit without any timer).
-func (s *Store) run() {
-	defer close(s.done)
-	var carry *appendReq
-	batch := make([]*appendReq, 0, 256)
-	for {
-		first := carry
-		carry = nil
-		if first == nil {
-			select {
-			case first = <-s.queue:
-			case <-s.closing:
-				// Appends already queued when Close started are
-				// completed; then stop.
-				select {
-				case first = <-s.queue:
-				default:
-					return
-				}
-			}
-		}
-		batch = append(batch[:0], first)
-		bytes := first.size
-	gather:
-		for {
-			select {
-			case r := <-s.queue:
-				if bytes+r.size > s.opts.BatchBytes {
-					carry = r
-					break gather
-				}
-				batch = append(batch, r)
-				bytes += r.size
-			default:
-				break gather
-			}
-		}
-		s.commit(batch)
-		clear(batch) // drop references for the garbage collector
-	}
 }
 
 func reply(r *appendReq, positions []ledger.Position, err error) {

@@ -1,0 +1,151 @@
+package filestore
+
+import "context"
+
+// Group commit (doc.go, "Guarantees"). Appends queue in s.waiting, in the
+// order in which they are to be committed. One committer at a time checks,
+// writes and syncs a batch: a writer that finds the store idle commits its
+// own append inline, on its own goroutine; appends that arrive while a
+// commit is in progress wait, and the committer goroutine takes all of
+// them as the next batch, and the next, until none waits. A lone writer
+// thus pays one write and one fdatasync and no hand-over between
+// goroutines; concurrent writers share each sync.
+//
+// The commit state (the active segment, the frame buffer, the pending
+// maps) belongs to whoever is the owner; ownership changes hands only
+// under qmu, so each owner sees everything the previous one wrote.
+
+// commitOwner is who commits now.
+type commitOwner uint8
+
+const (
+	ownerNone      commitOwner = iota // idle: s.waiting is empty
+	ownerWriter                       // a writer commits its own append (commitInline)
+	ownerCommitter                    // the committer goroutine (run)
+)
+
+// enqueue queues req for commit. It reports inline when the store was idle
+// and req's writer now owns the commit (and must call commitInline). It
+// waits while QueueLength appends wait already, and fails without queuing
+// when ctx ends first or Close has started.
+func (s *Store) enqueue(ctx context.Context, req *appendReq) (inline bool, err error) {
+	s.qmu.Lock()
+	for !s.stopping && len(s.waiting) >= s.opts.QueueLength {
+		if s.room == nil {
+			s.room = make(chan struct{})
+		}
+		room := s.room
+		s.qmu.Unlock()
+		select {
+		case <-room:
+		case <-s.closing:
+			return false, errClosed
+		case <-ctx.Done():
+			return false, ctx.Err()
+		}
+		s.qmu.Lock()
+	}
+	defer s.qmu.Unlock()
+	switch {
+	case s.stopping:
+		return false, errClosed
+	case s.owner == ownerNone:
+		s.owner = ownerWriter
+		return true, nil
+	}
+	s.waiting = append(s.waiting, req)
+	return false, nil
+}
+
+// commitInline commits the append of the writer that owns the commit,
+// then hands the appends that queued meanwhile to the committer goroutine.
+func (s *Store) commitInline(req *appendReq) {
+	s.batch = append(s.batch[:0], req)
+	s.commit(s.batch)
+	s.batch[0] = nil
+	s.qmu.Lock()
+	if len(s.waiting) > 0 {
+		s.owner = ownerCommitter
+		s.signal()
+	} else {
+		s.owner = ownerNone
+		if s.stopping {
+			s.signal() // Close waits for the committer, which waits for this
+		}
+	}
+	s.qmu.Unlock()
+}
+
+// signal wakes the committer goroutine (a signal already pending will do).
+func (s *Store) signal() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// run is the committer goroutine. It commits the batches a writer handed
+// over, and once Close has started, the appends queued before, then stops
+// when no writer is committing.
+func (s *Store) run() {
+	defer close(s.done)
+	closing := s.closing
+	for {
+		select {
+		case <-s.wake:
+		case <-closing:
+			closing = nil // from now on a writer's signal ends the wait
+		}
+		s.qmu.Lock()
+		if s.stopping && s.owner == ownerNone && len(s.waiting) > 0 {
+			s.owner = ownerCommitter // queued before Close started
+		}
+		own := s.owner == ownerCommitter
+		s.qmu.Unlock()
+		if own {
+			s.drain()
+		}
+		s.qmu.Lock()
+		stop := s.stopping && s.owner == ownerNone
+		s.qmu.Unlock()
+		if stop {
+			return
+		}
+	}
+}
+
+// drain commits the waiting appends, a batch of at most BatchBytes (or one
+// larger append) per frame, until none waits; then the store is idle.
+func (s *Store) drain() {
+	for {
+		s.qmu.Lock()
+		if len(s.waiting) == 0 {
+			s.owner = ownerNone
+			s.qmu.Unlock()
+			return
+		}
+		n, bytes := 1, s.waiting[0].size
+		for n < len(s.waiting) && bytes+s.waiting[n].size <= s.opts.BatchBytes {
+			bytes += s.waiting[n].size
+			n++
+		}
+		s.batch = append(s.batch[:0], s.waiting[:n]...)
+		rest := copy(s.waiting, s.waiting[n:])
+		clear(s.waiting[rest:])
+		s.waiting = s.waiting[:rest]
+		if s.room != nil {
+			close(s.room)
+			s.room = nil
+		}
+		s.qmu.Unlock()
+		s.commit(s.batch)
+		clear(s.batch) // drop references for the garbage collector
+	}
+}
+
+// queueLen is how many appends wait for a commit.
+func (s *Store) queueLen() int {
+	s.qmu.Lock()
+	defer s.qmu.Unlock()
+	return len(s.waiting)
+}

@@ -1,0 +1,254 @@
+package filestore_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"partyledger/ledger"
+	"partyledger/ledger/filestore"
+)
+
+// TestLoneWriterCommitsInline checks that an append to an idle store is
+// written and synced by its caller's goroutine, with no hand-over to the
+// committer goroutine and back, and that appends arriving during that
+// commit are committed by the committer goroutine, together.
+func TestLoneWriterCommitsInline(t *testing.T) {
+	m := newMemFS()
+	var mu sync.Mutex
+	var stacks []string
+	opts := memOpts(m)
+	opts.SyncObserver = func(time.Duration) {
+		buf := make([]byte, 16<<10)
+		mu.Lock()
+		stacks = append(stacks, string(buf[:runtime.Stack(buf, false)]))
+		mu.Unlock()
+	}
+	s, err := filestore.Open(memDir, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for i := range 3 {
+		mustAppend(t, s, "org-lone", int64(i)-1, chainFrom(t, s, "org-lone", 1))
+	}
+	mu.Lock()
+	for i, st := range stacks {
+		if !strings.Contains(st, "TestLoneWriterCommitsInline") {
+			t.Errorf("sync %d of a lone writer ran on another goroutine:\n%s", i, st)
+		}
+	}
+	stacks = nil
+	mu.Unlock()
+
+	// Hold the next inline commit in its sync; appends arriving meanwhile
+	// wait, and the committer goroutine commits them as one frame.
+	gate, entered := holdFirstSync(m)
+	first := make(chan error, 1)
+	go func() {
+		_, err := s.Append(context.Background(), "org-first", ledger.NoStream, chain("org-first", nil, 1))
+		first <- err
+	}()
+	<-entered
+	const n = 8
+	errs := make(chan error, n)
+	for i := range n {
+		go func() {
+			stream := fmt.Sprintf("org-%d", i)
+			_, err := s.Append(context.Background(), stream, ledger.NoStream, chain(stream, nil, 1))
+			errs <- err
+		}()
+	}
+	for filestore.QueueLen(s) < n {
+		runtime.Gosched()
+	}
+	close(gate)
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(stacks) != 2 {
+		t.Fatalf("%d syncs for the held append and the %d behind it, want 2 (theirs shared)", len(stacks), n)
+	}
+	if !strings.Contains(stacks[1], "(*Store).run") {
+		t.Errorf("the batch behind an inline commit was not synced by the committer goroutine:\n%s", stacks[1])
+	}
+	if got := len(readAll(t, s, 0)); got != 3+1+n {
+		t.Fatalf("%d events readable, want %d", got, 3+1+n)
+	}
+}
+
+// holdFirstSync makes the next Sync of m wait until gate is closed; entered
+// is closed when it starts waiting.
+func holdFirstSync(m *memFS) (gate, entered chan struct{}) {
+	gate, entered = make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	m.mu.Lock()
+	m.onSync = func() {
+		once.Do(func() {
+			close(entered)
+			<-gate
+		})
+	}
+	m.mu.Unlock()
+	return gate, entered
+}
+
+// chainFrom returns n sealed events continuing stream as stored in s.
+func chainFrom(t *testing.T, s *filestore.Store, stream string, n int) []ledger.Event {
+	t.Helper()
+	last, err := s.LastEvent(context.Background(), stream)
+	switch {
+	case errors.Is(err, ledger.ErrStreamNotFound):
+		return chain(stream, nil, n)
+	case err != nil:
+		t.Fatal(err)
+	}
+	return chain(stream, &last, n)
+}
+
+// TestQueueLengthHoldsBackWriters fills the queue behind a commit held in
+// its sync: the next writer waits for room, gives up with its context
+// (nothing written), and gets in once the queue drains.
+func TestQueueLengthHoldsBackWriters(t *testing.T) {
+	m := newMemFS()
+	opts := memOpts(m)
+	opts.QueueLength = 2
+	s, err := filestore.Open(memDir, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	gate, entered := holdFirstSync(m)
+	done := make(chan error, 3)
+	go func() {
+		_, err := s.Append(context.Background(), "org-0", ledger.NoStream, chain("org-0", nil, 1))
+		done <- err
+	}()
+	<-entered
+	for i := 1; i <= 2; i++ {
+		go func() {
+			stream := fmt.Sprintf("org-%d", i)
+			_, err := s.Append(context.Background(), stream, ledger.NoStream, chain(stream, nil, 1))
+			done <- err
+		}()
+	}
+	for filestore.QueueLen(s) < 2 {
+		runtime.Gosched()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if _, err := s.Append(ctx, "org-late", ledger.NoStream, chain("org-late", nil, 1)); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("append to a full queue: %v, want its context's deadline", err)
+	}
+	if got := filestore.QueueLen(s); got != 2 {
+		t.Fatalf("queue holds %d appends, want the 2 that fit", got)
+	}
+	late := make(chan error, 1)
+	go func() {
+		_, err := s.Append(context.Background(), "org-3", ledger.NoStream, chain("org-3", nil, 1))
+		late <- err
+	}()
+	select {
+	case err := <-late:
+		t.Fatalf("append to a full queue returned before the queue drained: %v", err)
+	case <-time.After(20 * time.Millisecond):
+	}
+	close(gate)
+	for range 3 {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := <-late; err != nil {
+		t.Fatal(err)
+	}
+	all := readAll(t, s, 0)
+	if len(all) != 4 {
+		t.Fatalf("%d events, want 4", len(all))
+	}
+	for _, e := range all {
+		if e.Stream == "org-late" {
+			t.Fatal("the append that gave up waiting for room was written")
+		}
+	}
+}
+
+// TestCloseCompletesQueuedAppends starts Close while a writer commits
+// inline with appends queued behind it: Close waits for that commit, the
+// queued appends are committed, and appends after Close started fail.
+func TestCloseCompletesQueuedAppends(t *testing.T) {
+	m := newMemFS()
+	s, err := filestore.Open(memDir, memOpts(m))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gate, entered := holdFirstSync(m)
+	const n = 5
+	errs := make(chan error, n+1)
+	go func() {
+		_, err := s.Append(context.Background(), "org-first", ledger.NoStream, chain("org-first", nil, 1))
+		errs <- err
+	}()
+	<-entered
+	for i := range n {
+		go func() {
+			stream := fmt.Sprintf("org-%d", i)
+			_, err := s.Append(context.Background(), stream, ledger.NoStream, chain(stream, nil, 2))
+			errs <- err
+		}()
+	}
+	for filestore.QueueLen(s) < n {
+		runtime.Gosched()
+	}
+	closed := make(chan error, 1)
+	go func() { closed <- s.Close() }()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		// An append that queues before Close starts waits behind the held
+		// commit; its short context makes it give up, never written.
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Millisecond)
+		_, err := s.Append(ctx, "org-after", ledger.NoStream, chain("org-after", nil, 1))
+		cancel()
+		if errors.Is(err, ledger.ErrClosed) {
+			break
+		}
+		if !errors.Is(err, context.DeadlineExceeded) || time.Now().After(deadline) {
+			t.Fatalf("append after Close started: %v, want ErrClosed", err)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	select {
+	case err := <-closed:
+		t.Fatalf("Close returned (%v) while a commit was held in its sync", err)
+	case <-time.After(20 * time.Millisecond):
+	}
+	close(gate)
+	if err := <-closed; err != nil {
+		t.Fatal(err)
+	}
+	for range n + 1 {
+		if err := <-errs; err != nil {
+			t.Fatalf("append queued before Close: %v", err)
+		}
+	}
+	s2, err := filestore.Open(memDir, memOpts(m))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	if got := len(readAll(t, s2, 0)); got != 1+2*n {
+		t.Fatalf("%d events after reopening, want %d", got, 1+2*n)
+	}
+}
