@@ -15,7 +15,9 @@
 // timer: a lone writer pays one fdatasync per append, many writers share.
 // A writer that finds the store idle commits its own append on its own
 // goroutine; appends that arrive meanwhile are committed by the committer
-// goroutine, batch after batch until none waits (group.go).
+// goroutine, batch after batch until none waits, and before each batch it
+// yields the processor to the writers it has just answered so that they
+// can join it (group.go).
 //
 // A frame is the unit of atomicity: all of its appends are durable or none
 // is, so a multi-event append is all-or-nothing across crashes.

@@ -110,3 +110,19 @@ func PrepareAheadForTest(on bool) (restore func()) {
 	prepareAhead = on
 	return func() { prepareAhead = old }
 }
+
+// LetWritersQueue runs the committer's yield before a batch on a store
+// whose queue the given writers fill: each, once it runs, queues one
+// append. It returns how many appends then wait.
+func LetWritersQueue(want int, writers int) int {
+	s := &Store{}
+	for range writers {
+		go func() {
+			s.qmu.Lock()
+			s.waiting = append(s.waiting, &appendReq{})
+			s.qmu.Unlock()
+		}()
+	}
+	s.letWritersQueue(want)
+	return s.queueLen()
+}

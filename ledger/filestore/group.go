@@ -1,6 +1,10 @@
 package filestore
 
-import "context"
+import (
+	"context"
+	"runtime"
+	"time"
+)
 
 // Group commit (doc.go, "Guarantees"). Appends queue in s.waiting, in the
 // order in which they are to be committed. One committer at a time checks,
@@ -114,10 +118,27 @@ func (s *Store) run() {
 	}
 }
 
+// Before each batch after the first, the committer yields the processor to
+// the writers it has just answered, so that those that append again join
+// the batch rather than wait a whole sync for the next one (on two cores,
+// 8 writers put 5 appends in a batch without this, 6–7 with it). It yields
+// only while that helps: while fewer appends wait than the previous batch
+// held and the queue grew since the last yield, at most yieldRounds times
+// and for at most yieldFor. There is still no timer: a committer with
+// nobody to yield to goes on at once.
+const (
+	yieldRounds = 8
+	yieldFor    = 100 * time.Microsecond
+)
+
 // drain commits the waiting appends, a batch of at most BatchBytes (or one
 // larger append) per frame, until none waits; then the store is idle.
 func (s *Store) drain() {
+	last := 0 // appends in the previous batch
 	for {
+		if last > 1 {
+			s.letWritersQueue(last)
+		}
 		s.qmu.Lock()
 		if len(s.waiting) == 0 {
 			s.owner = ownerNone
@@ -129,6 +150,7 @@ func (s *Store) drain() {
 			bytes += s.waiting[n].size
 			n++
 		}
+		last = n
 		s.batch = append(s.batch[:0], s.waiting[:n]...)
 		rest := copy(s.waiting, s.waiting[n:])
 		clear(s.waiting[rest:])
@@ -140,6 +162,26 @@ func (s *Store) drain() {
 		s.qmu.Unlock()
 		s.commit(s.batch)
 		clear(s.batch) // drop references for the garbage collector
+	}
+}
+
+// letWritersQueue yields the processor while the queue grows towards want
+// appends (see yieldRounds).
+func (s *Store) letWritersQueue(want int) {
+	var start time.Time
+	n := s.queueLen()
+	for i := 0; i < yieldRounds && n < want; i++ {
+		if i == 0 {
+			start = time.Now()
+		} else if time.Since(start) > yieldFor {
+			return
+		}
+		runtime.Gosched()
+		m := s.queueLen()
+		if m == n {
+			return // nobody queued meanwhile
+		}
+		n = m
 	}
 }
 

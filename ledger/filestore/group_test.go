@@ -252,3 +252,24 @@ func TestCloseCompletesQueuedAppends(t *testing.T) {
 		t.Fatalf("%d events after reopening, want %d", got, 1+2*n)
 	}
 }
+
+// TestCommitterYieldsToAnsweredWriters checks the committer's yield before
+// a batch on one processor: runnable writers get to queue their appends
+// first, up to the size of the previous batch; with nobody runnable the
+// committer goes on at once.
+func TestCommitterYieldsToAnsweredWriters(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	if got := filestore.LetWritersQueue(4, 4); got != 4 {
+		t.Errorf("%d of 4 runnable writers queued before the batch, want all", got)
+	}
+	if got := filestore.LetWritersQueue(3, 6); got < 3 {
+		t.Errorf("%d writers queued before a batch wanting 3, want at least 3", got)
+	}
+	start := time.Now()
+	if got := filestore.LetWritersQueue(64, 0); got != 0 {
+		t.Errorf("%d appends queued with no writer", got)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("the committer waited %v with nobody to yield to", d)
+	}
+}
