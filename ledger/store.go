@@ -125,7 +125,7 @@ type Store interface {
 }
 
 // Sequenced is a Store that commits appends in the order they were
-// queued (the embedded store's one committer). AppendQueued is Append that
+// queued (the embedded store's group commit). AppendQueued is Append that
 // calls queued exactly once: as soon as the append has its place in that
 // order, or when it fails before taking one. The ledger stamps recorded_at
 // and queues under one lock, releasing it in queued, so that recorded_at

@@ -169,7 +169,9 @@ type Store struct {
 	maps        readMaps // the segments' read-only mappings (mmap.go)
 
 	// mu guards the committed state below. Only the committer changes it,
-	// so the committer reads it without locking.
+	// so the committer reads it without locking. (Here and below, "the
+	// committer" is whoever owns the commit, group.go: a writer committing
+	// its own append or the committer goroutine, one at a time.)
 	mu      sync.RWMutex
 	segs    []*segment              // with the frame of each of their events
 	head    uint64                  // last committed position; 0 when empty
