@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"maps"
 	"os"
-	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -297,38 +296,13 @@ func TestFailedSyncFailsTheWholeBatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	gate := make(chan struct{})
-	entered := make(chan struct{})
-	var once sync.Once
-	m.mu.Lock()
-	m.onSync = func() {
-		once.Do(func() {
-			close(entered)
-			<-gate
-		})
-	}
-	m.mu.Unlock()
-
-	first := make(chan error, 1)
-	go func() {
-		_, err := s.Append(context.Background(), "org-first", ledger.NoStream, chain("org-first", nil, 1))
-		first <- err
-	}()
-	<-entered // the committer is inside the first sync
+	gate, entered := holdFirstSync(m)
+	first := appendAsync(s, "org-first", 1)
+	<-entered // the first append's writer is inside its sync
 	m.failOn("sync", 2, syscall.EIO, false)
 
 	const n = 10
-	errs := make(chan error, n)
-	for i := 0; i < n; i++ {
-		go func() {
-			stream := fmt.Sprintf("org-%d", i)
-			_, err := s.Append(context.Background(), stream, ledger.NoStream, chain(stream, nil, 1))
-			errs <- err
-		}()
-	}
-	for filestore.QueueLen(s) < n {
-		runtime.Gosched()
-	}
+	errs := queueAppends(s, n, 1)
 	close(gate)
 	if err := <-first; err != nil {
 		t.Fatalf("first append: %v", err)

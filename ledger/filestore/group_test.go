@@ -49,24 +49,10 @@ func TestLoneWriterCommitsInline(t *testing.T) {
 	// Hold the next inline commit in its sync; appends arriving meanwhile
 	// wait, and the committer goroutine commits them as one frame.
 	gate, entered := holdFirstSync(m)
-	first := make(chan error, 1)
-	go func() {
-		_, err := s.Append(context.Background(), "org-first", ledger.NoStream, chain("org-first", nil, 1))
-		first <- err
-	}()
+	first := appendAsync(s, "org-first", 1)
 	<-entered
 	const n = 8
-	errs := make(chan error, n)
-	for i := range n {
-		go func() {
-			stream := fmt.Sprintf("org-%d", i)
-			_, err := s.Append(context.Background(), stream, ledger.NoStream, chain(stream, nil, 1))
-			errs <- err
-		}()
-	}
-	for filestore.QueueLen(s) < n {
-		runtime.Gosched()
-	}
+	errs := queueAppends(s, n, 1)
 	close(gate)
 	if err := <-first; err != nil {
 		t.Fatal(err)
@@ -105,6 +91,31 @@ func holdFirstSync(m *memFS) (gate, entered chan struct{}) {
 	return gate, entered
 }
 
+// appendAsync appends n events to a new stream in the background; the
+// channel gets its error.
+func appendAsync(s *filestore.Store, stream string, n int) <-chan error {
+	done := make(chan error, 1)
+	go func() {
+		_, err := s.Append(context.Background(), stream, ledger.NoStream, chain(stream, nil, n))
+		done <- err
+	}()
+	return done
+}
+
+// queueAppends starts appends of per events to each of the new streams
+// org-0 … org-(n-1) behind a commit held in its sync, and returns once all
+// of them wait in the queue; the channel gets their errors.
+func queueAppends(s *filestore.Store, n, per int) <-chan error {
+	errs := make(chan error, n)
+	for i := range n {
+		go func() { errs <- <-appendAsync(s, fmt.Sprintf("org-%d", i), per) }()
+	}
+	for filestore.QueueLen(s) < n {
+		runtime.Gosched()
+	}
+	return errs
+}
+
 // chainFrom returns n sealed events continuing stream as stored in s.
 func chainFrom(t *testing.T, s *filestore.Store, stream string, n int) []ledger.Event {
 	t.Helper()
@@ -131,22 +142,9 @@ func TestQueueLengthHoldsBackWriters(t *testing.T) {
 	}
 	defer s.Close()
 	gate, entered := holdFirstSync(m)
-	done := make(chan error, 3)
-	go func() {
-		_, err := s.Append(context.Background(), "org-0", ledger.NoStream, chain("org-0", nil, 1))
-		done <- err
-	}()
+	first := appendAsync(s, "org-first", 1)
 	<-entered
-	for i := 1; i <= 2; i++ {
-		go func() {
-			stream := fmt.Sprintf("org-%d", i)
-			_, err := s.Append(context.Background(), stream, ledger.NoStream, chain(stream, nil, 1))
-			done <- err
-		}()
-	}
-	for filestore.QueueLen(s) < 2 {
-		runtime.Gosched()
-	}
+	queued := queueAppends(s, 2, 1)
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	if _, err := s.Append(ctx, "org-late", ledger.NoStream, chain("org-late", nil, 1)); !errors.Is(err, context.DeadlineExceeded) {
@@ -155,24 +153,17 @@ func TestQueueLengthHoldsBackWriters(t *testing.T) {
 	if got := filestore.QueueLen(s); got != 2 {
 		t.Fatalf("queue holds %d appends, want the 2 that fit", got)
 	}
-	late := make(chan error, 1)
-	go func() {
-		_, err := s.Append(context.Background(), "org-3", ledger.NoStream, chain("org-3", nil, 1))
-		late <- err
-	}()
+	late := appendAsync(s, "org-3", 1)
 	select {
 	case err := <-late:
 		t.Fatalf("append to a full queue returned before the queue drained: %v", err)
 	case <-time.After(20 * time.Millisecond):
 	}
 	close(gate)
-	for range 3 {
-		if err := <-done; err != nil {
+	for _, err := range []error{<-first, <-queued, <-queued, <-late} {
+		if err != nil {
 			t.Fatal(err)
 		}
-	}
-	if err := <-late; err != nil {
-		t.Fatal(err)
 	}
 	all := readAll(t, s, 0)
 	if len(all) != 4 {
@@ -195,23 +186,10 @@ func TestCloseCompletesQueuedAppends(t *testing.T) {
 		t.Fatal(err)
 	}
 	gate, entered := holdFirstSync(m)
-	const n = 5
-	errs := make(chan error, n+1)
-	go func() {
-		_, err := s.Append(context.Background(), "org-first", ledger.NoStream, chain("org-first", nil, 1))
-		errs <- err
-	}()
+	first := appendAsync(s, "org-first", 1)
 	<-entered
-	for i := range n {
-		go func() {
-			stream := fmt.Sprintf("org-%d", i)
-			_, err := s.Append(context.Background(), stream, ledger.NoStream, chain(stream, nil, 2))
-			errs <- err
-		}()
-	}
-	for filestore.QueueLen(s) < n {
-		runtime.Gosched()
-	}
+	const n = 5
+	errs := queueAppends(s, n, 2)
 	closed := make(chan error, 1)
 	go func() { closed <- s.Close() }()
 	deadline := time.Now().Add(5 * time.Second)
@@ -238,7 +216,10 @@ func TestCloseCompletesQueuedAppends(t *testing.T) {
 	if err := <-closed; err != nil {
 		t.Fatal(err)
 	}
-	for range n + 1 {
+	if err := <-first; err != nil {
+		t.Fatalf("append committing when Close started: %v", err)
+	}
+	for range n {
 		if err := <-errs; err != nil {
 			t.Fatalf("append queued before Close: %v", err)
 		}
