@@ -2,6 +2,7 @@ package filestore
 
 import (
 	"context"
+	"fmt"
 	"runtime"
 	"time"
 )
@@ -64,9 +65,23 @@ func (s *Store) enqueue(ctx context.Context, req *appendReq) (inline bool, err e
 // commitInline commits the append of the writer that owns the commit,
 // then hands the appends that queued meanwhile to the committer goroutine.
 func (s *Store) commitInline(req *appendReq) {
+	defer s.handOver()
 	s.batch = append(s.batch[:0], req)
 	s.commit(s.batch)
 	s.batch[0] = nil
+}
+
+// handOver ends an inline commit: the appends that queued meanwhile go to
+// the committer goroutine, or the store is idle again. A panic in the
+// commit (a bug; net/http would recover it and go on) makes the store
+// read-only first, so that the appends behind it are answered rather than
+// left waiting for an owner that is gone.
+func (s *Store) handOver() {
+	if p := recover(); p != nil {
+		err := fmt.Errorf("internal error: panic while committing: %v", p)
+		s.fail(err)
+		defer panic(p)
+	}
 	s.qmu.Lock()
 	if len(s.waiting) > 0 {
 		s.owner = ownerCommitter

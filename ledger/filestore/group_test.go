@@ -254,3 +254,79 @@ func TestCommitterYieldsToAnsweredWriters(t *testing.T) {
 		t.Errorf("the committer waited %v with nobody to yield to", d)
 	}
 }
+
+// TestPanicInInlineCommitFailsTheStore panics inside a writer's inline
+// commit (as a bug would; net/http recovers a handler's panic and goes
+// on): the panic reaches the writer, the store turns read-only, and later
+// appends are refused instead of waiting for an owner that is gone.
+func TestPanicInInlineCommitFailsTheStore(t *testing.T) {
+	m := newMemFS()
+	s, err := filestore.Open(memDir, memOpts(m))
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := make(chan error, 1)
+	defer func() {
+		go func() { closed <- s.Close() }()
+		select {
+		case <-closed:
+		case <-time.After(10 * time.Second):
+			t.Error("Close hangs after a panicked commit")
+		}
+	}()
+	m.mu.Lock()
+	m.onSync = func() { panic("injected") }
+	m.mu.Unlock()
+	func() {
+		defer func() {
+			if p := recover(); p != "injected" {
+				t.Fatalf("recovered %v, want the injected panic", p)
+			}
+		}()
+		s.Append(context.Background(), "org-a", ledger.NoStream, chain("org-a", nil, 1))
+	}()
+	m.mu.Lock()
+	m.onSync = nil
+	m.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := s.Append(ctx, "org-b", ledger.NoStream, chain("org-b", nil, 1)); !errors.Is(err, ledger.ErrReadOnly) {
+		t.Fatalf("append after a panicked commit: %v, want ErrReadOnly", err)
+	}
+}
+
+// TestInlineCommitAnswersDespiteContext cancels a writer's context while
+// it commits its own append inline: the append is committed, and Append
+// says so rather than report the context's error.
+func TestInlineCommitAnswersDespiteContext(t *testing.T) {
+	m := newMemFS()
+	s, err := filestore.Open(memDir, memOpts(m))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for i := range 20 {
+		stream := fmt.Sprintf("org-%d", i)
+		gate, entered := holdFirstSync(m)
+		ctx, cancel := context.WithCancel(context.Background())
+		type result struct {
+			ps  []ledger.Position
+			err error
+		}
+		done := make(chan result, 1)
+		go func() {
+			ps, err := s.Append(ctx, stream, ledger.NoStream, chain(stream, nil, 1))
+			done <- result{ps, err}
+		}()
+		<-entered
+		cancel()
+		close(gate)
+		r := <-done
+		if r.err != nil || len(r.ps) != 1 {
+			t.Fatalf("append %d, committed inline while its context ended: %v, %v; want its position", i, r.ps, r.err)
+		}
+	}
+	if got := len(readAll(t, s, 0)); got != 20 {
+		t.Fatalf("%d events, want 20", got)
+	}
+}

@@ -489,8 +489,8 @@ func (s *Store) AppendQueued(ctx context.Context, stream string, expected int64,
 		s.commitInline(req)
 	}
 	var r appendResult
-	if done := ctx.Done(); done == nil {
-		r = <-req.done
+	if done := ctx.Done(); done == nil || inline {
+		r = <-req.done // inline: answered already, whatever ctx says now
 	} else {
 		select {
 		case r = <-req.done:
