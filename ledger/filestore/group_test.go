@@ -22,7 +22,7 @@ func TestLoneWriterCommitsInline(t *testing.T) {
 	m := newMemFS()
 	var mu sync.Mutex
 	var stacks []string
-	opts := memOpts(m)
+	opts := groupOpts(m)
 	opts.SyncObserver = func(time.Duration) {
 		buf := make([]byte, 16<<10)
 		mu.Lock()
@@ -134,7 +134,7 @@ func chainFrom(t *testing.T, s *filestore.Store, stream string, n int) []ledger.
 // (nothing written), and gets in once the queue drains.
 func TestQueueLengthHoldsBackWriters(t *testing.T) {
 	m := newMemFS()
-	opts := memOpts(m)
+	opts := groupOpts(m)
 	opts.QueueLength = 2
 	s, err := filestore.Open(memDir, opts)
 	if err != nil {
@@ -181,7 +181,7 @@ func TestQueueLengthHoldsBackWriters(t *testing.T) {
 // queued appends are committed, and appends after Close started fail.
 func TestCloseCompletesQueuedAppends(t *testing.T) {
 	m := newMemFS()
-	s, err := filestore.Open(memDir, memOpts(m))
+	s, err := filestore.Open(memDir, groupOpts(m))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -224,7 +224,7 @@ func TestCloseCompletesQueuedAppends(t *testing.T) {
 			t.Fatalf("append queued before Close: %v", err)
 		}
 	}
-	s2, err := filestore.Open(memDir, memOpts(m))
+	s2, err := filestore.Open(memDir, groupOpts(m))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -261,7 +261,7 @@ func TestCommitterYieldsToAnsweredWriters(t *testing.T) {
 // appends are refused instead of waiting for an owner that is gone.
 func TestPanicInInlineCommitFailsTheStore(t *testing.T) {
 	m := newMemFS()
-	s, err := filestore.Open(memDir, memOpts(m))
+	s, err := filestore.Open(memDir, groupOpts(m))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -300,7 +300,7 @@ func TestPanicInInlineCommitFailsTheStore(t *testing.T) {
 // says so rather than report the context's error.
 func TestInlineCommitAnswersDespiteContext(t *testing.T) {
 	m := newMemFS()
-	s, err := filestore.Open(memDir, memOpts(m))
+	s, err := filestore.Open(memDir, groupOpts(m))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -330,3 +330,8 @@ func TestInlineCommitAnswersDespiteContext(t *testing.T) {
 		t.Fatalf("%d events, want 20", got)
 	}
 }
+
+// groupOpts are the options of the group-commit tests: default segments,
+// so that no roll-over (and no index written in the background) syncs
+// while a test holds a commit's sync.
+func groupOpts(m *memFS) filestore.Options { return filestore.Options{FS: m} }
