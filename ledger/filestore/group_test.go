@@ -29,11 +29,7 @@ func TestLoneWriterCommitsInline(t *testing.T) {
 		stacks = append(stacks, string(buf[:runtime.Stack(buf, false)]))
 		mu.Unlock()
 	}
-	s, err := filestore.Open(memDir, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := open(t, memDir, opts)
 	for i := range 3 {
 		mustAppend(t, s, "org-lone", int64(i)-1, chainFrom(t, s, "org-lone", 1))
 	}
@@ -136,11 +132,7 @@ func TestQueueLengthHoldsBackWriters(t *testing.T) {
 	m := newMemFS()
 	opts := groupOpts(m)
 	opts.QueueLength = 2
-	s, err := filestore.Open(memDir, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := open(t, memDir, opts)
 	gate, entered := holdFirstSync(m)
 	first := appendAsync(s, "org-first", 1)
 	<-entered
@@ -181,10 +173,7 @@ func TestQueueLengthHoldsBackWriters(t *testing.T) {
 // queued appends are committed, and appends after Close started fail.
 func TestCloseCompletesQueuedAppends(t *testing.T) {
 	m := newMemFS()
-	s, err := filestore.Open(memDir, groupOpts(m))
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := open(t, memDir, groupOpts(m))
 	gate, entered := holdFirstSync(m)
 	first := appendAsync(s, "org-first", 1)
 	<-entered
@@ -237,14 +226,19 @@ func TestCloseCompletesQueuedAppends(t *testing.T) {
 // TestCommitterYieldsToAnsweredWriters checks the committer's yield before
 // a batch on one processor: runnable writers get to queue their appends
 // first, up to the size of the previous batch; with nobody runnable the
-// committer goes on at once.
+// committer goes on at once. The scheduler now and then runs the yielding
+// goroutine again first (its fairness check of the global queue, one
+// schedule in 61), so each case gets a few tries and must succeed in one.
 func TestCommitterYieldsToAnsweredWriters(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
-	if got := filestore.LetWritersQueue(4, 4); got != 4 {
-		t.Errorf("%d of 4 runnable writers queued before the batch, want all", got)
-	}
-	if got := filestore.LetWritersQueue(3, 6); got < 3 {
-		t.Errorf("%d writers queued before a batch wanting 3, want at least 3", got)
+	for _, c := range []struct{ want, writers int }{{4, 4}, {3, 6}} {
+		best := 0
+		for range 5 {
+			best = max(best, filestore.LetWritersQueue(c.want, c.writers))
+		}
+		if best < c.want {
+			t.Errorf("%d of %d runnable writers queued before a batch wanting %d, want at least %d", best, c.writers, c.want, c.want)
+		}
 	}
 	start := time.Now()
 	if got := filestore.LetWritersQueue(64, 0); got != 0 {
@@ -300,11 +294,7 @@ func TestPanicInInlineCommitFailsTheStore(t *testing.T) {
 // says so rather than report the context's error.
 func TestInlineCommitAnswersDespiteContext(t *testing.T) {
 	m := newMemFS()
-	s, err := filestore.Open(memDir, groupOpts(m))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := open(t, memDir, groupOpts(m))
 	for i := range 20 {
 		stream := fmt.Sprintf("org-%d", i)
 		gate, entered := holdFirstSync(m)
