@@ -71,8 +71,10 @@ func AppendCanonical(b []byte, e *Event) []byte {
 
 // ComputeHash returns SHA-256(e.PrevHash ‖ Canonical(e)).
 func ComputeHash(e *Event) Hash {
-	buf := make([]byte, 0, 32+len(e.Data)+320)
-	buf = append(buf, e.PrevHash[:]...)
+	// An event of ordinary size is encoded on the stack; a larger one
+	// grows the buffer onto the heap.
+	var stack [1024]byte
+	buf := append(stack[:0], e.PrevHash[:]...)
 	buf = AppendCanonical(buf, e)
 	return sha256.Sum256(buf)
 }
