@@ -24,7 +24,7 @@ import (
 type commitOwner uint8
 
 const (
-	ownerNone      commitOwner = iota // idle: s.waiting is empty
+	ownerNone      commitOwner = iota // idle: s.waiting is empty (only an owner hands over with an empty queue)
 	ownerWriter                       // a writer commits its own append (commitInline)
 	ownerCommitter                    // the committer goroutine (run)
 )
@@ -116,9 +116,6 @@ func (s *Store) run() {
 			closing = nil // from now on a writer's signal ends the wait
 		}
 		s.qmu.Lock()
-		if s.stopping && s.owner == ownerNone && len(s.waiting) > 0 {
-			s.owner = ownerCommitter // queued before Close started
-		}
 		own := s.owner == ownerCommitter
 		s.qmu.Unlock()
 		if own {

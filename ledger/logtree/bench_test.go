@@ -55,6 +55,17 @@ var benchPayload = []byte(`{"attendees":["m-001","m-002","m-003","m-004","m-005"
 // benchLog builds, once per process, a filestore of n events in 1000
 // streams (appended 100 at a time by 8 writers) and its tree's hash file,
 // and reports how long the hash file took to build from the log.
+// openBenchLog opens the benchmark log (benchLog) until the benchmark ends.
+func openBenchLog(b *testing.B) (string, *filestore.Store) {
+	dir := benchLog(b)
+	s, err := filestore.Open(dir, filestore.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	return dir, s
+}
+
 func benchLog(b *testing.B) string {
 	n := benchEvents(b)
 	benchOnce.Do(func() {
@@ -182,12 +193,7 @@ func BenchmarkCheckpointCold(b *testing.B) {
 // by id) and a consistency proof from a random size, in the tree of the
 // whole log.
 func BenchmarkProofs(b *testing.B) {
-	dir := benchLog(b)
-	s, err := filestore.Open(dir, filestore.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
+	dir, s := openBenchLog(b)
 	tr, err := logtree.Open(context.Background(), s, logtree.Options{HashFile: filepath.Join(dir, logtree.HashFileName)})
 	if err != nil {
 		b.Fatal(err)
@@ -218,12 +224,7 @@ func BenchmarkProofs(b *testing.B) {
 // is the hashing alone (leaf and interior hashes, in memory, from the
 // event hashes read beforehand): the part of Update that is the tree's.
 func BenchmarkUpdate(b *testing.B) {
-	dir := benchLog(b)
-	s, err := filestore.Open(dir, filestore.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
+	_, s := openBenchLog(b)
 	n := int64(len(benchIDs))
 	b.Run("hash file", func(b *testing.B) {
 		path := filepath.Join(b.TempDir(), logtree.HashFileName)
