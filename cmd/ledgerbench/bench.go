@@ -289,7 +289,7 @@ func (b *bench) appends(ctx context.Context) error {
 		}
 		cs := []contender{
 			{sysLimit, limDetail, func(string) (appendRun, error) {
-				run, err := rawAppends(ctx, b.root, j.writers, rec, cfg.WarmFor, slice, 0)
+				run, err := rawAppends(ctx, b.root, j.writers, rec, cfg.WarmFor, slice, 0, false)
 				run.Events *= int64(j.perAppend) // a record stands for perAppend events
 				return run, err
 			}},
@@ -300,7 +300,9 @@ func (b *bench) appends(ctx context.Context) error {
 		}
 		if j.perAppend == 1 {
 			cs = append(cs, contender{sysLimitPre, limDetail + ", overwriting a zero-filled file instead of appending", func(string) (appendRun, error) {
-				return rawAppends(ctx, b.root, j.writers, rec, cfg.WarmFor, slice, cfg.PrefillBytes)
+				return rawAppends(ctx, b.root, j.writers, rec, cfg.WarmFor, slice, cfg.PrefillBytes, false)
+			}}, contender{sysLimitZeros, limDetail + ", overwriting a zero-filled file while another file is zero-filled as fast as records are written (2 MiB writes, fdatasync every 8 MiB), as the store prepares its next segment", func(string) (appendRun, error) {
+				return rawAppends(ctx, b.root, j.writers, rec, cfg.WarmFor, slice, cfg.PrefillBytes, true)
 			}})
 		}
 		if b.withPG {
