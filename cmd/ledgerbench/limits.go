@@ -54,20 +54,6 @@ func rawAppends(ctx context.Context, dir string, writers, recBytes int, warm, du
 	}
 	defer os.Remove(f.Name())
 	defer f.Close()
-	var written atomic.Int64 // record bytes written by the loop
-	if zeroAhead {
-		stop := make(chan struct{})
-		errc := make(chan error, 1)
-		go func() {
-			errc <- zeroAlong(filepath.Join(dir, fmt.Sprintf("raw-%d-%d-zeros", writers, recBytes)), &written, stop)
-		}()
-		defer func() {
-			close(stop)
-			if zerr := <-errc; zerr != nil && err == nil {
-				err = fmt.Errorf("zero-fill alongside the loop: %w", zerr)
-			}
-		}()
-	}
 	if prefill > 0 {
 		zero := make([]byte, 1<<20)
 		for off := int64(0); off < prefill; off += int64(len(zero)) {
@@ -78,6 +64,21 @@ func rawAppends(ctx context.Context, dir string, writers, recBytes int, warm, du
 		if err := fdatasync(f); err != nil {
 			return appendRun{}, err
 		}
+	}
+	var zeros *zeroPacer // nil: no zeros written alongside
+	if zeroAhead {
+		zeros = newZeroPacer()
+		stop := make(chan struct{})
+		errc := make(chan error, 1)
+		go func() {
+			errc <- zeroAlong(filepath.Join(dir, fmt.Sprintf("raw-%d-%d-zeros", writers, recBytes)), zeros, stop)
+		}()
+		defer func() {
+			close(stop)
+			if zerr := <-errc; zerr != nil && err == nil {
+				err = fmt.Errorf("zero-fill alongside the loop: %w", zerr)
+			}
+		}()
 	}
 	rec := make([]byte, recBytes)
 	for i := range rec {
@@ -90,7 +91,7 @@ func rawAppends(ctx context.Context, dir string, writers, recBytes int, warm, du
 				return err
 			}
 			off += int64(len(rec))
-			written.Add(int64(len(rec)))
+			zeros.add(int64(len(rec)))
 			return fdatasync(f)
 		})
 	}
@@ -122,7 +123,7 @@ func rawAppends(ctx context.Context, dir string, writers, recBytes int, warm, du
 			}
 			_, err := f.WriteAt(buf, off)
 			off += int64(len(buf))
-			written.Add(int64(len(buf)))
+			zeros.add(int64(len(buf)))
 			if err == nil {
 				err = fdatasync(f)
 			}
@@ -283,33 +284,60 @@ func dirBytes(path string) int64 {
 	return n
 }
 
-// zeroAlong writes zeros to a new file at path while the bytes written
-// (by the loop) stay ahead of it, until stop is closed; then removes it.
-func zeroAlong(path string, written *atomic.Int64, stop <-chan struct{}) error {
+// zeroChunk and zeroSyncEvery are how the zeros alongside the loop are
+// written: as filestore prepares its next segment.
+const zeroChunk, zeroSyncEvery = 2 << 20, 8 << 20
+
+// zeroPacer tells zeroAlong how far the loop has written.
+type zeroPacer struct {
+	written atomic.Int64  // record bytes the loop has written
+	more    chan struct{} // capacity 1: written crossed a zeroChunk boundary
+}
+
+func newZeroPacer() *zeroPacer { return &zeroPacer{more: make(chan struct{}, 1)} }
+
+// add counts n more bytes written by the loop (nothing on a nil pacer).
+func (p *zeroPacer) add(n int64) {
+	if p == nil {
+		return
+	}
+	if w := p.written.Add(n); (w-n)/zeroChunk != w/zeroChunk {
+		select {
+		case p.more <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// zeroAlong writes zeros to a new file at path, zeroChunk at a time, as
+// far as the loop has written (p), until stop is closed; then removes it.
+func zeroAlong(path string, p *zeroPacer, stop <-chan struct{}) error {
 	z, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
 		return err
 	}
 	defer os.Remove(path)
 	defer z.Close()
-	const chunk, syncEvery = 2 << 20, 8 << 20
-	zero := make([]byte, chunk)
+	zero := make([]byte, zeroChunk)
 	var off, unsynced int64
 	for {
+		for off+zeroChunk > p.written.Load() {
+			select {
+			case <-stop:
+				return nil
+			case <-p.more:
+			}
+		}
 		select {
 		case <-stop:
 			return nil
 		default:
 		}
-		if off+chunk > written.Load() {
-			time.Sleep(100 * time.Microsecond) // the loop has not written as much yet
-			continue
-		}
 		if _, err := z.WriteAt(zero, off); err != nil {
 			return err
 		}
-		off += chunk
-		if unsynced += chunk; unsynced >= syncEvery {
+		off += zeroChunk
+		if unsynced += zeroChunk; unsynced >= zeroSyncEvery {
 			if err := fdatasync(z); err != nil {
 				return err
 			}

@@ -5,7 +5,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -15,10 +14,10 @@ import (
 // 2 MiB writes, and the file is removed when the loop ends.
 func TestZeroAlongStaysBehindTheLoop(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "zeros")
-	var written atomic.Int64
+	p := newZeroPacer()
 	stop := make(chan struct{})
 	errc := make(chan error, 1)
-	go func() { errc <- zeroAlong(path, &written, stop) }()
+	go func() { errc <- zeroAlong(path, p, stop) }()
 	size := func() int64 {
 		fi, err := os.Stat(path)
 		if err != nil {
@@ -30,7 +29,8 @@ func TestZeroAlongStaysBehindTheLoop(t *testing.T) {
 	if got := size(); got != 0 {
 		t.Fatalf("zeros file is %d bytes before the loop wrote anything, want 0", got)
 	}
-	written.Store(7 << 20) // room for three 2 MiB writes, not four
+	p.add(3 << 20)
+	p.add(4 << 20) // 7 MiB: room for three 2 MiB writes, not four
 	deadline := time.Now().Add(10 * time.Second)
 	for size() < 6<<20 && time.Now().Before(deadline) {
 		time.Sleep(time.Millisecond)
