@@ -41,10 +41,11 @@ func fdatasync(f *os.File) error {
 // segments: an fdatasync then has no file size to commit through the file
 // system's journal.
 //
-// With zeroAhead (and prefill > 0) a second goroutine meanwhile writes
-// zeros to another file as fast as the loop writes records, 2 MiB a write
-// and an fdatasync every 8 MiB, as the embedded store prepares its next
-// segment (filestore's zeroChunk and spareSyncEvery): the preallocated
+// With zeroAhead (ledgerbench sets it only with prefill > 0) a second
+// goroutine meanwhile writes zeros to another file as fast as the loop
+// writes records, 2 MiB a write and an fdatasync every 8 MiB, as the
+// embedded store prepares its next segment (filestore's zeroChunk and
+// spareSyncEvery, copied here: they are not exported): the preallocated
 // loop paying for its preallocation as it goes rather than before it is
 // timed. Its syncs then share the disk with those zeros.
 func rawAppends(ctx context.Context, dir string, writers, recBytes int, warm, dur time.Duration, prefill int64, zeroAhead bool) (run appendRun, err error) {
